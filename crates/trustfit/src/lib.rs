@@ -1,1 +1,54 @@
-//! trustfit.
+//! # trustfit — nonlinear least squares with bounds and robust losses
+//!
+//! Solves
+//!
+//! ```text
+//! minimise  F(x) = ½ Σᵢ ρ(fᵢ(x)²)   subject to  lb ≤ x ≤ ub
+//! ```
+//!
+//! for residuals `f: Rⁿ → Rᵐ`, with the behaviour of scipy 1.17's
+//! `scipy.optimize.least_squares`: methods `trf` (Trust Region Reflective), `dogbox`
+//! (rectangular-trust-region dogleg) and `lm` (MINPACK Levenberg–Marquardt); losses
+//! `linear`, `soft_l1`, `huber`, `cauchy`, `arctan` or your own; Jacobians analytic,
+//! by forward/central differences or by complex step; the same defaults, termination
+//! rules, status codes and messages.
+//!
+//! ```
+//! use trustfit::{least_squares, from_fn, Options, Loss};
+//! // Fit y = a + b·exp(c·t) robustly.
+//! let t: Vec<f64> = (0..15).map(|i| i as f64 * 10.0 / 14.0).collect();
+//! let mut y: Vec<f64> = t.iter().map(|&t| 0.5 + 2.0 * (-t).exp()).collect();
+//! y[3] += 2.0; // an outlier
+//! let model = from_fn(t.len(), move |p: &[f64], f: &mut [f64]| {
+//!     for i in 0..t.len() { f[i] = p[0] + p[1] * (p[2] * t[i]).exp() - y[i]; }
+//! });
+//! let opts = Options { loss: Loss::SoftL1, f_scale: 0.1, ..Default::default() };
+//! let report = least_squares(&model, &[1.0, 1.0, 0.0], &opts).unwrap();
+//! assert!(report.success());
+//! assert!((report.x[0] - 0.5).abs() < 0.05 && (report.x[2] + 1.0).abs() < 0.1);
+//! ```
+#![warn(missing_docs)]
+#![deny(rustdoc::broken_intra_doc_links)]
+
+mod bounds;
+mod error;
+mod jacobian;
+mod linalg;
+mod loss;
+mod method;
+mod options;
+mod problem;
+mod report;
+mod solve;
+
+pub use error::{BestPoint, CallbackError, Error};
+pub use loss::loss_values;
+pub use options::{
+    Bounds, EPS, JacSpec, Loss, LossFn, Method, NonExhaustive, Options, TrOptions, TrSolver,
+    Warning, XScale,
+};
+pub use problem::{
+    Absent, CallbackResult, FnProblem, MaybeComplex, MaybeJacobian, Residuals, ThreadSafe, from_fn,
+};
+pub use report::{IterationSummary, Report, Status, py_e};
+pub use solve::{least_squares, least_squares_with_callback};

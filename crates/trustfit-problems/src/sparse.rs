@@ -1,0 +1,186 @@
+//! The Broyden tridiagonal system, scipy's example of a large sparse problem.
+//!
+//! `f_i = (3 − x_i) x_i + 1 − x_{i−1} − 2 x_{i+1}` for i = 1..n, with
+//! `x_0 = x_{n+1} = 0`, started from `x = −1` (the example of scipy's
+//! `least_squares` documentation for `jac_sparsity`; the peer benchmarks
+//! run n = 10,000 and 100,000). The Jacobian is tridiagonal: at n = 10⁵ a dense
+//! Jacobian would take 80 GB, so solvers should use [`BroydenTridiagonal::sparsity`]
+//! and [`BroydenTridiagonal::jacobian_triplets`]; the dense
+//! [`TestProblem::jacobian`] is only sensible for small n.
+//!
+//! ```
+//! use trustfit_problems::{TestProblem, sparse::BroydenTridiagonal};
+//!
+//! let p = BroydenTridiagonal::new(10_000);
+//! assert_eq!(p.label(), "broyden_tridiagonal_n10000");
+//! assert_eq!(p.sparsity().len(), 3 * 10_000 - 2);
+//! let mut f = vec![0.0; p.m()];
+//! p.residuals(&p.x0(), &mut f);
+//! assert_eq!((f[0], f[1], f[9_999]), (-1.0, 0.0, -2.0));
+//! ```
+
+use crate::TestProblem;
+
+/// Problem sizes used by the peer benchmarks (`suite = sparse`).
+pub const STANDARD_SIZES: [usize; 2] = [10_000, 100_000];
+
+/// Broyden tridiagonal system of size n (n residuals, n parameters).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct BroydenTridiagonal {
+    /// Number of parameters and residuals.
+    pub n: usize,
+}
+
+impl BroydenTridiagonal {
+    /// The system of size `n`.
+    pub fn new(n: usize) -> Self {
+        Self { n }
+    }
+
+    /// Standard start: all −1.
+    pub fn x0(&self) -> Vec<f64> {
+        vec![-1.0; self.n]
+    }
+
+    /// Problem label shared with the peer benchmarks, e.g. "broyden_tridiagonal_n10000".
+    pub fn label(&self) -> String {
+        format!("broyden_tridiagonal_n{}", self.n)
+    }
+
+    /// Start label shared with the peer benchmarks: "-1".
+    pub fn start(&self) -> &'static str {
+        "-1"
+    }
+
+    /// Structural nonzeros (row, col) of the Jacobian in row-major order (3n − 2 of them).
+    pub fn sparsity(&self) -> Vec<(usize, usize)> {
+        let n = self.n;
+        let mut out = Vec::with_capacity((3 * n).saturating_sub(2));
+        for i in 0..n {
+            if i > 0 {
+                out.push((i, i - 1));
+            }
+            out.push((i, i));
+            if i + 1 < n {
+                out.push((i, i + 1));
+            }
+        }
+        out
+    }
+
+    /// Jacobian at `x` as (row, col, value) triplets, in the order of [`sparsity`](Self::sparsity).
+    ///
+    /// `out` is cleared first and reused, so a caller can keep one buffer
+    /// across iterations without reallocating.
+    pub fn jacobian_triplets(&self, x: &[f64], out: &mut Vec<(usize, usize, f64)>) {
+        let n = self.n;
+        out.clear();
+        out.reserve((3 * n).saturating_sub(2));
+        for i in 0..n {
+            if i > 0 {
+                out.push((i, i - 1, -1.0));
+            }
+            out.push((i, i, 3.0 - 2.0 * x[i]));
+            if i + 1 < n {
+                out.push((i, i + 1, -2.0));
+            }
+        }
+    }
+}
+
+impl TestProblem for BroydenTridiagonal {
+    fn n(&self) -> usize {
+        self.n
+    }
+
+    fn m(&self) -> usize {
+        self.n
+    }
+
+    fn residuals(&self, x: &[f64], f: &mut [f64]) {
+        let n = self.n;
+        for i in 0..n {
+            let left = if i > 0 { x[i - 1] } else { 0.0 };
+            let right = if i + 1 < n { x[i + 1] } else { 0.0 };
+            f[i] = (3.0 - x[i]) * x[i] + 1.0 - left - 2.0 * right;
+        }
+    }
+
+    fn jacobian(&self, x: &[f64], jac: &mut [f64]) {
+        let n = self.n;
+        jac[..n * n].fill(0.0);
+        for i in 0..n {
+            if i > 0 {
+                jac[i * n + i - 1] = -1.0;
+            }
+            jac[i * n + i] = 3.0 - 2.0 * x[i];
+            if i + 1 < n {
+                jac[i * n + i + 1] = -2.0;
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+mod tests {
+    use super::*;
+    use crate::check::jacobian_error;
+
+    /// Same tolerance as the MINPACK check: the system is quadratic, so
+    /// central differences are exact up to rounding.
+    const JAC_TOL: f64 = 1e-6;
+
+    #[test]
+    fn dense_jacobian_matches_central_differences() {
+        for n in [1, 2, 3, 10, 37] {
+            let p = BroydenTridiagonal::new(n);
+            let x0 = p.x0();
+            assert!(jacobian_error(&p, &x0) < JAC_TOL);
+            let x: Vec<f64> = (0..n).map(|i| 0.3 * (i as f64).sin() - 0.7).collect();
+            assert!(jacobian_error(&p, &x) < JAC_TOL, "n = {n}");
+        }
+    }
+
+    #[test]
+    fn triplets_match_dense_and_sparsity() {
+        let p = BroydenTridiagonal::new(7);
+        let x: Vec<f64> = (0..7).map(|i| i as f64 * 0.25 - 1.0).collect();
+        let mut dense = vec![0.0; 49];
+        p.jacobian(&x, &mut dense);
+        let mut trip = vec![(99, 99, 99.0)]; // stale content must be cleared
+        p.jacobian_triplets(&x, &mut trip);
+        let pattern = p.sparsity();
+        assert_eq!(trip.len(), pattern.len());
+        assert_eq!(pattern.len(), 3 * 7 - 2);
+        let mut rebuilt = vec![0.0; 49];
+        for (&(i, j, v), &(pi, pj)) in trip.iter().zip(&pattern) {
+            assert_eq!((i, j), (pi, pj));
+            rebuilt[i * 7 + j] = v;
+        }
+        assert_eq!(rebuilt, dense);
+        // row-major order
+        assert!(pattern.windows(2).all(|w| w[0] < w[1]));
+    }
+
+    #[test]
+    fn residuals_match_scipy_formula() {
+        // f = (3 - x) x + 1; f[1:] -= x[:-1]; f[:-1] -= 2 x[1:]
+        let p = BroydenTridiagonal::new(4);
+        let x = [0.5, -1.0, 2.0, 0.25];
+        let mut f = [0.0; 4];
+        p.residuals(&x, &mut f);
+        assert_eq!(f, [4.25, -7.5, 3.5, -0.3125]);
+        assert_eq!(p.sum_of_squares(&p.x0()), 1.0 + 4.0);
+    }
+
+    #[test]
+    fn tiny_sizes() {
+        assert!(BroydenTridiagonal::new(0).sparsity().is_empty());
+        let p = BroydenTridiagonal::new(1);
+        assert_eq!(p.sparsity(), vec![(0, 0)]);
+        let mut f = [0.0];
+        p.residuals(&[-1.0], &mut f);
+        assert_eq!(f, [-3.0]);
+    }
+}

@@ -1,0 +1,3 @@
+//! Linear algebra kernels. faer stays behind these types; nothing faer-specific is public.
+
+pub(crate) mod dense;

@@ -1,0 +1,138 @@
+//! Robust losses ρ(z) with z = (f / f_scale)², their derivatives, and the cost.
+//!
+//! With C = `f_scale`, the effective per-residual values are `C²ρ(z)`, `ρ′(z)` and
+//! `ρ″(z)/C²` (spec §3.2). Buffers live in [`LossEval`], allocated once per solve.
+
+use crate::error::Error;
+use crate::options::{EPS, Loss};
+use crate::problem::guarded;
+
+/// ρ, ρ′ and ρ″ of a built-in loss at `z ≥ 0`.
+///
+/// ```
+/// let [rho, d1, d2] = trustfit::loss_values(&trustfit::Loss::SoftL1, 3.0).unwrap();
+/// assert!((rho - 2.0).abs() < 1e-15 && (d1 - 0.5).abs() < 1e-15 && (d2 + 0.0625).abs() < 1e-15);
+/// ```
+pub fn loss_values(loss: &Loss, z: f64) -> Option<[f64; 3]> {
+    Some(match loss {
+        Loss::Linear => [z, 1.0, 0.0],
+        Loss::Huber => {
+            if z <= 1.0 {
+                [z, 1.0, 0.0]
+            } else {
+                let sqrt_z = z.sqrt();
+                [2.0 * sqrt_z - 1.0, z.powf(-0.5), -0.5 * z.powf(-1.5)]
+            }
+        }
+        Loss::SoftL1 => {
+            let t = 1.0 + z;
+            [2.0 * (t.sqrt() - 1.0), t.powf(-0.5), -0.5 * t.powf(-1.5)]
+        }
+        Loss::Cauchy => {
+            let t = 1.0 + z;
+            [z.ln_1p(), 1.0 / t, -1.0 / (t * t)]
+        }
+        Loss::Arctan => {
+            let t = 1.0 + z * z;
+            [z.atan(), 1.0 / t, -2.0 * z / (t * t)]
+        }
+        Loss::Custom(_) => return None,
+    })
+}
+
+/// Per-residual loss values, scaled by `f_scale` (spec §3.2).
+pub(crate) struct LossEval {
+    pub rho: Vec<f64>,
+    pub d1: Vec<f64>,
+    pub d2: Vec<f64>,
+    z: Vec<f64>,
+}
+
+impl LossEval {
+    pub fn new(m: usize) -> Self {
+        Self {
+            rho: vec![0.0; m],
+            d1: vec![0.0; m],
+            d2: vec![0.0; m],
+            z: vec![0.0; m],
+        }
+    }
+
+    /// Fills ρ̃, ρ̃′, ρ̃″ at `f` (not for the linear loss, which needs no evaluation).
+    pub fn evaluate(&mut self, loss: &Loss, f_scale: f64, f: &[f64]) -> Result<(), Error> {
+        let c2 = f_scale * f_scale;
+        for (z, &fi) in self.z.iter_mut().zip(f) {
+            let s = fi / f_scale;
+            *z = s * s;
+        }
+        if let Loss::Custom(user) = loss {
+            let m = f.len();
+            guarded("loss function", || {
+                user(&self.z, &mut self.rho, &mut self.d1, &mut self.d2)
+            })?;
+            debug_assert_eq!(self.rho.len(), m);
+        } else {
+            for i in 0..f.len() {
+                let [r, a, b] = loss_values(loss, self.z[i]).unwrap_or([0.0; 3]);
+                self.rho[i] = r;
+                self.d1[i] = a;
+                self.d2[i] = b;
+            }
+        }
+        for i in 0..f.len() {
+            self.rho[i] *= c2;
+            self.d2[i] /= c2;
+        }
+        Ok(())
+    }
+
+    /// `½ Σ ρ̃` after [`evaluate`](Self::evaluate) (scipy's "full" form).
+    pub fn cost(&self) -> f64 {
+        0.5 * self.rho.iter().sum::<f64>()
+    }
+
+    /// Scales `J` (row-major m×n) and `f` in place so Gauss–Newton on them is the
+    /// robust problem's (spec §3.3).
+    pub fn scale_jac_and_fun(&self, f: &mut [f64], jac: &mut [f64], n: usize) {
+        for i in 0..f.len() {
+            let mut w = self.d1[i] + 2.0 * self.d2[i] * f[i] * f[i];
+            if w < EPS {
+                w = EPS;
+            }
+            let s = w.sqrt();
+            f[i] *= self.d1[i] / s;
+            for v in &mut jac[i * n..(i + 1) * n] {
+                *v *= s;
+            }
+        }
+    }
+}
+
+/// The cost `½ Σ ρ̃(fᵢ)` at trial points (scipy's "cost only" form, `(½C²)·Σρ`).
+pub(crate) fn cost_only(
+    loss: &Loss,
+    f_scale: f64,
+    f: &[f64],
+    work: &mut LossEval,
+) -> Result<f64, Error> {
+    match loss {
+        Loss::Linear => Ok(0.5 * dot(f, f)),
+        Loss::Custom(_) => {
+            work.evaluate(loss, f_scale, f)?;
+            Ok(work.cost())
+        }
+        _ => {
+            let mut sum = 0.0;
+            for &fi in f {
+                let s = fi / f_scale;
+                sum += loss_values(loss, s * s).map_or(0.0, |v| v[0]);
+            }
+            Ok(0.5 * f_scale * f_scale * sum)
+        }
+    }
+}
+
+/// Plain dot product.
+pub(crate) fn dot(a: &[f64], b: &[f64]) -> f64 {
+    a.iter().zip(b).map(|(x, y)| x * y).sum()
+}

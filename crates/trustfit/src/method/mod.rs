@@ -1,0 +1,6 @@
+//! The three algorithms, one file each, and the kernels they share.
+
+pub(crate) mod common;
+pub(crate) mod dogbox;
+pub(crate) mod lm;
+pub(crate) mod trf;

@@ -1,0 +1,520 @@
+//! Trust Region Reflective (scipy's `method='trf'`), exact (SVD) subproblem solver.
+//!
+//! Algorithm (Branch, Coleman & Li 1999; scipy `_lsq/trf.py`, spec §7): minimise
+//! `F(x) = ½ Σ ρ(fᵢ²)` subject to `lb ≤ x ≤ ub`. Each iteration builds the Coleman–Li
+//! scaling `v(x, g)` (distance to the bound the gradient points at), works in the
+//! variables `x̂ = x / d` with `d = √v ⊙ scale`, and solves the trust-region problem
+//! `min ½‖Ĵp + f‖² + ½ pᵀ diag(Ĉ) p`, `‖p‖ ≤ Δ` by the SVD of `[Ĵ; diag(√Ĉ)]` and a
+//! Levenberg–Marquardt parameter search (Moré). A step that leaves the box is
+//! reflected at the first bound it hits or cut back; the best of the truncated step,
+//! the reflected step and the constrained Cauchy step is taken. Iterates stay
+//! strictly feasible. Without bounds this is a plain trust-region Gauss–Newton.
+//!
+//! Symbols: `J` (m×n, loss-scaled), `f` (loss-scaled residuals), `g = Jᵀf`, `Δ` trust
+//! radius, `α` LM parameter carried between solves, `θ` step-back factor.
+
+use crate::bounds::{
+    cl_scaling_vector, find_active_constraints, in_bounds, intersect_trust_region,
+    make_strictly_feasible, step_size_to_bound,
+};
+use crate::error::Error;
+use crate::linalg::dense::ThinSvd;
+use crate::loss::dot;
+use crate::method::common::{
+    Context, Outcome, all_finite, check_termination, column_norms, jt_times, minimize_quadratic_1d,
+    norm, norm_inf, solve_lsq_trust_region, update_tr_radius,
+};
+use crate::problem::Residuals;
+use crate::report::{IterationSummary, Status, print_header, print_row};
+
+/// How variables are scaled during the solve.
+pub(crate) enum Scaling {
+    Fixed(Vec<f64>),
+    Jac,
+}
+
+/// `out = Ĵ s` where Ĵ is the top `m` rows of the column-major `a` (`rows` rows).
+fn jh_mul(a: &[f64], rows: usize, m: usize, s: &[f64], out: &mut [f64]) {
+    out[..m].fill(0.0);
+    for (j, &sj) in s.iter().enumerate() {
+        if sj != 0.0 {
+            let col = &a[j * rows..j * rows + m];
+            for (o, c) in out[..m].iter_mut().zip(col) {
+                *o += c * sj;
+            }
+        }
+    }
+}
+
+/// Buffers for the quadratic-model helpers.
+struct Model<'a> {
+    a: &'a [f64],
+    rows: usize,
+    m: usize,
+    g_h: &'a [f64],
+    diag_h: Option<&'a [f64]>,
+}
+
+impl Model<'_> {
+    /// `½(‖Ĵs‖² + sᵀCs) + ĝᵀs` (spec §6.6).
+    fn value(&self, s: &[f64], js: &mut [f64]) -> f64 {
+        jh_mul(self.a, self.rows, self.m, s, js);
+        let mut q = dot(&js[..self.m], &js[..self.m]);
+        if let Some(c) = self.diag_h {
+            q += s.iter().zip(c).map(|(s, c)| s * c * s).sum::<f64>();
+        }
+        0.5 * q + dot(s, self.g_h)
+    }
+
+    /// Coefficients of `t ↦ model(s0 + t s)` (spec §6.6).
+    fn quadratic_1d(
+        &self,
+        s: &[f64],
+        s0: Option<&[f64]>,
+        js: &mut [f64],
+        js0: &mut [f64],
+    ) -> (f64, f64, f64) {
+        jh_mul(self.a, self.rows, self.m, s, js);
+        let mut a = dot(&js[..self.m], &js[..self.m]);
+        if let Some(c) = self.diag_h {
+            a += s.iter().zip(c).map(|(s, c)| s * c * s).sum::<f64>();
+        }
+        a *= 0.5;
+        let mut b = dot(self.g_h, s);
+        let mut c = 0.0;
+        if let Some(s0) = s0 {
+            jh_mul(self.a, self.rows, self.m, s0, js0);
+            b += dot(&js0[..self.m], &js[..self.m]);
+            c = 0.5 * dot(&js0[..self.m], &js0[..self.m]) + dot(self.g_h, s0);
+            if let Some(d) = self.diag_h {
+                b += s0
+                    .iter()
+                    .zip(d)
+                    .zip(s)
+                    .map(|((a, d), s)| a * d * s)
+                    .sum::<f64>();
+                c += 0.5 * s0.iter().zip(d).map(|(a, d)| a * d * a).sum::<f64>();
+            }
+        }
+        (a, b, c)
+    }
+}
+
+/// Scratch vectors of the bounded step selection.
+struct SelectWork {
+    hits: Vec<f64>,
+    r_h: Vec<f64>,
+    r: Vec<f64>,
+    x_b: Vec<f64>,
+    c_h: Vec<f64>,
+    c: Vec<f64>,
+    js: Vec<f64>,
+    js0: Vec<f64>,
+    trial: Vec<f64>,
+}
+
+/// Chooses among the truncated, reflected and Cauchy steps (spec §7.5). On return
+/// `p`/`p_h` hold the chosen step; the predicted reduction is returned.
+#[allow(clippy::too_many_arguments)]
+fn select_step(
+    model: &Model<'_>,
+    x: &[f64],
+    p: &mut [f64],
+    p_h: &mut [f64],
+    d: &[f64],
+    delta: f64,
+    lb: &[f64],
+    ub: &[f64],
+    theta: f64,
+    w: &mut SelectWork,
+) -> f64 {
+    let n = x.len();
+    for j in 0..n {
+        w.trial[j] = x[j] + p[j];
+    }
+    if in_bounds(&w.trial, lb, ub) {
+        return -model.value(p_h, &mut w.js);
+    }
+    let p_stride = step_size_to_bound(x, p, lb, ub, &mut w.hits);
+    for j in 0..n {
+        w.r_h[j] = if w.hits[j] != 0.0 { -p_h[j] } else { p_h[j] };
+        w.r[j] = d[j] * w.r_h[j];
+        p[j] *= p_stride;
+        p_h[j] *= p_stride;
+        w.x_b[j] = x[j] + p[j];
+    }
+    let to_tr = intersect_trust_region(p_h, &w.r_h, delta).map_or(0.0, |(_, hi)| hi);
+    let to_bound = step_size_to_bound(&w.x_b, &w.r, lb, ub, &mut w.hits);
+    let r_stride = to_bound.min(to_tr);
+    let (lo, hi) = if r_stride > 0.0 {
+        let lo = (1.0 - theta) * p_stride / r_stride;
+        let hi = if r_stride == to_bound {
+            theta * to_bound
+        } else {
+            to_tr
+        };
+        (lo, hi)
+    } else {
+        (0.0, -1.0)
+    };
+    let r_value = if lo <= hi {
+        let (a, b, c) = model.quadratic_1d(&w.r_h, Some(p_h), &mut w.js, &mut w.js0);
+        let (t, value) = minimize_quadratic_1d(a, b, lo, hi, c);
+        for j in 0..n {
+            w.r_h[j] = p_h[j] + t * w.r_h[j];
+            w.r[j] = d[j] * w.r_h[j];
+        }
+        value
+    } else {
+        f64::INFINITY
+    };
+    for j in 0..n {
+        p[j] *= theta;
+        p_h[j] *= theta;
+    }
+    let p_value = model.value(p_h, &mut w.js);
+    for j in 0..n {
+        w.c_h[j] = -model.g_h[j];
+        w.c[j] = d[j] * w.c_h[j];
+    }
+    let to_tr = delta / norm(&w.c_h);
+    let to_bound = step_size_to_bound(x, &w.c, lb, ub, &mut w.hits);
+    let t_max = if to_bound < to_tr {
+        theta * to_bound
+    } else {
+        to_tr
+    };
+    let (a, b, _) = model.quadratic_1d(&w.c_h, None, &mut w.js, &mut w.js0);
+    let (t, c_value) = minimize_quadratic_1d(a, b, 0.0, t_max, 0.0);
+    if p_value < r_value && p_value < c_value {
+        -p_value
+    } else if r_value < p_value && r_value < c_value {
+        p.copy_from_slice(&w.r);
+        p_h.copy_from_slice(&w.r_h);
+        -r_value
+    } else {
+        for j in 0..n {
+            p[j] = t * w.c[j];
+            p_h[j] = t * w.c_h[j];
+        }
+        -c_value
+    }
+}
+
+/// Runs trf from a (strictly feasible) `x0` with `f0 = f(x0)` and `j0 = J(x0)`.
+pub(crate) fn solve<P: Residuals + ?Sized>(
+    ctx: &mut Context<'_, '_, P>,
+    x0: Vec<f64>,
+    f0: Vec<f64>,
+    j0: Vec<f64>,
+    scaling: Scaling,
+) -> Result<Outcome, Error> {
+    let (m, n) = (ctx.m, ctx.n);
+    let bounded = ctx.bounded;
+    let (lb, ub) = (ctx.lb.clone(), ctx.ub.clone());
+    let mut x = x0;
+    let mut f_true = f0;
+    let mut jac = j0;
+    let mut fs = vec![0.0; m];
+    let mut nfev = 1usize;
+    let mut njev = 1usize;
+    let mut cost = ctx.scale_for_loss(&f_true, &mut fs, &mut jac)?;
+    let initial_cost = cost;
+    let mut g = vec![0.0; n];
+    jt_times(&jac, &fs, n, &mut g);
+
+    let jac_scale = matches!(scaling, Scaling::Jac);
+    let mut scale_inv = vec![1.0; n];
+    let mut scale = vec![1.0; n];
+    match &scaling {
+        Scaling::Fixed(s) => {
+            for j in 0..n {
+                scale[j] = s[j];
+                scale_inv[j] = 1.0 / s[j];
+            }
+        }
+        Scaling::Jac => {
+            column_norms(&jac, n, &mut scale_inv);
+            for j in 0..n {
+                if scale_inv[j] == 0.0 {
+                    scale_inv[j] = 1.0;
+                }
+                scale[j] = 1.0 / scale_inv[j];
+            }
+        }
+    }
+
+    let (mut v, mut dv) = (vec![0.0; n], vec![0.0; n]);
+    let mut delta = if bounded {
+        cl_scaling_vector(&x, &g, &lb, &ub, &mut v, &mut dv);
+        let mut s = 0.0;
+        for j in 0..n {
+            if dv[j] != 0.0 {
+                v[j] *= scale_inv[j];
+            }
+            let t = x[j] * scale_inv[j] / v[j].sqrt();
+            s += t * t;
+        }
+        s.sqrt()
+    } else {
+        norm(
+            &x.iter()
+                .zip(&scale_inv)
+                .map(|(a, b)| a * b)
+                .collect::<Vec<_>>(),
+        )
+    };
+    if delta == 0.0 || !delta.is_finite() {
+        delta = 1.0;
+    }
+
+    let rows = if bounded { m + n } else { m };
+    let mut svd = ThinSvd::new(rows, n);
+    let k = rows.min(n);
+    let (mut uf, mut suf, mut wk) = (vec![0.0; k], vec![0.0; k], vec![0.0; k]);
+    let mut f_aug = vec![0.0; rows];
+    let (mut d, mut diag_h, mut g_h) = (vec![0.0; n], vec![0.0; n], vec![0.0; n]);
+    let (mut p_h, mut step, mut step_h) = (vec![0.0; n], vec![0.0; n], vec![0.0; n]);
+    let mut x_new = vec![0.0; n];
+    let mut f_new = vec![0.0; m];
+    let mut col_norms = vec![0.0; n];
+    let mut js = vec![0.0; m];
+    let mut sel = SelectWork {
+        hits: vec![0.0; n],
+        r_h: vec![0.0; n],
+        r: vec![0.0; n],
+        x_b: vec![0.0; n],
+        c_h: vec![0.0; n],
+        c: vec![0.0; n],
+        js: vec![0.0; m],
+        js0: vec![0.0; m],
+        trial: vec![0.0; n],
+    };
+
+    let mut alpha = 0.0;
+    let mut iteration = 0usize;
+    let mut status: Option<Status> = None;
+    let mut step_norm: Option<f64> = None;
+    let mut actual_reduction: Option<f64> = None;
+    let mut g_norm;
+    if ctx.verbose == 2 {
+        print_header();
+    }
+    let best = |x: &[f64], cost: f64, nfev: usize| crate::error::BestPoint {
+        x: x.to_vec(),
+        cost,
+        nfev,
+    };
+
+    loop {
+        if bounded {
+            cl_scaling_vector(&x, &g, &lb, &ub, &mut v, &mut dv);
+            g_norm = g
+                .iter()
+                .zip(&v)
+                .fold(0.0f64, |a, (g, v)| a.max((g * v).abs()));
+        } else {
+            g_norm = norm_inf(&g);
+        }
+        if g_norm < ctx.gtol {
+            status = Some(Status::Gtol);
+        }
+        if ctx.verbose == 2 {
+            print_row(iteration, nfev, cost, actual_reduction, step_norm, g_norm);
+        }
+        if status.is_some() || nfev == ctx.max_nfev {
+            break;
+        }
+
+        // Per-iteration scaled quantities (spec §7.3) and the SVD (§7.4).
+        let theta;
+        if bounded {
+            for j in 0..n {
+                if dv[j] != 0.0 {
+                    v[j] *= scale_inv[j];
+                }
+                d[j] = v[j].sqrt() * scale[j];
+                diag_h[j] = g[j] * dv[j] * scale[j];
+            }
+            theta = (1.0 - g_norm).max(0.995);
+        } else {
+            d.copy_from_slice(&scale);
+            theta = 1.0;
+        }
+        for j in 0..n {
+            g_h[j] = d[j] * g[j];
+        }
+        svd.set_shape(rows, n);
+        for j in 0..n {
+            let col = &mut svd.a[j * rows..(j + 1) * rows];
+            for i in 0..m {
+                col[i] = jac[i * n + j] * d[j];
+            }
+            if bounded {
+                col[m..].fill(0.0);
+                col[m + j] = diag_h[j].sqrt();
+            }
+        }
+        svd.factor()
+            .map_err(|e| e.with_best(best(&x, cost, nfev)))?;
+        f_aug[..m].copy_from_slice(&fs);
+        svd.ut_times(&f_aug, &mut uf);
+
+        let mut reduction = -1.0;
+        let x_norm = norm(&x);
+        while reduction <= 0.0 && nfev < ctx.max_nfev {
+            let v_times = |w: &[f64], out: &mut [f64]| svd.v_times(w, out);
+            alpha = solve_lsq_trust_region(
+                n,
+                m,
+                &uf,
+                &svd.s[..k],
+                &v_times,
+                delta,
+                alpha,
+                &mut suf,
+                &mut wk,
+                &mut p_h,
+            );
+            let predicted;
+            let model = Model {
+                a: &svd.a,
+                rows,
+                m,
+                g_h: &g_h,
+                diag_h: bounded.then_some(&diag_h[..]),
+            };
+            if bounded {
+                for j in 0..n {
+                    step[j] = d[j] * p_h[j];
+                }
+                step_h.copy_from_slice(&p_h);
+                predicted = select_step(
+                    &model,
+                    &x,
+                    &mut step,
+                    &mut step_h,
+                    &d,
+                    delta,
+                    &lb,
+                    &ub,
+                    theta,
+                    &mut sel,
+                );
+                for j in 0..n {
+                    x_new[j] = x[j] + step[j];
+                }
+                make_strictly_feasible(&mut x_new, &lb, &ub, 0.0);
+            } else {
+                step_h.copy_from_slice(&p_h);
+                predicted = -model.value(&p_h, &mut js);
+                for j in 0..n {
+                    step[j] = d[j] * p_h[j];
+                    x_new[j] = x[j] + step[j];
+                }
+            }
+            ctx.fun(&x_new, &mut f_new)
+                .map_err(|e| e.with_best(best(&x, cost, nfev)))?;
+            nfev += 1;
+            let step_h_norm = norm(&step_h);
+            if !all_finite(&f_new) {
+                delta = 0.25 * step_h_norm;
+                continue;
+            }
+            let cost_new = ctx
+                .cost_of(&f_new)
+                .map_err(|e| e.with_best(best(&x, cost, nfev)))?;
+            reduction = cost - cost_new;
+            let (delta_new, ratio) = update_tr_radius(
+                delta,
+                reduction,
+                predicted,
+                step_h_norm,
+                step_h_norm > 0.95 * delta,
+            );
+            let sn = norm(&step);
+            step_norm = Some(sn);
+            status = check_termination(reduction, cost, sn, x_norm, ratio, ctx.ftol, ctx.xtol);
+            if status.is_some() {
+                if reduction > 0.0 {
+                    accept(&mut x, &x_new, &mut f_true, &f_new, &mut cost, cost_new);
+                }
+                break;
+            }
+            alpha *= delta / delta_new;
+            delta = delta_new;
+            if reduction > 0.0 {
+                accept(&mut x, &x_new, &mut f_true, &f_new, &mut cost, cost_new);
+            }
+        }
+        if reduction > 0.0 {
+            ctx.jac(&x, &f_true, &mut jac)
+                .map_err(|e| e.with_best(best(&x, cost, nfev)))?;
+            njev += 1;
+            // Keep the trial's cost (scipy keeps cost_new); only rescale J and f.
+            ctx.scale_for_loss(&f_true, &mut fs, &mut jac)
+                .map_err(|e| e.with_best(best(&x, cost, nfev)))?;
+            jt_times(&jac, &fs, n, &mut g);
+            if jac_scale {
+                column_norms(&jac, n, &mut col_norms);
+                for j in 0..n {
+                    scale_inv[j] = scale_inv[j].max(col_norms[j]);
+                    scale[j] = 1.0 / scale_inv[j];
+                }
+            }
+            actual_reduction = Some(reduction);
+        } else {
+            step_norm = Some(0.0);
+            actual_reduction = Some(0.0);
+        }
+        iteration += 1;
+        let summary = IterationSummary {
+            iteration,
+            nfev,
+            cost,
+            x: &x,
+            fun: &f_true,
+            step_norm: step_norm.unwrap_or(0.0),
+            cost_reduction: actual_reduction.unwrap_or(0.0),
+        };
+        if ctx
+            .notify(&summary)
+            .map_err(|e| e.with_best(best(&x, cost, nfev)))?
+        {
+            status = Some(Status::CallbackStop);
+            break;
+        }
+    }
+
+    let mut active_mask = vec![0; n];
+    if bounded {
+        find_active_constraints(&x, &lb, &ub, ctx.xtol, &mut active_mask);
+    }
+    Ok(Outcome {
+        x,
+        cost,
+        fun: f_true,
+        jac,
+        grad: g,
+        optimality: g_norm,
+        active_mask,
+        nfev,
+        njev: Some(njev),
+        status: status.unwrap_or(Status::MaxNfev),
+        nit: iteration,
+        initial_cost,
+    })
+}
+
+fn accept(
+    x: &mut [f64],
+    x_new: &[f64],
+    f_true: &mut [f64],
+    f_new: &[f64],
+    cost: &mut f64,
+    cost_new: f64,
+) {
+    x.copy_from_slice(x_new);
+    f_true.copy_from_slice(f_new);
+    *cost = cost_new;
+}

@@ -1,0 +1,363 @@
+//! The problem: residuals `f: Rⁿ → Rᵐ`, optionally a Jacobian and a complex extension.
+//!
+//! Implement [`Residuals`] for your own type, or wrap closures with [`from_fn`].
+//! Every call into user code goes through [`Evaluator`], which catches panics and turns
+//! them into [`Error::Callback`], so nothing a user writes can unwind through the solver.
+
+use std::panic::{AssertUnwindSafe, catch_unwind};
+
+use num_complex::Complex64;
+
+use crate::error::{CallbackError, Error};
+
+/// A residual function `f: Rⁿ → Rᵐ` with a fixed number `m` of residuals.
+///
+/// Only [`num_residuals`](Residuals::num_residuals) and [`residuals`](Residuals::residuals)
+/// are required. Provide [`jacobian`](Residuals::jacobian) for `jac = "analytic"` and
+/// [`residuals_complex`](Residuals::residuals_complex) for `jac = "cs"`.
+///
+/// ```
+/// use trustfit::{Residuals, CallbackError};
+/// struct Line { t: Vec<f64>, y: Vec<f64> }
+/// impl Residuals for Line {
+///     fn num_residuals(&self) -> usize { self.t.len() }
+///     fn residuals(&self, p: &[f64], f: &mut [f64]) -> Result<(), CallbackError> {
+///         for i in 0..self.t.len() { f[i] = p[0] + p[1] * self.t[i] - self.y[i]; }
+///         Ok(())
+///     }
+/// }
+/// let line = Line { t: vec![0.0, 1.0, 2.0], y: vec![1.0, 3.0, 5.0] };
+/// let report = trustfit::least_squares(&line, &[0.0, 0.0], &Default::default()).unwrap();
+/// assert!((report.x[1] - 2.0).abs() < 1e-8);
+/// ```
+pub trait Residuals {
+    /// The number of residuals `m`.
+    fn num_residuals(&self) -> usize;
+
+    /// Writes `f(x)` into `f` (length `m`).
+    ///
+    /// # Errors
+    /// Any error the model wants to report; the solve stops and returns it.
+    fn residuals(&self, x: &[f64], f: &mut [f64]) -> Result<(), CallbackError>;
+
+    /// True when [`jacobian`](Residuals::jacobian) is implemented.
+    fn has_jacobian(&self) -> bool {
+        false
+    }
+
+    /// Writes the Jacobian at `x` into `jac`, row-major `m × n`: `jac[i*n + j] = ∂fᵢ/∂xⱼ`.
+    ///
+    /// # Errors
+    /// Any error the model wants to report; the default says it is not implemented.
+    fn jacobian(&self, x: &[f64], jac: &mut [f64]) -> Result<(), CallbackError> {
+        let _ = (x, jac);
+        Err(CallbackError::new(
+            "this problem has no analytic Jacobian: use a finite-difference `jac`",
+        ))
+    }
+
+    /// True when [`residuals_complex`](Residuals::residuals_complex) is implemented.
+    fn has_complex(&self) -> bool {
+        false
+    }
+
+    /// Evaluates the residuals at complex `x`; needed by the complex-step Jacobian.
+    ///
+    /// # Errors
+    /// Any error the model wants to report; the default says it is not implemented.
+    fn residuals_complex(&self, x: &[Complex64], f: &mut [Complex64]) -> Result<(), CallbackError> {
+        let _ = (x, f);
+        Err(CallbackError::new(
+            "this problem has no complex extension: `jac='cs'` needs `residuals_complex`",
+        ))
+    }
+
+    /// The problem as a thread-safe object, when it is one; enables parallel finite
+    /// differences (`workers`). The default is `None` (serial).
+    fn as_sync(&self) -> Option<&(dyn Residuals + Sync)> {
+        None
+    }
+}
+
+impl<P: Residuals + ?Sized> Residuals for &P {
+    fn num_residuals(&self) -> usize {
+        (**self).num_residuals()
+    }
+    fn residuals(&self, x: &[f64], f: &mut [f64]) -> Result<(), CallbackError> {
+        (**self).residuals(x, f)
+    }
+    fn has_jacobian(&self) -> bool {
+        (**self).has_jacobian()
+    }
+    fn jacobian(&self, x: &[f64], jac: &mut [f64]) -> Result<(), CallbackError> {
+        (**self).jacobian(x, jac)
+    }
+    fn has_complex(&self) -> bool {
+        (**self).has_complex()
+    }
+    fn residuals_complex(&self, x: &[Complex64], f: &mut [Complex64]) -> Result<(), CallbackError> {
+        (**self).residuals_complex(x, f)
+    }
+    fn as_sync(&self) -> Option<&(dyn Residuals + Sync)> {
+        (**self).as_sync()
+    }
+}
+
+/// What a user closure may return: nothing, or a `Result` whose error converts into
+/// [`CallbackError`].
+pub trait CallbackResult {
+    /// Normalises to `Result<(), CallbackError>`.
+    fn into_result(self) -> Result<(), CallbackError>;
+}
+
+impl CallbackResult for () {
+    fn into_result(self) -> Result<(), CallbackError> {
+        Ok(())
+    }
+}
+
+impl<E: Into<CallbackError>> CallbackResult for Result<(), E> {
+    fn into_result(self) -> Result<(), CallbackError> {
+        self.map_err(Into::into)
+    }
+}
+
+/// Marker: no analytic Jacobian / no complex extension.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct Absent;
+
+/// Residuals (and optionally a Jacobian and complex residuals) given as closures.
+/// Built by [`from_fn`].
+#[derive(Debug, Clone)]
+pub struct FnProblem<F, J = Absent, C = Absent> {
+    m: usize,
+    fun: F,
+    jac: J,
+    complex: C,
+}
+
+/// Wraps a residual closure `|x, f| { … }` that fills `f` (length `m`).
+///
+/// ```
+/// let rosen = trustfit::from_fn(2, |x: &[f64], f: &mut [f64]| {
+///     f[0] = 10.0 * (x[1] - x[0] * x[0]);
+///     f[1] = 1.0 - x[0];
+/// });
+/// let r = trustfit::least_squares(&rosen, &[-2.0, 1.0], &Default::default()).unwrap();
+/// assert!((r.x[0] - 1.0).abs() < 1e-6 && r.status.is_success());
+/// ```
+pub fn from_fn<F, R>(m: usize, fun: F) -> FnProblem<F>
+where
+    F: Fn(&[f64], &mut [f64]) -> R,
+    R: CallbackResult,
+{
+    FnProblem {
+        m,
+        fun,
+        jac: Absent,
+        complex: Absent,
+    }
+}
+
+impl<F, J, C> FnProblem<F, J, C> {
+    /// Adds an analytic Jacobian closure writing row-major `m × n`.
+    ///
+    /// ```
+    /// let p = trustfit::from_fn(1, |x: &[f64], f: &mut [f64]| f[0] = x[0] * x[0] - 2.0)
+    ///     .with_jacobian(|x: &[f64], j: &mut [f64]| j[0] = 2.0 * x[0]);
+    /// let opts = trustfit::Options { jac: trustfit::JacSpec::Analytic, ..Default::default() };
+    /// let r = trustfit::least_squares(&p, &[1.0], &opts).unwrap();
+    /// assert!((r.x[0] - 2f64.sqrt()).abs() < 1e-8);
+    /// ```
+    pub fn with_jacobian<G, R>(self, jac: G) -> FnProblem<F, G, C>
+    where
+        G: Fn(&[f64], &mut [f64]) -> R,
+        R: CallbackResult,
+    {
+        FnProblem {
+            m: self.m,
+            fun: self.fun,
+            jac,
+            complex: self.complex,
+        }
+    }
+
+    /// Adds the residuals for complex arguments, enabling `jac = "cs"`.
+    ///
+    /// ```
+    /// use num_complex::Complex64;
+    /// let p = trustfit::from_fn(1, |x: &[f64], f: &mut [f64]| f[0] = x[0].exp() - 2.0)
+    ///     .with_complex(|x: &[Complex64], f: &mut [Complex64]| f[0] = x[0].exp() - 2.0);
+    /// let opts = trustfit::Options { jac: trustfit::JacSpec::ComplexStep, ..Default::default() };
+    /// let r = trustfit::least_squares(&p, &[0.0], &opts).unwrap();
+    /// assert!((r.x[0] - 2f64.ln()).abs() < 1e-8);
+    /// ```
+    pub fn with_complex<G, R>(self, complex: G) -> FnProblem<F, J, G>
+    where
+        G: Fn(&[Complex64], &mut [Complex64]) -> R,
+        R: CallbackResult,
+    {
+        FnProblem {
+            m: self.m,
+            fun: self.fun,
+            jac: self.jac,
+            complex,
+        }
+    }
+
+    /// Marks the problem thread-safe so finite differences may run on `workers` threads.
+    ///
+    /// ```
+    /// let p = trustfit::from_fn(2, |x: &[f64], f: &mut [f64]| { f[0] = x[0] - 1.0; f[1] = x[1] + 1.0; })
+    ///     .thread_safe();
+    /// let opts = trustfit::Options { workers: Some(2), ..Default::default() };
+    /// let r = trustfit::least_squares(&p, &[0.0, 0.0], &opts).unwrap();
+    /// assert!((r.x[1] + 1.0).abs() < 1e-8);
+    /// ```
+    pub fn thread_safe(self) -> ThreadSafe<Self>
+    where
+        Self: Residuals + Sync,
+    {
+        ThreadSafe(self)
+    }
+}
+
+/// Dispatch for the optional Jacobian closure of [`FnProblem`].
+pub trait MaybeJacobian {
+    /// Whether a Jacobian closure is present.
+    const PRESENT: bool;
+    /// Calls it.
+    ///
+    /// # Errors
+    /// The closure's error.
+    fn call(&self, x: &[f64], jac: &mut [f64]) -> Result<(), CallbackError>;
+}
+
+impl MaybeJacobian for Absent {
+    const PRESENT: bool = false;
+    fn call(&self, _: &[f64], _: &mut [f64]) -> Result<(), CallbackError> {
+        Err(CallbackError::new(
+            "this problem has no analytic Jacobian: use a finite-difference `jac`",
+        ))
+    }
+}
+
+impl<G: Fn(&[f64], &mut [f64]) -> R, R: CallbackResult> MaybeJacobian for G {
+    const PRESENT: bool = true;
+    fn call(&self, x: &[f64], jac: &mut [f64]) -> Result<(), CallbackError> {
+        self(x, jac).into_result()
+    }
+}
+
+/// Dispatch for the optional complex closure of [`FnProblem`].
+pub trait MaybeComplex {
+    /// Whether a complex closure is present.
+    const PRESENT: bool;
+    /// Calls it.
+    ///
+    /// # Errors
+    /// The closure's error.
+    fn call(&self, x: &[Complex64], f: &mut [Complex64]) -> Result<(), CallbackError>;
+}
+
+impl MaybeComplex for Absent {
+    const PRESENT: bool = false;
+    fn call(&self, _: &[Complex64], _: &mut [Complex64]) -> Result<(), CallbackError> {
+        Err(CallbackError::new(
+            "this problem has no complex extension: `jac='cs'` needs `residuals_complex`",
+        ))
+    }
+}
+
+impl<G: Fn(&[Complex64], &mut [Complex64]) -> R, R: CallbackResult> MaybeComplex for G {
+    const PRESENT: bool = true;
+    fn call(&self, x: &[Complex64], f: &mut [Complex64]) -> Result<(), CallbackError> {
+        self(x, f).into_result()
+    }
+}
+
+impl<F, R, J, C> Residuals for FnProblem<F, J, C>
+where
+    F: Fn(&[f64], &mut [f64]) -> R,
+    R: CallbackResult,
+    J: MaybeJacobian,
+    C: MaybeComplex,
+{
+    fn num_residuals(&self) -> usize {
+        self.m
+    }
+    fn residuals(&self, x: &[f64], f: &mut [f64]) -> Result<(), CallbackError> {
+        (self.fun)(x, f).into_result()
+    }
+    fn has_jacobian(&self) -> bool {
+        J::PRESENT
+    }
+    fn jacobian(&self, x: &[f64], jac: &mut [f64]) -> Result<(), CallbackError> {
+        self.jac.call(x, jac)
+    }
+    fn has_complex(&self) -> bool {
+        C::PRESENT
+    }
+    fn residuals_complex(&self, x: &[Complex64], f: &mut [Complex64]) -> Result<(), CallbackError> {
+        self.complex.call(x, f)
+    }
+}
+
+/// A problem declared safe to evaluate from several threads at once (see
+/// [`FnProblem::thread_safe`]).
+#[derive(Debug, Clone)]
+pub struct ThreadSafe<P>(pub P);
+
+impl<P: Residuals + Sync> Residuals for ThreadSafe<P> {
+    fn num_residuals(&self) -> usize {
+        self.0.num_residuals()
+    }
+    fn residuals(&self, x: &[f64], f: &mut [f64]) -> Result<(), CallbackError> {
+        self.0.residuals(x, f)
+    }
+    fn has_jacobian(&self) -> bool {
+        self.0.has_jacobian()
+    }
+    fn jacobian(&self, x: &[f64], jac: &mut [f64]) -> Result<(), CallbackError> {
+        self.0.jacobian(x, jac)
+    }
+    fn has_complex(&self) -> bool {
+        self.0.has_complex()
+    }
+    fn residuals_complex(&self, x: &[Complex64], f: &mut [Complex64]) -> Result<(), CallbackError> {
+        self.0.residuals_complex(x, f)
+    }
+    fn as_sync(&self) -> Option<&(dyn Residuals + Sync)> {
+        Some(&self.0)
+    }
+}
+
+/// Calls user code with panics caught, so they surface as [`Error::Callback`].
+pub(crate) fn guarded<T>(
+    what: &str,
+    call: impl FnOnce() -> Result<T, CallbackError>,
+) -> Result<T, Error> {
+    match catch_unwind(AssertUnwindSafe(call)) {
+        Ok(Ok(v)) => Ok(v),
+        Ok(Err(e)) => Err(Error::from(e)),
+        Err(panic) => Err(Error::from(CallbackError::from_panic(what, panic))),
+    }
+}
+
+/// Evaluates residuals with panics caught.
+pub(crate) fn eval_residuals<P: Residuals + ?Sized>(
+    p: &P,
+    x: &[f64],
+    f: &mut [f64],
+) -> Result<(), Error> {
+    guarded("residual function", || p.residuals(x, f))
+}
+
+/// Evaluates the analytic Jacobian with panics caught.
+pub(crate) fn eval_jacobian<P: Residuals + ?Sized>(
+    p: &P,
+    x: &[f64],
+    jac: &mut [f64],
+) -> Result<(), Error> {
+    guarded("Jacobian function", || p.jacobian(x, jac))
+}

@@ -1,0 +1,326 @@
+//! The result of a solve, its status, the per-iteration summary and scipy's text formats.
+
+use std::fmt;
+use std::time::Duration;
+
+use crate::options::{JacSpec, Method, TrSolver};
+
+/// Why the solver stopped, with scipy's status codes and messages.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Status {
+    /// −2: the iteration callback asked to stop.
+    CallbackStop,
+    /// −1: improper input parameters (MINPACK).
+    ImproperInput,
+    /// 0: `max_nfev` reached.
+    MaxNfev,
+    /// 1: `gtol` satisfied.
+    Gtol,
+    /// 2: `ftol` satisfied.
+    Ftol,
+    /// 3: `xtol` satisfied.
+    Xtol,
+    /// 4: both `ftol` and `xtol` satisfied.
+    FtolXtol,
+}
+
+impl Status {
+    /// scipy's integer status.
+    ///
+    /// ```
+    /// assert_eq!(trustfit::Status::Ftol.scipy_status(), 2);
+    /// ```
+    pub fn scipy_status(self) -> i32 {
+        match self {
+            Status::CallbackStop => -2,
+            Status::ImproperInput => -1,
+            Status::MaxNfev => 0,
+            Status::Gtol => 1,
+            Status::Ftol => 2,
+            Status::Xtol => 3,
+            Status::FtolXtol => 4,
+        }
+    }
+
+    /// True for a convergence status (scipy's `success`, status > 0).
+    ///
+    /// ```
+    /// assert!(!trustfit::Status::MaxNfev.is_success());
+    /// ```
+    pub fn is_success(self) -> bool {
+        self.scipy_status() > 0
+    }
+
+    /// scipy's message for this status, verbatim.
+    ///
+    /// ```
+    /// assert_eq!(trustfit::Status::Gtol.message(), "`gtol` termination condition is satisfied.");
+    /// ```
+    pub fn message(self) -> &'static str {
+        match self {
+            Status::CallbackStop => {
+                "Stopped because `callback` function raised `StopIteration` or returned `True`"
+            }
+            Status::ImproperInput => "Improper input parameters status returned from `leastsq`",
+            Status::MaxNfev => "The maximum number of function evaluations is exceeded.",
+            Status::Gtol => "`gtol` termination condition is satisfied.",
+            Status::Ftol => "`ftol` termination condition is satisfied.",
+            Status::Xtol => "`xtol` termination condition is satisfied.",
+            Status::FtolXtol => "Both `ftol` and `xtol` termination conditions are satisfied.",
+        }
+    }
+}
+
+impl fmt::Display for Status {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.message())
+    }
+}
+
+/// What the solver reports after each outer iteration (to the callback).
+#[derive(Debug, Clone, Copy)]
+pub struct IterationSummary<'a> {
+    /// Iteration count, starting at 1 (scipy's `nit`).
+    pub iteration: usize,
+    /// Residual evaluations so far.
+    pub nfev: usize,
+    /// Current cost.
+    pub cost: f64,
+    /// Current point.
+    pub x: &'a [f64],
+    /// Residuals at `x`.
+    pub fun: &'a [f64],
+    /// Norm of the last accepted step (0 if the iteration accepted none).
+    pub step_norm: f64,
+    /// Cost reduction of the last accepted step (0 if none).
+    pub cost_reduction: f64,
+}
+
+/// The result of [`least_squares`](crate::least_squares): scipy's fields and more.
+#[derive(Debug, Clone)]
+pub struct Report {
+    /// Solution found.
+    pub x: Vec<f64>,
+    /// Cost `½ Σ ρ(fᵢ²)` at `x`.
+    pub cost: f64,
+    /// Residuals at `x` (never loss-scaled).
+    pub fun: Vec<f64>,
+    /// Jacobian at `x`, row-major m × n, scaled by the robust loss as scipy does.
+    pub jac: Vec<f64>,
+    /// Gradient of the cost at `x`.
+    pub grad: Vec<f64>,
+    /// First-order optimality measure (see scipy).
+    pub optimality: f64,
+    /// −1 / +1 for a variable at its lower / upper bound, else 0.
+    pub active_mask: Vec<i32>,
+    /// Residual evaluations (finite differences excluded for trf/dogbox/lm).
+    pub nfev: usize,
+    /// Jacobian evaluations (`None` for lm with finite differences, as scipy).
+    pub njev: Option<usize>,
+    /// Why the solve stopped.
+    pub status: Status,
+    /// Outer iterations performed.
+    pub nit: usize,
+    /// Number of residuals.
+    pub m: usize,
+    /// Number of variables.
+    pub n: usize,
+    /// Method used.
+    pub method: Method,
+    /// Jacobian kind used.
+    pub jac_kind: JacSpec,
+    /// Trust-region solver used (`None` for lm).
+    pub tr_solver: Option<TrSolver>,
+    /// Cost at `x0`.
+    pub initial_cost: f64,
+    /// Wall time of the solve.
+    pub time: Duration,
+    /// Warnings scipy would emit (e.g. tolerances below machine epsilon).
+    pub warnings: Vec<String>,
+}
+
+impl Report {
+    /// scipy's `message`.
+    ///
+    /// ```
+    /// let p = trustfit::from_fn(1, |x: &[f64], f: &mut [f64]| f[0] = x[0] - 3.0);
+    /// let r = trustfit::least_squares(&p, &[0.0], &Default::default()).unwrap();
+    /// assert_eq!(r.message(), r.status.message());
+    /// ```
+    pub fn message(&self) -> &'static str {
+        self.status.message()
+    }
+
+    /// scipy's `success` (status > 0).
+    pub fn success(&self) -> bool {
+        self.status.is_success()
+    }
+
+    /// One line: status, cost, evaluations.
+    ///
+    /// ```
+    /// let p = trustfit::from_fn(1, |x: &[f64], f: &mut [f64]| f[0] = x[0] - 3.0);
+    /// let r = trustfit::least_squares(&p, &[0.0], &Default::default()).unwrap();
+    /// assert!(r.brief().starts_with("trf: "));
+    /// ```
+    pub fn brief(&self) -> String {
+        format!(
+            "{}: {} cost {} after {} iterations, nfev {}, njev {}",
+            self.method,
+            self.message(),
+            py_e(self.cost, 6),
+            self.nit,
+            self.nfev,
+            self.njev.map_or("None".to_string(), |v| v.to_string())
+        )
+    }
+}
+
+impl fmt::Display for Report {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        writeln!(f, "trustfit least_squares report")?;
+        writeln!(
+            f,
+            "  problem      m = {} residuals, n = {} variables, Jacobian entries {}",
+            self.m,
+            self.n,
+            self.m * self.n
+        )?;
+        let solver = self.tr_solver.map_or("-".to_string(), |t| t.to_string());
+        writeln!(
+            f,
+            "  method       {} (tr_solver {}, jac {})",
+            self.method, solver, self.jac_kind
+        )?;
+        writeln!(
+            f,
+            "  cost         initial {}, final {}, change {}",
+            py_e(self.initial_cost, 6),
+            py_e(self.cost, 6),
+            py_e(self.initial_cost - self.cost, 3)
+        )?;
+        writeln!(f, "  optimality   {}", py_e(self.optimality, 3))?;
+        writeln!(f, "  iterations   {}", self.nit)?;
+        let njev = self.njev.map_or("None".to_string(), |v| v.to_string());
+        writeln!(f, "  evaluations  nfev {}, njev {}", self.nfev, njev)?;
+        writeln!(f, "  time         {:.3} ms", self.time.as_secs_f64() * 1e3)?;
+        writeln!(
+            f,
+            "  status       {} ({})",
+            self.status.scipy_status(),
+            self.message()
+        )?;
+        write!(f, "  x            [")?;
+        for (i, v) in self.x.iter().enumerate() {
+            if i > 0 {
+                write!(f, ", ")?;
+            }
+            if i == 8 && self.x.len() > 10 {
+                write!(f, "… {} more", self.x.len() - 8)?;
+                break;
+            }
+            write!(f, "{v:.10}")?;
+        }
+        writeln!(f, "]")?;
+        for w in &self.warnings {
+            writeln!(f, "  warning      {w}")?;
+        }
+        Ok(())
+    }
+}
+
+/// Formats like Python's `'{:.<prec>e}'`: `2.0050e+02`, `1.00e-100`, `nan`, `inf`.
+///
+/// ```
+/// assert_eq!(trustfit::py_e(200.5, 4), "2.0050e+02");
+/// assert_eq!(trustfit::py_e(-1e-100, 2), "-1.00e-100");
+/// assert_eq!(trustfit::py_e(f64::INFINITY, 2), "inf");
+/// ```
+pub fn py_e(v: f64, prec: usize) -> String {
+    if v.is_nan() {
+        return "nan".into();
+    }
+    if v.is_infinite() {
+        return if v > 0.0 { "inf".into() } else { "-inf".into() };
+    }
+    let s = format!("{v:.prec$e}");
+    match s.split_once('e') {
+        Some((mantissa, exp)) => {
+            let (sign, digits) = match exp.strip_prefix('-') {
+                Some(d) => ('-', d),
+                None => ('+', exp),
+            };
+            format!("{mantissa}e{sign}{digits:0>2}")
+        }
+        None => s,
+    }
+}
+
+/// scipy's `verbose=2` header.
+pub(crate) fn print_header() {
+    println!(
+        "{:^15}{:^15}{:^15}{:^15}{:^15}{:^15}",
+        "Iteration", "Total nfev", "Cost", "Cost reduction", "Step norm", "Optimality"
+    );
+}
+
+/// scipy's `verbose=2` row; reduction and step norm are blank on row 0.
+pub(crate) fn print_row(
+    iteration: usize,
+    nfev: usize,
+    cost: f64,
+    reduction: Option<f64>,
+    step_norm: Option<f64>,
+    optimality: f64,
+) {
+    let red = reduction.map_or(String::new(), |v| py_e(v, 2));
+    let step = step_norm.map_or(String::new(), |v| py_e(v, 2));
+    println!(
+        "{:^15}{:^15}{:^15}{:^15}{:^15}{:^15}",
+        iteration,
+        nfev,
+        py_e(cost, 4),
+        red,
+        step,
+        py_e(optimality, 2)
+    );
+}
+
+/// scipy's `verbose ≥ 1` closing lines.
+pub(crate) fn print_final(
+    message: &str,
+    nfev: usize,
+    initial_cost: f64,
+    cost: f64,
+    optimality: f64,
+) {
+    println!("{message}");
+    println!(
+        "Function evaluations {nfev}, initial cost {}, final cost {}, first-order optimality {}.",
+        py_e(initial_cost, 4),
+        py_e(cost, 4),
+        py_e(optimality, 2)
+    );
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn python_e_format_matches_scipy_rows() {
+        assert_eq!(py_e(2.0050e2, 4), "2.0050e+02");
+        assert_eq!(py_e(1.97e2, 2), "1.97e+02");
+        assert_eq!(py_e(0.0, 2), "0.00e+00");
+        assert_eq!(py_e(5.03e-4, 2), "5.03e-04");
+        assert_eq!(py_e(f64::NAN, 2), "nan");
+    }
+
+    #[test]
+    fn header_columns_are_centred_in_15() {
+        let h = format!("{:^15}", "Iteration");
+        assert_eq!(h, "   Iteration   ");
+        let c = format!("{:^15}", "Cost");
+        assert_eq!(c, "     Cost      ");
+    }
+}

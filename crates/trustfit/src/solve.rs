@@ -1,0 +1,268 @@
+//! The front door: validation in scipy's order, set-up, dispatch to a method, report.
+
+use std::ops::ControlFlow;
+use std::time::Instant;
+
+use crate::bounds::make_strictly_feasible;
+use crate::error::Error;
+use crate::jacobian::finite_diff::FdWorkspace;
+use crate::loss::LossEval;
+use crate::method::common::{Context, Outcome, all_finite};
+use crate::method::trf::Scaling;
+use crate::method::{dogbox, lm, trf};
+use crate::options::{JacSpec, Method, Options, TrSolver, XScale};
+use crate::problem::{Residuals, eval_residuals};
+use crate::report::{IterationSummary, Report, print_final};
+
+/// Solves `min ½ Σ ρ(fᵢ(x)²)` subject to `lb ≤ x ≤ ub`, like scipy's `least_squares`.
+///
+/// # Errors
+/// Invalid options or inputs give the [`Error`] variant matching scipy's `ValueError`;
+/// failures of user code during the solve give [`Error::Callback`] carrying the best
+/// point found so far. Reaching `max_nfev` is not an error (see [`Report::status`]).
+///
+/// ```
+/// use trustfit::{least_squares, from_fn, Options, Bounds};
+/// // Rosenbrock with x[1] ≤ 1.5 ... here x[1] ≥ 1.5 as in scipy's docs example.
+/// let rosen = from_fn(2, |x: &[f64], f: &mut [f64]| {
+///     f[0] = 10.0 * (x[1] - x[0] * x[0]);
+///     f[1] = 1.0 - x[0];
+/// });
+/// let opts = Options {
+///     bounds: Bounds::new(vec![f64::NEG_INFINITY, 1.5], vec![f64::INFINITY]),
+///     ..Default::default()
+/// };
+/// let r = least_squares(&rosen, &[2.0, 2.0], &opts).unwrap();
+/// assert!((r.x[0] - 1.2243707).abs() < 1e-6 && r.x[1] == 1.5 || (r.x[1] - 1.5).abs() < 1e-9);
+/// assert_eq!(r.active_mask, vec![0, -1]);
+/// ```
+pub fn least_squares<P: Residuals + ?Sized>(
+    problem: &P,
+    x0: &[f64],
+    options: &Options,
+) -> Result<Report, Error> {
+    run(problem, x0, options, None)
+}
+
+/// [`least_squares`] with a callback run after every iteration; returning
+/// `ControlFlow::Break(())` stops the solve with status −2 (scipy's `StopIteration`).
+///
+/// # Errors
+/// As [`least_squares`]; a panic in the callback becomes [`Error::Callback`].
+///
+/// ```
+/// use std::ops::ControlFlow;
+/// let p = trustfit::from_fn(2, |x: &[f64], f: &mut [f64]| {
+///     f[0] = 10.0 * (x[1] - x[0] * x[0]);
+///     f[1] = 1.0 - x[0];
+/// });
+/// let mut seen = 0;
+/// let r = trustfit::least_squares_with_callback(&p, &[-2.0, 1.0], &Default::default(), &mut |it| {
+///     seen = it.iteration;
+///     if it.iteration == 3 { ControlFlow::Break(()) } else { ControlFlow::Continue(()) }
+/// }).unwrap();
+/// assert_eq!((r.status.scipy_status(), seen), (-2, 3));
+/// ```
+pub fn least_squares_with_callback<P: Residuals + ?Sized>(
+    problem: &P,
+    x0: &[f64],
+    options: &Options,
+    callback: &mut dyn FnMut(&IterationSummary<'_>) -> ControlFlow<()>,
+) -> Result<Report, Error> {
+    run(problem, x0, options, Some(callback))
+}
+
+fn run<P: Residuals + ?Sized>(
+    problem: &P,
+    x0: &[f64],
+    options: &Options,
+    callback: Option<&mut dyn FnMut(&IterationSummary<'_>) -> ControlFlow<()>>,
+) -> Result<Report, Error> {
+    let start = Instant::now();
+    let method = options.method;
+    let mut warnings: Vec<String> = options.validate()?.into_iter().map(|w| w.0).collect();
+    let n = x0.len();
+    if n == 0 {
+        return Err(Error::ShapeMismatch {
+            what: "`x0` must have at least one element.".into(),
+            expected: "(n,) with n ≥ 1".into(),
+            got: "(0,)".into(),
+        });
+    }
+    if method == Method::Lm && !options.bounds.is_unbounded() {
+        return Err(Error::Unsupported {
+            method: "lm",
+            message: "Method 'lm' doesn't support bounds.".into(),
+        });
+    }
+    let (lb, ub) = options.bounds.resolve(n)?;
+    for j in 0..n {
+        if !(lb[j] <= x0[j] && x0[j] <= ub[j]) || !x0[j].is_finite() {
+            return Err(Error::InfeasibleStart {
+                index: j,
+                value: x0[j],
+                lb: lb[j],
+                ub: ub[j],
+            });
+        }
+    }
+    let scale_values = match &options.x_scale {
+        XScale::Values(v) if v.len() != 1 && v.len() != n => {
+            return Err(Error::ShapeMismatch {
+                what: "Inconsistent shapes between `x_scale` and `x0`.".into(),
+                expected: format!("({n},)"),
+                got: format!("({},)", v.len()),
+            });
+        }
+        XScale::Values(v) => Some(if v.len() == 1 {
+            vec![v[0]; n]
+        } else {
+            v.clone()
+        }),
+        _ => None,
+    };
+    if let Some(ds) = &options.diff_step {
+        if ds.len() != 1 && ds.len() != n {
+            return Err(Error::ShapeMismatch {
+                what: "Inconsistent shapes between `diff_step` and `x0`.".into(),
+                expected: format!("({n},)"),
+                got: format!("({},)", ds.len()),
+            });
+        }
+    }
+    let jac_spec = options.jac;
+    if jac_spec == JacSpec::Analytic && !problem.has_jacobian() {
+        return Err(Error::option(
+            "jac",
+            "is 'analytic' but the problem provides no Jacobian: implement `Residuals::jacobian` or use a finite-difference scheme.",
+        ));
+    }
+    if jac_spec == JacSpec::ComplexStep && !problem.has_complex() {
+        return Err(Error::option(
+            "jac",
+            "is 'cs' but the problem cannot be evaluated at complex points: implement `Residuals::residuals_complex`.",
+        ));
+    }
+    let tr_solver = match (method, options.tr_solver) {
+        (Method::Lm, _) => None,
+        (_, None | Some(TrSolver::Exact)) => Some(TrSolver::Exact),
+        (_, Some(TrSolver::Lsmr)) => {
+            return Err(Error::Unsupported {
+                method: method.as_str(),
+                message: "tr_solver='lsmr' is not available yet for dense problems; use 'exact'."
+                    .into(),
+            });
+        }
+    };
+
+    let m = problem.num_residuals();
+    let mut x = x0.to_vec();
+    let bounded = !options.bounds.is_unbounded();
+    if method == Method::Trf && bounded {
+        make_strictly_feasible(&mut x, &lb, &ub, 1e-10);
+    }
+    if m == 0 {
+        return Err(Error::ShapeMismatch {
+            what: "`fun` must return at least one residual.".into(),
+            expected: "(m,) with m ≥ 1".into(),
+            got: "(0,)".into(),
+        });
+    }
+
+    let pool = match options.workers {
+        Some(w) if w > 1 && jac_spec != JacSpec::Analytic => {
+            if problem.as_sync().is_some() {
+                rayon::ThreadPoolBuilder::new().num_threads(w).build().ok()
+            } else {
+                warnings.push("`workers` ignored: the problem is not marked thread-safe (use `.thread_safe()`).".into());
+                None
+            }
+        }
+        _ => None,
+    };
+    let (ftol, xtol, gtol) = options.tolerances();
+    let mut ctx = Context {
+        problem,
+        m,
+        n,
+        lb,
+        ub,
+        bounded: bounded && method != Method::Lm,
+        jac_spec,
+        diff_step: options.diff_step.clone(),
+        loss: options.loss.clone(),
+        f_scale: options.f_scale,
+        ftol,
+        xtol,
+        gtol,
+        max_nfev: options.max_nfev.unwrap_or(100 * n),
+        verbose: options.verbose,
+        fd: FdWorkspace::new(m, n, jac_spec),
+        loss_eval: LossEval::new(m),
+        pool,
+        callback,
+    };
+    let mut f0 = vec![0.0; m];
+    eval_residuals(problem, &x, &mut f0)?;
+    if !all_finite(&f0) {
+        return Err(Error::NonFinite {
+            what: "Residuals in the initial point".into(),
+            best: None,
+        });
+    }
+    if method == Method::Lm && m < n {
+        return Err(Error::Unsupported {
+            method: "lm",
+            message: "Method 'lm' doesn't work when the number of residuals is less than the number of variables."
+                .into(),
+        });
+    }
+    if ctx.callback.is_some() && method == Method::Lm {
+        warnings.push("Callback function specified, but not supported with `lm` method.".into());
+    }
+    let outcome: Outcome = if method == Method::Lm {
+        lm::solve(&mut ctx, x, f0, scale_values)?
+    } else {
+        let mut j0 = vec![0.0; m * n];
+        ctx.jac(&x, &f0, &mut j0)?;
+        let scaling = match scale_values {
+            Some(v) => Scaling::Fixed(v),
+            None if options.x_scale == XScale::Jac => Scaling::Jac,
+            None => Scaling::Fixed(vec![1.0; n]),
+        };
+        match method {
+            Method::Dogbox => dogbox::solve(&mut ctx, x, f0, j0, scaling)?,
+            _ => trf::solve(&mut ctx, x, f0, j0, scaling)?,
+        }
+    };
+    if options.verbose >= 1 {
+        print_final(
+            outcome.status.message(),
+            outcome.nfev,
+            outcome.initial_cost,
+            outcome.cost,
+            outcome.optimality,
+        );
+    }
+    Ok(Report {
+        x: outcome.x,
+        cost: outcome.cost,
+        fun: outcome.fun,
+        jac: outcome.jac,
+        grad: outcome.grad,
+        optimality: outcome.optimality,
+        active_mask: outcome.active_mask,
+        nfev: outcome.nfev,
+        njev: outcome.njev,
+        status: outcome.status,
+        nit: outcome.nit,
+        m,
+        n,
+        method,
+        jac_kind: jac_spec,
+        tr_solver,
+        initial_cost: outcome.initial_cost,
+        time: start.elapsed(),
+        warnings,
+    })
+}

@@ -1,0 +1,433 @@
+//! Rust twins of the test problems in `tools/gen_scipy_fixtures.py`.
+//!
+//! The scipy fixtures (`tests/fixtures/scipy/least_squares.json` and `validation.json`) name
+//! each case's problem. Problems named `"minpack:<label>"` come from `trustfit-problems`
+//! (`trustfit_problems::minpack::cases()`, matched on `.label()` and the case's `"start"`);
+//! every other name is defined here, with the same arithmetic in the same order as the Python
+//! generator, so that residuals agree bit for bit with numpy wherever libm agrees.
+//! Data that depends on libm or on an RNG (the `t`, `y` vectors) is not recomputed: it is read
+//! from the fixture file's top-level `"problem_data"` object.
+//!
+//! Jacobians are written row-major, `jac[i * n + j] = d f_i / d x_j`.
+//!
+//! `jac='cs'` needs complex residuals: [`FixtureProblem::residuals_complex`] for the problems
+//! here and [`minpack_residuals_complex`] for the complex-analytic MINPACK problems used by the
+//! fixtures (every one except helical valley).
+//!
+//! JSON encoding used by the fixtures: non-finite floats are the strings `"inf"`, `"-inf"`,
+//! `"nan"` (see [`json_f64`]); `null` is Python `None`.
+#![allow(dead_code)]
+
+use std::ops::{Add, Div, Mul, Neg, Sub};
+
+use num_complex::Complex64;
+use serde_json::Value;
+
+/// Arithmetic shared by the real and the complex-step evaluations, so both run the same
+/// operations in the same order. Constants enter through [`Scalar::c`].
+trait Scalar:
+    Copy
+    + Add<Output = Self>
+    + Sub<Output = Self>
+    + Mul<Output = Self>
+    + Div<Output = Self>
+    + Neg<Output = Self>
+{
+    fn c(v: f64) -> Self;
+    fn exp(self) -> Self;
+    fn sqrt(self) -> Self;
+}
+
+impl Scalar for f64 {
+    fn c(v: f64) -> Self {
+        v
+    }
+    fn exp(self) -> Self {
+        f64::exp(self)
+    }
+    fn sqrt(self) -> Self {
+        f64::sqrt(self)
+    }
+}
+
+impl Scalar for Complex64 {
+    fn c(v: f64) -> Self {
+        Complex64::new(v, 0.0)
+    }
+    fn exp(self) -> Self {
+        Complex64::exp(self)
+    }
+    fn sqrt(self) -> Self {
+        Complex64::sqrt(self)
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Kind {
+    Rosenbrock,
+    ExpFit,
+    Linear2x2,
+    ExpDecay,
+    ScalarSq,
+    TrigBounded,
+    Underdetermined,
+    SqrtDomain,
+    RosenbrockBadJacShape,
+}
+
+/// Names of the problems [`fixture_problem`] knows (MINPACK ones excluded).
+pub const FIXTURE_PROBLEM_NAMES: &[&str] = &[
+    "rosenbrock",
+    "expfit",
+    "linear2x2",
+    "expdecay",
+    "expdecay_outlier",
+    "scalar_sq",
+    "trig_bounded",
+    "underdetermined",
+    "sqrt_domain",
+    "rosenbrock_bad_jac_shape",
+];
+
+/// A non-MINPACK fixture problem: `m` residuals in `n` variables.
+#[derive(Debug, Clone)]
+pub struct FixtureProblem {
+    /// Registry name, as in the fixture's `"problem"` field.
+    pub name: String,
+    /// Number of variables.
+    pub n: usize,
+    /// Number of residuals.
+    pub m: usize,
+    /// Default start (the generator's; each fixture case still records its own `x0`).
+    pub x0: Vec<f64>,
+    /// Shape `(rows, cols)` written by [`FixtureProblem::jacobian`]: `(m, n)` except for
+    /// `rosenbrock_bad_jac_shape`, whose analytic Jacobian is deliberately `(3, 2)`
+    /// (validation case `jac_wrong_shape`).
+    pub jac_shape: (usize, usize),
+    /// Abscissae from `problem_data` (empty when the problem has no data).
+    pub t: Vec<f64>,
+    /// Observations from `problem_data` (empty when the problem has no data).
+    pub y: Vec<f64>,
+    kind: Kind,
+}
+
+/// Reads a fixture float: a JSON number, or one of the strings `"inf"`, `"-inf"`, `"nan"`.
+pub fn json_f64(v: &Value) -> Option<f64> {
+    match v {
+        Value::Number(num) => num.as_f64(),
+        Value::String(s) => match s.as_str() {
+            "inf" => Some(f64::INFINITY),
+            "-inf" => Some(f64::NEG_INFINITY),
+            "nan" => Some(f64::NAN),
+            _ => None,
+        },
+        _ => None,
+    }
+}
+
+/// Reads a JSON array of fixture floats (see [`json_f64`]).
+pub fn json_f64_vec(v: &Value) -> Option<Vec<f64>> {
+    v.as_array()?.iter().map(json_f64).collect()
+}
+
+fn data_vec(data: &Value, name: &str, key: &str) -> Option<Vec<f64>> {
+    json_f64_vec(data.get(name)?.get(key)?)
+}
+
+/// Builds the problem called `name`; `data` is the fixture file's top-level `"problem_data"`
+/// object (only `expfit`, `expdecay` and `expdecay_outlier` read it). Returns `None` for
+/// unknown names (including every `"minpack:…"` name) and for missing or malformed data.
+pub fn fixture_problem(name: &str, data: &Value) -> Option<FixtureProblem> {
+    let (kind, n, m, x0): (Kind, usize, usize, &[f64]) = match name {
+        "rosenbrock" => (Kind::Rosenbrock, 2, 2, &[-2.0, 1.0]),
+        "expfit" => (Kind::ExpFit, 3, 15, &[1.0, 1.0, 0.0]),
+        "linear2x2" => (Kind::Linear2x2, 2, 2, &[0.0, 0.0]),
+        "expdecay" | "expdecay_outlier" => (Kind::ExpDecay, 2, 40, &[1.0, 1.0]),
+        "scalar_sq" => (Kind::ScalarSq, 1, 1, &[2.0]),
+        "trig_bounded" => (Kind::TrigBounded, 2, 3, &[1.0, 1.0]),
+        "underdetermined" => (Kind::Underdetermined, 2, 1, &[1.0, 0.5]),
+        "sqrt_domain" => (Kind::SqrtDomain, 2, 2, &[-1.0, 0.0]),
+        "rosenbrock_bad_jac_shape" => (Kind::RosenbrockBadJacShape, 2, 2, &[-2.0, 1.0]),
+        _ => return None,
+    };
+    let (t, y) = match kind {
+        Kind::ExpFit | Kind::ExpDecay => {
+            let t = data_vec(data, name, "t")?;
+            let y = data_vec(data, name, "y")?;
+            if t.len() != m || y.len() != m {
+                return None;
+            }
+            (t, y)
+        }
+        _ => (Vec::new(), Vec::new()),
+    };
+    let jac_shape = if kind == Kind::RosenbrockBadJacShape {
+        (3, 2)
+    } else {
+        (m, n)
+    };
+    Some(FixtureProblem {
+        name: name.to_string(),
+        n,
+        m,
+        x0: x0.to_vec(),
+        jac_shape,
+        t,
+        y,
+        kind,
+    })
+}
+
+impl FixtureProblem {
+    fn eval<T: Scalar>(&self, x: &[T], f: &mut [T]) {
+        debug_assert_eq!(x.len(), self.n);
+        debug_assert_eq!(f.len(), self.m);
+        let c = T::c;
+        match self.kind {
+            // f = [10*(x1 - x0*x0), 1 - x0]
+            Kind::Rosenbrock | Kind::RosenbrockBadJacShape => {
+                f[0] = c(10.0) * (x[1] - x[0] * x[0]);
+                f[1] = c(1.0) - x[0];
+            }
+            // f_i = x0 + x1*exp(x2*t_i) - y_i
+            Kind::ExpFit => {
+                for i in 0..self.m {
+                    f[i] = x[0] + x[1] * (x[2] * c(self.t[i])).exp() - c(self.y[i]);
+                }
+            }
+            // f = [3*x0 + 1*x1 - 9, 1*x0 + 2*x1 - 8]
+            Kind::Linear2x2 => {
+                f[0] = c(3.0) * x[0] + c(1.0) * x[1] - c(9.0);
+                f[1] = c(1.0) * x[0] + c(2.0) * x[1] - c(8.0);
+            }
+            // f_i = x0*exp((-x1)*t_i) - y_i
+            Kind::ExpDecay => {
+                for i in 0..self.m {
+                    f[i] = x[0] * (-x[1] * c(self.t[i])).exp() - c(self.y[i]);
+                }
+            }
+            // f = [x0*x0 + 5]
+            Kind::ScalarSq => {
+                f[0] = x[0] * x[0] + c(5.0);
+            }
+            // f = [x0 - 3, x1 + 2, x0*x1 - 1]
+            Kind::TrigBounded => {
+                f[0] = x[0] - c(3.0);
+                f[1] = x[1] + c(2.0);
+                f[2] = x[0] * x[1] - c(1.0);
+            }
+            // f = [x0*x0 + x1*x1 - 4]
+            Kind::Underdetermined => {
+                f[0] = x[0] * x[0] + x[1] * x[1] - c(4.0);
+            }
+            // f = [sqrt(x0) - 1, x1]   (NaN for x0 < 0 in the real version)
+            Kind::SqrtDomain => {
+                f[0] = x[0].sqrt() - c(1.0);
+                f[1] = x[1];
+            }
+        }
+    }
+
+    /// Residuals `f(x)` (length `m`).
+    pub fn residuals(&self, x: &[f64], f: &mut [f64]) {
+        self.eval(x, f);
+    }
+
+    /// Residuals at a complex point, for `jac='cs'`: the same formulas as
+    /// [`FixtureProblem::residuals`] evaluated in complex arithmetic.
+    pub fn residuals_complex(&self, x: &[Complex64], f: &mut [Complex64]) {
+        self.eval(x, f);
+    }
+
+    /// Analytic Jacobian, row-major, `jac_shape.0 * jac_shape.1` entries (= `m * n` except for
+    /// `rosenbrock_bad_jac_shape`).
+    pub fn jacobian(&self, x: &[f64], jac: &mut [f64]) {
+        debug_assert_eq!(x.len(), self.n);
+        debug_assert_eq!(jac.len(), self.jac_shape.0 * self.jac_shape.1);
+        let n = self.n;
+        match self.kind {
+            Kind::Rosenbrock => {
+                jac.copy_from_slice(&[-20.0 * x[0], 10.0, -1.0, 0.0]);
+            }
+            Kind::RosenbrockBadJacShape => {
+                jac.copy_from_slice(&[-20.0 * x[0], 10.0, -1.0, 0.0, 0.0, 0.0]);
+            }
+            // [1, e, x1*t*e], e = exp(x2*t)
+            Kind::ExpFit => {
+                for i in 0..self.m {
+                    let t = self.t[i];
+                    let e = (x[2] * t).exp();
+                    jac[i * n] = 1.0;
+                    jac[i * n + 1] = e;
+                    jac[i * n + 2] = x[1] * t * e;
+                }
+            }
+            Kind::Linear2x2 => {
+                jac.copy_from_slice(&[3.0, 1.0, 1.0, 2.0]);
+            }
+            // [e, (-x0)*t*e], e = exp((-x1)*t)
+            Kind::ExpDecay => {
+                for i in 0..self.m {
+                    let t = self.t[i];
+                    let e = (-x[1] * t).exp();
+                    jac[i * n] = e;
+                    jac[i * n + 1] = -x[0] * t * e;
+                }
+            }
+            Kind::ScalarSq => {
+                jac[0] = 2.0 * x[0];
+            }
+            Kind::TrigBounded => {
+                jac.copy_from_slice(&[1.0, 0.0, 0.0, 1.0, x[1], x[0]]);
+            }
+            Kind::Underdetermined => {
+                jac.copy_from_slice(&[2.0 * x[0], 2.0 * x[1]]);
+            }
+            Kind::SqrtDomain => {
+                jac.copy_from_slice(&[0.5 / x[0].sqrt(), 0.0, 0.0, 1.0]);
+            }
+        }
+    }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Complex residuals of the MINPACK problems used with jac='cs'
+// ---------------------------------------------------------------------------------------------
+
+/// Complex division as numpy does it (Smith's method, numpy's `nc_quot` loop), so complex-step
+/// residuals agree with numpy's to the last bit rather than within a few ulps.
+fn cdiv(a: Complex64, b: Complex64) -> Complex64 {
+    let (ar, ai, br, bi) = (a.re, a.im, b.re, b.im);
+    let (br_abs, bi_abs) = (br.abs(), bi.abs());
+    if br_abs >= bi_abs {
+        if br_abs == 0.0 && bi_abs == 0.0 {
+            return Complex64::new(ar / br_abs, ai / br_abs);
+        }
+        let rat = bi / br;
+        let scl = 1.0 / (br + bi * rat);
+        Complex64::new((ar + ai * rat) * scl, (ai - ar * rat) * scl)
+    } else {
+        let rat = br / bi;
+        let scl = 1.0 / (bi + br * rat);
+        Complex64::new((ar * rat + ai) * scl, (ai * rat - ar) * scl)
+    }
+}
+
+const BARD_Y: [f64; 15] = [
+    0.14, 0.18, 0.22, 0.25, 0.29, 0.32, 0.35, 0.39, 0.37, 0.58, 0.73, 0.96, 1.34, 2.10, 4.39,
+];
+const KOWALIK_Y: [f64; 11] = [
+    0.1957, 0.1947, 0.1735, 0.1600, 0.0844, 0.0627, 0.0456, 0.0342, 0.0323, 0.0235, 0.0246,
+];
+const KOWALIK_U: [f64; 11] = [
+    4.0, 2.0, 1.0, 0.5, 0.25, 0.167, 0.125, 0.1, 0.0833, 0.0714, 0.0625,
+];
+const MEYER_Y: [f64; 16] = [
+    34780.0, 28610.0, 23650.0, 19630.0, 16370.0, 13720.0, 11540.0, 9744.0, 8261.0, 7030.0, 6005.0,
+    5147.0, 4427.0, 3820.0, 3307.0, 2872.0,
+];
+const OSBORNE1_Y: [f64; 33] = [
+    0.844, 0.908, 0.932, 0.936, 0.925, 0.908, 0.881, 0.850, 0.818, 0.784, 0.751, 0.718, 0.685,
+    0.658, 0.628, 0.603, 0.580, 0.558, 0.538, 0.522, 0.506, 0.490, 0.478, 0.467, 0.457, 0.448,
+    0.438, 0.431, 0.424, 0.420, 0.414, 0.411, 0.406,
+];
+
+/// Complex residuals of a complex-analytic MINPACK fixture problem, for `jac='cs'`.
+/// `label` is the MINPACK case label (`"bard_n3_m15"`), with or without the `"minpack:"`
+/// prefix. Same formulas and operation order as `problems_minpack.py`. Returns `false`
+/// (leaving `f` untouched) for labels not covered -- helical valley (not analytic: atan/hypot)
+/// and the MINPACK problems the fixtures do not use -- or when `x`/`f` have the wrong length.
+pub fn minpack_residuals_complex(label: &str, x: &[Complex64], f: &mut [Complex64]) -> bool {
+    let label = label.strip_prefix("minpack:").unwrap_or(label);
+    let (n, m) = match label {
+        "bard_n3_m15" => (3, 15),
+        "kowalik_osborne_n4_m11" => (4, 11),
+        "meyer_n3_m16" => (3, 16),
+        "box_3d_n3_m10" => (3, 10),
+        "osborne1_n5_m33" => (5, 33),
+        "powell_singular_n4_m4" => (4, 4),
+        "freudenstein_roth_n2_m2" => (2, 2),
+        "brown_dennis_n4_m20" => (4, 20),
+        "jennrich_sampson_n2_m10" => (2, 10),
+        _ => return false,
+    };
+    if x.len() != n || f.len() != m {
+        return false;
+    }
+    let c = |v: f64| Complex64::new(v, 0.0);
+    match label {
+        // f = y - (x0 + u / (v*x1 + w*x2)), u = i, v = 16 - u, w = min(u, v)
+        "bard_n3_m15" => {
+            for i in 0..15 {
+                let u = (i + 1) as f64;
+                let v = 16.0 - u;
+                let w = u.min(v);
+                f[i] = c(BARD_Y[i]) - (x[0] + cdiv(c(u), c(v) * x[1] + c(w) * x[2]));
+            }
+        }
+        // f = y - x0*(u*(u + x1)) / (u*(u + x2) + x3)
+        "kowalik_osborne_n4_m11" => {
+            for i in 0..11 {
+                let u = c(KOWALIK_U[i]);
+                f[i] = c(KOWALIK_Y[i]) - cdiv(x[0] * (u * (u + x[1])), u * (u + x[2]) + x[3]);
+            }
+        }
+        // f = x0*exp(x1 / (t + x2)) - y, t = 45 + 5*i
+        "meyer_n3_m16" => {
+            for i in 0..16 {
+                let t = 45.0 + 5.0 * (i + 1) as f64;
+                f[i] = x[0] * cdiv(x[1], c(t) + x[2]).exp() - c(MEYER_Y[i]);
+            }
+        }
+        // f = exp((-t)*x0) - exp((-t)*x1) - x2*(exp(-t) - exp(-10*t)), t = 0.1*i
+        "box_3d_n3_m10" => {
+            for i in 0..10 {
+                let t = 0.1 * (i + 1) as f64;
+                let d = (-t).exp() - (-10.0 * t).exp();
+                f[i] = (c(-t) * x[0]).exp() - (c(-t) * x[1]).exp() - x[2] * c(d);
+            }
+        }
+        // f = y - (x0 + x1*exp((-t)*x3) + x2*exp((-t)*x4)), t = 10*i (i from 0)
+        "osborne1_n5_m33" => {
+            for i in 0..33 {
+                let t = 10.0 * i as f64;
+                let e4 = (c(-t) * x[3]).exp();
+                let e5 = (c(-t) * x[4]).exp();
+                f[i] = c(OSBORNE1_Y[i]) - (x[0] + x[1] * e4 + x[2] * e5);
+            }
+        }
+        "powell_singular_n4_m4" => {
+            let s5 = 5.0_f64.sqrt();
+            let s10 = 10.0_f64.sqrt();
+            let a = x[1] - c(2.0) * x[2];
+            let b = x[0] - x[3];
+            f[0] = x[0] + c(10.0) * x[1];
+            f[1] = c(s5) * (x[2] - x[3]);
+            f[2] = a * a;
+            f[3] = c(s10) * (b * b);
+        }
+        "freudenstein_roth_n2_m2" => {
+            let (x1, x2) = (x[0], x[1]);
+            f[0] = c(-13.0) + x1 + ((c(5.0) - x2) * x2 - c(2.0)) * x2;
+            f[1] = c(-29.0) + x1 + ((x2 + c(1.0)) * x2 - c(14.0)) * x2;
+        }
+        // f = a*a + b*b, a = x0 + t*x1 - exp(t), b = x2 + x3*sin(t) - cos(t), t = i/5
+        "brown_dennis_n4_m20" => {
+            for i in 0..20 {
+                let t = (i + 1) as f64 / 5.0;
+                let a = x[0] + c(t) * x[1] - c(t.exp());
+                let b = x[2] + x[3] * c(t.sin()) - c(t.cos());
+                f[i] = a * a + b * b;
+            }
+        }
+        // f = 2 + 2i - (exp(i*x0) + exp(i*x1))
+        "jennrich_sampson_n2_m10" => {
+            for i in 0..10 {
+                let k = (i + 1) as f64;
+                f[i] = c(2.0 + 2.0 * k) - ((c(k) * x[0]).exp() + (c(k) * x[1]).exp());
+            }
+        }
+        _ => return false,
+    }
+    true
+}
