@@ -284,7 +284,7 @@ mod tests {
 
     #[test]
     fn every_scheme_approximates_the_analytic_jacobian() {
-        let x = [1.5, 0.7];
+        let x = [1.5f64, 0.7];
         let exact = [2.0 * x[0] * x[1], x[0] * x[0], 1.0, x[1].cos()];
         let inf = [f64::INFINITY; 2];
         let ninf = [f64::NEG_INFINITY; 2];
@@ -307,7 +307,7 @@ mod tests {
     #[test]
     fn steps_stay_inside_bounds() {
         // x on its upper bound: 2-point steps backward, 3-point goes one-sided.
-        let x = [1.5, 0.7];
+        let x = [1.5f64, 0.7];
         let lb = [0.0, 0.0];
         let ub = [1.5, 0.7];
         let exact = [2.0 * x[0] * x[1], x[0] * x[0], 1.0, x[1].cos()];

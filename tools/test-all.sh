@@ -1,0 +1,29 @@
+#!/usr/bin/env bash
+# Runs every test of the project: formatting, lints, Rust tests (unit, integration,
+# doctests) for the whole workspace, and a CLI smoke run. Sets up nothing outside
+# the repository; needs only cargo (and ../shared/data for the NIST tests, which
+# skip with a printed reason when it is absent).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+echo "== cargo fmt --check"
+cargo fmt --all -- --check
+
+echo "== cargo clippy -D warnings"
+cargo clippy --workspace --all-targets -q -- -D warnings
+
+echo "== cargo test (workspace, with doctests)"
+mkdir -p target
+cargo test --workspace 2>&1 | tee target/test-output.txt
+passed=$(grep -oE '^test result: ok\. [0-9]+ passed' target/test-output.txt | awk '{s+=$4} END {print s+0}')
+failed=$(grep -oE '[0-9]+ failed' target/test-output.txt | awk '{s+=$1} END {print s+0}')
+
+echo "== CLI smoke run"
+cargo run -q --release -p trustfit --example seeds > /dev/null
+cargo run -q --release -p trustfit-cli -- bench --suite minpack --method trf --repeat 1 --problem rosenbrock > target/bench-smoke.jsonl
+test "$(wc -l < target/bench-smoke.jsonl)" -eq 3
+
+echo "== benches compile"
+cargo bench --workspace --no-run -q 2>/dev/null || cargo bench --workspace --no-run
+
+echo "rust: ${passed} passed, ${failed} failed"
