@@ -15,7 +15,11 @@ fn main() -> Result<(), trustfit::Error> {
 
     println!("== Rosenbrock from [-2, 1], analytic Jacobian, each method");
     for method in [Method::Trf, Method::Dogbox, Method::Lm] {
-        let opts = Options { method, jac: JacSpec::Analytic, ..Default::default() };
+        let opts = Options {
+            method,
+            jac: JacSpec::Analytic,
+            ..Default::default()
+        };
         match least_squares(&rosen, &[-2.0, 1.0], &opts) {
             Ok(r) => println!("{}", r.brief()),
             Err(e) => println!("{method}: {e}"),
@@ -31,7 +35,10 @@ fn main() -> Result<(), trustfit::Error> {
 
     println!("== y = a + b·exp(c·t) with two outliers, each loss (f_scale 0.1)");
     let t: Vec<f64> = (0..15).map(|i| i as f64 * (10.0 / 14.0)).collect();
-    let mut y: Vec<f64> = t.iter().map(|&t| 0.5 + 2.0 * (-t).exp() + 0.1 * (3.0 * t).sin()).collect();
+    let mut y: Vec<f64> = t
+        .iter()
+        .map(|&t| 0.5 + 2.0 * (-t).exp() + 0.1 * (3.0 * t).sin())
+        .collect();
     y[3] += 2.0;
     y[8] += 2.0;
     let model = from_fn(t.len(), |p: &[f64], f: &mut [f64]| {
@@ -39,12 +46,28 @@ fn main() -> Result<(), trustfit::Error> {
             f[i] = p[0] + p[1] * (p[2] * t[i]).exp() - y[i];
         }
     });
-    println!("{:>8} {:>12} {:>12} {:>12} {:>12} {:>5}", "loss", "a", "b", "c", "cost", "nfev");
-    for loss in [Loss::Linear, Loss::SoftL1, Loss::Huber, Loss::Cauchy, Loss::Arctan] {
+    println!(
+        "{:>8} {:>12} {:>12} {:>12} {:>12} {:>5}",
+        "loss", "a", "b", "c", "cost", "nfev"
+    );
+    for loss in [
+        Loss::Linear,
+        Loss::SoftL1,
+        Loss::Huber,
+        Loss::Cauchy,
+        Loss::Arctan,
+    ] {
         let name = loss.as_str();
-        let opts = Options { loss, f_scale: 0.1, ..Default::default() };
+        let opts = Options {
+            loss,
+            f_scale: 0.1,
+            ..Default::default()
+        };
         let r = least_squares(&model, &[1.0, 1.0, 0.0], &opts)?;
-        println!("{name:>8} {:>12.6} {:>12.6} {:>12.6} {:>12.6} {:>5}", r.x[0], r.x[1], r.x[2], r.cost, r.nfev);
+        println!(
+            "{name:>8} {:>12.6} {:>12.6} {:>12.6} {:>12.6} {:>5}",
+            r.x[0], r.x[1], r.x[2], r.cost, r.nfev
+        );
     }
 
     println!("\n== Linear 2×2 system 3x + y = 9, x + 2y = 8 (dogbox)");
@@ -52,7 +75,10 @@ fn main() -> Result<(), trustfit::Error> {
         f[0] = 3.0 * x[0] + x[1] - 9.0;
         f[1] = x[0] + 2.0 * x[1] - 8.0;
     });
-    let opts = Options { method: Method::Dogbox, ..Default::default() };
+    let opts = Options {
+        method: Method::Dogbox,
+        ..Default::default()
+    };
     println!("{}", least_squares(&lin, &[0.0, 0.0], &opts)?.brief());
     Ok(())
 }

@@ -36,6 +36,7 @@ mod jacobian;
 mod linalg;
 mod loss;
 mod method;
+pub mod minpack;
 mod options;
 mod problem;
 mod report;

@@ -14,7 +14,9 @@ mod common;
 
 use std::collections::BTreeMap;
 
-use common::fixture_problems::{FixtureProblem, fixture_problem, json_f64, json_f64_vec, minpack_residuals_complex};
+use common::fixture_problems::{
+    FixtureProblem, fixture_problem, json_f64, json_f64_vec, minpack_residuals_complex,
+};
 use num_complex::Complex64;
 use serde_json::Value;
 use trustfit::{Bounds, CallbackError, Options, Residuals, TrSolver, XScale, least_squares};
@@ -117,16 +119,30 @@ fn options(o: &Value, n: usize) -> Option<Options> {
 }
 
 fn load() -> Value {
-    let path = concat!(env!("CARGO_MANIFEST_DIR"), "/../../tests/fixtures/scipy/least_squares.json");
+    let path = concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/../../tests/fixtures/scipy/least_squares.json"
+    );
     let text = std::fs::read_to_string(path).expect("fixture file");
     serde_json::from_str(&text).expect("fixture JSON")
 }
 
-fn problem_for(name: &str, start: Option<&str>, data: &Value, minpack: &[MinpackCase]) -> Option<Problem> {
+fn problem_for(
+    name: &str,
+    start: Option<&str>,
+    data: &Value,
+    minpack: &[MinpackCase],
+) -> Option<Problem> {
     if let Some(label) = name.strip_prefix("minpack:") {
         let start = start.unwrap_or("x0");
-        let case = minpack.iter().find(|c| c.label() == label && c.start() == start)?;
-        return Some(Problem::Minpack(trustfit_problems::minpack::cases().into_iter().find(|c| c.index == case.index)?));
+        let case = minpack
+            .iter()
+            .find(|c| c.label() == label && c.start() == start)?;
+        return Some(Problem::Minpack(
+            trustfit_problems::minpack::cases()
+                .into_iter()
+                .find(|c| c.index == case.index)?,
+        ));
     }
     fixture_problem(name, data).map(Problem::Fixture)
 }
@@ -155,7 +171,8 @@ fn least_squares_matches_scipy_fixtures() {
         if opts.tr_solver == Some(TrSolver::Lsmr) {
             continue; // the lsmr solver belongs to the large-scale issue
         }
-        let problem = problem_for(name, case["start"].as_str(), data, &minpack).unwrap_or_else(|| panic!("{id}: problem {name}"));
+        let problem = problem_for(name, case["start"].as_str(), data, &minpack)
+            .unwrap_or_else(|| panic!("{id}: problem {name}"));
         let res = &case["result"];
         let t = tally.entry(opts.method.as_str()).or_default();
         t.cases += 1;
@@ -172,13 +189,22 @@ fn least_squares_matches_scipy_fixtures() {
         let nfev_ref = res["nfev"].as_u64().expect("nfev") as usize;
         t.nfev_ours += r.nfev;
         t.nfev_scipy += nfev_ref;
-        let x_ok = r.x.iter().zip(&x_ref).all(|(a, b)| (a - b).abs() <= X_RTOL * b.abs().max(1e-300) || (a - b).abs() <= 1e-12);
-        let cost_ok = (r.cost - cost_ref).abs() <= COST_RTOL * cost_ref.abs().max(1e-300) || (r.cost - cost_ref).abs() < 1e-25;
-        let no_worse = r.cost <= cost_ref * (1.0 + NO_WORSE_RTOL) + 1e-25 && (r.success() || status <= 0);
+        let x_ok =
+            r.x.iter().zip(&x_ref).all(|(a, b)| {
+                (a - b).abs() <= X_RTOL * b.abs().max(1e-300) || (a - b).abs() <= 1e-12
+            });
+        let cost_ok = (r.cost - cost_ref).abs() <= COST_RTOL * cost_ref.abs().max(1e-300)
+            || (r.cost - cost_ref).abs() < 1e-25;
+        let no_worse =
+            r.cost <= cost_ref * (1.0 + NO_WORSE_RTOL) + 1e-25 && (r.success() || status <= 0);
         if r.status.scipy_status() == status && (x_ok || cost_ok) {
             t.matched += 1;
         } else {
-            let list = if no_worse { &mut t.mismatches } else { &mut t.worse };
+            let list = if no_worse {
+                &mut t.mismatches
+            } else {
+                &mut t.worse
+            };
             list.push(format!(
                 "{id}: status {} vs {status}, cost {:e} vs {cost_ref:e}, nfev {} vs {nfev_ref}, x {:?} vs {x_ref:?}",
                 r.status.scipy_status(),
@@ -208,6 +234,12 @@ fn least_squares_matches_scipy_fixtures() {
         failed |= (t.matched as f64) < MIN_MATCH_FRACTION * t.cases as f64;
     }
     let worse: usize = tally.values().map(|t| t.worse.len()).sum();
-    assert_eq!(worse, 0, "cases where trustfit ends worse than scipy (listed above)");
-    assert!(!failed, "match fraction below {MIN_MATCH_FRACTION} or total nfev above {NFEV_RATIO}× scipy");
+    assert_eq!(
+        worse, 0,
+        "cases where trustfit ends worse than scipy (listed above)"
+    );
+    assert!(
+        !failed,
+        "match fraction below {MIN_MATCH_FRACTION} or total nfev above {NFEV_RATIO}× scipy"
+    );
 }

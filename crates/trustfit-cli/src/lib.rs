@@ -1,0 +1,90 @@
+//! The `trustfit` command line.
+//!
+//! `main.rs` only parses the arguments ([`cli::Cli`]) and hands them to
+//! [`run`]; each subcommand lives in its own module and writes to the
+//! streams it is given, so everything here can be tested without a process:
+//!
+//! * `trustfit bench` — [`bench`]: solve the MINPACK-1 or NIST StRD suite and
+//!   print one JSON line per case, in the schema of the peer benchmarks.
+//!
+//! Planned: `fit`, `nist`, `demo` subcommands; `bench --suite sparse|ba`.
+//! [`adapter::ProblemAdapter`] lets the solver run any
+//! [`trustfit_problems::TestProblem`].
+
+pub mod adapter;
+pub mod bench;
+pub mod cli;
+
+use std::fmt;
+use std::io::Write;
+
+pub use cli::{Cli, Command};
+
+/// Why a command could not run. Solver failures on single cases are not
+/// errors of the command (they are reported in its output).
+#[derive(Debug)]
+pub enum CliError {
+    /// Bad or unsupported arguments (exit status 2).
+    Usage(String),
+    /// Missing data folder or file (exit status 2); the message names the path.
+    Data(String),
+    /// Writing the output failed (exit status 1; 0 for a closed pipe).
+    Io(std::io::Error),
+}
+
+impl CliError {
+    /// The process exit status for this error.
+    ///
+    /// ```
+    /// use trustfit_cli::CliError;
+    /// assert_eq!(CliError::Usage("x".into()).exit_code(), 2);
+    /// assert_eq!(CliError::Io(std::io::ErrorKind::BrokenPipe.into()).exit_code(), 0);
+    /// ```
+    pub fn exit_code(&self) -> u8 {
+        match self {
+            CliError::Usage(_) | CliError::Data(_) => 2,
+            CliError::Io(e) if e.kind() == std::io::ErrorKind::BrokenPipe => 0,
+            CliError::Io(_) => 1,
+        }
+    }
+}
+
+impl fmt::Display for CliError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            CliError::Usage(m) | CliError::Data(m) => f.write_str(m),
+            CliError::Io(e) => write!(f, "cannot write output: {e}"),
+        }
+    }
+}
+
+impl std::error::Error for CliError {}
+
+/// Runs a parsed command line, writing results to `out` and diagnostics to `err`.
+///
+/// # Errors
+/// See [`CliError`].
+pub fn run(cli: &Cli, out: &mut dyn Write, err: &mut dyn Write) -> Result<(), CliError> {
+    match &cli.command {
+        Command::Bench(args) => bench::run(&args.to_config(), out, err).map(|_| ()),
+    }
+}
+
+/// [`run`] on the process's stdout/stderr; reports an error as one line on
+/// stderr and returns the exit status.
+pub fn main_with(cli: &Cli) -> u8 {
+    let stdout = std::io::stdout();
+    let stderr = std::io::stderr();
+    let mut out = stdout.lock();
+    let mut err = stderr.lock();
+    match run(cli, &mut out, &mut err) {
+        Ok(()) => 0,
+        Err(e) => {
+            let code = e.exit_code();
+            if code != 0 {
+                let _ = writeln!(err, "trustfit: error: {e}");
+            }
+            code
+        }
+    }
+}

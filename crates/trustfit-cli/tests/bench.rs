@@ -1,0 +1,135 @@
+//! Runs the built `trustfit` binary: `bench` on MINPACK Rosenbrock and NIST Misra1a, and bad arguments.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
+use std::process::{Command, Output};
+
+use serde_json::Value;
+
+fn trustfit(args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_trustfit"))
+        .args(args)
+        .output()
+        .expect("the trustfit binary runs")
+}
+
+fn json_lines(out: &Output) -> Vec<Value> {
+    String::from_utf8(out.stdout.clone())
+        .expect("utf-8 output")
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap_or_else(|e| panic!("bad JSON line {l:?}: {e}")))
+        .collect()
+}
+
+#[test]
+fn minpack_rosenbrock_trf() {
+    let out = trustfit(&[
+        "bench",
+        "--suite",
+        "minpack",
+        "--method",
+        "trf",
+        "--repeat",
+        "1",
+        "--problem",
+        "rosenbrock",
+    ]);
+    assert!(
+        out.status.success(),
+        "{:?}: {}",
+        out.status,
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let rows = json_lines(&out);
+    assert_eq!(rows.len(), 3, "{rows:?}");
+    for (row, start) in rows.iter().zip(["x0", "10x0", "100x0"]) {
+        assert_eq!(row["suite"], "minpack");
+        assert_eq!(row["problem"], "rosenbrock_n2_m2");
+        assert_eq!(row["start"], start);
+        assert_eq!(row["solver"], "trustfit");
+        assert_eq!(row["method"], "trf");
+        assert!(row["status"].as_i64().expect("status") > 0, "{row}");
+        assert_eq!(row["success"], true);
+        assert!(row["repeats"].as_u64().expect("repeats") >= 1);
+        assert!(row["time_s"].as_f64().expect("time_s") > 0.0);
+        assert!(row["cost"].as_f64().expect("cost") < 1e-10, "{row}");
+    }
+}
+
+#[test]
+fn nist_misra1a_both_starts() {
+    let dir = trustfit_problems::data::default_data_dir();
+    if let Err(e) = trustfit_problems::data::nist_dir(&dir) {
+        eprintln!("skipping nist_misra1a_both_starts: {e}");
+        return;
+    }
+    let out = trustfit(&[
+        "bench",
+        "--suite",
+        "nist",
+        "--problem",
+        "Misra1a",
+        "--repeat",
+        "1",
+    ]);
+    assert!(
+        out.status.success(),
+        "{:?}: {}",
+        out.status,
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let rows = json_lines(&out);
+    assert_eq!(rows.len(), 2, "{rows:?}");
+    for (row, start) in rows.iter().zip(["start1", "start2"]) {
+        assert_eq!(row["problem"], "Misra1a");
+        assert_eq!(row["start"], start);
+        let lre = row["lre_params"].as_f64().expect("lre_params");
+        assert!(lre >= 4.0, "{row}");
+        assert_eq!(row["lre_min_param"].as_f64(), Some(lre));
+    }
+}
+
+#[test]
+fn bad_arguments_exit_2_with_one_line() {
+    for args in [
+        &["bench", "--suite", "nope"][..],
+        &["bench", "--suite", "minpack", "--method", "newton"],
+        &["bench", "--suite", "minpack", "--repeat", "zero"],
+        &["bench"],
+        &["bench", "--suite", "sparse"],
+        &[
+            "bench",
+            "--suite",
+            "minpack",
+            "--problem",
+            "no-such-problem",
+        ],
+        &[],
+    ] {
+        let out = trustfit(args);
+        assert_eq!(out.status.code(), Some(2), "{args:?}");
+        let err = String::from_utf8(out.stderr).unwrap();
+        assert_eq!(err.lines().count(), 1, "{args:?}: {err:?}");
+        assert!(err.contains("error"), "{args:?}: {err:?}");
+        assert!(out.stdout.is_empty(), "{args:?}");
+    }
+}
+
+#[test]
+fn missing_data_dir_exits_2_naming_the_path() {
+    let out = trustfit(&["bench", "--suite", "nist", "--data-dir", "/no/such/data"]);
+    assert_eq!(out.status.code(), Some(2));
+    let err = String::from_utf8(out.stderr).unwrap();
+    assert!(err.contains("/no/such/data/nist-strd"), "{err}");
+    assert_eq!(err.lines().count(), 1, "{err:?}");
+}
+
+#[test]
+fn help_exits_0() {
+    let out = trustfit(&["bench", "--help"]);
+    assert_eq!(out.status.code(), Some(0));
+    let text = String::from_utf8(out.stdout).unwrap();
+    assert!(
+        text.contains("--suite") && text.contains("--summary"),
+        "{text}"
+    );
+}
