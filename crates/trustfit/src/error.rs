@@ -204,10 +204,10 @@ impl Error {
         match &mut self {
             Error::NonFinite { best, .. }
             | Error::Callback { best, .. }
-            | Error::LinearAlgebra { best, .. } => {
-                if best.is_none() {
-                    *best = Some(point);
-                }
+            | Error::LinearAlgebra { best, .. }
+                if best.is_none() =>
+            {
+                *best = Some(point);
             }
             _ => {}
         }

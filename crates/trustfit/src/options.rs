@@ -349,7 +349,7 @@ impl Bounds {
         let ub = side(&self.ub, f64::INFINITY)?;
         for i in 0..n {
             // `!(lb < ub)` also rejects NaN bounds.
-            if !(lb[i] < ub[i]) {
+            if lb[i] >= ub[i] || lb[i].is_nan() || ub[i].is_nan() {
                 return Err(Error::InvalidBounds {
                     index: i,
                     lb: lb[i],
@@ -501,16 +501,20 @@ impl Options {
                 "must be a positive finite number.",
             ));
         }
-        if let XScale::Values(v) = &self.x_scale {
-            if v.is_empty() || v.iter().any(|&s| !(s.is_finite() && s > 0.0)) {
+        if let XScale::Values(v) = &self.x_scale
+            && (v.is_empty() || v.iter().any(|&s| !(s.is_finite() && s > 0.0)))
+        {
+            {
                 return Err(Error::option(
                     "x_scale",
                     "must be 'jac' or array_like with positive numbers.",
                 ));
             }
         }
-        if let Some(step) = &self.diff_step {
-            if step.iter().any(|s| !s.is_finite()) {
+        if let Some(step) = &self.diff_step
+            && step.iter().any(|s| !s.is_finite())
+        {
+            {
                 return Err(Error::option("diff_step", "must contain finite numbers."));
             }
         }

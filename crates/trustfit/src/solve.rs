@@ -7,7 +7,7 @@ use crate::bounds::make_strictly_feasible;
 use crate::error::Error;
 use crate::jacobian::finite_diff::FdWorkspace;
 use crate::loss::LossEval;
-use crate::method::common::{Context, Outcome, all_finite};
+use crate::method::common::{Context, IterationCallback, Outcome, all_finite};
 use crate::method::trf::Scaling;
 use crate::method::{dogbox, lm, trf};
 use crate::options::{JacSpec, Method, Options, TrSolver, XScale};
@@ -72,11 +72,11 @@ pub fn least_squares_with_callback<P: Residuals + ?Sized>(
     run(problem, x0, options, Some(callback))
 }
 
-fn run<P: Residuals + ?Sized>(
+fn run<'c, P: Residuals + ?Sized>(
     problem: &P,
     x0: &[f64],
     options: &Options,
-    callback: Option<&mut dyn FnMut(&IterationSummary<'_>) -> ControlFlow<()>>,
+    callback: Option<&'c mut IterationCallback<'c>>,
 ) -> Result<Report, Error> {
     let start = Instant::now();
     let method = options.method;
@@ -97,7 +97,7 @@ fn run<P: Residuals + ?Sized>(
     }
     let (lb, ub) = options.bounds.resolve(n)?;
     for j in 0..n {
-        if !(lb[j] <= x0[j] && x0[j] <= ub[j]) || !x0[j].is_finite() {
+        if !(lb[j] <= x0[j] && x0[j] <= ub[j] && x0[j].is_finite()) {
             return Err(Error::InfeasibleStart {
                 index: j,
                 value: x0[j],
@@ -121,8 +121,11 @@ fn run<P: Residuals + ?Sized>(
         }),
         _ => None,
     };
-    if let Some(ds) = &options.diff_step {
-        if ds.len() != 1 && ds.len() != n {
+    if let Some(ds) = &options.diff_step
+        && ds.len() != 1
+        && ds.len() != n
+    {
+        {
             return Err(Error::ShapeMismatch {
                 what: "Inconsistent shapes between `diff_step` and `x0`.".into(),
                 expected: format!("({n},)"),

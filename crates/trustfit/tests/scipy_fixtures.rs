@@ -10,6 +10,8 @@
 //! `MIN_MATCH_FRACTION` of the cases must match and the total nfev may exceed scipy's by
 //! at most 10 %.
 
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)] // tests may fail loudly
+
 mod common;
 
 use std::collections::BTreeMap;

@@ -1,6 +1,8 @@
 //! The reference results of spec §13 (scipy 1.17.1): Rosenbrock and the robust
 //! exponential fit, per method, loss and Jacobian kind.
 
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)] // tests may fail loudly
+
 use trustfit::{Bounds, JacSpec, Loss, Method, Options, Status, XScale, from_fn, least_squares};
 
 fn rosen() -> impl trustfit::Residuals {

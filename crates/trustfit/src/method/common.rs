@@ -10,6 +10,9 @@ use crate::options::{EPS, JacSpec, Loss};
 use crate::problem::{Residuals, eval_jacobian, eval_residuals};
 use crate::report::{IterationSummary, Status};
 
+/// The user's per-iteration callback; `Break` stops the solve (status −2).
+pub(crate) type IterationCallback<'c> = dyn FnMut(&IterationSummary<'_>) -> ControlFlow<()> + 'c;
+
 /// Everything a method needs to evaluate the problem, set up once per solve.
 pub(crate) struct Context<'a, 'c, P: ?Sized> {
     pub problem: &'a P,
@@ -30,7 +33,7 @@ pub(crate) struct Context<'a, 'c, P: ?Sized> {
     pub fd: FdWorkspace,
     pub loss_eval: LossEval,
     pub pool: Option<rayon::ThreadPool>,
-    pub callback: Option<&'c mut dyn FnMut(&IterationSummary<'_>) -> ControlFlow<()>>,
+    pub callback: Option<&'c mut IterationCallback<'c>>,
 }
 
 impl<P: Residuals + ?Sized> Context<'_, '_, P> {

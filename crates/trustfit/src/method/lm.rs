@@ -27,11 +27,11 @@ impl<P: Residuals + ?Sized> LmSystem for System<'_, '_, '_, P> {
     type Error = Error;
 
     fn residuals(&mut self, x: &[f64], f: &mut [f64]) -> Result<(), Error> {
-        if let Some((x0, f0)) = self.cached_f0.take() {
-            if x0 == x {
-                f.copy_from_slice(&f0);
-                return Ok(());
-            }
+        if let Some((x0, f0)) = self.cached_f0.take()
+            && x0 == x
+        {
+            f.copy_from_slice(&f0);
+            return Ok(());
         }
         self.ctx.fun(x, f)
     }
