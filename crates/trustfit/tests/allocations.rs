@@ -1,0 +1,76 @@
+//! Per-iteration work allocates nothing: a solve that runs many more iterations makes
+//! exactly as many heap allocations as a short one (all buffers are set up once).
+
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)] // tests may fail loudly
+#![allow(unsafe_code)] // a counting global allocator must implement GlobalAlloc
+
+use std::alloc::{GlobalAlloc, Layout, System};
+use std::sync::atomic::{AtomicUsize, Ordering};
+
+use trustfit::{Bounds, JacSpec, Loss, Method, Options, from_fn, least_squares};
+
+struct Counting;
+
+static ALLOCATIONS: AtomicUsize = AtomicUsize::new(0);
+
+unsafe impl GlobalAlloc for Counting {
+    unsafe fn alloc(&self, layout: Layout) -> *mut u8 {
+        ALLOCATIONS.fetch_add(1, Ordering::Relaxed);
+        unsafe { System.alloc(layout) }
+    }
+    unsafe fn dealloc(&self, ptr: *mut u8, layout: Layout) {
+        unsafe { System.dealloc(ptr, layout) }
+    }
+    unsafe fn realloc(&self, ptr: *mut u8, layout: Layout, new_size: usize) -> *mut u8 {
+        ALLOCATIONS.fetch_add(1, Ordering::Relaxed);
+        unsafe { System.realloc(ptr, layout, new_size) }
+    }
+}
+
+#[global_allocator]
+static GLOBAL: Counting = Counting;
+
+/// Allocations made by one solve of the exponential fit with `max_nfev` evaluations.
+fn allocations(opts: &Options, max_nfev: usize) -> (usize, usize) {
+    let t: Vec<f64> = (0..15).map(|i| i as f64 * (10.0 / 14.0)).collect();
+    let mut y: Vec<f64> = t.iter().map(|&t| 0.5 + 2.0 * (-t).exp() + 0.1 * (3.0 * t).sin()).collect();
+    y[3] += 2.0;
+    y[8] += 2.0;
+    let p = from_fn(15, |p: &[f64], f: &mut [f64]| {
+        for i in 0..15 {
+            f[i] = p[0] + p[1] * (p[2] * t[i]).exp() - y[i];
+        }
+    })
+    .with_jacobian(|p: &[f64], j: &mut [f64]| {
+        for i in 0..15 {
+            let e = (p[2] * t[i]).exp();
+            j[3 * i..3 * i + 3].copy_from_slice(&[1.0, e, p[1] * t[i] * e]);
+        }
+    });
+    let tiny = Some(1e-15);
+    let opts = Options { max_nfev: Some(max_nfev), ftol: tiny, xtol: tiny, gtol: tiny, ..opts.clone() };
+    let before = ALLOCATIONS.load(Ordering::Relaxed);
+    let r = least_squares(&p, &[1.0, 1.0, 0.0], &opts).unwrap();
+    (ALLOCATIONS.load(Ordering::Relaxed) - before, r.nit)
+}
+
+#[test]
+fn iterations_allocate_nothing() {
+    let bounded = Bounds::new(vec![0.0, 0.0, -5.0], vec![10.0, 10.0, 0.0]);
+    let cases = [
+        ("trf", Options { method: Method::Trf, ..Default::default() }),
+        ("trf bounded", Options { method: Method::Trf, bounds: bounded.clone(), ..Default::default() }),
+        ("trf soft_l1", Options { loss: Loss::SoftL1, f_scale: 0.1, ..Default::default() }),
+        ("trf analytic", Options { jac: JacSpec::Analytic, ..Default::default() }),
+        ("dogbox", Options { method: Method::Dogbox, ..Default::default() }),
+        ("dogbox bounded", Options { method: Method::Dogbox, bounds: bounded, ..Default::default() }),
+        ("lm", Options { method: Method::Lm, ..Default::default() }),
+        ("3-point", Options { jac: JacSpec::ThreePoint, ..Default::default() }),
+    ];
+    for (name, opts) in cases {
+        let (short, nit_short) = allocations(&opts, 4);
+        let (long, nit_long) = allocations(&opts, 40);
+        assert!(nit_long > nit_short, "{name}: the long run must iterate more ({nit_short} vs {nit_long})");
+        assert_eq!(short, long, "{name}: {short} allocations for {nit_short} iterations, {long} for {nit_long}");
+    }
+}
