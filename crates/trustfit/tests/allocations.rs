@@ -33,7 +33,10 @@ static GLOBAL: Counting = Counting;
 /// Allocations made by one solve of the exponential fit with `max_nfev` evaluations.
 fn allocations(opts: &Options, max_nfev: usize) -> (usize, usize) {
     let t: Vec<f64> = (0..15).map(|i| i as f64 * (10.0 / 14.0)).collect();
-    let mut y: Vec<f64> = t.iter().map(|&t| 0.5 + 2.0 * (-t).exp() + 0.1 * (3.0 * t).sin()).collect();
+    let mut y: Vec<f64> = t
+        .iter()
+        .map(|&t| 0.5 + 2.0 * (-t).exp() + 0.1 * (3.0 * t).sin())
+        .collect();
     y[3] += 2.0;
     y[8] += 2.0;
     let p = from_fn(15, |p: &[f64], f: &mut [f64]| {
@@ -48,7 +51,13 @@ fn allocations(opts: &Options, max_nfev: usize) -> (usize, usize) {
         }
     });
     let tiny = Some(1e-15);
-    let opts = Options { max_nfev: Some(max_nfev), ftol: tiny, xtol: tiny, gtol: tiny, ..opts.clone() };
+    let opts = Options {
+        max_nfev: Some(max_nfev),
+        ftol: tiny,
+        xtol: tiny,
+        gtol: tiny,
+        ..opts.clone()
+    };
     let before = ALLOCATIONS.load(Ordering::Relaxed);
     let r = least_squares(&p, &[1.0, 1.0, 0.0], &opts).unwrap();
     (ALLOCATIONS.load(Ordering::Relaxed) - before, r.nit)
@@ -58,19 +67,76 @@ fn allocations(opts: &Options, max_nfev: usize) -> (usize, usize) {
 fn iterations_allocate_nothing() {
     let bounded = Bounds::new(vec![0.0, 0.0, -5.0], vec![10.0, 10.0, 0.0]);
     let cases = [
-        ("trf", Options { method: Method::Trf, ..Default::default() }),
-        ("trf bounded", Options { method: Method::Trf, bounds: bounded.clone(), ..Default::default() }),
-        ("trf soft_l1", Options { loss: Loss::SoftL1, f_scale: 0.1, ..Default::default() }),
-        ("trf analytic", Options { jac: JacSpec::Analytic, ..Default::default() }),
-        ("dogbox", Options { method: Method::Dogbox, ..Default::default() }),
-        ("dogbox bounded", Options { method: Method::Dogbox, bounds: bounded, ..Default::default() }),
-        ("lm", Options { method: Method::Lm, ..Default::default() }),
-        ("3-point", Options { jac: JacSpec::ThreePoint, ..Default::default() }),
+        (
+            "trf",
+            Options {
+                method: Method::Trf,
+                ..Default::default()
+            },
+        ),
+        (
+            "trf bounded",
+            Options {
+                method: Method::Trf,
+                bounds: bounded.clone(),
+                ..Default::default()
+            },
+        ),
+        (
+            "trf soft_l1",
+            Options {
+                loss: Loss::SoftL1,
+                f_scale: 0.1,
+                ..Default::default()
+            },
+        ),
+        (
+            "trf analytic",
+            Options {
+                jac: JacSpec::Analytic,
+                ..Default::default()
+            },
+        ),
+        (
+            "dogbox",
+            Options {
+                method: Method::Dogbox,
+                ..Default::default()
+            },
+        ),
+        (
+            "dogbox bounded",
+            Options {
+                method: Method::Dogbox,
+                bounds: bounded,
+                ..Default::default()
+            },
+        ),
+        (
+            "lm",
+            Options {
+                method: Method::Lm,
+                ..Default::default()
+            },
+        ),
+        (
+            "3-point",
+            Options {
+                jac: JacSpec::ThreePoint,
+                ..Default::default()
+            },
+        ),
     ];
     for (name, opts) in cases {
         let (short, nit_short) = allocations(&opts, 4);
         let (long, nit_long) = allocations(&opts, 40);
-        assert!(nit_long > nit_short, "{name}: the long run must iterate more ({nit_short} vs {nit_long})");
-        assert_eq!(short, long, "{name}: {short} allocations for {nit_short} iterations, {long} for {nit_long}");
+        assert!(
+            nit_long > nit_short,
+            "{name}: the long run must iterate more ({nit_short} vs {nit_long})"
+        );
+        assert_eq!(
+            short, long,
+            "{name}: {short} allocations for {nit_short} iterations, {long} for {nit_long}"
+        );
     }
 }

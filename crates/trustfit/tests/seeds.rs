@@ -199,17 +199,16 @@ fn expfit_robust_losses_match_scipy() {
 }
 
 /// scipy 1.17 ends this case at status 0 (300 nfev) in a flat valley with cost 3.315541:
-/// at x0 two Jacobian columns are identical, and scipy's first step follows the null
-/// direction that LAPACK's rounding noise (σ₃ ≈ 6e-16) opens up. We do not reproduce
-/// that noise; the solve instead converges to the better minimum, the one scipy's own
-/// `lm` finds (x ≈ [0.5150646, 1.7332672, −0.3491814], cost 3.087844, spec §13).
+/// at x0 two Jacobian columns are identical, and the first step follows the null
+/// direction that rounding noise opens up (σ₃ ≈ 6e-16). trustfit's QR + Jacobi SVD sees
+/// the same kind of noise and walks into the same valley; the cost agrees to 1e-6 while
+/// x (flat direction) does not. See `scipy_fixtures.rs::noise_driven_outcome`.
 #[test]
-fn expfit_linear_reaches_scipy_lm_minimum() {
+fn expfit_linear_follows_scipy_into_the_flat_valley() {
     let r = expfit(Method::Trf, Loss::Linear, 1.0, XScale::Default);
-    assert!(r.cost <= 3.315541, "no worse than scipy trf");
-    assert!((r.cost - 3.087844).abs() < 1e-6, "{}", r.cost);
-    let lm_x = [0.5150646321, 1.7332672299, -0.3491814399];
-    for k in 0..3 {
-        assert!((r.x[k] - lm_x[k]).abs() < 1e-4, "{:?}", r.x);
-    }
+    /// The valley's cost is reproduced to 7 digits; x is not determined along it.
+    const COST_RTOL: f64 = 1e-6;
+    assert_eq!((r.nfev, r.status), (300, Status::MaxNfev));
+    assert!((r.cost - 3.315541).abs() < COST_RTOL * 3.315541, "{}", r.cost);
+    assert!(r.x[0] > 1000.0 && r.x[1] < -1000.0, "{:?}", r.x);
 }

@@ -26,7 +26,13 @@ pub(crate) struct ThinSvd {
     mem: MemBuffer,
     max_rows: usize,
     max_cols: usize,
+    /// Scratch for the QR + Jacobi path: a copy of the right-hand side and an n×n matrix.
+    rhs: Vec<f64>,
+    w: Vec<f64>,
 }
+
+/// Above this many columns the general (faer) SVD is used even for tall matrices.
+const JACOBI_MAX_COLS: usize = 48;
 
 impl ThinSvd {
     pub fn new(max_rows: usize, max_cols: usize) -> Self {
@@ -49,7 +55,38 @@ impl ThinSvd {
             mem: MemBuffer::new(req),
             max_rows,
             max_cols,
+            rhs: vec![0.0; max_rows],
+            w: vec![0.0; max_cols * max_cols],
         }
+    }
+
+    /// Factors the active matrix (destroying `a`) and writes `Uᵀ b` into `utb`.
+    /// `s` and `v` then hold the thin SVD's singular values and right vectors.
+    pub fn factor_and_project(&mut self, b: &[f64], utb: &mut [f64]) -> Result<(), Error> {
+        let (r, c) = (self.rows, self.cols);
+        if r >= c && c > 0 && c <= JACOBI_MAX_COLS {
+            if self.a[..r * c].iter().any(|v| !v.is_finite()) {
+                return Err(Error::NonFinite {
+                    what: "Jacobian values".into(),
+                    best: None,
+                });
+            }
+            self.rhs[..r].copy_from_slice(&b[..r]);
+            super::jacobi::tall_svd(
+                &mut self.a[..r * c],
+                r,
+                c,
+                &mut self.rhs[..r],
+                &mut self.s[..c],
+                &mut self.v[..c * c],
+                &mut utb[..c],
+                &mut self.w[..c * c],
+            );
+            return Ok(());
+        }
+        self.factor()?;
+        self.ut_times(b, utb);
+        Ok(())
     }
 
     /// Sets the active shape; the caller then fills `a[..rows*cols]` column-major.
@@ -136,5 +173,118 @@ mod tests {
                 assert!((v - a[j * 4 + i]).abs() < 1e-13, "{v} vs {}", a[j * 4 + i]);
             }
         }
+    }
+}
+
+#[cfg(test)]
+mod compare_paths {
+    use super::*;
+
+    #[test]
+    fn jacobi_path_agrees_with_faer_on_powell_singular() {
+        // Powell singular Jacobian at x0 = (3, -1, 0, 1), column-major 4×4.
+        let x = [3.0f64, -1.0, 0.0, 1.0];
+        let s5 = 5f64.sqrt();
+        let s10 = 10f64.sqrt();
+        let rows = [
+            [1.0, 10.0, 0.0, 0.0],
+            [0.0, 0.0, s5, -s5],
+            [
+                0.0,
+                2.0 * (x[1] - 2.0 * x[2]),
+                -4.0 * (x[1] - 2.0 * x[2]),
+                0.0,
+            ],
+            [
+                2.0 * s10 * (x[0] - x[3]),
+                0.0,
+                0.0,
+                -2.0 * s10 * (x[0] - x[3]),
+            ],
+        ];
+        let mut a = vec![0.0; 16];
+        for i in 0..4 {
+            for j in 0..4 {
+                a[j * 4 + i] = rows[i][j];
+            }
+        }
+        let b = [13.0, -2.2, 0.5, 3.0];
+        let mut one = ThinSvd::new(4, 4);
+        one.a.copy_from_slice(&a);
+        let mut u1 = [0.0; 4];
+        one.factor().unwrap();
+        one.ut_times(&b, &mut u1);
+        let mut two = ThinSvd::new(4, 4);
+        two.a.copy_from_slice(&a);
+        let mut u2 = [0.0; 4];
+        two.factor_and_project(&b, &mut u2).unwrap();
+        // Compare V·diag(uf/s) (the Gauss–Newton step), invariant to signs.
+        let step = |svd: &ThinSvd, uf: &[f64]| {
+            let w: Vec<f64> = (0..4).map(|l| uf[l] / svd.s[l]).collect();
+            let mut p = [0.0; 4];
+            svd.v_times(&w, &mut p);
+            p
+        };
+        let (p1, p2) = (step(&one, &u1), step(&two, &u2));
+        assert_eq!(one.s.len(), 4);
+        for k in 0..4 {
+            assert!(
+                (one.s[k] - two.s[k]).abs() < 1e-12 * one.s[0],
+                "{:?} vs {:?}",
+                one.s,
+                two.s
+            );
+            assert!(
+                (p1[k] - p2[k]).abs() < 1e-10 * p1[k].abs().max(1.0),
+                "{p1:?} vs {p2:?}"
+            );
+        }
+    }
+}
+
+#[cfg(test)]
+mod compare_tall {
+    use super::*;
+
+    #[test]
+    fn jacobi_path_agrees_with_faer_on_tall_matrix() {
+        let (rows, n) = (9, 3);
+        let mut seed = 3u64;
+        let mut next = || {
+            seed = seed
+                .wrapping_mul(6364136223846793005)
+                .wrapping_add(1442695040888963407);
+            ((seed >> 11) as f64 / (1u64 << 53) as f64) * 2.0 - 1.0
+        };
+        let a: Vec<f64> = (0..rows * n).map(|_| next()).collect();
+        let b: Vec<f64> = (0..rows).map(|_| next()).collect();
+        let mut one = ThinSvd::new(rows, n);
+        one.a.copy_from_slice(&a);
+        let mut u1 = vec![0.0; n];
+        one.factor().unwrap();
+        one.ut_times(&b, &mut u1);
+        let mut two = ThinSvd::new(rows, n);
+        two.a.copy_from_slice(&a);
+        let mut u2 = vec![0.0; n];
+        two.factor_and_project(&b, &mut u2).unwrap();
+        let step = |svd: &ThinSvd, uf: &[f64]| {
+            let w: Vec<f64> = (0..n).map(|l| uf[l] / svd.s[l]).collect();
+            let mut p = vec![0.0; n];
+            svd.v_times(&w, &mut p);
+            p
+        };
+        assert_eq!(
+            step(&one, &u1)
+                .iter()
+                .map(|v| (v * 1e10).round())
+                .collect::<Vec<_>>(),
+            step(&two, &u2)
+                .iter()
+                .map(|v| (v * 1e10).round())
+                .collect::<Vec<_>>(),
+            "{:?} {:?}",
+            one.s,
+            two.s
+        );
     }
 }

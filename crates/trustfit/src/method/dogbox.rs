@@ -167,13 +167,12 @@ pub(crate) fn solve<P: Residuals + ?Sized>(
                 col[i] = jac[i * n + j];
             }
         }
-        svd.factor()
-            .map_err(|e| e.with_best(best(&x, cost, nfev)))?;
         let kk = svd.k();
         for i in 0..m {
             fs_neg[i] = -fs[i];
         }
-        svd.ut_times(&fs_neg, &mut uf);
+        svd.factor_and_project(&fs_neg, &mut uf)
+            .map_err(|e| e.with_best(best(&x, cost, nfev)))?;
         let cutoff = if kk > 0 {
             svd.s[0] * f64::EPSILON * 0.5
         } else {

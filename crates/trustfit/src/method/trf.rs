@@ -273,6 +273,7 @@ pub(crate) fn solve<P: Residuals + ?Sized>(
     let k = rows.min(n);
     let (mut uf, mut suf, mut wk) = (vec![0.0; k], vec![0.0; k], vec![0.0; k]);
     let mut f_aug = vec![0.0; rows];
+    let mut jh = vec![0.0; rows * n];
     let (mut d, mut diag_h, mut g_h) = (vec![0.0; n], vec![0.0; n], vec![0.0; n]);
     let (mut p_h, mut step, mut step_h) = (vec![0.0; n], vec![0.0; n], vec![0.0; n]);
     let mut x_new = vec![0.0; n];
@@ -344,9 +345,9 @@ pub(crate) fn solve<P: Residuals + ?Sized>(
         for j in 0..n {
             g_h[j] = d[j] * g[j];
         }
-        svd.set_shape(rows, n);
+        // Ĵ = [J·diag(d); diag(√Ĉ)], column-major; kept for the model, copied for the SVD.
         for j in 0..n {
-            let col = &mut svd.a[j * rows..(j + 1) * rows];
+            let col = &mut jh[j * rows..(j + 1) * rows];
             for i in 0..m {
                 col[i] = jac[i * n + j] * d[j];
             }
@@ -355,10 +356,11 @@ pub(crate) fn solve<P: Residuals + ?Sized>(
                 col[m + j] = diag_h[j].sqrt();
             }
         }
-        svd.factor()
-            .map_err(|e| e.with_best(best(&x, cost, nfev)))?;
+        svd.set_shape(rows, n);
+        svd.a[..rows * n].copy_from_slice(&jh);
         f_aug[..m].copy_from_slice(&fs);
-        svd.ut_times(&f_aug, &mut uf);
+        svd.factor_and_project(&f_aug, &mut uf)
+            .map_err(|e| e.with_best(best(&x, cost, nfev)))?;
 
         let mut reduction = -1.0;
         let x_norm = norm(&x);
@@ -378,7 +380,7 @@ pub(crate) fn solve<P: Residuals + ?Sized>(
             );
             let predicted;
             let model = Model {
-                a: &svd.a,
+                a: &jh,
                 rows,
                 m,
                 g_h: &g_h,
