@@ -209,6 +209,10 @@ fn expfit_linear_follows_scipy_into_the_flat_valley() {
     /// The valley's cost is reproduced to 7 digits; x is not determined along it.
     const COST_RTOL: f64 = 1e-6;
     assert_eq!((r.nfev, r.status), (300, Status::MaxNfev));
-    assert!((r.cost - 3.315541).abs() < COST_RTOL * 3.315541, "{}", r.cost);
+    assert!(
+        (r.cost - 3.315541).abs() < COST_RTOL * 3.315541,
+        "{}",
+        r.cost
+    );
     assert!(r.x[0] > 1000.0 && r.x[1] < -1000.0, "{:?}", r.x);
 }
