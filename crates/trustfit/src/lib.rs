@@ -51,5 +51,5 @@ pub use options::{
 pub use problem::{
     Absent, CallbackResult, FnProblem, MaybeComplex, MaybeJacobian, Residuals, ThreadSafe, from_fn,
 };
-pub use report::{IterationSummary, Report, Status, py_e};
+pub use report::{IterationSummary, Printer, Report, Status, py_e};
 pub use solve::{least_squares, least_squares_with_callback};

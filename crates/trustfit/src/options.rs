@@ -435,6 +435,8 @@ pub struct Options {
     pub verbose: u8,
     /// Threads for finite-difference columns (default 1; needs a thread-safe problem).
     pub workers: Option<usize>,
+    /// Where `verbose` output goes (default: standard output).
+    pub printer: Option<crate::report::Printer>,
     #[doc(hidden)]
     pub non_exhaustive: NonExhaustive,
 }
@@ -457,6 +459,7 @@ impl Default for Options {
             max_nfev: None,
             verbose: 0,
             workers: None,
+            printer: None,
             non_exhaustive: NonExhaustive(()),
         }
     }

@@ -12,7 +12,7 @@ use crate::method::trf::Scaling;
 use crate::method::{dogbox, lm, trf};
 use crate::options::{JacSpec, Method, Options, TrSolver, XScale};
 use crate::problem::{Residuals, eval_residuals};
-use crate::report::{IterationSummary, Report, print_final};
+use crate::report::{IterationSummary, Report, emit, final_lines};
 
 /// Solves `min ½ Σ ρ(fᵢ(x)²)` subject to `lb ≤ x ≤ ub`, like scipy's `least_squares`.
 ///
@@ -200,6 +200,7 @@ fn run<'c, P: Residuals + ?Sized>(
         gtol,
         max_nfev: options.max_nfev.unwrap_or(100 * n),
         verbose: options.verbose,
+        printer: options.printer.clone(),
         fd: FdWorkspace::new(m, n, jac_spec),
         loss_eval: LossEval::new(m),
         pool,
@@ -239,13 +240,16 @@ fn run<'c, P: Residuals + ?Sized>(
         }
     };
     if options.verbose >= 1 {
-        print_final(
+        let lines = final_lines(
             outcome.status.message(),
             outcome.nfev,
             outcome.initial_cost,
             outcome.cost,
             outcome.optimality,
         );
+        for line in &lines {
+            emit(options.printer.as_ref(), line);
+        }
     }
     Ok(Report {
         x: outcome.x,

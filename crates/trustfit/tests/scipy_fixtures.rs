@@ -130,7 +130,7 @@ fn options(o: &Value, n: usize) -> Option<Options> {
             "max_nfev" => opts.max_nfev = v.as_u64().map(|v| v as usize),
             "diff_step" => opts.diff_step = Some(side(v, n)),
             "tr_solver" => opts.tr_solver = Some(v.as_str()?.parse::<TrSolver>().ok()?),
-            "verbose" => {}
+            "verbose" => opts.verbose = v.as_u64()? as u8,
             _ => return None,
         }
     }
@@ -263,4 +263,31 @@ fn least_squares_matches_scipy_fixtures() {
         !failed,
         "match fraction below {MIN_MATCH_FRACTION} or total nfev above {NFEV_RATIO}× scipy"
     );
+}
+
+/// `verbose` output is scipy's text, line for line, on every fixture case that recorded
+/// scipy's stdout (spec §2.5: header, one row per iteration, the two closing lines).
+#[test]
+fn verbose_output_matches_scipy_stdout() {
+    use std::sync::{Arc, Mutex};
+    let fixtures = load();
+    let data = &fixtures["problem_data"];
+    let minpack = trustfit_problems::minpack::cases();
+    let mut checked = 0;
+    for case in fixtures["cases"].as_array().expect("cases") {
+        let Some(expected) = case["stdout"].as_str() else { continue };
+        let id = case["id"].as_str().unwrap_or("?");
+        let name = case["problem"].as_str().expect("problem");
+        let x0 = json_f64_vec(&case["x0"]).expect("x0");
+        let mut opts = options(&case["options"], x0.len()).expect("options");
+        let lines = Arc::new(Mutex::new(Vec::<String>::new()));
+        let sink = lines.clone();
+        opts.printer = Some(trustfit::Printer::new(move |l| sink.lock().unwrap().push(l.to_string())));
+        let problem = problem_for(name, case["start"].as_str(), data, &minpack).expect("problem");
+        least_squares(&problem, &x0, &opts).expect("solve");
+        let got = lines.lock().unwrap().join("\n");
+        assert_eq!(got.trim_end(), expected.trim_end(), "{id}");
+        checked += 1;
+    }
+    assert!(checked >= 6, "only {checked} verbose cases");
 }

@@ -30,6 +30,7 @@ pub(crate) struct Context<'a, 'c, P: ?Sized> {
     pub gtol: f64,
     pub max_nfev: usize,
     pub verbose: u8,
+    pub printer: Option<crate::report::Printer>,
     pub fd: FdWorkspace,
     pub loss_eval: LossEval,
     pub pool: Option<rayon::ThreadPool>,

@@ -20,7 +20,7 @@ use crate::method::common::{
 };
 use crate::method::trf::Scaling;
 use crate::problem::Residuals;
-use crate::report::{IterationSummary, Status, print_header, print_row};
+use crate::report::{IterationSummary, Status, emit, header_line, row_line};
 
 /// `out = J_F s` for the free columns `free` of row-major J.
 fn jf_mul(jac: &[f64], n: usize, free: &[usize], s: &[f64], out: &mut [f64]) {
@@ -122,7 +122,7 @@ pub(crate) fn solve<P: Residuals + ?Sized>(
     let mut actual_reduction: Option<f64> = None;
     let mut g_norm;
     if ctx.verbose == 2 {
-        print_header();
+        emit(ctx.printer.as_ref(), &header_line());
     }
     let best = |x: &[f64], cost: f64, nfev: usize| BestPoint {
         x: x.to_vec(),
@@ -145,7 +145,8 @@ pub(crate) fn solve<P: Residuals + ?Sized>(
             status = Some(Status::Gtol);
         }
         if ctx.verbose == 2 {
-            print_row(iteration, nfev, cost, actual_reduction, step_norm, g_norm);
+            let row = row_line(iteration, nfev, cost, actual_reduction, step_norm, g_norm);
+            emit(ctx.printer.as_ref(), &row);
         }
         if status.is_some() || nfev == ctx.max_nfev {
             break;

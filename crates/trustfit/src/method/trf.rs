@@ -25,7 +25,7 @@ use crate::method::common::{
     norm, norm_inf, solve_lsq_trust_region, update_tr_radius,
 };
 use crate::problem::Residuals;
-use crate::report::{IterationSummary, Status, print_header, print_row};
+use crate::report::{IterationSummary, Status, emit, header_line, row_line};
 
 /// How variables are scaled during the solve.
 pub(crate) enum Scaling {
@@ -299,7 +299,7 @@ pub(crate) fn solve<P: Residuals + ?Sized>(
     let mut actual_reduction: Option<f64> = None;
     let mut g_norm;
     if ctx.verbose == 2 {
-        print_header();
+        emit(ctx.printer.as_ref(), &header_line());
     }
     let best = |x: &[f64], cost: f64, nfev: usize| crate::error::BestPoint {
         x: x.to_vec(),
@@ -321,7 +321,8 @@ pub(crate) fn solve<P: Residuals + ?Sized>(
             status = Some(Status::Gtol);
         }
         if ctx.verbose == 2 {
-            print_row(iteration, nfev, cost, actual_reduction, step_norm, g_norm);
+            let row = row_line(iteration, nfev, cost, actual_reduction, step_norm, g_norm);
+            emit(ctx.printer.as_ref(), &row);
         }
         if status.is_some() || nfev == ctx.max_nfev {
             break;
