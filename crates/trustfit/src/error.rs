@@ -139,7 +139,7 @@ pub enum Error {
     },
     /// A lower bound is not strictly below its upper bound.
     #[error(
-        "Each lower bound must be strictly less than each upper bound: `bounds` at index {index} has lb = {lb}, ub = {ub}"
+        "Each lower bound must be strictly less than each upper bound. `bounds` at index {index} has lb = {lb}, ub = {ub}"
     )]
     InvalidBounds {
         /// The first offending component.
@@ -150,9 +150,9 @@ pub enum Error {
         ub: f64,
     },
     /// Residuals, a Jacobian or a loss returned NaN or infinity where that cannot be handled.
-    #[error("{what} are not finite{}", best.as_ref().map(|b| format!(" (best cost so far {:e} after {} evaluations)", b.cost, b.nfev)).unwrap_or_default())]
+    #[error("{what}{}", best.as_ref().map(|b| format!(" (best cost so far {:e} after {} evaluations)", b.cost, b.nfev)).unwrap_or_default())]
     NonFinite {
-        /// What was not finite, e.g. "Residuals in the initial point".
+        /// scipy's sentence, e.g. "Residuals are not finite in the initial point."
         what: String,
         /// The best point found before, if the solve had started.
         best: Option<BestPoint>,

@@ -483,6 +483,13 @@ impl Options {
     ///            "method='lm' supports only 'linear' loss function.");
     /// ```
     pub fn validate(&self) -> Result<Vec<Warning>, Error> {
+        self.validate_early()?;
+        self.validate_x_scale()?;
+        self.validate_late()
+    }
+
+    /// scipy's checks 5–7 (loss with lm, verbose, max_nfev), which precede those on x0.
+    pub(crate) fn validate_early(&self) -> Result<(), Error> {
         if self.method == Method::Lm && self.loss != Loss::Linear {
             return Err(Error::Unsupported {
                 method: "lm",
@@ -498,30 +505,37 @@ impl Options {
                 "must be None or positive integer.",
             ));
         }
+        Ok(())
+    }
+
+    /// scipy's check 15 (x_scale values), after the bounds and x0 checks.
+    pub(crate) fn validate_x_scale(&self) -> Result<(), Error> {
+        if let XScale::Values(v) = &self.x_scale
+            && (v.is_empty() || v.iter().any(|&s| !(s.is_finite() && s > 0.0)))
+        {
+            return Err(Error::option(
+                "x_scale",
+                "must be 'jac' or array_like with positive numbers.",
+            ));
+        }
+        Ok(())
+    }
+
+    /// scipy's check 16 (tolerances, with warnings) and trustfit's own checks.
+    pub(crate) fn validate_late(&self) -> Result<Vec<Warning>, Error> {
+        let warnings = self.check_tolerances()?;
         if !(self.f_scale > 0.0 && self.f_scale.is_finite()) && self.loss != Loss::Linear {
             return Err(Error::option(
                 "f_scale",
                 "must be a positive finite number.",
             ));
         }
-        if let XScale::Values(v) = &self.x_scale
-            && (v.is_empty() || v.iter().any(|&s| !(s.is_finite() && s > 0.0)))
-        {
-            {
-                return Err(Error::option(
-                    "x_scale",
-                    "must be 'jac' or array_like with positive numbers.",
-                ));
-            }
-        }
         if let Some(step) = &self.diff_step
             && step.iter().any(|s| !s.is_finite())
         {
-            {
-                return Err(Error::option("diff_step", "must contain finite numbers."));
-            }
+            return Err(Error::option("diff_step", "must contain finite numbers."));
         }
-        self.check_tolerances()
+        Ok(warnings)
     }
 
     fn check_tolerances(&self) -> Result<Vec<Warning>, Error> {

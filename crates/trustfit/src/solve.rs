@@ -80,7 +80,7 @@ fn run<'c, P: Residuals + ?Sized>(
 ) -> Result<Report, Error> {
     let start = Instant::now();
     let method = options.method;
-    let mut warnings: Vec<String> = options.validate()?.into_iter().map(|w| w.0).collect();
+    options.validate_early()?;
     let n = x0.len();
     if n == 0 {
         return Err(Error::ShapeMismatch {
@@ -106,6 +106,7 @@ fn run<'c, P: Residuals + ?Sized>(
             });
         }
     }
+    options.validate_x_scale()?;
     let scale_values = match &options.x_scale {
         XScale::Values(v) if v.len() != 1 && v.len() != n => {
             return Err(Error::ShapeMismatch {
@@ -121,6 +122,7 @@ fn run<'c, P: Residuals + ?Sized>(
         }),
         _ => None,
     };
+    let mut warnings: Vec<String> = options.validate_late()?.into_iter().map(|w| w.0).collect();
     if let Some(ds) = &options.diff_step
         && ds.len() != 1
         && ds.len() != n
@@ -210,7 +212,7 @@ fn run<'c, P: Residuals + ?Sized>(
     eval_residuals(problem, &x, &mut f0)?;
     if !all_finite(&f0) {
         return Err(Error::NonFinite {
-            what: "Residuals in the initial point".into(),
+            what: "Residuals are not finite in the initial point.".into(),
             best: None,
         });
     }

@@ -275,14 +275,18 @@ fn verbose_output_matches_scipy_stdout() {
     let minpack = trustfit_problems::minpack::cases();
     let mut checked = 0;
     for case in fixtures["cases"].as_array().expect("cases") {
-        let Some(expected) = case["stdout"].as_str() else { continue };
+        let Some(expected) = case["stdout"].as_str() else {
+            continue;
+        };
         let id = case["id"].as_str().unwrap_or("?");
         let name = case["problem"].as_str().expect("problem");
         let x0 = json_f64_vec(&case["x0"]).expect("x0");
         let mut opts = options(&case["options"], x0.len()).expect("options");
         let lines = Arc::new(Mutex::new(Vec::<String>::new()));
         let sink = lines.clone();
-        opts.printer = Some(trustfit::Printer::new(move |l| sink.lock().unwrap().push(l.to_string())));
+        opts.printer = Some(trustfit::Printer::new(move |l| {
+            sink.lock().unwrap().push(l.to_string())
+        }));
         let problem = problem_for(name, case["start"].as_str(), data, &minpack).expect("problem");
         least_squares(&problem, &x0, &opts).expect("solve");
         let got = lines.lock().unwrap().join("\n");

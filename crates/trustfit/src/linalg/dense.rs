@@ -67,7 +67,7 @@ impl ThinSvd {
         if r >= c && c > 0 && c <= JACOBI_MAX_COLS {
             if self.a[..r * c].iter().any(|v| !v.is_finite()) {
                 return Err(Error::NonFinite {
-                    what: "Jacobian values".into(),
+                    what: "Jacobian values are not finite.".into(),
                     best: None,
                 });
             }
@@ -109,7 +109,7 @@ impl ThinSvd {
         }
         if self.a[..r * c].iter().any(|v| !v.is_finite()) {
             return Err(Error::NonFinite {
-                what: "Jacobian values".into(),
+                what: "Jacobian values are not finite.".into(),
                 best: None,
             });
         }

@@ -45,6 +45,17 @@ impl<P: Residuals + ?Sized> Context<'_, '_, P> {
 
     /// Jacobian at `x` (row-major m×n), `f` being the residuals at `x`.
     pub fn jac(&mut self, x: &[f64], f: &[f64], jac: &mut [f64]) -> Result<(), Error> {
+        self.jac_unchecked(x, f, jac)?;
+        if !all_finite(jac) {
+            return Err(Error::NonFinite {
+                what: "The Jacobian is not finite: check `jac`, or the residuals near x (finite differences may have left their domain).".into(),
+                best: None,
+            });
+        }
+        Ok(())
+    }
+
+    fn jac_unchecked(&mut self, x: &[f64], f: &[f64], jac: &mut [f64]) -> Result<(), Error> {
         if self.jac_spec == JacSpec::Analytic {
             return eval_jacobian(self.problem, x, jac);
         }
@@ -132,8 +143,18 @@ pub(crate) fn column_norms(jac: &[f64], n: usize, out: &mut [f64]) {
 }
 
 /// Infinity norm.
+/// Infinity norm that propagates NaN (so a NaN gradient can never look converged).
 pub(crate) fn norm_inf(v: &[f64]) -> f64 {
-    v.iter().fold(0.0f64, |a, &b| a.max(b.abs()))
+    v.iter().fold(0.0f64, |a, &b| nan_max(a, b.abs()))
+}
+
+/// `max` that returns NaN when either argument is NaN (unlike `f64::max`).
+pub(crate) fn nan_max(a: f64, b: f64) -> f64 {
+    if a.is_nan() || b.is_nan() {
+        f64::NAN
+    } else {
+        a.max(b)
+    }
 }
 
 /// Euclidean norm.
@@ -179,7 +200,7 @@ pub(crate) fn update_tr_radius(
 ) -> (f64, f64) {
     let ratio = if predicted > 0.0 {
         actual / predicted
-    } else if predicted == actual {
+    } else if predicted == 0.0 && actual == 0.0 {
         1.0
     } else {
         0.0

@@ -74,7 +74,7 @@ pub(crate) fn solve<P: Residuals + ?Sized>(
         .iter()
         .zip(&scale_inv)
         .fold(0.0f64, |a, (x, s)| a.max((x * s).abs()));
-    if delta == 0.0 || !delta.is_finite() {
+    if delta == 0.0 || delta.is_nan() {
         delta = 1.0;
     }
     let mut on_bound: Vec<i32> = (0..n)

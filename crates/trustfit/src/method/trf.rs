@@ -22,7 +22,7 @@ use crate::linalg::dense::ThinSvd;
 use crate::loss::dot;
 use crate::method::common::{
     Context, Outcome, all_finite, check_termination, column_norms, jt_times, minimize_quadratic_1d,
-    norm, norm_inf, solve_lsq_trust_region, update_tr_radius,
+    nan_max, norm, norm_inf, solve_lsq_trust_region, update_tr_radius,
 };
 use crate::problem::Residuals;
 use crate::report::{IterationSummary, Status, emit, header_line, row_line};
@@ -264,7 +264,7 @@ pub(crate) fn solve<P: Residuals + ?Sized>(
                 .collect::<Vec<_>>(),
         )
     };
-    if delta == 0.0 || !delta.is_finite() {
+    if delta == 0.0 || delta.is_nan() {
         delta = 1.0;
     }
 
@@ -313,7 +313,7 @@ pub(crate) fn solve<P: Residuals + ?Sized>(
             g_norm = g
                 .iter()
                 .zip(&v)
-                .fold(0.0f64, |a, (g, v)| a.max((g * v).abs()));
+                .fold(0.0f64, |a, (g, v)| nan_max(a, (g * v).abs()));
         } else {
             g_norm = norm_inf(&g);
         }
