@@ -203,8 +203,16 @@ fn run<'c, P: Residuals + ?Sized>(
         max_nfev: options.max_nfev.unwrap_or(100 * n),
         verbose: options.verbose,
         printer: options.printer.clone(),
-        fd: FdWorkspace::new(m, n, jac_spec),
-        loss_eval: LossEval::new(m),
+        fd: if jac_spec == JacSpec::Analytic {
+            FdWorkspace::new(0, 0, jac_spec)
+        } else {
+            FdWorkspace::new(m, n, jac_spec)
+        },
+        loss_eval: LossEval::new(if options.loss == crate::options::Loss::Linear {
+            0
+        } else {
+            m
+        }),
         pool,
         callback,
     };

@@ -21,6 +21,8 @@ struct System<'x, 'a, 'c, P: ?Sized> {
     jac_rows: Vec<f64>,
     /// f(x0), already computed by the front door: reused for MINPACK's first call.
     cached_f0: Option<(Vec<f64>, Vec<f64>)>,
+    /// Where `jac_rows` was last evaluated: scipy's memo skips re-evaluating there.
+    jac_at: Vec<f64>,
 }
 
 impl<P: Residuals + ?Sized> LmSystem for System<'_, '_, '_, P> {
@@ -39,6 +41,7 @@ impl<P: Residuals + ?Sized> LmSystem for System<'_, '_, '_, P> {
     fn jacobian(&mut self, x: &[f64], f_at_x: &[f64], fjac: &mut [f64]) -> Result<(), Error> {
         let (m, n) = (self.ctx.m, self.ctx.n);
         self.ctx.jac(x, f_at_x, &mut self.jac_rows)?;
+        self.jac_at.copy_from_slice(x);
         for j in 0..n {
             for i in 0..m {
                 fjac[i + j * m] = self.jac_rows[i * n + j];
@@ -85,6 +88,7 @@ pub(crate) fn solve<P: Residuals + ?Sized>(
         ctx,
         jac_rows: vec![0.0; m * n],
         cached_f0: Some((x0, f0)),
+        jac_at: vec![f64::NAN; n],
     };
     let out = match lmder(&mut system, &mut x, &mut fvec, m, &params, &mut work) {
         Ok(out) => out,
@@ -97,16 +101,20 @@ pub(crate) fn solve<P: Residuals + ?Sized>(
             }));
         }
     };
-    let ctx = system.ctx;
-    // scipy re-evaluates the (memoised) Jacobian at the returned x to fill `res.jac`.
+    // scipy re-evaluates the (memoised) Jacobian at the returned x to fill `res.jac`;
+    // the memo makes that free when MINPACK's last Jacobian was already at x (gtol exit).
     let mut jac = std::mem::take(&mut system.jac_rows);
-    ctx.jac(&x, &fvec, &mut jac).map_err(|e| {
-        e.with_best(BestPoint {
-            x: x.clone(),
-            cost: 0.5 * dot(&fvec, &fvec),
-            nfev: out.nfev,
-        })
-    })?;
+    let fresh = system.jac_at != x;
+    let ctx = system.ctx;
+    if fresh {
+        ctx.jac(&x, &fvec, &mut jac).map_err(|e| {
+            e.with_best(BestPoint {
+                x: x.clone(),
+                cost: 0.5 * dot(&fvec, &fvec),
+                nfev: out.nfev,
+            })
+        })?;
+    }
     let mut grad = vec![0.0; n];
     jt_times(&jac, &fvec, n, &mut grad);
     Ok(Outcome {
