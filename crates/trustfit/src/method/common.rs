@@ -119,6 +119,68 @@ pub(crate) struct Outcome {
     pub initial_cost: f64,
 }
 
+/// How variables are scaled during the solve.
+pub(crate) enum Scaling {
+    Fixed(Vec<f64>),
+    Jac,
+}
+
+/// The variable scales of spec §4: `scale` and `inv = 1/scale`, fixed, or from the
+/// Jacobian's column norms and then never decreasing (`x_scale='jac'`).
+pub(crate) struct VariableScale {
+    pub scale: Vec<f64>,
+    pub inv: Vec<f64>,
+    from_jac: bool,
+    col_norms: Vec<f64>,
+}
+
+impl VariableScale {
+    /// Initial scales from the option and the Jacobian at x0 (row-major m×n).
+    pub fn new(scaling: Scaling, jac: &[f64], n: usize) -> Self {
+        match scaling {
+            // scipy: `scale, scale_inv = x_scale, 1 / x_scale` (scale kept exactly).
+            Scaling::Fixed(scale) => {
+                let inv = scale.iter().map(|s| 1.0 / s).collect();
+                Self {
+                    scale,
+                    inv,
+                    from_jac: false,
+                    col_norms: Vec::new(),
+                }
+            }
+            Scaling::Jac => {
+                let mut inv = vec![0.0; n];
+                column_norms(jac, n, &mut inv);
+                for v in inv.iter_mut() {
+                    if *v == 0.0 {
+                        *v = 1.0;
+                    }
+                }
+                let scale = inv.iter().map(|v| 1.0 / v).collect();
+                Self {
+                    scale,
+                    inv,
+                    from_jac: true,
+                    col_norms: vec![0.0; n],
+                }
+            }
+        }
+    }
+
+    /// After an accepted step: `inv = max(inv, column norms of the new J)` for 'jac'.
+    pub fn update(&mut self, jac: &[f64]) {
+        if !self.from_jac {
+            return;
+        }
+        let n = self.inv.len();
+        column_norms(jac, n, &mut self.col_norms);
+        for j in 0..n {
+            self.inv[j] = self.inv[j].max(self.col_norms[j]);
+            self.scale[j] = 1.0 / self.inv[j];
+        }
+    }
+}
+
 /// `g = Jᵀ f` for row-major J.
 pub(crate) fn jt_times(jac: &[f64], f: &[f64], n: usize, g: &mut [f64]) {
     g[..n].fill(0.0);

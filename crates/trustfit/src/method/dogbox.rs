@@ -15,10 +15,9 @@ use crate::error::{BestPoint, Error};
 use crate::linalg::dense::ThinSvd;
 use crate::loss::dot;
 use crate::method::common::{
-    Context, Outcome, all_finite, check_termination, column_norms, jt_times, minimize_quadratic_1d,
-    norm, norm_inf, update_tr_radius,
+    Context, Outcome, Scaling, VariableScale, all_finite, check_termination, jt_times,
+    minimize_quadratic_1d, norm, norm_inf, update_tr_radius,
 };
-use crate::method::trf::Scaling;
 use crate::problem::Residuals;
 use crate::report::{IterationSummary, Status, emit, header_line, row_line};
 
@@ -50,29 +49,10 @@ pub(crate) fn solve<P: Residuals + ?Sized>(
     let mut g = vec![0.0; n];
     jt_times(&jac, &fs, n, &mut g);
 
-    let jac_scale = matches!(scaling, Scaling::Jac);
-    let mut scale_inv = vec![1.0; n];
-    let mut scale = vec![1.0; n];
-    match &scaling {
-        Scaling::Fixed(s) => {
-            for j in 0..n {
-                scale[j] = s[j];
-                scale_inv[j] = 1.0 / s[j];
-            }
-        }
-        Scaling::Jac => {
-            column_norms(&jac, n, &mut scale_inv);
-            for j in 0..n {
-                if scale_inv[j] == 0.0 {
-                    scale_inv[j] = 1.0;
-                }
-                scale[j] = 1.0 / scale_inv[j];
-            }
-        }
-    }
+    let mut scales = VariableScale::new(scaling, &jac, n);
     let mut delta = x
         .iter()
-        .zip(&scale_inv)
+        .zip(&scales.inv)
         .fold(0.0f64, |a, (x, s)| a.max((x * s).abs()));
     if delta == 0.0 || delta.is_nan() {
         delta = 1.0;
@@ -113,7 +93,6 @@ pub(crate) fn solve<P: Residuals + ?Sized>(
     let mut x_new = vec![0.0; n];
     let mut f_new = vec![0.0; m];
     let mut js = vec![0.0; m];
-    let mut col_norms = vec![0.0; n];
     let mut fs_neg = vec![0.0; m];
 
     let mut iteration = 0usize;
@@ -156,7 +135,7 @@ pub(crate) fn solve<P: Residuals + ?Sized>(
             x_f[k] = x[j];
             lb_f[k] = lb[j];
             ub_f[k] = ub[j];
-            scale_f[k] = scale[j];
+            scale_f[k] = scales.scale[j];
             g_f[k] = g[j];
         }
         // Gauss–Newton step on the free variables: minimum-norm lstsq via SVD, with
@@ -256,7 +235,7 @@ pub(crate) fn solve<P: Residuals + ?Sized>(
             nfev += 1;
             let step_h_norm = step
                 .iter()
-                .zip(&scale_inv)
+                .zip(&scales.inv)
                 .fold(0.0f64, |a, (s, si)| a.max((s * si).abs()));
             if !all_finite(&f_new) {
                 delta = 0.25 * step_h_norm;
@@ -307,13 +286,7 @@ pub(crate) fn solve<P: Residuals + ?Sized>(
             ctx.scale_for_loss(&f_true, &mut fs, &mut jac)
                 .map_err(|e| e.with_best(best(&x, cost, nfev)))?;
             jt_times(&jac, &fs, n, &mut g);
-            if jac_scale {
-                column_norms(&jac, n, &mut col_norms);
-                for j in 0..n {
-                    scale_inv[j] = scale_inv[j].max(col_norms[j]);
-                    scale[j] = 1.0 / scale_inv[j];
-                }
-            }
+            scales.update(&jac);
             actual_reduction = Some(reduction);
         } else {
             step_norm = Some(0.0);

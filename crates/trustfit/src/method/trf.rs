@@ -21,17 +21,11 @@ use crate::error::Error;
 use crate::linalg::dense::ThinSvd;
 use crate::loss::dot;
 use crate::method::common::{
-    Context, Outcome, all_finite, check_termination, column_norms, jt_times, minimize_quadratic_1d,
-    nan_max, norm, norm_inf, solve_lsq_trust_region, update_tr_radius,
+    Context, Outcome, Scaling, VariableScale, all_finite, check_termination, jt_times,
+    minimize_quadratic_1d, nan_max, norm, norm_inf, solve_lsq_trust_region, update_tr_radius,
 };
 use crate::problem::Residuals;
 use crate::report::{IterationSummary, Status, emit, header_line, row_line};
-
-/// How variables are scaled during the solve.
-pub(crate) enum Scaling {
-    Fixed(Vec<f64>),
-    Jac,
-}
 
 /// `out = Ĵ s` where Ĵ is the top `m` rows of the column-major `a` (`rows` rows).
 fn jh_mul(a: &[f64], rows: usize, m: usize, s: &[f64], out: &mut [f64]) {
@@ -223,26 +217,7 @@ pub(crate) fn solve<P: Residuals + ?Sized>(
     let mut g = vec![0.0; n];
     jt_times(&jac, &fs, n, &mut g);
 
-    let jac_scale = matches!(scaling, Scaling::Jac);
-    let mut scale_inv = vec![1.0; n];
-    let mut scale = vec![1.0; n];
-    match &scaling {
-        Scaling::Fixed(s) => {
-            for j in 0..n {
-                scale[j] = s[j];
-                scale_inv[j] = 1.0 / s[j];
-            }
-        }
-        Scaling::Jac => {
-            column_norms(&jac, n, &mut scale_inv);
-            for j in 0..n {
-                if scale_inv[j] == 0.0 {
-                    scale_inv[j] = 1.0;
-                }
-                scale[j] = 1.0 / scale_inv[j];
-            }
-        }
-    }
+    let mut scales = VariableScale::new(scaling, &jac, n);
 
     let (mut v, mut dv) = (vec![0.0; n], vec![0.0; n]);
     let mut delta = if bounded {
@@ -250,16 +225,16 @@ pub(crate) fn solve<P: Residuals + ?Sized>(
         let mut s = 0.0;
         for j in 0..n {
             if dv[j] != 0.0 {
-                v[j] *= scale_inv[j];
+                v[j] *= scales.inv[j];
             }
-            let t = x[j] * scale_inv[j] / v[j].sqrt();
+            let t = x[j] * scales.inv[j] / v[j].sqrt();
             s += t * t;
         }
         s.sqrt()
     } else {
         norm(
             &x.iter()
-                .zip(&scale_inv)
+                .zip(&scales.inv)
                 .map(|(a, b)| a * b)
                 .collect::<Vec<_>>(),
         )
@@ -278,7 +253,6 @@ pub(crate) fn solve<P: Residuals + ?Sized>(
     let (mut p_h, mut step, mut step_h) = (vec![0.0; n], vec![0.0; n], vec![0.0; n]);
     let mut x_new = vec![0.0; n];
     let mut f_new = vec![0.0; m];
-    let mut col_norms = vec![0.0; n];
     let mut js = vec![0.0; m];
     let mut sel = SelectWork {
         hits: vec![0.0; n],
@@ -333,14 +307,14 @@ pub(crate) fn solve<P: Residuals + ?Sized>(
         if bounded {
             for j in 0..n {
                 if dv[j] != 0.0 {
-                    v[j] *= scale_inv[j];
+                    v[j] *= scales.inv[j];
                 }
-                d[j] = v[j].sqrt() * scale[j];
-                diag_h[j] = g[j] * dv[j] * scale[j];
+                d[j] = v[j].sqrt() * scales.scale[j];
+                diag_h[j] = g[j] * dv[j] * scales.scale[j];
             }
             theta = (1.0 - g_norm).max(0.995);
         } else {
-            d.copy_from_slice(&scale);
+            d.copy_from_slice(&scales.scale);
             theta = 1.0;
         }
         for j in 0..n {
@@ -458,13 +432,7 @@ pub(crate) fn solve<P: Residuals + ?Sized>(
             ctx.scale_for_loss(&f_true, &mut fs, &mut jac)
                 .map_err(|e| e.with_best(best(&x, cost, nfev)))?;
             jt_times(&jac, &fs, n, &mut g);
-            if jac_scale {
-                column_norms(&jac, n, &mut col_norms);
-                for j in 0..n {
-                    scale_inv[j] = scale_inv[j].max(col_norms[j]);
-                    scale[j] = 1.0 / scale_inv[j];
-                }
-            }
+            scales.update(&jac);
             actual_reduction = Some(reduction);
         } else {
             step_norm = Some(0.0);
