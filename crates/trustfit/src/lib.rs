@@ -32,6 +32,7 @@
 
 mod bounds;
 mod error;
+mod fit;
 mod jacobian;
 mod linalg;
 mod loss;
@@ -43,6 +44,10 @@ mod report;
 mod solve;
 
 pub use error::{BestPoint, CallbackError, Error};
+pub use fit::{
+    Covariance, CurveFitOptions, CurveFitResult, LeastsqOptions, LeastsqResult, Sigma, curve_fit,
+    leastsq, leastsq_message,
+};
 pub use loss::loss_values;
 pub use options::{
     Bounds, EPS, JacSpec, Loss, LossFn, Method, NonExhaustive, Options, TrOptions, TrSolver,
