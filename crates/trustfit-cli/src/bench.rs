@@ -17,7 +17,8 @@
 //!   Σf² against the published minima);
 //! * nist: `lre_params` (worst parameter LRE, also written as the peers'
 //!   `lre_min_param`), `lre_rss` (LRE of 2·cost against the certified RSS)
-//!   and `cert_cost` (half the certified RSS).
+//!   , `cert_cost` (half the certified RSS) and `lre_stderr` (worst LRE of the
+//!   standard errors, √diag of curve_fit's pcov, against the certified std. deviations).
 //!
 //! Repeats follow the peers' policy ([`RepeatPolicy`]): at least `--repeat`
 //! timed solves, more while the accumulated time is below 0.1 s, at most
@@ -295,6 +296,9 @@ pub enum Extra {
         lre_rss: f64,
         /// Half the certified RSS.
         cert_cost: f64,
+        /// Worst LRE of the standard errors (√diag of curve_fit's pcov at the solution)
+        /// against NIST's certified standard deviations; null if not estimable.
+        lre_stderr: Option<f64>,
     },
 }
 
@@ -477,11 +481,27 @@ fn run_case(cfg: &BenchConfig, options: &Options, case: &Case<'_>) -> Row {
                 },
                 Judge::Nist(p) => {
                     let lre = p.min_param_lre(&report.x);
+                    let lre_stderr =
+                        report
+                            .covariance(false)
+                            .ok()
+                            .filter(|c| c.estimated)
+                            .map(|c| {
+                                c.stderr
+                                    .iter()
+                                    .zip(&p.certified_std_dev)
+                                    .zip(&p.certified_digits)
+                                    .map(|((se, cert), digits)| {
+                                        trustfit_problems::nist::lre(*se, *cert, *digits)
+                                    })
+                                    .fold(f64::INFINITY, f64::min)
+                            });
                     Extra::Nist {
                         lre_params: lre,
                         lre_min_param: lre,
                         lre_rss: p.rss_lre(2.0 * cost),
                         cert_cost: 0.5 * p.certified_rss,
+                        lre_stderr,
                     }
                 }
             };
