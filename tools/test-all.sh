@@ -19,9 +19,9 @@ passed=$(grep -oE '^test result: ok\. [0-9]+ passed' target/test-output.txt | aw
 failed=$(grep -oE '[0-9]+ failed' target/test-output.txt | awk '{s+=$1} END {print s+0}')
 
 echo "== CLI smoke run"
-# Dev profile (dependencies are optimised there too): reuses the test build.
-cargo run -q -p trustfit --example seeds > /dev/null
-cargo run -q -p trustfit-cli -- bench --suite minpack --method trf --repeat 1 --problem rosenbrock > target/bench-smoke.jsonl
+# The test profile: reuses the build the tests just made.
+cargo run -q --profile test -p trustfit --example seeds > /dev/null
+cargo run -q --profile test -p trustfit-cli -- bench --suite minpack --method trf --repeat 1 --problem rosenbrock > target/bench-smoke.jsonl
 test "$(wc -l < target/bench-smoke.jsonl)" -eq 3
 
 echo "== benches compile (test profile: no second, release build of the dependencies)"
