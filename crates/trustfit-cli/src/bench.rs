@@ -150,6 +150,10 @@ pub struct BenchConfig {
     pub suite: Suite,
     /// Solver method.
     pub method: Method,
+    /// Run `leastsq` (MINPACK LMDER with the analytic Jacobian, LMDIF otherwise) with
+    /// cminpack_bench's settings (tolerances as `tol`, maxfev 100·n / 100·n·(n+1)),
+    /// instead of `least_squares`.
+    pub leastsq: bool,
     /// Jacobian: analytic (the problem's own) or finite differences.
     pub jac: JacSpec,
     /// Tolerance preset.
@@ -171,6 +175,7 @@ impl BenchConfig {
         Self {
             suite,
             method: Method::Trf,
+            leastsq: false,
             jac: JacSpec::Analytic,
             tol: Tol::Default,
             repeats: RepeatPolicy::default(),
@@ -467,9 +472,87 @@ pub fn timed_solve(
     }
 }
 
+/// Times `leastsq` like [`timed_solve`], returning its result as a [`Report`].
+///
+/// # Errors
+/// The solver's error.
+pub fn timed_leastsq(
+    problem: &ProblemAdapter<'_>,
+    x0: &[f64],
+    cfg: &BenchConfig,
+) -> Result<(Report, f64, usize), trustfit::Error> {
+    let n = x0.len();
+    let dfun = cfg.jac == JacSpec::Analytic;
+    let t = cfg.tol.value();
+    let opts = trustfit::LeastsqOptions {
+        dfun,
+        ftol: t,
+        xtol: t,
+        gtol: t,
+        maxfev: if dfun { 100 * n } else { 100 * n * (n + 1) },
+        ..Default::default()
+    };
+    let mut times = Vec::new();
+    let mut total = 0.0;
+    let mut first = None;
+    while cfg.repeats.more(times.len(), total) || first.is_none() {
+        let t0 = Instant::now();
+        let r = trustfit::leastsq(problem, x0, &opts)?;
+        let dt = t0.elapsed().as_secs_f64();
+        times.push(dt);
+        total += dt;
+        first.get_or_insert(r);
+    }
+    let reps = times.len();
+    let time = median(&mut times);
+    let Some(r) = first else {
+        return Err(trustfit::Error::InvalidOption {
+            name: "repeat",
+            message: "no solve was run".into(),
+        });
+    };
+    let status = match r.ier {
+        1 | 6 => trustfit::Status::Ftol,
+        2 | 7 => trustfit::Status::Xtol,
+        3 => trustfit::Status::FtolXtol,
+        4 | 8 => trustfit::Status::Gtol,
+        5 => trustfit::Status::MaxNfev,
+        _ => trustfit::Status::ImproperInput,
+    };
+    let cost = 0.5 * r.fvec.iter().map(|v| v * v).sum::<f64>();
+    let m = r.fvec.len();
+    let report = Report {
+        nit: r.njev.unwrap_or(0),
+        x: r.x,
+        cost,
+        fun: r.fvec,
+        jac: Vec::new(),
+        grad: Vec::new(),
+        optimality: f64::NAN,
+        active_mask: vec![0; n],
+        nfev: r.nfev,
+        njev: r.njev,
+        status,
+        m,
+        n,
+        method: Method::Lm,
+        jac_kind: cfg.jac,
+        tr_solver: None,
+        initial_cost: f64::NAN,
+        time: std::time::Duration::from_secs_f64(time),
+        warnings: Vec::new(),
+    };
+    Ok((report, time, reps))
+}
+
 fn run_case(cfg: &BenchConfig, options: &Options, case: &Case<'_>) -> Row {
     let adapter = ProblemAdapter::new(case.tp);
-    let outcome = match timed_solve(&adapter, case.x0, options, &cfg.repeats) {
+    let solved = if cfg.leastsq {
+        timed_leastsq(&adapter, case.x0, cfg)
+    } else {
+        timed_solve(&adapter, case.x0, options, &cfg.repeats)
+    };
+    let outcome = match solved {
         Err(e) => Outcome::Failed {
             error: e.to_string(),
         },
@@ -527,7 +610,11 @@ fn run_case(cfg: &BenchConfig, options: &Options, case: &Case<'_>) -> Row {
         problem: case.problem.clone(),
         start: case.start,
         solver: "trustfit",
-        method: cfg.method.as_str(),
+        method: if cfg.leastsq {
+            "leastsq"
+        } else {
+            cfg.method.as_str()
+        },
         jac: cfg.jac.as_str(),
         tol: cfg.tol.as_str(),
         n: Some(case.tp.n()),

@@ -76,6 +76,8 @@ pub enum MethodArg {
     Dogbox,
     /// Levenberg-Marquardt (MINPACK).
     Lm,
+    /// scipy's `leastsq`: MINPACK LMDER (analytic jac) or LMDIF, cminpack_bench's settings.
+    Leastsq,
 }
 
 /// `--jac` values.
@@ -116,7 +118,7 @@ impl From<MethodArg> for Method {
         match m {
             MethodArg::Trf => Method::Trf,
             MethodArg::Dogbox => Method::Dogbox,
-            MethodArg::Lm => Method::Lm,
+            MethodArg::Lm | MethodArg::Leastsq => Method::Lm,
         }
     }
 }
@@ -145,6 +147,7 @@ impl BenchArgs {
     pub fn to_config(&self) -> BenchConfig {
         let mut cfg = BenchConfig::new(self.suite.into());
         cfg.method = self.method.into();
+        cfg.leastsq = self.method == MethodArg::Leastsq;
         cfg.jac = self.jac.into();
         cfg.tol = self.tol.into();
         cfg.repeats = RepeatPolicy::with_min_reps(self.repeat as usize);
