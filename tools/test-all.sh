@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # Runs every test of the project: formatting, lints, Rust tests (unit, integration,
-# doctests) for the whole workspace, and a CLI smoke run. Sets up nothing outside
-# the repository; needs only cargo (and ../shared/data for the NIST tests, which
-# skip with a printed reason when it is absent).
+# doctests) for the whole workspace, a CLI smoke run, and the Python package's pytest
+# suite (tools/test-python.sh builds it into .venv, installing maturin, numpy, scipy
+# and pytest from PyPI). Needs cargo and python3 (and ../shared/data for the NIST
+# tests, which skip with a printed reason when it is absent).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -28,3 +29,9 @@ echo "== benches compile (test profile: no second, release build of the dependen
 cargo test --workspace --benches --no-run -q
 
 echo "rust: ${passed} passed, ${failed} failed"
+
+echo "== Python package (tools/test-python.sh)"
+bash tools/test-python.sh
+py_passed=$(grep -oE '[0-9]+ passed' target/pytest-output.txt | tail -1 | awk '{print $1}')
+py_failed=$(grep -oE '[0-9]+ failed' target/pytest-output.txt | tail -1 | awk '{print $1}')
+echo "total: $((passed + ${py_passed:-0})) passed, $((failed + ${py_failed:-0})) failed"

@@ -1,0 +1,226 @@
+//! User code called from the core: residuals and Jacobian (with scipy's memo), complex
+//! residuals for `jac='cs'`, a callable loss, the iteration callback and the verbose sink.
+//!
+//! Every call builds `x` as a fresh float64 ndarray (scipy passes a copy too) and reads
+//! the result with one copy when it is a C-contiguous float64 ndarray. A Python exception
+//! travels through the core as the payload of a [`CallbackError`] and is re-raised
+//! unchanged by [`crate::errors::to_pyerr`].
+
+use std::cell::RefCell;
+use std::ops::ControlFlow;
+
+use numpy::{Complex64, PyArray1};
+use pyo3::prelude::*;
+use pyo3::types::{PyDict, PyTuple};
+use trustfit::{CallbackError, IterationSummary, Loss, Printer, Residuals};
+
+use crate::convert::{read_complex, read_loss, read_matrix, read_vector};
+use crate::errors::to_callback_error;
+
+/// scipy's `VectorFunction` memo (spec §1.5): the last `x` seen by `fun` or `jac`, and
+/// `f` / `J` when they were computed there.
+struct Memo {
+    x: Vec<f64>,
+    f: Vec<f64>,
+    f_valid: bool,
+    j: Vec<f64>,
+    j_valid: bool,
+}
+
+impl Memo {
+    fn update_x(&mut self, x: &[f64]) {
+        if self.x.as_slice() != x {
+            self.x.copy_from_slice(x);
+            self.f_valid = false;
+            self.j_valid = false;
+        }
+    }
+}
+
+/// The user's `fun` (and `jac`) with `args` / `kwargs`, as a [`Residuals`] problem.
+pub struct PyProblem<'py> {
+    py: Python<'py>,
+    fun: Bound<'py, PyAny>,
+    jac: Option<Bound<'py, PyAny>>,
+    args: Bound<'py, PyTuple>,
+    kwargs: Option<Bound<'py, PyDict>>,
+    m: usize,
+    n: usize,
+    memo: RefCell<Memo>,
+}
+
+impl<'py> PyProblem<'py> {
+    /// A problem whose `f(x0)` (and `J(x0)` when given) were already evaluated in Python;
+    /// the core's first calls at `x0` are served from them without calling the user again.
+    #[allow(clippy::too_many_arguments)]
+    pub fn new(
+        py: Python<'py>,
+        fun: Bound<'py, PyAny>,
+        jac: Option<Bound<'py, PyAny>>,
+        args: Bound<'py, PyTuple>,
+        kwargs: Option<Bound<'py, PyDict>>,
+        x0: &[f64],
+        f0: &[f64],
+        j0: Option<&[f64]>,
+    ) -> Self {
+        let (m, n) = (f0.len(), x0.len());
+        let memo = Memo {
+            x: x0.to_vec(),
+            f: f0.to_vec(),
+            f_valid: true,
+            j: j0.map_or_else(
+                || vec![0.0; if jac.is_some() { m * n } else { 0 }],
+                <[f64]>::to_vec,
+            ),
+            j_valid: j0.is_some(),
+        };
+        Self {
+            py,
+            fun,
+            jac,
+            args,
+            kwargs,
+            m,
+            n,
+            memo: RefCell::new(memo),
+        }
+    }
+
+    /// `callable(x, *args, **kwargs)`.
+    fn call_user(
+        &self,
+        callable: &Bound<'py, PyAny>,
+        x: Bound<'py, PyAny>,
+    ) -> PyResult<Bound<'py, PyAny>> {
+        if self.args.is_empty() && self.kwargs.is_none() {
+            return callable.call1((x,));
+        }
+        let mut items = Vec::with_capacity(1 + self.args.len());
+        items.push(x);
+        items.extend(self.args.iter());
+        let all = PyTuple::new(self.py, items)?;
+        callable.call(all, self.kwargs.as_ref())
+    }
+}
+
+impl Residuals for PyProblem<'_> {
+    fn num_residuals(&self) -> usize {
+        self.m
+    }
+
+    fn residuals(&self, x: &[f64], f: &mut [f64]) -> Result<(), CallbackError> {
+        let mut memo = self.memo.borrow_mut();
+        memo.update_x(x);
+        if !memo.f_valid {
+            let xa = PyArray1::from_slice(self.py, x);
+            let ret = self
+                .call_user(&self.fun, xa.into_any())
+                .map_err(to_callback_error)?;
+            read_vector(&ret, &mut memo.f, "fun").map_err(to_callback_error)?;
+            memo.f_valid = true;
+        }
+        f.copy_from_slice(&memo.f);
+        Ok(())
+    }
+
+    fn has_jacobian(&self) -> bool {
+        self.jac.is_some()
+    }
+
+    fn jacobian(&self, x: &[f64], jac: &mut [f64]) -> Result<(), CallbackError> {
+        let Some(user_jac) = &self.jac else {
+            return Err(CallbackError::new("`jac` is not callable"));
+        };
+        let mut memo = self.memo.borrow_mut();
+        memo.update_x(x);
+        if !memo.j_valid {
+            let xa = PyArray1::from_slice(self.py, x);
+            let ret = self
+                .call_user(user_jac, xa.into_any())
+                .map_err(to_callback_error)?;
+            read_matrix(&ret, &mut memo.j, self.m, self.n).map_err(to_callback_error)?;
+            memo.j_valid = true;
+        }
+        jac.copy_from_slice(&memo.j);
+        Ok(())
+    }
+
+    fn has_complex(&self) -> bool {
+        true
+    }
+
+    fn residuals_complex(&self, x: &[Complex64], f: &mut [Complex64]) -> Result<(), CallbackError> {
+        let xa = PyArray1::from_slice(self.py, x);
+        let ret = self
+            .call_user(&self.fun, xa.into_any())
+            .map_err(to_callback_error)?;
+        read_complex(&ret, f).map_err(to_callback_error)
+    }
+}
+
+/// A callable `loss(z)` returning the `(3, m)` array (ρ, ρ′, ρ″).
+pub fn python_loss(loss: Py<PyAny>) -> Loss {
+    Loss::custom(move |z, rho, d1, d2| {
+        Python::attach(|py| {
+            let za = PyArray1::from_slice(py, z);
+            let ret = loss.bind(py).call1((za,))?;
+            read_loss(&ret, rho, d1, d2)
+        })
+        .map_err(to_callback_error)
+    })
+}
+
+/// The iteration callback: calls the Python wrapper `cb(x, fun, nit, nfev, cost)`,
+/// which returns True when the user raised `StopIteration`. Any other exception is kept
+/// in `error` and stops the solve; the caller re-raises it.
+pub struct IterationHook<'py> {
+    py: Python<'py>,
+    callback: Bound<'py, PyAny>,
+    /// The exception the user's callback raised, if any.
+    pub error: Option<PyErr>,
+}
+
+impl<'py> IterationHook<'py> {
+    /// Wraps the Python-side callback wrapper.
+    pub fn new(py: Python<'py>, callback: Bound<'py, PyAny>) -> Self {
+        Self {
+            py,
+            callback,
+            error: None,
+        }
+    }
+
+    /// Called by the core after every iteration.
+    pub fn call(&mut self, it: &IterationSummary<'_>) -> ControlFlow<()> {
+        let x = PyArray1::from_slice(self.py, it.x);
+        let fun = PyArray1::from_slice(self.py, it.fun);
+        let result = self
+            .callback
+            .call1((x, fun, it.iteration, it.nfev, it.cost))
+            .and_then(|r| r.is_truthy());
+        match result {
+            Ok(false) => ControlFlow::Continue(()),
+            Ok(true) => ControlFlow::Break(()),
+            Err(e) => {
+                self.error = Some(e);
+                ControlFlow::Break(())
+            }
+        }
+    }
+}
+
+/// Verbose lines go through Python's `print`, so `sys.stdout` redirection (and pytest's
+/// capsys) sees them exactly as scipy's.
+pub fn python_printer() -> Printer {
+    Printer::new(|line| {
+        Python::attach(|py| {
+            let printed = py
+                .import("builtins")
+                .and_then(|b| b.getattr("print"))
+                .and_then(|print| print.call1((line,)));
+            if let Err(e) = printed {
+                e.write_unraisable(py, None);
+            }
+        });
+    })
+}

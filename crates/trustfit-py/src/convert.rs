@@ -1,0 +1,154 @@
+//! Array conversions between numpy and the core's slices.
+//!
+//! The fast paths read a C-contiguous float64 (or complex128) ndarray of the right shape
+//! with one copy; anything else goes through `numpy.ascontiguousarray` first.
+
+use numpy::{Complex64, PyArray1, PyArray2, PyArrayMethods, PyUntypedArrayMethods};
+use pyo3::exceptions::PyValueError;
+use pyo3::prelude::*;
+
+/// `numpy.ascontiguousarray(obj, dtype=dtype)` (always at least 1-d).
+fn ascontiguous<'py>(obj: &Bound<'py, PyAny>, dtype: &str) -> PyResult<Bound<'py, PyAny>> {
+    let np = obj.py().import("numpy")?;
+    np.getattr("ascontiguousarray")?.call1((obj, dtype))
+}
+
+/// `numpy.shape(obj)` as text, e.g. `(3, 1)`, for error messages.
+fn shape_text(obj: &Bound<'_, PyAny>) -> String {
+    obj.py()
+        .import("numpy")
+        .and_then(|np| np.getattr("shape")?.call1((obj,)))
+        .and_then(|s| s.repr().map(|r| r.to_string()))
+        .unwrap_or_else(|_| "?".into())
+}
+
+fn copy_vector(arr: &Bound<'_, PyArray1<f64>>, out: &mut [f64], what: &str) -> PyResult<bool> {
+    let Ok(ro) = arr.try_readonly() else {
+        return Ok(false);
+    };
+    let Ok(s) = ro.as_slice() else {
+        return Ok(false);
+    };
+    if s.len() != out.len() {
+        return Err(PyValueError::new_err(format!(
+            "`{what}` returned {} values, expected {} (the number of residuals at `x0`).",
+            s.len(),
+            out.len()
+        )));
+    }
+    out.copy_from_slice(s);
+    Ok(true)
+}
+
+/// Reads the residual vector a user's `fun` returned (1-d, or a scalar when m = 1).
+pub fn read_vector(obj: &Bound<'_, PyAny>, out: &mut [f64], what: &str) -> PyResult<()> {
+    if let Ok(arr) = obj.cast::<PyArray1<f64>>()
+        && copy_vector(arr, out, what)?
+    {
+        return Ok(());
+    }
+    let conv = ascontiguous(obj, "float64")?;
+    match conv.cast::<PyArray1<f64>>() {
+        Ok(arr) if copy_vector(arr, out, what)? => Ok(()),
+        _ => Err(PyValueError::new_err(format!(
+            "`{what}` must return at most 1-d array_like. f0.shape: {}",
+            shape_text(&conv)
+        ))),
+    }
+}
+
+fn copy_matrix(
+    arr: &Bound<'_, PyArray2<f64>>,
+    out: &mut [f64],
+    m: usize,
+    n: usize,
+) -> PyResult<bool> {
+    if arr.shape() != [m, n] {
+        return Err(PyValueError::new_err(format!(
+            "The return value of `jac` has wrong shape: expected ({m}, {n}), actual {}.",
+            shape_text(arr.as_any())
+        )));
+    }
+    // `as_slice` also accepts Fortran order, whose memory is the transpose.
+    if !arr.is_c_contiguous() {
+        return Ok(false);
+    }
+    let Ok(ro) = arr.try_readonly() else {
+        return Ok(false);
+    };
+    let Ok(s) = ro.as_slice() else {
+        return Ok(false);
+    };
+    out.copy_from_slice(s);
+    Ok(true)
+}
+
+/// Reads a dense Jacobian (row-major m × n; 1-d and 0-d results are promoted as by
+/// `numpy.atleast_2d`).
+pub fn read_matrix(obj: &Bound<'_, PyAny>, out: &mut [f64], m: usize, n: usize) -> PyResult<()> {
+    if let Ok(arr) = obj.cast::<PyArray2<f64>>()
+        && copy_matrix(arr, out, m, n)?
+    {
+        return Ok(());
+    }
+    let np = obj.py().import("numpy")?;
+    let two_d = np.getattr("atleast_2d")?.call1((obj,))?;
+    let conv = ascontiguous(&two_d, "float64")?;
+    match conv.cast::<PyArray2<f64>>() {
+        Ok(arr) if copy_matrix(arr, out, m, n)? => Ok(()),
+        _ => Err(PyValueError::new_err(format!(
+            "The return value of `jac` has wrong shape: expected ({m}, {n}), actual {}.",
+            shape_text(&conv)
+        ))),
+    }
+}
+
+/// Reads complex residuals (for `jac='cs'`).
+pub fn read_complex(obj: &Bound<'_, PyAny>, out: &mut [Complex64]) -> PyResult<()> {
+    let conv;
+    let arr = match obj.cast::<PyArray1<Complex64>>() {
+        Ok(a) => a,
+        Err(_) => {
+            conv = ascontiguous(obj, "complex128")?;
+            conv.cast::<PyArray1<Complex64>>()
+                .map_err(|_| PyValueError::new_err("`fun` must return at most 1-d array_like."))?
+        }
+    };
+    let v = arr
+        .to_vec()
+        .map_err(|_| PyValueError::new_err("`fun` returned a non-contiguous complex array."))?;
+    if v.len() != out.len() {
+        return Err(PyValueError::new_err(format!(
+            "`fun` returned {} values, expected {} (the number of residuals at `x0`).",
+            v.len(),
+            out.len()
+        )));
+    }
+    out.copy_from_slice(&v);
+    Ok(())
+}
+
+/// Reads a callable loss's `(3, m)` return value into ρ, ρ′, ρ″.
+pub fn read_loss(
+    obj: &Bound<'_, PyAny>,
+    rho: &mut [f64],
+    d1: &mut [f64],
+    d2: &mut [f64],
+) -> PyResult<()> {
+    let m = rho.len();
+    let wrong = || PyValueError::new_err("The return value of `loss` callable has wrong shape.");
+    let conv = ascontiguous(obj, "float64")?;
+    let arr = conv.cast::<PyArray2<f64>>().map_err(|_| wrong())?;
+    if arr.shape() != [3, m] {
+        return Err(wrong());
+    }
+    if !arr.is_c_contiguous() {
+        return Err(wrong());
+    }
+    let ro = arr.readonly();
+    let s = ro.as_slice().map_err(|_| wrong())?;
+    rho.copy_from_slice(&s[..m]);
+    d1.copy_from_slice(&s[m..2 * m]);
+    d2.copy_from_slice(&s[2 * m..]);
+    Ok(())
+}

@@ -1,0 +1,163 @@
+//! `trustfit._trustfit`: the compiled core of the `trustfit` Python package.
+//!
+//! The public API is `trustfit.least_squares` (python/trustfit/optimize.py), which does
+//! scipy's argument validation in Python, evaluates `f(x0)` (and `J(x0)`) once to learn
+//! `m` and check shapes, and then calls [`solve`] here with everything normalised.
+//! This module holds no numerics: it adapts Python callables to [`trustfit::Residuals`]
+//! and builds [`trustfit::Options`].
+
+mod callback;
+mod convert;
+mod errors;
+
+use numpy::{PyArray1, PyArrayMethods, PyReadonlyArray1, PyReadonlyArray2};
+use pyo3::exceptions::PyValueError;
+use pyo3::prelude::*;
+use pyo3::types::{PyDict, PyTuple};
+use trustfit::{Bounds, JacSpec, Loss, Method, Options, XScale};
+
+use callback::{IterationHook, PyProblem, python_loss, python_printer};
+use errors::{TrustfitError, to_pyerr};
+
+fn slice_of<'a>(arr: &'a PyReadonlyArray1<'_, f64>, what: &str) -> PyResult<&'a [f64]> {
+    arr.as_slice()
+        .map_err(|_| PyValueError::new_err(format!("`{what}` must be a contiguous array")))
+}
+
+/// Runs the solver on already-validated arguments (see `trustfit.optimize`).
+///
+/// Returns `(x, cost, fun, jac, grad, optimality, active_mask, nfev, njev, status)`.
+#[pyfunction]
+#[pyo3(signature = (
+    fun, x0, f0, jac, jac_kind, j0, args, kwargs, lb, ub, method, ftol, xtol, gtol,
+    x_scale, x_scale_values, loss, f_scale, diff_step, max_nfev, verbose, callback
+))]
+#[allow(clippy::too_many_arguments)]
+fn solve<'py>(
+    py: Python<'py>,
+    fun: Bound<'py, PyAny>,
+    x0: PyReadonlyArray1<'py, f64>,
+    f0: PyReadonlyArray1<'py, f64>,
+    jac: Option<Bound<'py, PyAny>>,
+    jac_kind: &str,
+    j0: Option<PyReadonlyArray2<'py, f64>>,
+    args: Bound<'py, PyTuple>,
+    kwargs: Option<Bound<'py, PyDict>>,
+    lb: Option<PyReadonlyArray1<'py, f64>>,
+    ub: Option<PyReadonlyArray1<'py, f64>>,
+    method: &str,
+    ftol: f64,
+    xtol: f64,
+    gtol: f64,
+    x_scale: &str,
+    x_scale_values: Option<PyReadonlyArray1<'py, f64>>,
+    loss: Bound<'py, PyAny>,
+    f_scale: f64,
+    diff_step: Option<PyReadonlyArray1<'py, f64>>,
+    max_nfev: Option<usize>,
+    verbose: u8,
+    callback: Option<Bound<'py, PyAny>>,
+) -> PyResult<Bound<'py, PyTuple>> {
+    let x0s = slice_of(&x0, "x0")?;
+    let f0s = slice_of(&f0, "f0")?;
+    let j0s = match &j0 {
+        Some(j) => Some(
+            j.as_slice()
+                .map_err(|_| PyValueError::new_err("`J0` must be C-contiguous"))?,
+        ),
+        None => None,
+    };
+    let (m, n) = (f0s.len(), x0s.len());
+    if j0s.is_some_and(|j| j.len() != m * n) {
+        return Err(PyValueError::new_err("`J0` has the wrong size"));
+    }
+
+    let method: Method = method.parse().map_err(to_pyerr)?;
+    let jac_spec: JacSpec = if jac.is_some() {
+        JacSpec::Analytic
+    } else {
+        jac_kind.parse().map_err(to_pyerr)?
+    };
+    let loss = if loss.is_callable() {
+        python_loss(loss.unbind())
+    } else {
+        loss.extract::<String>()?
+            .parse::<Loss>()
+            .map_err(to_pyerr)?
+    };
+    let bounds = match (&lb, &ub) {
+        (Some(l), Some(u)) => Bounds::new(slice_of(l, "lb")?.to_vec(), slice_of(u, "ub")?.to_vec()),
+        _ => Bounds::none(),
+    };
+    let x_scale = match (x_scale, &x_scale_values) {
+        ("jac", _) => XScale::Jac,
+        (_, Some(v)) => XScale::Values(slice_of(v, "x_scale")?.to_vec()),
+        _ => XScale::Default,
+    };
+    let diff_step = match &diff_step {
+        Some(d) => Some(slice_of(d, "diff_step")?.to_vec()),
+        None => None,
+    };
+    let options = Options {
+        jac: jac_spec,
+        bounds,
+        method,
+        ftol: Some(ftol),
+        xtol: Some(xtol),
+        gtol: Some(gtol),
+        x_scale,
+        loss,
+        f_scale,
+        diff_step,
+        max_nfev,
+        verbose,
+        printer: (verbose > 0).then(python_printer),
+        ..Default::default()
+    };
+
+    let problem = PyProblem::new(py, fun, jac, args, kwargs, x0s, f0s, j0s);
+    let (report, hook_error) = match callback {
+        Some(cb) => {
+            let mut hook = IterationHook::new(py, cb);
+            let report =
+                trustfit::least_squares_with_callback(&problem, x0s, &options, &mut |it| {
+                    hook.call(it)
+                });
+            (report, hook.error)
+        }
+        None => (trustfit::least_squares(&problem, x0s, &options), None),
+    };
+    if let Some(err) = hook_error {
+        return Err(err);
+    }
+    let r = report.map_err(to_pyerr)?;
+
+    let x = PyArray1::from_vec(py, r.x);
+    let fun = PyArray1::from_vec(py, r.fun);
+    let jac = PyArray1::from_vec(py, r.jac).reshape([m, n])?;
+    let grad = PyArray1::from_vec(py, r.grad);
+    let mask: Vec<i64> = r.active_mask.iter().map(|&v| i64::from(v)).collect();
+    let active_mask = PyArray1::from_vec(py, mask);
+    let items: [Bound<'py, PyAny>; 10] = [
+        x.into_any(),
+        r.cost.into_pyobject(py)?.into_any(),
+        fun.into_any(),
+        jac.into_any(),
+        grad.into_any(),
+        r.optimality.into_pyobject(py)?.into_any(),
+        active_mask.into_any(),
+        r.nfev.into_pyobject(py)?.into_any(),
+        r.njev.into_pyobject(py)?.into_any(),
+        r.status.scipy_status().into_pyobject(py)?.into_any(),
+    ];
+    PyTuple::new(py, items)
+}
+
+/// The compiled module `trustfit._trustfit`.
+#[pymodule]
+fn _trustfit(m: &Bound<'_, PyModule>) -> PyResult<()> {
+    m.add_function(wrap_pyfunction!(solve, m)?)?;
+    m.add("TrustfitError", m.py().get_type::<TrustfitError>())?;
+    m.add("__version__", env!("CARGO_PKG_VERSION"))?;
+    Ok(())
+}
