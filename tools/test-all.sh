@@ -16,8 +16,8 @@ cargo clippy --workspace --all-targets -q -- -D warnings
 echo "== cargo test (workspace, with doctests)"
 mkdir -p target
 cargo test --workspace 2>&1 | tee target/test-output.txt
-passed=$(grep -oE '^test result: ok\. [0-9]+ passed' target/test-output.txt | awk '{s+=$4} END {print s+0}')
-failed=$(grep -oE '[0-9]+ failed' target/test-output.txt | awk '{s+=$1} END {print s+0}')
+passed=$( (grep -oE '^test result: ok\. [0-9]+ passed' target/test-output.txt || true) | awk '{s+=$4} END {print s+0}')
+failed=$( (grep -oE '[0-9]+ failed' target/test-output.txt || true) | awk '{s+=$1} END {print s+0}')
 
 echo "== CLI smoke run"
 # The test profile: reuses the build the tests just made.
@@ -32,6 +32,6 @@ echo "rust: ${passed} passed, ${failed} failed"
 
 echo "== Python package (tools/test-python.sh)"
 bash tools/test-python.sh
-py_passed=$(grep -oE '[0-9]+ passed' target/pytest-output.txt | tail -1 | awk '{print $1}')
-py_failed=$(grep -oE '[0-9]+ failed' target/pytest-output.txt | tail -1 | awk '{print $1}')
+py_passed=$( (grep -oE '[0-9]+ passed' target/pytest-output.txt || true) | tail -1 | awk '{print $1}')
+py_failed=$( (grep -oE '[0-9]+ failed' target/pytest-output.txt || true) | tail -1 | awk '{print $1}')
 echo "total: $((passed + ${py_passed:-0})) passed, $((failed + ${py_failed:-0})) failed"
