@@ -93,13 +93,20 @@ impl<P: Residuals + ?Sized> Context<'_, '_, P> {
         Ok(self.loss_eval.cost())
     }
 
-    /// Calls the user's iteration callback; `true` means "stop".
-    pub fn notify(&mut self, summary: &IterationSummary<'_>) -> Result<bool, Error> {
-        if let Some(cb) = self.callback.as_mut() {
-            let flow = crate::problem::guarded("callback", || Ok(cb(summary)))?;
-            return Ok(flow.is_break());
-        }
-        Ok(false)
+    /// Calls the user's iteration callback after an outer iteration; `true` means "stop".
+    /// A failing callback's error carries the summary's point as the best one.
+    pub fn notify_iteration(&mut self, summary: &IterationSummary<'_>) -> Result<bool, Error> {
+        let Some(cb) = self.callback.as_mut() else {
+            return Ok(false);
+        };
+        let flow = crate::problem::guarded("callback", || Ok(cb(summary))).map_err(|e| {
+            e.with_best(crate::error::BestPoint {
+                x: summary.x.to_vec(),
+                cost: summary.cost,
+                nfev: summary.nfev,
+            })
+        })?;
+        Ok(flow.is_break())
     }
 }
 

@@ -302,10 +302,7 @@ pub(crate) fn solve<P: Residuals + ?Sized>(
             step_norm: step_norm.unwrap_or(0.0),
             cost_reduction: actual_reduction.unwrap_or(0.0),
         };
-        if ctx
-            .notify(&summary)
-            .map_err(|e| e.with_best(best(&x, cost, nfev)))?
-        {
+        if ctx.notify_iteration(&summary)? {
             status = Some(Status::CallbackStop);
             break;
         }
