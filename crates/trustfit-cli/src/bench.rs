@@ -527,6 +527,8 @@ pub fn timed_leastsq(
         cost,
         fun: r.fvec,
         jac: Vec::new(),
+        jac_sparse: None,
+        jac_groups: None,
         grad: Vec::new(),
         optimality: f64::NAN,
         active_mask: vec![0; n],

@@ -48,6 +48,8 @@ pub use fit::{
     Covariance, CurveFitOptions, CurveFitResult, LeastsqOptions, LeastsqResult, Sigma, curve_fit,
     leastsq, leastsq_message,
 };
+pub use jacobian::groups::ColumnGrouping;
+pub use linalg::sparse::{CsrMatrix, SparsityPattern};
 pub use loss::loss_values;
 pub use options::{
     Bounds, EPS, JacSpec, Loss, LossFn, Method, NonExhaustive, Options, TrOptions, TrSolver,

@@ -91,6 +91,20 @@ impl LossEval {
         0.5 * self.rho.iter().sum::<f64>()
     }
 
+    /// The row factors `√w` of spec §3.3 into `rows`, and `f` scaled in place (for
+    /// Jacobians stored other than densely).
+    pub fn scale_fun_rows(&self, f: &mut [f64], rows: &mut [f64]) {
+        for i in 0..f.len() {
+            let mut w = self.d1[i] + 2.0 * self.d2[i] * f[i] * f[i];
+            if w < EPS {
+                w = EPS;
+            }
+            let s = w.sqrt();
+            f[i] *= self.d1[i] / s;
+            rows[i] = s;
+        }
+    }
+
     /// Scales `J` (row-major m×n) and `f` in place so Gauss–Newton on them is the
     /// robust problem's (spec §3.3).
     pub fn scale_jac_and_fun(&self, f: &mut [f64], jac: &mut [f64], n: usize) {

@@ -429,6 +429,12 @@ pub struct Options {
     pub tr_solver: Option<TrSolver>,
     /// Options of the `lsmr` solver.
     pub tr_options: TrOptions,
+    /// Structure of J for finite differences by column groups (scipy's
+    /// `jac_sparsity`): J is kept sparse and `tr_solver` defaults to `lsmr`.
+    /// Ignored with an analytic Jacobian.
+    pub jac_sparsity: Option<crate::linalg::sparse::SparsityPattern>,
+    /// How columns are grouped for `jac_sparsity` (default: scipy's rule).
+    pub column_grouping: crate::jacobian::groups::ColumnGrouping,
     /// Limit on residual evaluations, finite differences excluded (default `100·n`).
     pub max_nfev: Option<usize>,
     /// 0 silent, 1 final report, 2 one line per iteration (scipy's formats).
@@ -456,6 +462,8 @@ impl Default for Options {
             diff_step: None,
             tr_solver: None,
             tr_options: TrOptions::default(),
+            jac_sparsity: None,
+            column_grouping: crate::jacobian::groups::ColumnGrouping::Scipy,
             max_nfev: None,
             verbose: 0,
             workers: None,

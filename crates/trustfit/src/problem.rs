@@ -9,6 +9,7 @@ use std::panic::{AssertUnwindSafe, catch_unwind};
 use num_complex::Complex64;
 
 use crate::error::{CallbackError, Error};
+use crate::linalg::sparse::SparsityPattern;
 
 /// A residual function `f: Rⁿ → Rᵐ` with a fixed number `m` of residuals.
 ///
@@ -56,6 +57,51 @@ pub trait Residuals {
         ))
     }
 
+    /// The structure of the analytic Jacobian when it is sparse (`None`, the default,
+    /// means dense or none). With a pattern, solvers keep J in CSR form, call
+    /// [`sparse_jacobian`](Residuals::sparse_jacobian) instead of
+    /// [`jacobian`](Residuals::jacobian), and choose `tr_solver = 'lsmr'` by default.
+    fn jacobian_sparsity(&self) -> Option<SparsityPattern> {
+        None
+    }
+
+    /// Writes the values of the sparse Jacobian at `x`, one per entry of
+    /// [`jacobian_sparsity`](Residuals::jacobian_sparsity), in its (row-major) order.
+    ///
+    /// # Errors
+    /// Any error the model wants to report; the default says it is not implemented.
+    ///
+    /// ```
+    /// use trustfit::{CallbackError, Residuals, SparsityPattern};
+    /// /// f_i = x_i² − i: a diagonal Jacobian.
+    /// struct Squares(usize);
+    /// impl Residuals for Squares {
+    ///     fn num_residuals(&self) -> usize { self.0 }
+    ///     fn residuals(&self, x: &[f64], f: &mut [f64]) -> Result<(), CallbackError> {
+    ///         for i in 0..self.0 { f[i] = x[i] * x[i] - i as f64; }
+    ///         Ok(())
+    ///     }
+    ///     fn has_jacobian(&self) -> bool { true }
+    ///     fn jacobian_sparsity(&self) -> Option<SparsityPattern> {
+    ///         SparsityPattern::from_entries(self.0, self.0, (0..self.0).map(|i| (i, i))).ok()
+    ///     }
+    ///     fn sparse_jacobian(&self, x: &[f64], values: &mut [f64]) -> Result<(), CallbackError> {
+    ///         for i in 0..self.0 { values[i] = 2.0 * x[i]; }
+    ///         Ok(())
+    ///     }
+    /// }
+    /// let opts = trustfit::Options { jac: trustfit::JacSpec::Analytic, ..Default::default() };
+    /// let r = trustfit::least_squares(&Squares(5), &[1.0; 5], &opts).unwrap();
+    /// assert!((r.x[4] - 2.0).abs() < 1e-6 && r.jac_sparse.is_some());
+    /// assert_eq!(r.tr_solver, Some(trustfit::TrSolver::Lsmr));
+    /// ```
+    fn sparse_jacobian(&self, x: &[f64], values: &mut [f64]) -> Result<(), CallbackError> {
+        let _ = (x, values);
+        Err(CallbackError::new(
+            "this problem declares no sparse Jacobian: implement `Residuals::sparse_jacobian`",
+        ))
+    }
+
     /// True when [`residuals_complex`](Residuals::residuals_complex) is implemented.
     fn has_complex(&self) -> bool {
         false
@@ -94,6 +140,12 @@ impl<P: Residuals + ?Sized> Residuals for &P {
     }
     fn has_complex(&self) -> bool {
         (**self).has_complex()
+    }
+    fn jacobian_sparsity(&self) -> Option<SparsityPattern> {
+        (**self).jacobian_sparsity()
+    }
+    fn sparse_jacobian(&self, x: &[f64], values: &mut [f64]) -> Result<(), CallbackError> {
+        (**self).sparse_jacobian(x, values)
     }
     fn residuals_complex(&self, x: &[Complex64], f: &mut [Complex64]) -> Result<(), CallbackError> {
         (**self).residuals_complex(x, f)
@@ -324,6 +376,12 @@ impl<P: Residuals + Sync> Residuals for ThreadSafe<P> {
     fn has_complex(&self) -> bool {
         self.0.has_complex()
     }
+    fn jacobian_sparsity(&self) -> Option<SparsityPattern> {
+        self.0.jacobian_sparsity()
+    }
+    fn sparse_jacobian(&self, x: &[f64], values: &mut [f64]) -> Result<(), CallbackError> {
+        self.0.sparse_jacobian(x, values)
+    }
     fn residuals_complex(&self, x: &[Complex64], f: &mut [Complex64]) -> Result<(), CallbackError> {
         self.0.residuals_complex(x, f)
     }
@@ -360,4 +418,13 @@ pub(crate) fn eval_jacobian<P: Residuals + ?Sized>(
     jac: &mut [f64],
 ) -> Result<(), Error> {
     guarded("Jacobian function", || p.jacobian(x, jac))
+}
+
+/// Evaluates the analytic sparse Jacobian's values with panics caught.
+pub(crate) fn eval_sparse_jacobian<P: Residuals + ?Sized>(
+    p: &P,
+    x: &[f64],
+    values: &mut [f64],
+) -> Result<(), Error> {
+    guarded("Jacobian function", || p.sparse_jacobian(x, values))
 }

@@ -105,8 +105,14 @@ pub struct Report {
     pub cost: f64,
     /// Residuals at `x` (never loss-scaled).
     pub fun: Vec<f64>,
-    /// Jacobian at `x`, row-major m × n, scaled by the robust loss as scipy does.
+    /// Jacobian at `x`, row-major m × n, scaled by the robust loss as scipy does
+    /// (empty when the solve kept J sparse: see `jac_sparse`).
     pub jac: Vec<f64>,
+    /// The Jacobian at `x` when it is sparse (analytic sparse or `jac_sparsity`).
+    pub jac_sparse: Option<crate::linalg::sparse::CsrMatrix>,
+    /// Residual evaluations per finite-difference Jacobian with `jac_sparsity`
+    /// (the number of column groups, doubled for '3-point').
+    pub jac_groups: Option<usize>,
     /// Gradient of the cost at `x`.
     pub grad: Vec<f64>,
     /// First-order optimality measure (see scipy).

@@ -6,9 +6,13 @@ use std::time::Instant;
 use crate::bounds::make_strictly_feasible;
 use crate::error::Error;
 use crate::jacobian::finite_diff::FdWorkspace;
+use crate::jacobian::sparse_fd::SparseFd;
+use crate::linalg::sparse::CsrMatrix;
 use crate::loss::LossEval;
 use crate::method::common::Scaling;
 use crate::method::common::{Context, IterationCallback, Outcome, all_finite};
+use crate::method::jac_store::JacStore;
+use crate::method::trf::{ExactSolver, LsmrSolver};
 use crate::method::{dogbox, lm, trf};
 use crate::options::{JacSpec, Method, Options, TrSolver, XScale};
 use crate::problem::{Residuals, eval_residuals};
@@ -148,17 +152,6 @@ fn run<'c, P: Residuals + ?Sized>(
             "is 'cs' but the problem cannot be evaluated at complex points: implement `Residuals::residuals_complex`.",
         ));
     }
-    let tr_solver = match (method, options.tr_solver) {
-        (Method::Lm, _) => None,
-        (_, None | Some(TrSolver::Exact)) => Some(TrSolver::Exact),
-        (_, Some(TrSolver::Lsmr)) => {
-            return Err(Error::Unsupported {
-                method: method.as_str(),
-                message: "tr_solver='lsmr' is not available yet for dense problems; use 'exact'."
-                    .into(),
-            });
-        }
-    };
 
     let m = problem.num_residuals();
     let mut x = x0.to_vec();
@@ -215,6 +208,8 @@ fn run<'c, P: Residuals + ?Sized>(
         }),
         pool,
         callback,
+        sparse_fd: None,
+        row_scale: Vec::new(),
     };
     let mut f0 = vec![0.0; m];
     eval_residuals(problem, &x, &mut f0)?;
@@ -234,19 +229,98 @@ fn run<'c, P: Residuals + ?Sized>(
     if ctx.callback.is_some() && method == Method::Lm {
         warnings.push("Callback function specified, but not supported with `lm` method.".into());
     }
+    // Dense or sparse J (spec §1.2 steps 23–25).
+    let sparse_pattern = if jac_spec == JacSpec::Analytic {
+        problem.jacobian_sparsity()
+    } else {
+        options.jac_sparsity.clone()
+    };
+    if let Some(pattern) = &sparse_pattern {
+        let from_sparsity = jac_spec != JacSpec::Analytic;
+        if method == Method::Lm {
+            return Err(Error::Unsupported {
+                method: "lm",
+                message: if from_sparsity {
+                    "method='lm' does not support `jac_sparsity`.".into()
+                } else {
+                    "method='lm' works only with dense Jacobian matrices.".into()
+                },
+            });
+        }
+        if (pattern.nrows(), pattern.ncols()) != (m, n) {
+            return Err(Error::ShapeMismatch {
+                what: if from_sparsity {
+                    "`jac_sparsity` has wrong shape.".into()
+                } else {
+                    "The sparsity pattern of `jac` has wrong shape.".into()
+                },
+                expected: format!("({m}, {n})"),
+                got: format!("({}, {})", pattern.nrows(), pattern.ncols()),
+            });
+        }
+        if options.tr_solver == Some(TrSolver::Exact) {
+            return Err(Error::option(
+                "tr_solver",
+                if from_sparsity {
+                    "'exact' is incompatible with `jac_sparsity`."
+                } else {
+                    "'exact' works only with dense Jacobian matrices."
+                },
+            ));
+        }
+    }
+    let tr_solver = match (method, options.tr_solver) {
+        (Method::Lm, _) => None,
+        (_, Some(t)) => Some(t),
+        (_, None) if sparse_pattern.is_some() => Some(TrSolver::Lsmr),
+        (_, None) => Some(TrSolver::Exact),
+    };
+    if method == Method::Dogbox && tr_solver == Some(TrSolver::Lsmr) {
+        return Err(Error::Unsupported {
+            method: "dogbox",
+            message: "tr_solver='lsmr' is not available for dogbox yet; use method='trf'.".into(),
+        });
+    }
+    let mut jac_groups = None;
     let outcome: Outcome = if method == Method::Lm {
         lm::solve(&mut ctx, x, f0, scale_values)?
     } else {
-        let mut j0 = vec![0.0; m * n];
-        ctx.jac(&x, &f0, &mut j0)?;
+        let mut j0 = match sparse_pattern {
+            Some(pattern) => {
+                if jac_spec != JacSpec::Analytic {
+                    let sfd = SparseFd::new(&pattern, options.column_grouping);
+                    let per_group = if jac_spec == JacSpec::ThreePoint {
+                        2
+                    } else {
+                        1
+                    };
+                    jac_groups = Some(sfd.groups * per_group);
+                    ctx.sparse_fd = Some(sfd);
+                }
+                JacStore::Sparse(CsrMatrix::zeros(pattern))
+            }
+            None => JacStore::Dense {
+                data: vec![0.0; m * n],
+                n,
+            },
+        };
+        ctx.evaluate_jac(&x, &f0, &mut j0)?;
         let scaling = match scale_values {
             Some(v) => Scaling::Fixed(v),
             None if options.x_scale == XScale::Jac => Scaling::Jac,
             None => Scaling::Fixed(vec![1.0; n]),
         };
-        match method {
-            Method::Dogbox => dogbox::solve(&mut ctx, x, f0, j0, scaling)?,
-            _ => trf::solve(&mut ctx, x, f0, j0, scaling)?,
+        let bounded = ctx.bounded;
+        match (method, tr_solver) {
+            (Method::Dogbox, _) => dogbox::solve(&mut ctx, x, f0, j0, scaling)?,
+            (_, Some(TrSolver::Lsmr)) => {
+                let mut sub = LsmrSolver::new(m, n, bounded, options.tr_options.clone());
+                trf::solve(&mut ctx, x, f0, j0, scaling, &mut sub)?
+            }
+            _ => {
+                let mut sub = ExactSolver::new(m, n, bounded);
+                trf::solve(&mut ctx, x, f0, j0, scaling, &mut sub)?
+            }
         }
     };
     if options.verbose >= 1 {
@@ -261,11 +335,17 @@ fn run<'c, P: Residuals + ?Sized>(
             emit(options.printer.as_ref(), line);
         }
     }
+    let (dense_jac, sparse_jac) = match outcome.jac {
+        JacStore::Dense { data, .. } => (data, None),
+        JacStore::Sparse(a) => (Vec::new(), Some(a)),
+    };
     Ok(Report {
         x: outcome.x,
         cost: outcome.cost,
         fun: outcome.fun,
-        jac: outcome.jac,
+        jac: dense_jac,
+        jac_sparse: sparse_jac,
+        jac_groups,
         grad: outcome.grad,
         optimality: outcome.optimality,
         active_mask: outcome.active_mask,

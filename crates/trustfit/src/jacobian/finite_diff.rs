@@ -14,13 +14,13 @@ use crate::problem::{Residuals, eval_residuals, guarded};
 
 /// Reusable buffers for one `m × n` problem.
 pub(crate) struct FdWorkspace {
-    h: Vec<f64>,
-    one_sided: Vec<bool>,
-    x1: Vec<f64>,
-    f1: Vec<f64>,
-    f2: Vec<f64>,
-    xc: Vec<Complex64>,
-    fc: Vec<Complex64>,
+    pub(crate) h: Vec<f64>,
+    pub(crate) one_sided: Vec<bool>,
+    pub(crate) x1: Vec<f64>,
+    pub(crate) f1: Vec<f64>,
+    pub(crate) f2: Vec<f64>,
+    pub(crate) xc: Vec<Complex64>,
+    pub(crate) fc: Vec<Complex64>,
 }
 
 impl FdWorkspace {
@@ -58,7 +58,7 @@ fn relative_step(scheme: JacSpec) -> f64 {
 }
 
 /// Computes the step per variable (spec §5.1, §5.2) into `ws.h` / `ws.one_sided`.
-fn compute_steps(p: &FdParams<'_>, ws: &mut FdWorkspace) {
+pub(crate) fn compute_steps(p: &FdParams<'_>, ws: &mut FdWorkspace) {
     let r = relative_step(p.scheme);
     for j in 0..p.x.len() {
         let xj = p.x[j];

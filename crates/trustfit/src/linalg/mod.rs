@@ -2,3 +2,5 @@
 
 pub(crate) mod dense;
 pub(crate) mod jacobi;
+pub(crate) mod lsmr;
+pub(crate) mod sparse;

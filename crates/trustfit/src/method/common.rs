@@ -5,9 +5,11 @@ use std::ops::ControlFlow;
 
 use crate::error::Error;
 use crate::jacobian::finite_diff::{FdParams, FdWorkspace, dense_jacobian};
+use crate::jacobian::sparse_fd::SparseFd;
 use crate::loss::{LossEval, cost_only, dot};
+use crate::method::jac_store::JacStore;
 use crate::options::{EPS, JacSpec, Loss};
-use crate::problem::{Residuals, eval_jacobian, eval_residuals};
+use crate::problem::{Residuals, eval_jacobian, eval_residuals, eval_sparse_jacobian};
 use crate::report::{IterationSummary, Status};
 
 /// The user's per-iteration callback; `Break` stops the solve (status −2).
@@ -35,6 +37,10 @@ pub(crate) struct Context<'a, 'c, P: ?Sized> {
     pub loss_eval: LossEval,
     pub pool: Option<rayon::ThreadPool>,
     pub callback: Option<&'c mut IterationCallback<'c>>,
+    /// Column groups when J is sparse and differenced (`jac_sparsity`).
+    pub sparse_fd: Option<SparseFd>,
+    /// Row factors of the robust-loss scaling for non-dense J (length m, or empty).
+    pub row_scale: Vec<f64>,
 }
 
 impl<P: Residuals + ?Sized> Context<'_, '_, P> {
@@ -69,6 +75,63 @@ impl<P: Residuals + ?Sized> Context<'_, '_, P> {
             bounded: self.bounded,
         };
         dense_jacobian(self.problem, &params, jac, &mut self.fd, self.pool.as_ref())
+    }
+
+    /// Jacobian at `x` into whichever storage the solve uses.
+    pub fn evaluate_jac(&mut self, x: &[f64], f: &[f64], jac: &mut JacStore) -> Result<(), Error> {
+        match jac {
+            JacStore::Dense { data, .. } => self.jac(x, f, data),
+            JacStore::Sparse(a) => {
+                if self.jac_spec == JacSpec::Analytic {
+                    eval_sparse_jacobian(self.problem, x, a.values_mut())?;
+                } else {
+                    let params = FdParams {
+                        scheme: self.jac_spec,
+                        x,
+                        f0: f,
+                        lb: &self.lb,
+                        ub: &self.ub,
+                        diff_step: self.diff_step.as_deref(),
+                        bounded: self.bounded,
+                    };
+                    let Some(sfd) = self.sparse_fd.as_mut() else {
+                        return Err(Error::option(
+                            "jac_sparsity",
+                            "is needed to difference a sparse Jacobian.",
+                        ));
+                    };
+                    sfd.jacobian(self.problem, &params, a, &mut self.fd, self.pool.as_ref())?;
+                }
+                if jac.has_non_finite() {
+                    return Err(Error::NonFinite {
+                        what: "The Jacobian is not finite: check `jac`, or the residuals near x (finite differences may have left their domain).".into(),
+                        best: None,
+                    });
+                }
+                Ok(())
+            }
+        }
+    }
+
+    /// [`Context::scale_for_loss`] for any storage of J.
+    pub fn scale_store_for_loss(
+        &mut self,
+        f_true: &[f64],
+        fs: &mut [f64],
+        jac: &mut JacStore,
+    ) -> Result<f64, Error> {
+        if let JacStore::Dense { data, .. } = jac {
+            return self.scale_for_loss(f_true, fs, data);
+        }
+        fs.copy_from_slice(f_true);
+        if self.loss == Loss::Linear {
+            return Ok(0.5 * dot(f_true, f_true));
+        }
+        self.loss_eval.evaluate(&self.loss, self.f_scale, f_true)?;
+        self.row_scale.resize(self.m, 0.0);
+        self.loss_eval.scale_fun_rows(fs, &mut self.row_scale);
+        jac.scale_rows(&self.row_scale);
+        Ok(self.loss_eval.cost())
     }
 
     /// Cost of trial residuals (scipy's cost-only form).
@@ -115,7 +178,7 @@ pub(crate) struct Outcome {
     pub x: Vec<f64>,
     pub cost: f64,
     pub fun: Vec<f64>,
-    pub jac: Vec<f64>,
+    pub jac: JacStore,
     pub grad: Vec<f64>,
     pub optimality: f64,
     pub active_mask: Vec<i32>,
@@ -142,8 +205,23 @@ pub(crate) struct VariableScale {
 }
 
 impl VariableScale {
-    /// Initial scales from the option and the Jacobian at x0 (row-major m×n).
-    pub fn new(scaling: Scaling, jac: &[f64], n: usize) -> Self {
+    /// Initial scales from the option and the Jacobian at x0.
+    pub fn new(scaling: Scaling, jac: &JacStore, n: usize) -> Self {
+        Self::with_norms(scaling, n, |out| jac.column_norms(out))
+    }
+
+    /// [`VariableScale::new`] for a dense row-major J.
+    pub fn new_dense(scaling: Scaling, jac: &[f64], n: usize) -> Self {
+        Self::with_norms(scaling, n, |out| column_norms(jac, n, out))
+    }
+
+    /// After an accepted step, for a dense row-major J.
+    pub fn update_dense(&mut self, jac: &[f64]) {
+        let n = self.inv.len();
+        self.update_with(|out| column_norms(jac, n, out));
+    }
+
+    fn with_norms(scaling: Scaling, n: usize, norms: impl FnOnce(&mut [f64])) -> Self {
         match scaling {
             // scipy: `scale, scale_inv = x_scale, 1 / x_scale` (scale kept exactly).
             Scaling::Fixed(scale) => {
@@ -157,7 +235,7 @@ impl VariableScale {
             }
             Scaling::Jac => {
                 let mut inv = vec![0.0; n];
-                column_norms(jac, n, &mut inv);
+                norms(&mut inv);
                 for v in inv.iter_mut() {
                     if *v == 0.0 {
                         *v = 1.0;
@@ -175,12 +253,16 @@ impl VariableScale {
     }
 
     /// After an accepted step: `inv = max(inv, column norms of the new J)` for 'jac'.
-    pub fn update(&mut self, jac: &[f64]) {
+    pub fn update(&mut self, jac: &JacStore) {
+        self.update_with(|out| jac.column_norms(out));
+    }
+
+    fn update_with(&mut self, norms: impl FnOnce(&mut [f64])) {
         if !self.from_jac {
             return;
         }
         let n = self.inv.len();
-        column_norms(jac, n, &mut self.col_norms);
+        norms(&mut self.col_norms);
         for j in 0..n {
             self.inv[j] = self.inv[j].max(self.col_norms[j]);
             self.scale[j] = 1.0 / self.inv[j];

@@ -18,6 +18,7 @@ use crate::method::common::{
     Context, Outcome, Scaling, VariableScale, all_finite, check_termination, jt_times,
     minimize_quadratic_1d, norm, norm_inf, update_tr_radius,
 };
+use crate::method::jac_store::JacStore;
 use crate::problem::Residuals;
 use crate::report::{IterationSummary, Status, emit, header_line, row_line};
 
@@ -33,9 +34,15 @@ pub(crate) fn solve<P: Residuals + ?Sized>(
     ctx: &mut Context<'_, '_, P>,
     x0: Vec<f64>,
     f0: Vec<f64>,
-    j0: Vec<f64>,
+    j0: JacStore,
     scaling: Scaling,
 ) -> Result<Outcome, Error> {
+    let JacStore::Dense { data: j0, .. } = j0 else {
+        return Err(Error::option(
+            "tr_solver",
+            "'exact' works only with dense Jacobian matrices.",
+        ));
+    };
     let (m, n) = (ctx.m, ctx.n);
     let (lb, ub) = (ctx.lb.clone(), ctx.ub.clone());
     let mut x = x0;
@@ -49,7 +56,7 @@ pub(crate) fn solve<P: Residuals + ?Sized>(
     let mut g = vec![0.0; n];
     jt_times(&jac, &fs, n, &mut g);
 
-    let mut scales = VariableScale::new(scaling, &jac, n);
+    let mut scales = VariableScale::new_dense(scaling, &jac, n);
     let mut delta = x
         .iter()
         .zip(&scales.inv)
@@ -286,7 +293,7 @@ pub(crate) fn solve<P: Residuals + ?Sized>(
             ctx.scale_for_loss(&f_true, &mut fs, &mut jac)
                 .map_err(|e| e.with_best(best(&x, cost, nfev)))?;
             jt_times(&jac, &fs, n, &mut g);
-            scales.update(&jac);
+            scales.update_dense(&jac);
             actual_reduction = Some(reduction);
         } else {
             step_norm = Some(0.0);
@@ -311,7 +318,7 @@ pub(crate) fn solve<P: Residuals + ?Sized>(
         x,
         cost,
         fun: f_true,
-        jac,
+        jac: JacStore::Dense { data: jac, n },
         grad: g_full,
         optimality: g_norm,
         active_mask: on_bound,

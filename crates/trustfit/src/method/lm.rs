@@ -10,6 +10,7 @@
 use crate::error::{BestPoint, Error};
 use crate::loss::dot;
 use crate::method::common::{Context, Outcome, jt_times, norm_inf};
+use crate::method::jac_store::JacStore;
 use crate::minpack::{LmSystem, LmWorkspace, LmderParams, lmder};
 use crate::options::JacSpec;
 use crate::problem::Residuals;
@@ -122,7 +123,7 @@ pub(crate) fn solve<P: Residuals + ?Sized>(
         optimality: norm_inf(&grad),
         x,
         fun: fvec,
-        jac,
+        jac: JacStore::Dense { data: jac, n },
         grad,
         active_mask: vec![0; n],
         nfev: out.nfev,

@@ -2,5 +2,7 @@
 
 pub(crate) mod common;
 pub(crate) mod dogbox;
+pub(crate) mod jac_store;
 pub(crate) mod lm;
+pub(crate) mod subspace;
 pub(crate) mod trf;

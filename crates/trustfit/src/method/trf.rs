@@ -18,12 +18,18 @@ use crate::bounds::{
     make_strictly_feasible, step_size_to_bound,
 };
 use crate::error::Error;
+use std::cell::RefCell;
+
 use crate::linalg::dense::ThinSvd;
+use crate::linalg::lsmr::{Lsmr, LsmrParams};
 use crate::loss::dot;
 use crate::method::common::{
-    Context, Outcome, Scaling, VariableScale, all_finite, check_termination, jt_times,
-    minimize_quadratic_1d, nan_max, norm, norm_inf, solve_lsq_trust_region, update_tr_radius,
+    Context, Outcome, Scaling, VariableScale, all_finite, check_termination, minimize_quadratic_1d,
+    nan_max, norm, norm_inf, solve_lsq_trust_region, update_tr_radius,
 };
+use crate::method::jac_store::{JacStore, ScaledJacobian};
+use crate::method::subspace::{orthonormal_pair, solve_trust_region_2d};
+use crate::options::TrOptions;
 use crate::problem::Residuals;
 use crate::report::{IterationSummary, Status, emit, header_line, row_line};
 
@@ -40,10 +46,9 @@ fn jh_mul(a: &[f64], rows: usize, m: usize, s: &[f64], out: &mut [f64]) {
     }
 }
 
-/// Buffers for the quadratic-model helpers.
+/// The quadratic model in hat space: `Ĵ s` products come from the subproblem solver.
 struct Model<'a> {
-    a: &'a [f64],
-    rows: usize,
+    mul: &'a dyn Fn(&[f64], &mut [f64]),
     m: usize,
     g_h: &'a [f64],
     diag_h: Option<&'a [f64]>,
@@ -52,7 +57,7 @@ struct Model<'a> {
 impl Model<'_> {
     /// `½(‖Ĵs‖² + sᵀCs) + ĝᵀs` (spec §6.6).
     fn value(&self, s: &[f64], js: &mut [f64]) -> f64 {
-        jh_mul(self.a, self.rows, self.m, s, js);
+        (self.mul)(s, js);
         let mut q = dot(&js[..self.m], &js[..self.m]);
         if let Some(c) = self.diag_h {
             q += s.iter().zip(c).map(|(s, c)| s * c * s).sum::<f64>();
@@ -68,7 +73,7 @@ impl Model<'_> {
         js: &mut [f64],
         js0: &mut [f64],
     ) -> (f64, f64, f64) {
-        jh_mul(self.a, self.rows, self.m, s, js);
+        (self.mul)(s, js);
         let mut a = dot(&js[..self.m], &js[..self.m]);
         if let Some(c) = self.diag_h {
             a += s.iter().zip(c).map(|(s, c)| s * c * s).sum::<f64>();
@@ -77,7 +82,7 @@ impl Model<'_> {
         let mut b = dot(self.g_h, s);
         let mut c = 0.0;
         if let Some(s0) = s0 {
-            jh_mul(self.a, self.rows, self.m, s0, js0);
+            (self.mul)(s0, js0);
             b += dot(&js0[..self.m], &js[..self.m]);
             c = 0.5 * dot(&js0[..self.m], &js0[..self.m]) + dot(self.g_h, s0);
             if let Some(d) = self.diag_h {
@@ -195,27 +200,304 @@ fn select_step(
     }
 }
 
-/// Runs trf from a (strictly feasible) `x0` with `f0 = f(x0)` and `j0 = J(x0)`.
-pub(crate) fn solve<P: Residuals + ?Sized>(
+/// How trf solves its trust-region subproblem (spec §7.4).
+pub(crate) trait Subproblem {
+    /// Once per outer iteration: the scaled quantities of spec §7.3 at the current x.
+    #[allow(clippy::too_many_arguments)]
+    fn prepare(
+        &mut self,
+        jac: &JacStore,
+        fs: &[f64],
+        d: &[f64],
+        diag_h: Option<&[f64]>,
+        g_h: &[f64],
+        delta: f64,
+    ) -> Result<(), Error>;
+    /// Per trial: the hat-space step `p_h` for radius `delta`; returns the new LM α.
+    fn step(&mut self, delta: f64, alpha: f64, p_h: &mut [f64]) -> f64;
+    /// `out = Ĵ s` (m rows) with the `d` of the last `prepare`.
+    fn jh_mul(&self, jac: &JacStore, s: &[f64], out: &mut [f64]);
+}
+
+/// tr_solver='exact': SVD of `[Ĵ; diag(√Ĉ)]` and Moré's α search (dense J only).
+pub(crate) struct ExactSolver {
+    m: usize,
+    n: usize,
+    rows: usize,
+    svd: ThinSvd,
+    jh: Vec<f64>,
+    f_aug: Vec<f64>,
+    uf: Vec<f64>,
+    suf: Vec<f64>,
+    wk: Vec<f64>,
+}
+
+impl ExactSolver {
+    /// Buffers for an m×n problem, bounded or not.
+    pub fn new(m: usize, n: usize, bounded: bool) -> Self {
+        let rows = if bounded { m + n } else { m };
+        let k = rows.min(n);
+        Self {
+            m,
+            n,
+            rows,
+            svd: ThinSvd::new(rows, n),
+            jh: vec![0.0; rows * n],
+            f_aug: vec![0.0; rows],
+            uf: vec![0.0; k],
+            suf: vec![0.0; k],
+            wk: vec![0.0; k],
+        }
+    }
+}
+
+impl Subproblem for ExactSolver {
+    fn prepare(
+        &mut self,
+        jac: &JacStore,
+        fs: &[f64],
+        d: &[f64],
+        diag_h: Option<&[f64]>,
+        _g_h: &[f64],
+        _delta: f64,
+    ) -> Result<(), Error> {
+        let JacStore::Dense { data: jac, .. } = jac else {
+            return Err(Error::option(
+                "tr_solver",
+                "'exact' works only with dense Jacobian matrices.",
+            ));
+        };
+        let (m, n, rows) = (self.m, self.n, self.rows);
+        // Ĵ = [J·diag(d); diag(√Ĉ)], column-major; kept for the model, copied for the SVD.
+        for j in 0..n {
+            let col = &mut self.jh[j * rows..(j + 1) * rows];
+            for i in 0..m {
+                col[i] = jac[i * n + j] * d[j];
+            }
+            if let Some(c) = diag_h {
+                col[m..].fill(0.0);
+                col[m + j] = c[j].sqrt();
+            }
+        }
+        self.svd.set_shape(rows, n);
+        self.svd.a[..rows * n].copy_from_slice(&self.jh);
+        self.f_aug[..m].copy_from_slice(fs);
+        self.svd.factor_and_project(&self.f_aug, &mut self.uf)
+    }
+
+    fn step(&mut self, delta: f64, alpha: f64, p_h: &mut [f64]) -> f64 {
+        let k = self.rows.min(self.n);
+        let svd = &self.svd;
+        let v_times = |w: &[f64], out: &mut [f64]| svd.v_times(w, out);
+        solve_lsq_trust_region(
+            self.n,
+            self.m,
+            &self.uf,
+            &svd.s[..k],
+            &v_times,
+            delta,
+            alpha,
+            &mut self.suf,
+            &mut self.wk,
+            p_h,
+        )
+    }
+
+    fn jh_mul(&self, _jac: &JacStore, s: &[f64], out: &mut [f64]) {
+        jh_mul(&self.jh, self.rows, self.m, s, out);
+    }
+}
+
+/// tr_solver='lsmr': a Gauss–Newton direction from LSMR and the 2-D subspace
+/// spanned by it and ĝ (spec §7.4). Works on dense and sparse J alike.
+pub(crate) struct LsmrSolver {
+    m: usize,
+    n: usize,
+    options: TrOptions,
+    d: Vec<f64>,
+    extra: Vec<f64>,
+    rhs: Vec<f64>,
+    lsmr: Lsmr,
+    basis: [Vec<f64>; 2],
+    scratch: [Vec<f64>; 2],
+    tmp: RefCell<Vec<f64>>,
+    js: Vec<f64>,
+    js1: Vec<f64>,
+    b_s: [[f64; 2]; 2],
+    g_s: [f64; 2],
+}
+
+impl LsmrSolver {
+    /// Buffers for an m×n problem, bounded or not.
+    pub fn new(m: usize, n: usize, bounded: bool, options: TrOptions) -> Self {
+        let rows = if bounded { m + n } else { m };
+        Self {
+            m,
+            n,
+            options,
+            d: vec![0.0; n],
+            extra: vec![0.0; if bounded { n } else { 0 }],
+            rhs: vec![0.0; rows],
+            lsmr: Lsmr::new(rows, n),
+            basis: [vec![0.0; n], vec![0.0; n]],
+            scratch: [vec![0.0; n], vec![0.0; n]],
+            tmp: RefCell::new(vec![0.0; n]),
+            js: vec![0.0; m],
+            js1: vec![0.0; m],
+            b_s: [[0.0; 2]; 2],
+            g_s: [0.0; 2],
+        }
+    }
+}
+
+impl Subproblem for LsmrSolver {
+    fn prepare(
+        &mut self,
+        jac: &JacStore,
+        fs: &[f64],
+        d: &[f64],
+        diag_h: Option<&[f64]>,
+        g_h: &[f64],
+        delta: f64,
+    ) -> Result<(), Error> {
+        let (m, n) = (self.m, self.n);
+        self.d.copy_from_slice(d);
+        let opts = &self.options;
+        // Regularisation from the model's minimum along −ĝ (scipy's `regularize`).
+        let reg = if opts.regularize {
+            for (t, (&g, &dj)) in self.scratch[0].iter_mut().zip(g_h.iter().zip(d)) {
+                *t = -g * dj;
+            }
+            jac.mul(&self.scratch[0], &mut self.js);
+            let mut a = dot(&self.js, &self.js);
+            if let Some(c) = diag_h {
+                a += g_h.iter().zip(c).map(|(g, c)| g * c * g).sum::<f64>();
+            }
+            let a = 0.5 * a;
+            let b = -dot(g_h, g_h);
+            let t_max = delta / norm(g_h);
+            let (_, value) = minimize_quadratic_1d(a, b, 0.0, t_max, 0.0);
+            -value / (delta * delta)
+        } else {
+            0.0
+        };
+        self.rhs[..m].copy_from_slice(fs);
+        let mut params = LsmrParams {
+            damp: opts.damp,
+            atol: opts.atol,
+            btol: opts.btol,
+            conlim: opts.conlim,
+            maxiter: opts.maxiter,
+        };
+        let extra = if let Some(c) = diag_h {
+            for (e, &c) in self.extra.iter_mut().zip(c) {
+                *e = (c + reg).sqrt();
+            }
+            self.rhs[m..].fill(0.0);
+            Some(&self.extra[..])
+        } else {
+            params.damp = (opts.damp * opts.damp + reg).sqrt();
+            None
+        };
+        let op = ScaledJacobian {
+            jac,
+            d,
+            extra,
+            m,
+            tmp: &self.tmp,
+        };
+        self.lsmr.solve(&op, &self.rhs, &params)?;
+        // Subspace basis S and the reduced model B_S, g_S.
+        let [s0, s1] = &mut self.basis;
+        let [w0, w1] = &mut self.scratch;
+        if n >= 2 {
+            orthonormal_pair(g_h, &self.lsmr.x, s0, s1, w0, w1);
+        } else {
+            s0[0] = 1.0;
+        }
+        let [s0, s1] = &self.basis;
+        scaled_mul(jac, d, &self.tmp, s0, &mut self.js);
+        let b00 = dot(&self.js, &self.js);
+        let mut b01 = 0.0;
+        let mut b11 = 0.0;
+        if n >= 2 {
+            scaled_mul(jac, d, &self.tmp, s1, &mut self.js1);
+            b01 = dot(&self.js, &self.js1);
+            b11 = dot(&self.js1, &self.js1);
+        }
+        let mut b_s = [[b00, b01], [b01, b11]];
+        if let Some(c) = diag_h {
+            let quad = |a: &[f64], b: &[f64]| -> f64 {
+                a.iter().zip(b).zip(c).map(|((a, b), c)| a * c * b).sum()
+            };
+            b_s[0][0] += quad(s0, s0);
+            if n >= 2 {
+                let c01 = quad(s0, s1);
+                b_s[0][1] += c01;
+                b_s[1][0] += c01;
+                b_s[1][1] += quad(s1, s1);
+            }
+        }
+        self.b_s = b_s;
+        self.g_s = [dot(s0, g_h), if n >= 2 { dot(s1, g_h) } else { 0.0 }];
+        Ok(())
+    }
+
+    fn step(&mut self, delta: f64, alpha: f64, p_h: &mut [f64]) -> f64 {
+        if self.n == 1 {
+            let (b, g) = (self.b_s[0][0], self.g_s[0]);
+            // 1-D subspace: the Newton point when it fits, else the boundary downhill.
+            let newton = -g / b;
+            let p = if b > 0.0 && newton.abs() <= delta {
+                newton
+            } else {
+                -g.signum() * delta
+            };
+            p_h[0] = p * self.basis[0][0];
+            return alpha;
+        }
+        let p = solve_trust_region_2d(self.b_s, self.g_s, delta);
+        for ((o, a), b) in p_h.iter_mut().zip(&self.basis[0]).zip(&self.basis[1]) {
+            *o = a * p[0] + b * p[1];
+        }
+        alpha
+    }
+
+    fn jh_mul(&self, jac: &JacStore, s: &[f64], out: &mut [f64]) {
+        scaled_mul(jac, &self.d, &self.tmp, s, &mut out[..self.m]);
+    }
+}
+
+/// `out = J·(d ⊙ s)`.
+fn scaled_mul(jac: &JacStore, d: &[f64], tmp: &RefCell<Vec<f64>>, s: &[f64], out: &mut [f64]) {
+    let mut t = tmp.borrow_mut();
+    for ((t, &s), &d) in t.iter_mut().zip(s).zip(d) {
+        *t = s * d;
+    }
+    jac.mul(&t, out);
+}
+
+/// Runs trf from a (strictly feasible) `x0` with `f0 = f(x0)` and `jac = J(x0)`.
+pub(crate) fn solve<P: Residuals + ?Sized, S: Subproblem>(
     ctx: &mut Context<'_, '_, P>,
     x0: Vec<f64>,
     f0: Vec<f64>,
-    j0: Vec<f64>,
+    mut jac: JacStore,
     scaling: Scaling,
+    sub: &mut S,
 ) -> Result<Outcome, Error> {
     let (m, n) = (ctx.m, ctx.n);
     let bounded = ctx.bounded;
     let (lb, ub) = (ctx.lb.clone(), ctx.ub.clone());
     let mut x = x0;
     let mut f_true = f0;
-    let mut jac = j0;
     let mut fs = vec![0.0; m];
     let mut nfev = 1usize;
     let mut njev = 1usize;
-    let mut cost = ctx.scale_for_loss(&f_true, &mut fs, &mut jac)?;
+    let mut cost = ctx.scale_store_for_loss(&f_true, &mut fs, &mut jac)?;
     let initial_cost = cost;
     let mut g = vec![0.0; n];
-    jt_times(&jac, &fs, n, &mut g);
+    jac.tmul(&fs, &mut g);
 
     let mut scales = VariableScale::new(scaling, &jac, n);
 
@@ -243,12 +525,6 @@ pub(crate) fn solve<P: Residuals + ?Sized>(
         delta = 1.0;
     }
 
-    let rows = if bounded { m + n } else { m };
-    let mut svd = ThinSvd::new(rows, n);
-    let k = rows.min(n);
-    let (mut uf, mut suf, mut wk) = (vec![0.0; k], vec![0.0; k], vec![0.0; k]);
-    let mut f_aug = vec![0.0; rows];
-    let mut jh = vec![0.0; rows * n];
     let (mut d, mut diag_h, mut g_h) = (vec![0.0; n], vec![0.0; n], vec![0.0; n]);
     let (mut p_h, mut step, mut step_h) = (vec![0.0; n], vec![0.0; n], vec![0.0; n]);
     let mut x_new = vec![0.0; n];
@@ -302,7 +578,7 @@ pub(crate) fn solve<P: Residuals + ?Sized>(
             break;
         }
 
-        // Per-iteration scaled quantities (spec §7.3) and the SVD (§7.4).
+        // Per-iteration scaled quantities (spec §7.3) and the subproblem set-up (§7.4).
         let theta;
         if bounded {
             for j in 0..n {
@@ -320,43 +596,17 @@ pub(crate) fn solve<P: Residuals + ?Sized>(
         for j in 0..n {
             g_h[j] = d[j] * g[j];
         }
-        // Ĵ = [J·diag(d); diag(√Ĉ)], column-major; kept for the model, copied for the SVD.
-        for j in 0..n {
-            let col = &mut jh[j * rows..(j + 1) * rows];
-            for i in 0..m {
-                col[i] = jac[i * n + j] * d[j];
-            }
-            if bounded {
-                col[m..].fill(0.0);
-                col[m + j] = diag_h[j].sqrt();
-            }
-        }
-        svd.set_shape(rows, n);
-        svd.a[..rows * n].copy_from_slice(&jh);
-        f_aug[..m].copy_from_slice(&fs);
-        svd.factor_and_project(&f_aug, &mut uf)
+        sub.prepare(&jac, &fs, &d, bounded.then_some(&diag_h[..]), &g_h, delta)
             .map_err(|e| e.with_best(best(&x, cost, nfev)))?;
 
         let mut reduction = -1.0;
         let x_norm = norm(&x);
         while reduction <= 0.0 && nfev < ctx.max_nfev {
-            let v_times = |w: &[f64], out: &mut [f64]| svd.v_times(w, out);
-            alpha = solve_lsq_trust_region(
-                n,
-                m,
-                &uf,
-                &svd.s[..k],
-                &v_times,
-                delta,
-                alpha,
-                &mut suf,
-                &mut wk,
-                &mut p_h,
-            );
+            alpha = sub.step(delta, alpha, &mut p_h);
             let predicted;
+            let mul = |s: &[f64], out: &mut [f64]| sub.jh_mul(&jac, s, out);
             let model = Model {
-                a: &jh,
-                rows,
+                mul: &mul,
                 m,
                 g_h: &g_h,
                 diag_h: bounded.then_some(&diag_h[..]),
@@ -425,13 +675,13 @@ pub(crate) fn solve<P: Residuals + ?Sized>(
             }
         }
         if reduction > 0.0 {
-            ctx.jac(&x, &f_true, &mut jac)
+            ctx.evaluate_jac(&x, &f_true, &mut jac)
                 .map_err(|e| e.with_best(best(&x, cost, nfev)))?;
             njev += 1;
             // Keep the trial's cost (scipy keeps cost_new); only rescale J and f.
-            ctx.scale_for_loss(&f_true, &mut fs, &mut jac)
+            ctx.scale_store_for_loss(&f_true, &mut fs, &mut jac)
                 .map_err(|e| e.with_best(best(&x, cost, nfev)))?;
-            jt_times(&jac, &fs, n, &mut g);
+            jac.tmul(&fs, &mut g);
             scales.update(&jac);
             actual_reduction = Some(reduction);
         } else {

@@ -1,0 +1,297 @@
+//! LSMR (Fong & Saunders 2011) for `min ‖A x − b‖² + damp²‖x‖²`, in the variant scipy's
+//! `least_squares` calls (spec §10): start at x = 0, scipy's stopping tests in scipy's
+//! order. `A` is only touched through products, so dense, sparse and matrix-free
+//! Jacobians share it. The workspace is allocated once per solve.
+
+use crate::error::Error;
+
+/// A linear map `A: Rⁿ → Rᵐ` given by its products.
+pub(crate) trait LinearMap {
+    /// `m`.
+    fn rows(&self) -> usize;
+    /// `n`.
+    fn cols(&self) -> usize;
+    /// `y = A x`.
+    fn apply(&self, x: &[f64], y: &mut [f64]) -> Result<(), Error>;
+    /// `x = Aᵀ y`.
+    fn apply_t(&self, y: &[f64], x: &mut [f64]) -> Result<(), Error>;
+}
+
+/// LSMR's parameters (scipy's defaults: atol = btol = 1e-6, conlim = 1e8,
+/// maxiter = min(m, n)).
+#[derive(Clone, Copy, Debug)]
+pub(crate) struct LsmrParams {
+    pub damp: f64,
+    pub atol: f64,
+    pub btol: f64,
+    pub conlim: f64,
+    pub maxiter: Option<usize>,
+}
+
+/// Buffers of one LSMR problem size.
+pub(crate) struct Lsmr {
+    u: Vec<f64>,
+    v: Vec<f64>,
+    h: Vec<f64>,
+    hbar: Vec<f64>,
+    tmp_m: Vec<f64>,
+    tmp_n: Vec<f64>,
+    /// The solution of the last call.
+    pub x: Vec<f64>,
+    /// Iterations of the last call.
+    pub iterations: usize,
+}
+
+fn norm(v: &[f64]) -> f64 {
+    v.iter().map(|a| a * a).sum::<f64>().sqrt()
+}
+
+/// Stable Givens rotation `(c, s, r)` with `[c s; −s c]·[a; b] = [r; 0]`.
+fn sym_ortho(a: f64, b: f64) -> (f64, f64, f64) {
+    if b == 0.0 {
+        (sign(a), 0.0, a.abs())
+    } else if a == 0.0 {
+        (0.0, sign(b), b.abs())
+    } else if b.abs() > a.abs() {
+        let tau = a / b;
+        let s = sign(b) / (1.0 + tau * tau).sqrt();
+        let c = s * tau;
+        (c, s, b / s)
+    } else {
+        let tau = b / a;
+        let c = sign(a) / (1.0 + tau * tau).sqrt();
+        let s = c * tau;
+        (c, s, a / c)
+    }
+}
+
+fn sign(a: f64) -> f64 {
+    if a > 0.0 {
+        1.0
+    } else if a < 0.0 {
+        -1.0
+    } else {
+        0.0
+    }
+}
+
+impl Lsmr {
+    /// Workspace for an `m × n` operator.
+    pub fn new(m: usize, n: usize) -> Self {
+        Self {
+            u: vec![0.0; m],
+            v: vec![0.0; n],
+            h: vec![0.0; n],
+            hbar: vec![0.0; n],
+            tmp_m: vec![0.0; m],
+            tmp_n: vec![0.0; n],
+            x: vec![0.0; n],
+            iterations: 0,
+        }
+    }
+
+    /// Solves `min ‖A x − b‖² + damp²‖x‖²` into `self.x`.
+    pub fn solve(&mut self, a: &dyn LinearMap, b: &[f64], p: &LsmrParams) -> Result<(), Error> {
+        let (m, n) = (a.rows(), a.cols());
+        let maxiter = p.maxiter.unwrap_or(m.min(n));
+        self.x.fill(0.0);
+        self.iterations = 0;
+        self.u.copy_from_slice(b);
+        let normb = norm(b);
+        let mut beta = normb;
+        let mut alpha = 0.0;
+        if beta > 0.0 {
+            let inv = 1.0 / beta;
+            self.u.iter_mut().for_each(|u| *u *= inv);
+            a.apply_t(&self.u, &mut self.v)?;
+            alpha = norm(&self.v);
+        } else {
+            self.v.fill(0.0);
+        }
+        if alpha > 0.0 {
+            let inv = 1.0 / alpha;
+            self.v.iter_mut().for_each(|v| *v *= inv);
+        }
+        let mut zetabar = alpha * beta;
+        let mut alphabar = alpha;
+        let (mut rho, mut rhobar, mut cbar, mut sbar) = (1.0, 1.0, 1.0, 0.0);
+        self.h.copy_from_slice(&self.v);
+        self.hbar.fill(0.0);
+        let (mut betadd, mut betad, mut rhodold) = (beta, 0.0, 1.0);
+        let (mut tautildeold, mut thetatilde, mut zeta, mut d) = (0.0, 0.0, 0.0, 0.0);
+        let mut norm_a2 = alpha * alpha;
+        let (mut maxrbar, mut minrbar) = (0.0f64, 1e100f64);
+        let ctol = if p.conlim > 0.0 { 1.0 / p.conlim } else { 0.0 };
+        if alpha * beta == 0.0 || normb == 0.0 {
+            return Ok(());
+        }
+        let damp = p.damp;
+        for itn in 1..=maxiter {
+            self.iterations = itn;
+            a.apply(&self.v, &mut self.tmp_m)?;
+            for (u, t) in self.u.iter_mut().zip(&self.tmp_m) {
+                *u = -alpha * *u + t;
+            }
+            beta = norm(&self.u);
+            if beta > 0.0 {
+                let inv = 1.0 / beta;
+                self.u.iter_mut().for_each(|u| *u *= inv);
+                a.apply_t(&self.u, &mut self.tmp_n)?;
+                for (v, t) in self.v.iter_mut().zip(&self.tmp_n) {
+                    *v = -beta * *v + t;
+                }
+                alpha = norm(&self.v);
+                if alpha > 0.0 {
+                    let inv = 1.0 / alpha;
+                    self.v.iter_mut().for_each(|v| *v *= inv);
+                }
+            }
+            let (chat, shat, alphahat) = sym_ortho(alphabar, damp);
+            let rhoold = rho;
+            let (c, s, r) = sym_ortho(alphahat, beta);
+            rho = r;
+            let thetanew = s * alpha;
+            alphabar = c * alpha;
+            let rhobarold = rhobar;
+            let zetaold = zeta;
+            let thetabar = sbar * rho;
+            let rhotemp = cbar * rho;
+            let (cb, sb, rb) = sym_ortho(cbar * rho, thetanew);
+            cbar = cb;
+            sbar = sb;
+            rhobar = rb;
+            zeta = cbar * zetabar;
+            zetabar *= -sbar;
+            let hbar_coef = -(thetabar * rho / (rhoold * rhobarold));
+            let x_coef = zeta / (rho * rhobar);
+            let h_coef = -(thetanew / rho);
+            for j in 0..n {
+                self.hbar[j] = self.hbar[j] * hbar_coef + self.h[j];
+                self.x[j] += x_coef * self.hbar[j];
+                self.h[j] = self.h[j] * h_coef + self.v[j];
+            }
+            // Estimate of ‖r‖.
+            let betaacute = chat * betadd;
+            let betacheck = -shat * betadd;
+            let betahat = c * betaacute;
+            betadd = -s * betaacute;
+            let thetatildeold = thetatilde;
+            let (ctildeold, stildeold, rhotildeold) = sym_ortho(rhodold, thetabar);
+            thetatilde = stildeold * rhobar;
+            rhodold = ctildeold * rhobar;
+            betad = -stildeold * betad + ctildeold * betahat;
+            tautildeold = (zetaold - thetatildeold * tautildeold) / rhotildeold;
+            let taud = (zeta - thetatilde * tautildeold) / rhodold;
+            d += betacheck * betacheck;
+            let normr = (d + (betad - taud).powi(2) + betadd * betadd).sqrt();
+            // Estimates of ‖A‖ and cond(A).
+            norm_a2 += beta * beta;
+            let norm_a = norm_a2.sqrt();
+            norm_a2 += alpha * alpha;
+            maxrbar = maxrbar.max(rhobarold);
+            if itn > 1 {
+                minrbar = minrbar.min(rhobarold);
+            }
+            let cond_a = maxrbar.max(rhotemp) / minrbar.min(rhotemp);
+            let normar = zetabar.abs();
+            let normx = norm(&self.x);
+            let test1 = normr / normb;
+            let test2 = if norm_a * normr != 0.0 {
+                normar / (norm_a * normr)
+            } else {
+                f64::INFINITY
+            };
+            let test3 = 1.0 / cond_a;
+            let t1 = test1 / (1.0 + norm_a * normx / normb);
+            let rtol = p.btol + p.atol * norm_a * normx / normb;
+            let stop = itn >= maxiter
+                || 1.0 + test3 <= 1.0
+                || 1.0 + test2 <= 1.0
+                || 1.0 + t1 <= 1.0
+                || test3 <= ctol
+                || test2 <= p.atol
+                || test1 <= rtol;
+            if stop {
+                break;
+            }
+        }
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    struct Dense {
+        m: usize,
+        n: usize,
+        a: Vec<f64>,
+    }
+
+    impl LinearMap for Dense {
+        fn rows(&self) -> usize {
+            self.m
+        }
+        fn cols(&self) -> usize {
+            self.n
+        }
+        fn apply(&self, x: &[f64], y: &mut [f64]) -> Result<(), Error> {
+            for i in 0..self.m {
+                y[i] = (0..self.n).map(|j| self.a[i * self.n + j] * x[j]).sum();
+            }
+            Ok(())
+        }
+        fn apply_t(&self, y: &[f64], x: &mut [f64]) -> Result<(), Error> {
+            for j in 0..self.n {
+                x[j] = (0..self.m).map(|i| self.a[i * self.n + j] * y[i]).sum();
+            }
+            Ok(())
+        }
+    }
+
+    #[test]
+    fn solves_a_consistent_overdetermined_system() {
+        // A (4×3), b = A·[1, −2, 3]: LSMR must recover x.
+        let a = Dense {
+            m: 4,
+            n: 3,
+            a: vec![2.0, 1.0, 0.0, 0.0, 3.0, 1.0, 1.0, 0.0, 4.0, 1.0, 1.0, 1.0],
+        };
+        let xt = [1.0, -2.0, 3.0];
+        let mut b = [0.0; 4];
+        a.apply(&xt, &mut b).unwrap();
+        let mut ls = Lsmr::new(4, 3);
+        let p = LsmrParams {
+            damp: 0.0,
+            atol: 1e-12,
+            btol: 1e-12,
+            conlim: 1e8,
+            maxiter: Some(50),
+        };
+        ls.solve(&a, &b, &p).unwrap();
+        for j in 0..3 {
+            assert!((ls.x[j] - xt[j]).abs() < 1e-10, "{:?}", ls.x);
+        }
+    }
+
+    #[test]
+    fn damping_solves_the_regularised_normal_equations() {
+        // (AᵀA + damp²I) x = Aᵀb for A = diag(1, 2), b = (1, 1), damp = 1 → x = (1/2, 2/5).
+        let a = Dense {
+            m: 2,
+            n: 2,
+            a: vec![1.0, 0.0, 0.0, 2.0],
+        };
+        let mut ls = Lsmr::new(2, 2);
+        let p = LsmrParams {
+            damp: 1.0,
+            atol: 1e-14,
+            btol: 1e-14,
+            conlim: 1e8,
+            maxiter: Some(20),
+        };
+        ls.solve(&a, &[1.0, 1.0], &p).unwrap();
+        assert!((ls.x[0] - 0.5).abs() < 1e-12 && (ls.x[1] - 0.4).abs() < 1e-12);
+    }
+}
