@@ -47,7 +47,7 @@ pub enum Suite {
     Minpack,
     /// The 27 NIST StRD nonlinear regression datasets, two starts each.
     Nist,
-    /// Large sparse problems (Broyden tridiagonal) — not supported yet.
+    /// Large sparse problems (Broyden tridiagonal, n = 10⁴, 10⁵, 10⁶).
     Sparse,
     /// Bundle adjustment (BAL files) — not supported yet.
     Ba,
@@ -305,6 +305,15 @@ pub enum Extra {
         /// against NIST's certified standard deviations; null if not estimable.
         lre_stderr: Option<f64>,
     },
+    /// Sparse: how J was handled.
+    Sparse {
+        /// Trust-region solver used ("lsmr", ...).
+        tr_solver: &'static str,
+        /// Residual evaluations per differenced Jacobian (null when analytic).
+        jac_groups: Option<usize>,
+        /// Stored entries of J.
+        nnz: usize,
+    },
 }
 
 /// Totals for `--summary`.
@@ -354,6 +363,7 @@ impl Summary {
                     self.nist_lre4 += 1;
                 }
             }
+            Extra::Sparse { .. } => {}
         }
     }
 
@@ -625,7 +635,7 @@ fn run_case(cfg: &BenchConfig, options: &Options, case: &Case<'_>) -> Row {
     }
 }
 
-fn emit(out: &mut dyn Write, row: &Row, summary: &mut Summary) -> Result<(), CliError> {
+pub(crate) fn emit(out: &mut dyn Write, row: &Row, summary: &mut Summary) -> Result<(), CliError> {
     let line = serde_json::to_string(row).map_err(|e| CliError::Io(std::io::Error::other(e)))?;
     writeln!(out, "{line}").map_err(CliError::Io)?;
     out.flush().map_err(CliError::Io)?;
@@ -724,9 +734,10 @@ pub fn run(
                 }
             }
         }
-        Suite::Sparse | Suite::Ba => {
+        Suite::Sparse => crate::bench_sparse::run(cfg, out, &mut summary)?,
+        Suite::Ba => {
             return Err(CliError::Usage(format!(
-                "--suite {} is not yet supported by `trustfit bench` (supported: minpack, nist)",
+                "--suite {} is not yet supported by `trustfit bench` (supported: minpack, nist, sparse)",
                 cfg.suite.as_str()
             )));
         }
@@ -873,13 +884,11 @@ mod tests {
 
     #[test]
     fn unsupported_suites_and_filters_are_usage_errors() {
-        for suite in [Suite::Sparse, Suite::Ba] {
-            let mut out = Vec::new();
-            let e = run(&quick(suite), &mut out, &mut Vec::new()).unwrap_err();
-            assert!(matches!(e, CliError::Usage(_)));
-            assert!(e.to_string().contains("not yet supported"), "{e}");
-            assert!(out.is_empty());
-        }
+        let mut out = Vec::new();
+        let e = run(&quick(Suite::Ba), &mut out, &mut Vec::new()).unwrap_err();
+        assert!(matches!(e, CliError::Usage(_)));
+        assert!(e.to_string().contains("not yet supported"), "{e}");
+        assert!(out.is_empty());
         let cfg = BenchConfig {
             problem: Some("no-such-problem".into()),
             ..quick(Suite::Minpack)

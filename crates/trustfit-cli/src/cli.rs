@@ -27,7 +27,7 @@ pub enum Command {
 /// Arguments of `trustfit bench`.
 #[derive(Debug, Args)]
 pub struct BenchArgs {
-    /// Benchmark suite (sparse and ba are not supported yet).
+    /// Benchmark suite (ba is not supported yet).
     #[arg(long, value_enum)]
     pub suite: SuiteArg,
     /// Solver method.

@@ -13,6 +13,7 @@
 
 pub mod adapter;
 pub mod bench;
+pub mod bench_sparse;
 pub mod cli;
 
 use std::fmt;

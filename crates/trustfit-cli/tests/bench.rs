@@ -104,7 +104,7 @@ fn bad_arguments_exit_2_with_one_line() {
         &["bench", "--suite", "minpack", "--method", "newton"],
         &["bench", "--suite", "minpack", "--repeat", "zero"],
         &["bench"],
-        &["bench", "--suite", "sparse"],
+        &["bench", "--suite", "ba"],
         &[
             "bench",
             "--suite",
@@ -141,4 +141,33 @@ fn help_exits_0() {
         text.contains("--suite") && text.contains("--summary"),
         "{text}"
     );
+}
+
+#[test]
+fn sparse_suite_solves_broyden_with_column_groups() {
+    let out = trustfit(&[
+        "bench",
+        "--suite",
+        "sparse",
+        "--jac",
+        "2-point",
+        "--problem",
+        "broyden_tridiagonal_n10000",
+        "--repeat",
+        "1",
+    ]);
+    assert_eq!(out.status.code(), Some(0));
+    let text = String::from_utf8(out.stdout).unwrap();
+    let rows: Vec<serde_json::Value> = text
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    assert_eq!(rows.len(), 1, "an exact label selects one size: {text}");
+    let row = &rows[0];
+    // scipy 1.17.1 (tools/scipy_sparse_suite.py): nfev 5, status 1, 5 column groups.
+    assert_eq!(row["nfev"], 5, "{row}");
+    assert_eq!(row["status"], 1, "{row}");
+    assert_eq!(row["tr_solver"], "lsmr");
+    assert_eq!(row["jac_groups"], 5);
+    assert!(row["cost"].as_f64().unwrap() < 1e-20, "{row}");
 }

@@ -119,7 +119,16 @@ fn scipy_groups(pattern: &SparsityPattern) -> ColumnGroups {
     let n = pattern.ncols();
     let order = legacy_permutation(n);
     let (colptr, rows) = pattern.column_rows();
-    let col = |k: usize| &rows[colptr[order[k]]..colptr[order[k] + 1]];
+    // Columns in the permuted order, stored contiguously: the scans below then read
+    // memory sequentially (scipy builds `S[:, order]` for the same reason).
+    let mut tptr = Vec::with_capacity(n + 1);
+    let mut trows = Vec::with_capacity(rows.len());
+    tptr.push(0);
+    for &c in &order {
+        trows.extend_from_slice(&rows[colptr[c]..colptr[c + 1]]);
+        tptr.push(trows.len());
+    }
+    let col = |k: usize| &trows[tptr[k]..tptr[k + 1]];
     let mut groups = vec![usize::MAX; n];
     // `mark[i] == g + 1`: row i is taken by group g.
     let mut mark = vec![0usize; pattern.nrows()];

@@ -42,8 +42,19 @@ pub(crate) struct Lsmr {
     pub iterations: usize,
 }
 
-fn norm(v: &[f64]) -> f64 {
-    v.iter().map(|a| a * a).sum::<f64>().sqrt()
+/// Euclidean norm with four partial sums (a sequential sum is bound by the add
+/// latency; LSMR's vectors are long).
+pub(crate) fn norm(v: &[f64]) -> f64 {
+    let mut acc = [0.0f64; 4];
+    let chunks = v.chunks_exact(4);
+    let rest = chunks.remainder();
+    for c in chunks {
+        for k in 0..4 {
+            acc[k] += c[k] * c[k];
+        }
+    }
+    let tail: f64 = rest.iter().map(|a| a * a).sum();
+    ((acc[0] + acc[1]) + (acc[2] + acc[3]) + tail).sqrt()
 }
 
 /// Stable Givens rotation `(c, s, r)` with `[c s; −s c]·[a; b] = [r; 0]`.
@@ -165,11 +176,21 @@ impl Lsmr {
             let hbar_coef = -(thetabar * rho / (rhoold * rhobarold));
             let x_coef = zeta / (rho * rhobar);
             let h_coef = -(thetanew / rho);
-            for j in 0..n {
-                self.hbar[j] = self.hbar[j] * hbar_coef + self.h[j];
-                self.x[j] += x_coef * self.hbar[j];
-                self.h[j] = self.h[j] * h_coef + self.v[j];
+            let mut acc = [0.0f64; 4];
+            for (k, (((hb, x), h), v)) in self
+                .hbar
+                .iter_mut()
+                .zip(self.x.iter_mut())
+                .zip(self.h.iter_mut())
+                .zip(&self.v)
+                .enumerate()
+            {
+                *hb = *hb * hbar_coef + *h;
+                *x += x_coef * *hb;
+                *h = *h * h_coef + v;
+                acc[k & 3] += *x * *x;
             }
+            let normx = ((acc[0] + acc[1]) + (acc[2] + acc[3])).sqrt();
             // Estimate of ‖r‖.
             let betaacute = chat * betadd;
             let betacheck = -shat * betadd;
@@ -194,7 +215,6 @@ impl Lsmr {
             }
             let cond_a = maxrbar.max(rhotemp) / minrbar.min(rhotemp);
             let normar = zetabar.abs();
-            let normx = norm(&self.x);
             let test1 = normr / normb;
             let test2 = if norm_a * normr != 0.0 {
                 normar / (norm_a * normr)

@@ -366,13 +366,28 @@ impl CsrMatrix {
     /// ```
     pub fn mul_vec(&self, x: &[f64], y: &mut [f64]) {
         let p = &self.pattern;
-        for (i, yi) in y.iter_mut().enumerate().take(p.nrows) {
-            let (s, e) = (p.indptr[i], p.indptr[i + 1]);
-            *yi = p.indices[s..e]
-                .iter()
-                .zip(&self.values[s..e])
-                .map(|(&j, &v)| v * x[j])
-                .sum();
+        let mut start = 0;
+        for (yi, &end) in y.iter_mut().zip(&p.indptr[1..]) {
+            let mut acc = 0.0;
+            for (&j, &v) in p.indices[start..end].iter().zip(&self.values[start..end]) {
+                acc += v * x[j];
+            }
+            *yi = acc;
+            start = end;
+        }
+    }
+
+    /// `y = A·(d ⊙ x)` without a temporary.
+    pub(crate) fn mul_vec_scaled(&self, x: &[f64], d: &[f64], y: &mut [f64]) {
+        let p = &self.pattern;
+        let mut start = 0;
+        for (yi, &end) in y.iter_mut().zip(&p.indptr[1..]) {
+            let mut acc = 0.0;
+            for (&j, &v) in p.indices[start..end].iter().zip(&self.values[start..end]) {
+                acc += v * (x[j] * d[j]);
+            }
+            *yi = acc;
+            start = end;
         }
     }
 
@@ -387,11 +402,12 @@ impl CsrMatrix {
     pub fn mul_t_vec(&self, y: &[f64], x: &mut [f64]) {
         let p = &self.pattern;
         x[..p.ncols].fill(0.0);
-        for (i, &yi) in y.iter().enumerate().take(p.nrows) {
-            let (s, e) = (p.indptr[i], p.indptr[i + 1]);
-            for (&j, &v) in p.indices[s..e].iter().zip(&self.values[s..e]) {
+        let mut start = 0;
+        for (&yi, &end) in y.iter().zip(&p.indptr[1..]) {
+            for (&j, &v) in p.indices[start..end].iter().zip(&self.values[start..end]) {
                 x[j] += v * yi;
             }
+            start = end;
         }
     }
 

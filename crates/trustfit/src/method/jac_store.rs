@@ -30,6 +30,19 @@ impl JacStore {
         }
     }
 
+    /// `out = J·(d ⊙ v)`; `tmp` (length n) is scratch for the dense form.
+    pub fn mul_scaled(&self, v: &[f64], d: &[f64], tmp: &mut [f64], out: &mut [f64]) {
+        match self {
+            JacStore::Sparse(a) => a.mul_vec_scaled(v, d, out),
+            JacStore::Dense { .. } => {
+                for ((t, &v), &d) in tmp.iter_mut().zip(v).zip(d) {
+                    *t = v * d;
+                }
+                self.mul(tmp, out);
+            }
+        }
+    }
+
     /// `out = Jᵀ u`.
     pub fn tmul(&self, u: &[f64], out: &mut [f64]) {
         match self {
@@ -88,10 +101,7 @@ impl LinearMap for ScaledJacobian<'_> {
 
     fn apply(&self, x: &[f64], y: &mut [f64]) -> Result<(), Error> {
         let mut t = self.tmp.borrow_mut();
-        for ((t, &x), &d) in t.iter_mut().zip(x).zip(self.d) {
-            *t = x * d;
-        }
-        self.jac.mul(&t, &mut y[..self.m]);
+        self.jac.mul_scaled(x, self.d, &mut t, &mut y[..self.m]);
         if let Some(e) = self.extra {
             for ((y, &x), &e) in y[self.m..].iter_mut().zip(x).zip(e) {
                 *y = x * e;

@@ -471,10 +471,7 @@ impl Subproblem for LsmrSolver {
 /// `out = J·(d ⊙ s)`.
 fn scaled_mul(jac: &JacStore, d: &[f64], tmp: &RefCell<Vec<f64>>, s: &[f64], out: &mut [f64]) {
     let mut t = tmp.borrow_mut();
-    for ((t, &s), &d) in t.iter_mut().zip(s).zip(d) {
-        *t = s * d;
-    }
-    jac.mul(&t, out);
+    jac.mul_scaled(s, d, &mut t, out);
 }
 
 /// Runs trf from a (strictly feasible) `x0` with `f0 = f(x0)` and `jac = J(x0)`.

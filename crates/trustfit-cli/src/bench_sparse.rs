@@ -1,0 +1,224 @@
+//! `trustfit bench --suite sparse`: the Broyden tridiagonal system at n = 10⁴, 10⁵
+//! and 10⁶, solved with a sparse Jacobian — analytic (`--jac analytic`, CSR filled in
+//! place) or by finite differences over column groups (`--jac 2-point|3-point`, scipy's
+//! `jac_sparsity` path). Rows follow the peers' schema and add `tr_solver`,
+//! `jac_groups` (evaluations per differenced Jacobian) and `nnz`.
+
+use std::io::Write;
+use std::time::Instant;
+
+use trustfit::{
+    CallbackError, JacSpec, Options, Report, Residuals, SparsityPattern, least_squares,
+};
+use trustfit_problems::TestProblem;
+use trustfit_problems::sparse::BroydenTridiagonal;
+
+use crate::CliError;
+use crate::bench::{BenchConfig, Extra, Outcome, Row, Solved, Summary, emit, median};
+
+/// Sizes of the suite: the peers' two and 10⁶.
+pub const SIZES: [usize; 3] = [10_000, 100_000, 1_000_000];
+
+/// The Broyden system as a [`Residuals`] with a sparse analytic Jacobian.
+///
+/// ```
+/// use trustfit::Residuals;
+/// let p = trustfit_cli::bench_sparse::SparseBroyden::new(5);
+/// assert_eq!(p.jacobian_sparsity().map(|s| s.nnz()), Some(13));
+/// ```
+pub struct SparseBroyden {
+    problem: BroydenTridiagonal,
+    pattern: SparsityPattern,
+}
+
+impl SparseBroyden {
+    /// The system of size `n`.
+    pub fn new(n: usize) -> Self {
+        let problem = BroydenTridiagonal::new(n);
+        let pattern = SparsityPattern::from_entries(n, n, problem.sparsity())
+            .unwrap_or_else(|_| unreachable_pattern(n));
+        Self { problem, pattern }
+    }
+
+    /// The structure of J (3n − 2 entries).
+    pub fn pattern(&self) -> &SparsityPattern {
+        &self.pattern
+    }
+}
+
+/// `sparsity()` only lists in-range entries, so this is never reached; an empty
+/// pattern keeps the function total without a panic.
+fn unreachable_pattern(n: usize) -> SparsityPattern {
+    SparsityPattern::from_dense(n, n, &[])
+}
+
+impl Residuals for SparseBroyden {
+    fn num_residuals(&self) -> usize {
+        self.problem.m()
+    }
+
+    fn residuals(&self, x: &[f64], f: &mut [f64]) -> Result<(), CallbackError> {
+        self.problem.residuals(x, f);
+        Ok(())
+    }
+
+    fn has_jacobian(&self) -> bool {
+        true
+    }
+
+    fn jacobian_sparsity(&self) -> Option<SparsityPattern> {
+        Some(self.pattern.clone())
+    }
+
+    fn sparse_jacobian(&self, x: &[f64], values: &mut [f64]) -> Result<(), CallbackError> {
+        // Row-major entries: (i, i−1) = −1, (i, i) = 3 − 2xᵢ, (i, i+1) = −2.
+        let n = self.problem.n;
+        let mut k = 0;
+        for i in 0..n {
+            if i > 0 {
+                values[k] = -1.0;
+                k += 1;
+            }
+            values[k] = 3.0 - 2.0 * x[i];
+            k += 1;
+            if i + 1 < n {
+                values[k] = -2.0;
+                k += 1;
+            }
+        }
+        Ok(())
+    }
+
+    fn as_sync(&self) -> Option<&(dyn Residuals + Sync)> {
+        Some(self)
+    }
+}
+
+fn solve_once(p: &SparseBroyden, options: &Options) -> Result<(Report, f64), trustfit::Error> {
+    let x0 = p.problem.x0();
+    let t0 = Instant::now();
+    let r = least_squares(p, &x0, options)?;
+    Ok((r, t0.elapsed().as_secs_f64()))
+}
+
+fn row(cfg: &BenchConfig, options: &Options, p: &SparseBroyden) -> Row {
+    let mut times = Vec::new();
+    let mut total = 0.0;
+    let mut first: Option<Report> = None;
+    let mut error = None;
+    while cfg.repeats.more(times.len(), total) || (first.is_none() && error.is_none()) {
+        match solve_once(p, options) {
+            Ok((r, dt)) => {
+                times.push(dt);
+                total += dt;
+                if first.is_none() {
+                    first = Some(r);
+                }
+            }
+            Err(e) => {
+                error = Some(e.to_string());
+                break;
+            }
+        }
+    }
+    let outcome = match (first, error) {
+        (Some(report), None) => {
+            let cost = 0.5 * report.fun.iter().map(|v| v * v).sum::<f64>();
+            let mut f0 = vec![0.0; p.problem.m()];
+            p.problem.residuals(&p.problem.x0(), &mut f0);
+            let repeats = times.len();
+            Outcome::Solved(Box::new(Solved {
+                nfev: report.nfev,
+                njev: report.njev,
+                iterations: report.nit,
+                status: report.status.scipy_status(),
+                success: report.success(),
+                message: report.message(),
+                cost,
+                cost0: 0.5 * f0.iter().map(|v| v * v).sum::<f64>(),
+                optimality: report.optimality,
+                time_s: median(&mut times),
+                repeats,
+                x: None,
+                extra: Extra::Sparse {
+                    tr_solver: report.tr_solver.map_or("none", |t| t.as_str()),
+                    jac_groups: report.jac_groups,
+                    nnz: p.pattern.nnz(),
+                },
+            }))
+        }
+        (_, e) => Outcome::Failed {
+            error: e.unwrap_or_default(),
+        },
+    };
+    Row {
+        suite: "sparse",
+        problem: p.problem.label(),
+        start: p.problem.start(),
+        solver: "trustfit",
+        method: cfg.method.as_str(),
+        jac: cfg.jac.as_str(),
+        tol: cfg.tol.as_str(),
+        n: Some(p.problem.n),
+        m: Some(p.problem.n),
+        outcome,
+    }
+}
+
+/// Runs the sparse suite (sizes filtered by `--problem`).
+///
+/// # Errors
+/// [`CliError::Usage`] when `--problem` matches no size, [`CliError::Io`] on write errors.
+pub fn run(cfg: &BenchConfig, out: &mut dyn Write, summary: &mut Summary) -> Result<(), CliError> {
+    let mut options = cfg.options();
+    let label = |n: usize| BroydenTridiagonal::new(n).label();
+    // A filter equal to a label selects that size alone (n10000 is a prefix of n100000).
+    let exact: Vec<usize> = SIZES
+        .into_iter()
+        .filter(|&n| cfg.problem.as_deref() == Some(label(n).as_str()))
+        .collect();
+    let sizes: Vec<usize> = if exact.is_empty() {
+        SIZES
+            .into_iter()
+            .filter(|&n| {
+                cfg.problem
+                    .as_ref()
+                    .is_none_or(|f| label(n).to_lowercase().contains(&f.to_lowercase()))
+            })
+            .collect()
+    } else {
+        exact
+    };
+    if sizes.is_empty() {
+        return Err(CliError::Usage(format!(
+            "no sparse case matches --problem {:?}",
+            cfg.problem.as_deref().unwrap_or("")
+        )));
+    }
+    for n in sizes {
+        let p = SparseBroyden::new(n);
+        if cfg.jac != JacSpec::Analytic {
+            options.jac_sparsity = Some(p.pattern.clone());
+        }
+        emit(out, &row(cfg, &options, &p), summary)?;
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn analytic_sparse_jacobian_matches_the_problem() {
+        let p = SparseBroyden::new(7);
+        let x: Vec<f64> = (0..7).map(|i| 0.3 * i as f64 - 1.0).collect();
+        let mut values = vec![0.0; p.pattern.nnz()];
+        p.sparse_jacobian(&x, &mut values).unwrap();
+        let a = trustfit::CsrMatrix::new(p.pattern.clone(), values).unwrap();
+        let mut dense = vec![0.0; 49];
+        p.problem.jacobian(&x, &mut dense);
+        assert_eq!(a.to_dense(), dense);
+    }
+}
