@@ -100,6 +100,11 @@ def main():
     add("obs_soft_l1", "obs", 100, loss="soft_l1", f_scale=0.1)
     add("obs_cauchy_xscale", "obs", 100, loss="cauchy", f_scale=0.2, x_scale="jac")
     add("obs_huber_bounded", "obs", 100, loss="huber", bounds=(-1.0, -0.62))
+    add("dogbox_broyden", "broyden", 200, method="dogbox")
+    add("dogbox_broyden_analytic_ub", "broyden", 200, method="dogbox", jac="analytic",
+        bounds=(-np.inf, -0.6))
+    add("dogbox_obs_soft_l1", "obs", 100, method="dogbox", loss="soft_l1", f_scale=0.1)
+    add("dogbox_obs_xscale_box", "obs", 100, method="dogbox", x_scale="jac", bounds=(-1.0, -0.62))
     json.dump({"generator": "tools/gen_sparse_fixtures.py", "scipy": scipy.__version__,
                "numpy": np.__version__, "cases": cases}, sys.stdout, indent=None)
     sys.stdout.write("\n")

@@ -275,12 +275,6 @@ fn run<'c, P: Residuals + ?Sized>(
         (_, None) if sparse_pattern.is_some() => Some(TrSolver::Lsmr),
         (_, None) => Some(TrSolver::Exact),
     };
-    if method == Method::Dogbox && tr_solver == Some(TrSolver::Lsmr) {
-        return Err(Error::Unsupported {
-            method: "dogbox",
-            message: "tr_solver='lsmr' is not available for dogbox yet; use method='trf'.".into(),
-        });
-    }
     let mut jac_groups = None;
     let outcome: Outcome = if method == Method::Lm {
         lm::solve(&mut ctx, x, f0, scale_values)?
@@ -312,7 +306,10 @@ fn run<'c, P: Residuals + ?Sized>(
         };
         let bounded = ctx.bounded;
         match (method, tr_solver) {
-            (Method::Dogbox, _) => dogbox::solve(&mut ctx, x, f0, j0, scaling)?,
+            (Method::Dogbox, t) => {
+                let lsmr = (t == Some(TrSolver::Lsmr)).then_some(&options.tr_options);
+                dogbox::solve(&mut ctx, x, f0, j0, scaling, lsmr)?
+            }
             (_, Some(TrSolver::Lsmr)) => {
                 let mut sub = LsmrSolver::new(m, n, bounded, options.tr_options.clone());
                 trf::solve(&mut ctx, x, f0, j0, scaling, &mut sub)?

@@ -190,16 +190,13 @@ fn least_squares_matches_scipy_fixtures() {
         let x0 = json_f64_vec(&case["x0"]).expect("x0");
         let opts = options(&case["options"], x0.len()).unwrap_or_else(|| panic!("{id}: options"));
         let lsmr = opts.tr_solver == Some(TrSolver::Lsmr);
-        if lsmr && opts.method == Method::Dogbox {
-            continue; // dogbox with lsmr: not implemented yet (issue 4)
-        }
         let problem = problem_for(name, case["start"].as_str(), data, &minpack)
             .unwrap_or_else(|| panic!("{id}: problem {name}"));
         let res = &case["result"];
-        let key = if lsmr {
-            "trf-lsmr"
-        } else {
-            opts.method.as_str()
+        let key = match (lsmr, opts.method) {
+            (false, m) => m.as_str(),
+            (true, Method::Dogbox) => "dogbox-lsmr",
+            (true, _) => "trf-lsmr",
         };
         let t = tally.entry(key).or_default();
         t.cases += 1;

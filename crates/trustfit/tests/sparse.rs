@@ -111,6 +111,9 @@ fn options(o: &Value, p: &Broyden) -> Options {
     if opts.jac != JacSpec::Analytic {
         opts.jac_sparsity = Some(p.pattern());
     }
+    if o["method"].as_str() == Some("dogbox") {
+        opts.method = trustfit::Method::Dogbox;
+    }
     if o["x_scale"].as_str() == Some("jac") {
         opts.x_scale = XScale::Jac;
     }

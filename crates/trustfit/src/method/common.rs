@@ -210,17 +210,6 @@ impl VariableScale {
         Self::with_norms(scaling, n, |out| jac.column_norms(out))
     }
 
-    /// [`VariableScale::new`] for a dense row-major J.
-    pub fn new_dense(scaling: Scaling, jac: &[f64], n: usize) -> Self {
-        Self::with_norms(scaling, n, |out| column_norms(jac, n, out))
-    }
-
-    /// After an accepted step, for a dense row-major J.
-    pub fn update_dense(&mut self, jac: &[f64]) {
-        let n = self.inv.len();
-        self.update_with(|out| column_norms(jac, n, out));
-    }
-
     fn with_norms(scaling: Scaling, n: usize, norms: impl FnOnce(&mut [f64])) -> Self {
         match scaling {
             // scipy: `scale, scale_inv = x_scale, 1 / x_scale` (scale kept exactly).

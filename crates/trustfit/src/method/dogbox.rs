@@ -15,10 +15,14 @@ use crate::error::{BestPoint, Error};
 use crate::linalg::dense::ThinSvd;
 use crate::loss::dot;
 use crate::method::common::{
-    Context, Outcome, Scaling, VariableScale, all_finite, check_termination, jt_times,
-    minimize_quadratic_1d, norm, norm_inf, update_tr_radius,
+    Context, Outcome, Scaling, VariableScale, all_finite, check_termination, minimize_quadratic_1d,
+    norm, norm_inf, update_tr_radius,
 };
+use std::cell::RefCell;
+
+use crate::linalg::lsmr::{LinearMap, Lsmr, LsmrParams};
 use crate::method::jac_store::JacStore;
+use crate::options::TrOptions;
 use crate::problem::Residuals;
 use crate::report::{IterationSummary, Status, emit, header_line, row_line};
 
@@ -29,6 +33,42 @@ fn jf_mul(jac: &[f64], n: usize, free: &[usize], s: &[f64], out: &mut [f64]) {
     }
 }
 
+/// `p ↦ J·(scale ⊙ p)` and `u ↦ scale ⊙ Jᵀu` with the active components zeroed:
+/// LSMR's operator for the free variables (spec §8.2).
+struct FreeColumns<'a> {
+    jac: &'a JacStore,
+    scale: &'a [f64],
+    active: &'a [bool],
+    tmp: &'a RefCell<Vec<f64>>,
+}
+
+impl LinearMap for FreeColumns<'_> {
+    fn rows(&self) -> usize {
+        match self.jac {
+            JacStore::Dense { data, n } => data.len() / n.max(&1),
+            JacStore::Sparse(a) => a.nrows(),
+        }
+    }
+
+    fn cols(&self) -> usize {
+        self.scale.len()
+    }
+
+    fn apply(&self, x: &[f64], y: &mut [f64]) -> Result<(), Error> {
+        let mut t = self.tmp.borrow_mut();
+        self.jac.mul_scaled(x, self.scale, &mut t, y);
+        Ok(())
+    }
+
+    fn apply_t(&self, y: &[f64], x: &mut [f64]) -> Result<(), Error> {
+        self.jac.tmul(y, x);
+        for ((x, &s), &act) in x.iter_mut().zip(self.scale).zip(self.active) {
+            *x = if act { 0.0 } else { *x * s };
+        }
+        Ok(())
+    }
+}
+
 /// Runs dogbox from `x0` with `f0 = f(x0)` and `j0 = J(x0)`.
 pub(crate) fn solve<P: Residuals + ?Sized>(
     ctx: &mut Context<'_, '_, P>,
@@ -36,13 +76,14 @@ pub(crate) fn solve<P: Residuals + ?Sized>(
     f0: Vec<f64>,
     j0: JacStore,
     scaling: Scaling,
+    lsmr_options: Option<&TrOptions>,
 ) -> Result<Outcome, Error> {
-    let JacStore::Dense { data: j0, .. } = j0 else {
+    if lsmr_options.is_none() && !matches!(j0, JacStore::Dense { .. }) {
         return Err(Error::option(
             "tr_solver",
             "'exact' works only with dense Jacobian matrices.",
         ));
-    };
+    }
     let (m, n) = (ctx.m, ctx.n);
     let (lb, ub) = (ctx.lb.clone(), ctx.ub.clone());
     let mut x = x0;
@@ -51,12 +92,12 @@ pub(crate) fn solve<P: Residuals + ?Sized>(
     let mut fs = vec![0.0; m];
     let mut nfev = 1usize;
     let mut njev = 1usize;
-    let mut cost = ctx.scale_for_loss(&f_true, &mut fs, &mut jac)?;
+    let mut cost = ctx.scale_store_for_loss(&f_true, &mut fs, &mut jac)?;
     let initial_cost = cost;
     let mut g = vec![0.0; n];
-    jt_times(&jac, &fs, n, &mut g);
+    jac.tmul(&fs, &mut g);
 
-    let mut scales = VariableScale::new_dense(scaling, &jac, n);
+    let mut scales = VariableScale::new(scaling, &jac, n);
     let mut delta = x
         .iter()
         .zip(&scales.inv)
@@ -76,7 +117,9 @@ pub(crate) fn solve<P: Residuals + ?Sized>(
         })
         .collect();
 
-    let mut svd = ThinSvd::new(m, n);
+    let mut svd = ThinSvd::new(if lsmr_options.is_some() { 0 } else { m }, n);
+    let mut lsmr = lsmr_options.map(|_| (Lsmr::new(m, n), RefCell::new(vec![0.0; n])));
+    let mut full_step_js = lsmr_options.is_some();
     let mut free: Vec<usize> = Vec::with_capacity(n);
     let mut g_full = vec![0.0; n];
     let (mut x_f, mut lb_f, mut ub_f, mut scale_f, mut g_f) = (
@@ -116,11 +159,13 @@ pub(crate) fn solve<P: Residuals + ?Sized>(
         nfev,
     };
 
+    let mut g_active = vec![false; n];
     loop {
         g_full.copy_from_slice(&g);
         free.clear();
         for j in 0..n {
-            if (on_bound[j] as f64) * g[j] < 0.0 {
+            g_active[j] = (on_bound[j] as f64) * g[j] < 0.0;
+            if g_active[j] {
                 g[j] = 0.0;
             } else {
                 free.push(j);
@@ -145,36 +190,69 @@ pub(crate) fn solve<P: Residuals + ?Sized>(
             scale_f[k] = scales.scale[j];
             g_f[k] = g[j];
         }
-        // Gauss–Newton step on the free variables: minimum-norm lstsq via SVD, with
-        // LAPACK gelsd's cut-off (singular values ≤ 2⁻⁵³·s_max are treated as zero).
-        svd.set_shape(m, nf);
-        for (k, &j) in free.iter().enumerate() {
-            let col = &mut svd.a[k * m..(k + 1) * m];
-            for i in 0..m {
-                col[i] = jac[i * n + j];
+        if let (Some((solver, tmp)), Some(opts)) = (lsmr.as_mut(), lsmr_options) {
+            // Gauss–Newton step from LSMR on J·diag(scale) with the active columns
+            // removed (their adjoint components zeroed).
+            let op = FreeColumns {
+                jac: &jac,
+                scale: &scales.scale,
+                active: &g_active,
+                tmp,
+            };
+            let params = LsmrParams {
+                damp: opts.damp,
+                atol: opts.atol,
+                btol: opts.btol,
+                conlim: opts.conlim,
+                maxiter: opts.maxiter,
+            };
+            solver
+                .solve(&op, &fs, &params)
+                .map_err(|e| e.with_best(best(&x, cost, nfev)))?;
+            for (k, &j) in free.iter().enumerate() {
+                newton[k] = -solver.x[j] * scale_f[k];
             }
-        }
-        let kk = svd.k();
-        for i in 0..m {
-            fs_neg[i] = -fs[i];
-        }
-        svd.factor_and_project(&fs_neg, &mut uf)
-            .map_err(|e| e.with_best(best(&x, cost, nfev)))?;
-        let cutoff = if kk > 0 {
-            svd.s[0] * f64::EPSILON * 0.5
+            // a = ½‖J g‖² with g zeroed on the active set, b = −g·g.
+            jac.mul(&g, &mut js);
+            full_step_js = true;
         } else {
-            0.0
-        };
-        for l in 0..kk {
-            wk[l] = if svd.s[l] > cutoff {
-                uf[l] / svd.s[l]
+            // Gauss–Newton step on the free variables: minimum-norm lstsq via SVD, with
+            // LAPACK gelsd's cut-off (singular values ≤ 2⁻⁵³·s_max are treated as zero).
+            let JacStore::Dense { data: jac, .. } = &jac else {
+                return Err(Error::option(
+                    "tr_solver",
+                    "'exact' works only with dense Jacobian matrices.",
+                ));
+            };
+            svd.set_shape(m, nf);
+            for (k, &j) in free.iter().enumerate() {
+                let col = &mut svd.a[k * m..(k + 1) * m];
+                for i in 0..m {
+                    col[i] = jac[i * n + j];
+                }
+            }
+            let kk = svd.k();
+            for i in 0..m {
+                fs_neg[i] = -fs[i];
+            }
+            svd.factor_and_project(&fs_neg, &mut uf)
+                .map_err(|e| e.with_best(best(&x, cost, nfev)))?;
+            let cutoff = if kk > 0 {
+                svd.s[0] * f64::EPSILON * 0.5
             } else {
                 0.0
             };
+            for l in 0..kk {
+                wk[l] = if svd.s[l] > cutoff {
+                    uf[l] / svd.s[l]
+                } else {
+                    0.0
+                };
+            }
+            svd.v_times(&wk[..kk], &mut newton);
+            // Quadratic along the anti-gradient: a = ½‖J_F g_F‖², b = −g_F·g_F.
+            jf_mul(jac, n, &free, &g_f[..nf], &mut js);
         }
-        svd.v_times(&wk[..kk], &mut newton);
-        // Quadratic along the anti-gradient: a = ½‖J_F g_F‖², b = −g_F·g_F.
-        jf_mul(&jac, n, &free, &g_f[..nf], &mut js);
         let a = 0.5 * dot(&js, &js);
         let b = -dot(&g_f[..nf], &g_f[..nf]);
 
@@ -232,7 +310,12 @@ pub(crate) fn solve<P: Residuals + ?Sized>(
             for (k, &j) in free.iter().enumerate() {
                 step[j] = step_f[k];
             }
-            jf_mul(&jac, n, &free, &step_f[..nf], &mut js);
+            match &jac {
+                JacStore::Dense { data, .. } if !full_step_js => {
+                    jf_mul(data, n, &free, &step_f[..nf], &mut js);
+                }
+                _ => jac.mul(&step, &mut js),
+            }
             let predicted = -(0.5 * dot(&js, &js) + dot(&g_f[..nf], &step_f[..nf]));
             for j in 0..n {
                 x_new[j] = (x[j] + step[j]).clamp(lb[j], ub[j]);
@@ -283,17 +366,17 @@ pub(crate) fn solve<P: Residuals + ?Sized>(
             if pinned && ctx.jac_spec != crate::options::JacSpec::Analytic {
                 ctx.fun(&x, &mut f_new)
                     .map_err(|e| e.with_best(best(&x, cost, nfev)))?;
-                ctx.jac(&x, &f_new, &mut jac)
+                ctx.evaluate_jac(&x, &f_new, &mut jac)
                     .map_err(|e| e.with_best(best(&x, cost, nfev)))?;
             } else {
-                ctx.jac(&x, &f_true, &mut jac)
+                ctx.evaluate_jac(&x, &f_true, &mut jac)
                     .map_err(|e| e.with_best(best(&x, cost, nfev)))?;
             }
             njev += 1;
-            ctx.scale_for_loss(&f_true, &mut fs, &mut jac)
+            ctx.scale_store_for_loss(&f_true, &mut fs, &mut jac)
                 .map_err(|e| e.with_best(best(&x, cost, nfev)))?;
-            jt_times(&jac, &fs, n, &mut g);
-            scales.update_dense(&jac);
+            jac.tmul(&fs, &mut g);
+            scales.update(&jac);
             actual_reduction = Some(reduction);
         } else {
             step_norm = Some(0.0);
@@ -318,7 +401,7 @@ pub(crate) fn solve<P: Residuals + ?Sized>(
         x,
         cost,
         fun: f_true,
-        jac: JacStore::Dense { data: jac, n },
+        jac,
         grad: g_full,
         optimality: g_norm,
         active_mask: on_bound,
