@@ -333,6 +333,9 @@ pub struct Summary {
     pub njev: usize,
     /// `time_s` of every solved row.
     pub times: Vec<f64>,
+    /// Sparse rows: (n, nnz, seconds per iteration) — the cost per iteration should
+    /// grow linearly with nnz.
+    pub per_iteration: Vec<(usize, usize, f64)>,
 }
 
 impl Summary {
@@ -363,7 +366,11 @@ impl Summary {
                     self.nist_lre4 += 1;
                 }
             }
-            Extra::Sparse { .. } => {}
+            Extra::Sparse { nnz, .. } => {
+                let it = s.iterations.max(1) as f64;
+                self.per_iteration
+                    .push((row.n.unwrap_or(0), *nnz, s.time_s / it));
+            }
         }
     }
 
@@ -395,7 +402,21 @@ impl Summary {
                 "{head}\n  lre_params >= 4: {} of {}\n  {tail}",
                 self.nist_lre4, self.cases
             ),
-            Suite::Sparse | Suite::Ba => format!("{head}\n  {tail}"),
+            Suite::Sparse => {
+                let lines: Vec<String> = self
+                    .per_iteration
+                    .iter()
+                    .map(|&(n, nnz, t)| {
+                        format!(
+                            "n {n}: {} per iteration, {:.2} ns per nonzero of J",
+                            fmt_seconds(t),
+                            t * 1e9 / nnz.max(1) as f64
+                        )
+                    })
+                    .collect();
+                format!("{head}\n  {}\n  {tail}", lines.join("\n  "))
+            }
+            Suite::Ba => format!("{head}\n  {tail}"),
         }
     }
 }

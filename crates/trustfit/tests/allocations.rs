@@ -7,7 +7,10 @@
 use std::alloc::{GlobalAlloc, Layout, System};
 use std::sync::atomic::{AtomicUsize, Ordering};
 
-use trustfit::{Bounds, JacSpec, Loss, Method, Options, from_fn, least_squares};
+use trustfit::{
+    Bounds, JacSpec, Loss, Method, Options, SparsityPattern, TrSolver, XScale, from_fn,
+    least_squares,
+};
 
 struct Counting;
 
@@ -66,6 +69,8 @@ fn allocations(opts: &Options, max_nfev: usize) -> (usize, usize) {
 #[test]
 fn iterations_allocate_nothing() {
     let bounded = Bounds::new(vec![0.0, 0.0, -5.0], vec![10.0, 10.0, 0.0]);
+    // Every entry of the 15×3 Jacobian is structurally nonzero: the sparse path, dense data.
+    let full = SparsityPattern::from_dense(15, 3, &[1.0; 45]);
     let cases = [
         (
             "trf",
@@ -108,7 +113,7 @@ fn iterations_allocate_nothing() {
             "dogbox bounded",
             Options {
                 method: Method::Dogbox,
-                bounds: bounded,
+                bounds: bounded.clone(),
                 ..Default::default()
             },
         ),
@@ -123,6 +128,49 @@ fn iterations_allocate_nothing() {
             "3-point",
             Options {
                 jac: JacSpec::ThreePoint,
+                ..Default::default()
+            },
+        ),
+        (
+            "trf lsmr",
+            Options {
+                tr_solver: Some(TrSolver::Lsmr),
+                ..Default::default()
+            },
+        ),
+        (
+            "trf lsmr bounded soft_l1 x_scale=jac",
+            Options {
+                tr_solver: Some(TrSolver::Lsmr),
+                bounds: bounded.clone(),
+                loss: Loss::SoftL1,
+                x_scale: XScale::Jac,
+                ..Default::default()
+            },
+        ),
+        (
+            "trf jac_sparsity 3-point",
+            Options {
+                jac: JacSpec::ThreePoint,
+                jac_sparsity: Some(full.clone()),
+                ..Default::default()
+            },
+        ),
+        (
+            "dogbox lsmr",
+            Options {
+                method: Method::Dogbox,
+                tr_solver: Some(TrSolver::Lsmr),
+                ..Default::default()
+            },
+        ),
+        (
+            "dogbox jac_sparsity bounded cauchy",
+            Options {
+                method: Method::Dogbox,
+                jac_sparsity: Some(full),
+                bounds: bounded.clone(),
+                loss: Loss::Cauchy,
                 ..Default::default()
             },
         ),
