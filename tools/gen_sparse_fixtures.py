@@ -74,6 +74,16 @@ def main():
         elif "jac_sparsity" not in opts:
             opts["jac_sparsity"] = (broyden_sparsity if problem == "broyden" else broyden_obs_sparsity)(n)
         res = least_squares(fun, x0, **opts)
+        exact = None
+        if kw.get("method", "trf") == "trf":
+            # The same problem with a dense J and tr_solver='exact': the reference for
+            # trustfit's exact sparse solver (tr_solver='cholesky').
+            dense = {k: v for k, v in opts.items() if k not in ("jac_sparsity", "tr_options")}
+            if kw.get("jac") == "analytic":
+                dense["jac"] = lambda x: broyden_jac(x).toarray()
+            e = least_squares(fun, x0, tr_solver="exact", **dense)
+            exact = {"x": e.x.tolist(), "cost": float(e.cost), "nfev": int(e.nfev),
+                     "status": int(e.status)}
         rec = {k: v for k, v in kw.items() if k not in ("bounds",)}
         if "bounds" in kw:
             # JSON has no infinities: an infinite side is null.
@@ -86,6 +96,7 @@ def main():
                 "optimality": float(res.optimality),
                 "active_mask": [int(v) for v in res.active_mask],
             },
+            "exact_result": exact,
         })
 
     add("broyden_2point", "broyden", 200)

@@ -124,6 +124,10 @@ pub enum TrSolver {
     Exact,
     /// LSMR on the (sparse or operator) Jacobian: for large problems.
     Lsmr,
+    /// Beyond scipy (trf, sparse J): exact trust-region steps from sparse Cholesky
+    /// factorizations of the damped normal equations, AMD-ordered. Accurate where
+    /// lsmr is inexact; costs a factorization per trial radius.
+    Cholesky,
 }
 
 impl TrSolver {
@@ -136,6 +140,7 @@ impl TrSolver {
         match self {
             TrSolver::Exact => "exact",
             TrSolver::Lsmr => "lsmr",
+            TrSolver::Cholesky => "cholesky",
         }
     }
 }
@@ -155,6 +160,7 @@ impl FromStr for TrSolver {
         match s {
             "exact" => Ok(TrSolver::Exact),
             "lsmr" => Ok(TrSolver::Lsmr),
+            "cholesky" => Ok(TrSolver::Cholesky),
             _ => Err(Error::option(
                 "tr_solver",
                 "must be None, 'exact' or 'lsmr'.",

@@ -9,6 +9,7 @@ use crate::jacobian::finite_diff::FdWorkspace;
 use crate::jacobian::sparse_fd::SparseFd;
 use crate::linalg::sparse::CsrMatrix;
 use crate::loss::LossEval;
+use crate::method::cholesky_step::CholeskySolver;
 use crate::method::common::Scaling;
 use crate::method::common::{Context, IterationCallback, Outcome, all_finite};
 use crate::method::jac_store::JacStore;
@@ -306,9 +307,19 @@ fn run<'c, P: Residuals + ?Sized>(
         };
         let bounded = ctx.bounded;
         match (method, tr_solver) {
+            (Method::Dogbox, Some(TrSolver::Cholesky)) => {
+                return Err(Error::Unsupported {
+                    method: "dogbox",
+                    message: "tr_solver='cholesky' is available for method='trf' only.".into(),
+                });
+            }
             (Method::Dogbox, t) => {
                 let lsmr = (t == Some(TrSolver::Lsmr)).then_some(&options.tr_options);
                 dogbox::solve(&mut ctx, x, f0, j0, scaling, lsmr)?
+            }
+            (_, Some(TrSolver::Cholesky)) => {
+                let mut sub = CholeskySolver::new(&j0)?;
+                trf::solve(&mut ctx, x, f0, j0, scaling, &mut sub)?
             }
             (_, Some(TrSolver::Lsmr)) => {
                 let mut sub = LsmrSolver::new(m, n, bounded, options.tr_options.clone());

@@ -3,4 +3,5 @@
 pub(crate) mod dense;
 pub(crate) mod jacobi;
 pub(crate) mod lsmr;
+pub(crate) mod normal_eq;
 pub(crate) mod sparse;
