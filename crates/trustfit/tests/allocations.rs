@@ -157,6 +157,16 @@ fn iterations_allocate_nothing() {
             },
         ),
         (
+            "trf cholesky bounded huber",
+            Options {
+                tr_solver: Some(TrSolver::Cholesky),
+                jac_sparsity: Some(full.clone()),
+                bounds: bounded.clone(),
+                loss: Loss::Huber,
+                ..Default::default()
+            },
+        ),
+        (
             "dogbox lsmr",
             Options {
                 method: Method::Dogbox,
