@@ -563,28 +563,13 @@ fn run_case(cfg: &BenchConfig, options: &Options, case: &Case<'_>) -> Row {
                     class: minpack::classify_ssq(2.0 * cost, known).as_str(),
                 },
                 Judge::Nist(p) => {
-                    let lre = p.min_param_lre(&report.x);
-                    let lre_stderr =
-                        report
-                            .covariance(false)
-                            .ok()
-                            .filter(|c| c.estimated)
-                            .map(|c| {
-                                c.stderr
-                                    .iter()
-                                    .zip(&p.certified_std_dev)
-                                    .zip(&p.certified_digits)
-                                    .map(|((se, cert), digits)| {
-                                        trustfit_problems::nist::lre(*se, *cert, *digits)
-                                    })
-                                    .fold(f64::INFINITY, f64::min)
-                            });
+                    let lre = crate::nist::nist_lre(p, &report, cost);
                     Extra::Nist {
-                        lre_params: lre,
-                        lre_min_param: lre,
-                        lre_rss: p.rss_lre(2.0 * cost),
+                        lre_params: lre.params,
+                        lre_min_param: lre.params,
+                        lre_rss: lre.rss,
                         cert_cost: 0.5 * p.certified_rss,
-                        lre_stderr,
+                        lre_stderr: lre.stderr,
                     }
                 }
             };
