@@ -20,7 +20,8 @@
 //!   , `cert_cost` (half the certified RSS) and `lre_stderr` (worst LRE of the
 //!   standard errors, √diag of curve_fit's pcov, against the certified std. deviations).
 //!
-//! Repeats follow the peers' policy ([`RepeatPolicy`]): at least `--repeat`
+//! A progress bar is drawn on standard error when it is a terminal (never
+//! when piped). Repeats follow the peers' policy ([`RepeatPolicy`]): at least `--repeat`
 //! timed solves, more while the accumulated time is below 0.1 s, at most
 //! 2000 (or `--repeat` if larger); `time_s` is the median.
 
@@ -656,9 +657,14 @@ pub fn run(
             if selected.is_empty() {
                 return Err(no_match(cfg));
             }
+            let bar = crate::progress::bar(selected.len() as u64, "bench minpack");
             for case in &selected {
-                emit(out, &run_case(cfg, &options, case), &mut summary)?;
+                bar.set_message(format!("{} {}", case.problem, case.start));
+                let row = run_case(cfg, &options, case);
+                bar.suspend(|| emit(out, &row, &mut summary))?;
+                bar.inc(1);
             }
+            bar.finish_and_clear();
         }
         Suite::Nist => {
             let dir = trustfit_problems::data::nist_dir(&cfg.data_dir)
@@ -671,6 +677,7 @@ pub fn run(
             if names.is_empty() {
                 return Err(no_match(cfg));
             }
+            let bar = crate::progress::bar(2 * names.len() as u64, "bench nist");
             for name in names {
                 match nist::load_dataset(&dir, name) {
                     Ok(p) => {
@@ -682,7 +689,10 @@ pub fn run(
                                 x0: p.start(k),
                                 judge: Judge::Nist(&p),
                             };
-                            emit(out, &run_case(cfg, &options, &case), &mut summary)?;
+                            bar.set_message(format!("{} start{k}", p.name));
+                            let row = run_case(cfg, &options, &case);
+                            bar.suspend(|| emit(out, &row, &mut summary))?;
+                            bar.inc(1);
                         }
                     }
                     Err(e) => {
@@ -701,11 +711,13 @@ pub fn run(
                                     error: e.to_string(),
                                 },
                             };
-                            emit(out, &row, &mut summary)?;
+                            bar.suspend(|| emit(out, &row, &mut summary))?;
+                            bar.inc(1);
                         }
                     }
                 }
             }
+            bar.finish_and_clear();
         }
         Suite::Sparse | Suite::Ba => {
             return Err(CliError::Usage(format!(

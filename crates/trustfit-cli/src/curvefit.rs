@@ -68,7 +68,7 @@ pub struct FitResult {
     pub stderr: Vec<f64>,
     /// Row-major n×n covariance.
     pub pcov: Vec<f64>,
-    /// Row-major n×n correlation matrix (NaN when not estimable).
+    /// Row-major n×n correlation matrix, exactly 1 on the diagonal (NaN when not estimable).
     pub correlation: Vec<f64>,
     /// The solver's cost: ½Σρ(r²) (½χ² with the linear loss).
     pub cost: f64,
@@ -230,7 +230,11 @@ pub fn fit(spec: &FitSpec) -> Result<FitResult, String> {
     if warning.is_none() {
         for a in 0..n {
             for b in 0..n {
-                correlation[a * n + b] = pcov[a * n + b] / (stderr[a] * stderr[b]);
+                correlation[a * n + b] = if a == b {
+                    1.0
+                } else {
+                    pcov[a * n + b] / (stderr[a] * stderr[b])
+                };
             }
         }
     }

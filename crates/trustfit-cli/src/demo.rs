@@ -110,7 +110,8 @@ pub fn table(results: &[(Loss, FitResult)]) -> String {
         }
         s.push('\n');
     }
-    let rows: [(&str, fn(&FitResult) -> String); 5] = [
+    type Cell = fn(&FitResult) -> String;
+    let rows: [(&str, Cell); 5] = [
         ("cost", |r| format!("{:.6}", r.cost)),
         ("chi2", |r| format!("{:.6}", r.chi2)),
         ("nfev", |r| r.nfev.to_string()),

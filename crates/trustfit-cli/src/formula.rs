@@ -8,8 +8,55 @@
 //! `cos`, `tan`, their inverses and hyperbolic versions, `abs` (not
 //! differentiable here); constants `PI`, `π`, `E`, `e`, `TAU` (so `e` and `E`
 //! cannot be parameter names).
+//!
+//! A unary minus binds as in mathematics and Python: `-x^2` is `-(x^2)`
+//! (exmex on its own reads `(-x)^2`; [`Formula::parse`] rewrites the unary
+//! minus as `(-1)*` first, except right after `^`, where `a^-b` stays `a^(-b)`).
 
 use exmex::prelude::*;
+use exmex::{FloatOpsFactory, MatchLiteral};
+
+/// Number literals with an optional exponent (`2`, `0.5`, `.5`, `1e-3`, `2.5E+4`);
+/// exmex's default matcher has no exponent.
+#[derive(Clone, Debug, Default, PartialEq, Eq, PartialOrd, Ord)]
+pub struct FloatLiteral;
+
+impl MatchLiteral for FloatLiteral {
+    fn is_literal(text: &str) -> Option<&str> {
+        let b = text.as_bytes();
+        let digits = |mut i: usize| {
+            while i < b.len() && b[i].is_ascii_digit() {
+                i += 1;
+            }
+            i
+        };
+        let int_end = digits(0);
+        let mut end = int_end;
+        if end < b.len() && b[end] == b'.' {
+            let frac_end = digits(end + 1);
+            if int_end == 0 && frac_end == end + 1 {
+                return None; // a lone "."
+            }
+            end = frac_end;
+        }
+        if end == 0 {
+            return None;
+        }
+        if end < b.len() && (b[end] == b'e' || b[end] == b'E') {
+            let mut j = end + 1;
+            if j < b.len() && (b[j] == b'+' || b[j] == b'-') {
+                j += 1;
+            }
+            let exp_end = digits(j);
+            if exp_end > j {
+                end = exp_end;
+            }
+        }
+        Some(&text[..end])
+    }
+}
+
+type Expr = FlatEx<f64, FloatOpsFactory<f64>, FloatLiteral>;
 
 /// Where one identifier of the formula takes its value from.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -37,8 +84,8 @@ enum Source {
 #[derive(Debug, Clone)]
 pub struct Formula {
     text: String,
-    expr: FlatEx<f64>,
-    derivs: Vec<FlatEx<f64>>,
+    expr: Expr,
+    derivs: Vec<Expr>,
     params: Vec<String>,
     columns: Vec<String>,
     sources: Vec<Source>,
@@ -53,7 +100,7 @@ impl Formula {
     /// A one-line message when the formula does not parse, has no parameters,
     /// or cannot be differentiated.
     pub fn parse(text: &str, data_columns: &[String]) -> Result<Self, String> {
-        let expr = exmex::parse::<f64>(text).map_err(|e| {
+        let expr = Expr::parse(&unary_minus_as_product(text)).map_err(|e| {
             format!(
                 "cannot parse formula {text:?}: {}",
                 one_line(&e.to_string())
@@ -146,6 +193,31 @@ impl Formula {
     }
 }
 
+/// Rewrites each unary minus (at the start, or after `(`, `,` or an operator
+/// other than `^`) as `(-1)*`, so that it binds below `^` as in mathematics.
+///
+/// ```
+/// use trustfit_cli::formula::unary_minus_as_product;
+/// assert_eq!(unary_minus_as_product("-x^2"), "(-1)*x^2");
+/// assert_eq!(unary_minus_as_product("exp(-(t-m)^2)"), "exp((-1)*(t-m)^2)");
+/// assert_eq!(unary_minus_as_product("a - b*t^-2 + 1e-3"), "a - b*t^-2 + 1e-3");
+/// ```
+pub fn unary_minus_as_product(text: &str) -> String {
+    let mut out = String::with_capacity(text.len() + 8);
+    let mut prev: Option<char> = None;
+    for c in text.chars() {
+        if c == '-' && matches!(prev, None | Some('(' | ',' | '+' | '-' | '*' | '/')) {
+            out.push_str("(-1)*");
+        } else {
+            out.push(c);
+        }
+        if !c.is_whitespace() {
+            prev = Some(c);
+        }
+    }
+    out
+}
+
 /// Joins a multi-line message into one line.
 pub(crate) fn one_line(s: &str) -> String {
     s.split_whitespace().collect::<Vec<_>>().join(" ")
@@ -191,6 +263,22 @@ mod tests {
         check_gradient("a*sin(w*t) + b*cos(w*t)", &["t"], &[1.0, 0.5, 2.0], &[0.3]);
         check_gradient("a*x + b*y + c", &["x", "y"], &[1.0, 2.0, 3.0], &[0.3, -2.0]);
         check_gradient("a*tanh(b*x)", &["x"], &[1.0, 2.0], &[0.3]);
+    }
+
+    #[test]
+    fn unary_minus_binds_below_power() {
+        let c = cols(&["x"]);
+        let v = |text: &str, p: &[f64], x: f64| Formula::parse(text, &c).unwrap().value(p, &[x]);
+        assert_eq!(v("a - x^2", &[0.0], 3.0), -9.0);
+        assert_eq!(v("-x^2 + a", &[0.0], 3.0), -9.0);
+        assert_eq!(v("a*-x^2", &[2.0], 3.0), -18.0);
+        assert_eq!(v("a*x^-1", &[2.0], 4.0), 0.5);
+        assert_eq!(v("a - -x", &[2.0], 4.0), 6.0);
+        assert_eq!(v("a*exp(-(x-1)^2)", &[2.0], 1.0), 2.0);
+        assert!((v("a*exp(-(x-1)^2)", &[1.0], 2.0) - (-1.0f64).exp()).abs() < 1e-15);
+        assert_eq!(v("a*1e-3 + x*2E-1", &[1000.0], 10.0), 3.0);
+        assert_eq!(v("a*.5e+1 - 2.", &[1.0], 0.0), 3.0);
+        assert_eq!(v("e^a", &[0.0], 0.0), 1.0);
     }
 
     #[test]
