@@ -465,6 +465,92 @@ mod tests {
     }
 
     #[test]
+    fn fit_nist_demo_arguments() {
+        let Command::Fit(f) = parse(&[
+            "fit",
+            "d.csv",
+            "--model",
+            "a*t",
+            "--x",
+            "t,u",
+            "--sigma",
+            "dy",
+            "--p0",
+            "a=-1",
+            "--bounds",
+            "-5<a<5",
+            "--loss",
+            "soft_l1",
+            "--f-scale",
+            "0.1",
+            "--method",
+            "dogbox",
+            "--json",
+            "--verbose",
+            "2",
+            "--absolute-sigma",
+            "--plot",
+            "f.png",
+        ])
+        .unwrap()
+        .command
+        else {
+            panic!("fit expected")
+        };
+        let c = f.to_config();
+        assert_eq!(c.x, ["t", "u"]);
+        assert_eq!((c.y.as_str(), c.sigma.as_deref()), ("y", Some("dy")));
+        assert_eq!(
+            (c.p0.as_deref(), c.bounds.as_deref()),
+            (Some("a=-1"), Some("-5<a<5"))
+        );
+        assert_eq!(c.loss, Loss::SoftL1);
+        assert_eq!((c.f_scale, c.method), (0.1, Some(Method::Dogbox)));
+        assert!(c.json && c.absolute_sigma && c.verbose == 2);
+        let Command::Fit(f) = parse(&["fit", "d.csv", "--model", "a"]).unwrap().command else {
+            panic!("fit expected")
+        };
+        let c = f.to_config();
+        assert!(c.x.is_empty() && c.method.is_none() && c.plot.is_none() && !c.json);
+        assert_eq!((c.loss, c.f_scale, c.verbose), (Loss::Linear, 1.0, 0));
+        assert!(parse(&["fit", "d.csv", "--model", "a", "--verbose", "3"]).is_err());
+
+        let Command::Nist(n) = parse(&["nist"]).unwrap().command else {
+            panic!("nist expected")
+        };
+        let c = n.to_config();
+        assert_eq!((c.method, c.tol, c.retry), (Method::Trf, Tol::Tight, true));
+        assert_eq!(c.data_dir, trustfit_problems::data::default_data_dir());
+        let Command::Nist(n) = parse(&[
+            "nist",
+            "--method",
+            "lm",
+            "--tol",
+            "default",
+            "--no-retry",
+            "--data-dir",
+            "/d",
+        ])
+        .unwrap()
+        .command
+        else {
+            panic!("nist expected")
+        };
+        let c = n.to_config();
+        assert_eq!(
+            (c.method, c.tol, c.retry),
+            (Method::Lm, Tol::Default, false)
+        );
+        assert_eq!(c.data_dir, PathBuf::from("/d"));
+        assert!(parse(&["nist", "--method", "leastsq"]).is_err());
+
+        let Command::Demo(d) = parse(&["demo"]).unwrap().command else {
+            panic!("demo expected")
+        };
+        assert_eq!(d.to_config().plot, PathBuf::from("demo.svg"));
+    }
+
+    #[test]
     fn bad_arguments_give_one_line() {
         for args in [
             &["bench"][..],

@@ -38,7 +38,8 @@ pub struct FitSpec {
     pub loss: Loss,
     /// Soft margin between inlier and outlier residuals.
     pub f_scale: f64,
-    /// Solver progress on standard error: 0 quiet, 1 summary, 2 per iteration (trf/dogbox).
+    /// Solver progress on standard error: 0 quiet, 1 summary, 2 per iteration (trf/dogbox;
+    /// lm prints a one-line summary for 1 and 2).
     pub verbose: u8,
 }
 
@@ -170,6 +171,16 @@ pub fn fit(spec: &FitSpec) -> Result<FitResult, String> {
         let r = trustfit::leastsq(&problem, &spec.p0, &opts).map_err(|e| e.to_string())?;
         let cost = 0.5 * r.fvec.iter().map(|v| v * v).sum::<f64>();
         let success = (1..=4).contains(&r.ier);
+        if spec.verbose > 0 {
+            // scipy's leastsq has no verbose output; a one-line summary instead.
+            eprintln!(
+                "lm (MINPACK LMDER): ier {}, nfev {}, final cost {}: {}",
+                r.ier,
+                r.nfev,
+                trustfit::py_e(cost, 4),
+                crate::formula::one_line(&r.mesg)
+            );
+        }
         let cov = if success { r.cov_x } else { None };
         (r.x, cov, cost, r.ier, r.mesg, success, r.nfev, r.njev)
     } else {

@@ -234,7 +234,13 @@ pub fn text(spec: &FitSpec, r: &FitResult, source: &str, y_name: &str) -> String
             for b in 0..n {
                 let v = r.correlation[a * n + b];
                 let cell = if v.is_finite() {
-                    format!("{v:.4}")
+                    // no "-0.0000" for correlations that round to zero
+                    let c = format!("{v:.4}");
+                    if c == "-0.0000" {
+                        "0.0000".to_string()
+                    } else {
+                        c
+                    }
                 } else {
                     "n/a".into()
                 };
