@@ -361,8 +361,8 @@ impl BenchArgs {
 /// Condenses a clap error into one line (what goes to stderr before exit status 2).
 ///
 /// Drops the usage block and the "For more information" hint and joins the
-/// remaining lines, e.g. "error: invalid value 'x' for '--method <METHOD>'
-/// [possible values: trf, dogbox, lm]".
+/// remaining lines, e.g. `error: invalid value 'x' for '--method <METHOD>'
+/// [possible values: trf, dogbox, lm]`.
 pub fn one_line_error(e: &clap::Error) -> String {
     use clap::error::ErrorKind;
     if matches!(

@@ -9,7 +9,7 @@
 //!   or JSON ([`report_text`]) and plot it ([`plot`]);
 //! * `trustfit nist` — [`nist`]: the NIST StRD certification table;
 //! * `trustfit demo` — [`demo`]: the built-in robust-fitting example;
-//! * `trustfit bench` — [`bench`]: solve the MINPACK-1 or NIST StRD suite and
+//! * `trustfit bench` — [`bench`](mod@bench): solve the MINPACK-1 or NIST StRD suite and
 //!   print one JSON line per case, in the schema of the peer benchmarks.
 //!
 //! [`adapter::ProblemAdapter`] lets the solver run any
