@@ -24,6 +24,8 @@ echo "== CLI smoke run"
 cargo run -q --profile test -p trustfit --example seeds > /dev/null
 cargo run -q --profile test -p trustfit-cli -- bench --suite minpack --method trf --repeat 1 --problem rosenbrock > target/bench-smoke.jsonl
 test "$(wc -l < target/bench-smoke.jsonl)" -eq 3
+cargo run -q --profile test -p trustfit-cli -- demo --plot target/demo-smoke.svg > target/demo-smoke.txt
+grep -q "cauchy fit" target/demo-smoke.svg
 
 echo "== benches compile (test profile: no second, release build of the dependencies)"
 cargo test --workspace --benches --no-run -q

@@ -20,7 +20,8 @@
 //!   , `cert_cost` (half the certified RSS) and `lre_stderr` (worst LRE of the
 //!   standard errors, √diag of curve_fit's pcov, against the certified std. deviations).
 //!
-//! Repeats follow the peers' policy ([`RepeatPolicy`]): at least `--repeat`
+//! A progress bar is drawn on standard error when it is a terminal (never
+//! when piped). Repeats follow the peers' policy ([`RepeatPolicy`]): at least `--repeat`
 //! timed solves, more while the accumulated time is below 0.1 s, at most
 //! 2000 (or `--repeat` if larger); `time_s` is the median.
 
@@ -596,28 +597,13 @@ fn run_case(cfg: &BenchConfig, options: &Options, case: &Case<'_>) -> Row {
                     class: minpack::classify_ssq(2.0 * cost, known).as_str(),
                 },
                 Judge::Nist(p) => {
-                    let lre = p.min_param_lre(&report.x);
-                    let lre_stderr =
-                        report
-                            .covariance(false)
-                            .ok()
-                            .filter(|c| c.estimated)
-                            .map(|c| {
-                                c.stderr
-                                    .iter()
-                                    .zip(&p.certified_std_dev)
-                                    .zip(&p.certified_digits)
-                                    .map(|((se, cert), digits)| {
-                                        trustfit_problems::nist::lre(*se, *cert, *digits)
-                                    })
-                                    .fold(f64::INFINITY, f64::min)
-                            });
+                    let lre = crate::nist::nist_lre(p, &report, cost);
                     Extra::Nist {
-                        lre_params: lre,
-                        lre_min_param: lre,
-                        lre_rss: p.rss_lre(2.0 * cost),
+                        lre_params: lre.params,
+                        lre_min_param: lre.params,
+                        lre_rss: lre.rss,
                         cert_cost: 0.5 * p.certified_rss,
-                        lre_stderr,
+                        lre_stderr: lre.stderr,
                     }
                 }
             };
@@ -704,9 +690,14 @@ pub fn run(
             if selected.is_empty() {
                 return Err(no_match(cfg));
             }
+            let bar = crate::progress::bar(selected.len() as u64, "bench minpack");
             for case in &selected {
-                emit(out, &run_case(cfg, &options, case), &mut summary)?;
+                bar.set_message(format!("{} {}", case.problem, case.start));
+                let row = run_case(cfg, &options, case);
+                bar.suspend(|| emit(out, &row, &mut summary))?;
+                bar.inc(1);
             }
+            bar.finish_and_clear();
         }
         Suite::Nist => {
             let dir = trustfit_problems::data::nist_dir(&cfg.data_dir)
@@ -719,6 +710,7 @@ pub fn run(
             if names.is_empty() {
                 return Err(no_match(cfg));
             }
+            let bar = crate::progress::bar(2 * names.len() as u64, "bench nist");
             for name in names {
                 match nist::load_dataset(&dir, name) {
                     Ok(p) => {
@@ -730,7 +722,10 @@ pub fn run(
                                 x0: p.start(k),
                                 judge: Judge::Nist(&p),
                             };
-                            emit(out, &run_case(cfg, &options, &case), &mut summary)?;
+                            bar.set_message(format!("{} start{k}", p.name));
+                            let row = run_case(cfg, &options, &case);
+                            bar.suspend(|| emit(out, &row, &mut summary))?;
+                            bar.inc(1);
                         }
                     }
                     Err(e) => {
@@ -749,11 +744,13 @@ pub fn run(
                                     error: e.to_string(),
                                 },
                             };
-                            emit(out, &row, &mut summary)?;
+                            bar.suspend(|| emit(out, &row, &mut summary))?;
+                            bar.inc(1);
                         }
                     }
                 }
             }
+            bar.finish_and_clear();
         }
         Suite::Sparse => crate::bench_sparse::run(cfg, out, &mut summary)?,
         Suite::Ba => {

@@ -1,12 +1,16 @@
 //! Command-line grammar (clap derive). Parsing only: the work is done by the
-//! command modules ([`crate::bench`]), reached through [`crate::run`].
+//! command modules ([`crate::fit_cmd`], [`crate::nist`], [`crate::demo`],
+//! [`crate::bench`]), reached through [`crate::run`].
 
 use std::path::PathBuf;
 
 use clap::{Args, Parser, Subcommand, ValueEnum};
-use trustfit::{JacSpec, Method};
+use trustfit::{JacSpec, Loss, Method};
 
 use crate::bench::{BenchConfig, RepeatPolicy, Suite, Tol};
+use crate::demo::DemoConfig;
+use crate::fit_cmd::FitConfig;
+use crate::nist::NistConfig;
 
 /// trustfit: nonlinear least squares with scipy's `least_squares` behaviour.
 #[derive(Debug, Parser)]
@@ -17,11 +21,205 @@ pub struct Cli {
     pub command: Command,
 }
 
-/// The subcommands. (`fit`, `nist` and `demo` are planned.)
+/// The subcommands.
 #[derive(Debug, Subcommand)]
 pub enum Command {
+    /// Fit a formula to the columns of a CSV file (scipy's curve_fit, analytic Jacobian).
+    Fit(FitArgs),
+    /// Certify against the 27 NIST StRD nonlinear regression datasets (2 starts each).
+    Nist(NistArgs),
+    /// The built-in example: robust fits of y = a + b*exp(c*t) with outliers, plotted.
+    Demo(DemoArgs),
     /// Solve a benchmark suite; print one JSON line per case (peers' schema).
     Bench(BenchArgs),
+}
+
+/// Arguments of `trustfit fit`.
+#[derive(Debug, Args)]
+#[command(after_help = "\
+The model is a formula in column names and parameter names: identifiers that are
+columns of the CSV file are data, all others are parameters (e.g. a, b, c in
+\"a + b*exp(c*t)\"). Functions: exp, ln/log (natural), log10, sqrt, sin, cos, tan,
+tanh, ...; '^' is the power. Defaults follow scipy's curve_fit: p0 = 1 (or the
+middle of finite bounds), method lm without bounds, trf with bounds or a robust loss.
+
+Exit status: 0 fitted; 1 the solver did not converge (the report is still printed);
+2 bad input (one line on stderr, no output file).")]
+pub struct FitArgs {
+    /// CSV file with a header row.
+    #[arg(value_name = "DATA.csv")]
+    pub data: PathBuf,
+    /// Model formula, e.g. "a + b*exp(c*t)".
+    #[arg(long, value_name = "FORMULA")]
+    pub model: String,
+    /// x column(s), comma-separated [default: every column the formula uses].
+    #[arg(long, value_name = "COLS", value_delimiter = ',')]
+    pub x: Vec<String>,
+    /// y column.
+    #[arg(long, value_name = "COL", default_value = "y")]
+    pub y: String,
+    /// Column of standard deviations of y (weights 1/sigma).
+    #[arg(long, value_name = "COL")]
+    pub sigma: Option<String>,
+    /// Sigma is absolute: do not scale the covariance by the reduced chi-square.
+    #[arg(long)]
+    pub absolute_sigma: bool,
+    /// Start values, e.g. "a=1,b=1,c=0" (unlisted: 1, or from the bounds).
+    #[arg(long, value_name = "LIST", allow_hyphen_values = true)]
+    pub p0: Option<String>,
+    /// Bounds, e.g. "0<=b<=10, c<0".
+    #[arg(long, value_name = "LIST", allow_hyphen_values = true)]
+    pub bounds: Option<String>,
+    /// Loss function (robust losses need trf or dogbox).
+    #[arg(long, value_enum, default_value_t = LossArg::Linear)]
+    pub loss: LossArg,
+    /// Soft margin between inlier and outlier residuals.
+    #[arg(long, value_name = "F", default_value_t = 1.0)]
+    pub f_scale: f64,
+    /// Solver method [default: lm, or trf with bounds or a robust loss].
+    #[arg(long, value_enum)]
+    pub method: Option<FitMethodArg>,
+    /// Plot data, fit and residuals to this file (.svg or .png).
+    #[arg(long, value_name = "FILE")]
+    pub plot: Option<PathBuf>,
+    /// Print one JSON object (schema in the README) instead of the text report.
+    #[arg(long)]
+    pub json: bool,
+    /// Solver progress on stderr (trf/dogbox): 0, 1 or 2.
+    #[arg(long, value_name = "LEVEL", default_value_t = 0,
+          value_parser = clap::value_parser!(u8).range(0..=2))]
+    pub verbose: u8,
+}
+
+/// Arguments of `trustfit nist`.
+#[derive(Debug, Args)]
+#[command(after_help = "\
+Gate: a case (dataset x start) is certified when every parameter agrees with NIST's
+certified value to at least 4 digits (LRE >= 4). Tolerances are tight (machine
+epsilon) unless --tol default. A case that misses the gate is solved once more from
+the same start with x_scale='jac' and 10x the default max_nfev (column 'attempt' = 2)
+unless --no-retry. Standard deviations and RSS are reported, not gated.
+Exit status: 0 when all 54 cases are certified, 1 otherwise, 2 when data are missing.")]
+pub struct NistArgs {
+    /// Solver method.
+    #[arg(long, value_enum, default_value_t = FitMethodArg::Trf)]
+    pub method: FitMethodArg,
+    /// Tolerances: tight (ftol = xtol = gtol = machine epsilon) or default (1e-8).
+    #[arg(long, value_enum, default_value_t = TolArg::Tight)]
+    pub tol: TolArg,
+    /// Do not retry failing cases.
+    #[arg(long)]
+    pub no_retry: bool,
+    /// Data folder holding `nist-strd/` [default: $TRUSTFIT_DATA_DIR or the shared data folder].
+    #[arg(long, value_name = "DIR")]
+    pub data_dir: Option<PathBuf>,
+}
+
+/// Arguments of `trustfit demo`.
+#[derive(Debug, Args)]
+pub struct DemoArgs {
+    /// Plot file (.svg or .png).
+    #[arg(long, value_name = "FILE", default_value = "demo.svg")]
+    pub plot: PathBuf,
+}
+
+/// `--method` values of `fit` and `nist`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum FitMethodArg {
+    /// Trust Region Reflective.
+    Trf,
+    /// Dogleg in a rectangular trust region.
+    Dogbox,
+    /// Levenberg-Marquardt (MINPACK).
+    Lm,
+}
+
+impl From<FitMethodArg> for Method {
+    fn from(m: FitMethodArg) -> Self {
+        match m {
+            FitMethodArg::Trf => Method::Trf,
+            FitMethodArg::Dogbox => Method::Dogbox,
+            FitMethodArg::Lm => Method::Lm,
+        }
+    }
+}
+
+/// `--loss` values.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum LossArg {
+    /// Ordinary least squares.
+    Linear,
+    /// Smooth approximation of the absolute value.
+    #[value(name = "soft_l1")]
+    SoftL1,
+    /// Huber.
+    Huber,
+    /// Cauchy (strongly limits outliers).
+    Cauchy,
+    /// Arctan.
+    Arctan,
+}
+
+impl From<LossArg> for Loss {
+    fn from(l: LossArg) -> Self {
+        match l {
+            LossArg::Linear => Loss::Linear,
+            LossArg::SoftL1 => Loss::SoftL1,
+            LossArg::Huber => Loss::Huber,
+            LossArg::Cauchy => Loss::Cauchy,
+            LossArg::Arctan => Loss::Arctan,
+        }
+    }
+}
+
+impl FitArgs {
+    /// The fit configuration these arguments describe.
+    pub fn to_config(&self) -> FitConfig {
+        FitConfig {
+            data: self.data.clone(),
+            model: self.model.clone(),
+            x: self
+                .x
+                .iter()
+                .map(|s| s.trim().to_string())
+                .filter(|s| !s.is_empty())
+                .collect(),
+            y: self.y.clone(),
+            sigma: self.sigma.clone(),
+            absolute_sigma: self.absolute_sigma,
+            p0: self.p0.clone(),
+            bounds: self.bounds.clone(),
+            loss: self.loss.into(),
+            f_scale: self.f_scale,
+            method: self.method.map(Into::into),
+            plot: self.plot.clone(),
+            json: self.json,
+            verbose: self.verbose,
+        }
+    }
+}
+
+impl NistArgs {
+    /// The certification configuration these arguments describe.
+    pub fn to_config(&self) -> NistConfig {
+        let mut cfg = NistConfig::new();
+        cfg.method = self.method.into();
+        cfg.tol = self.tol.into();
+        cfg.retry = !self.no_retry;
+        if let Some(dir) = &self.data_dir {
+            cfg.data_dir = dir.clone();
+        }
+        cfg
+    }
+}
+
+impl DemoArgs {
+    /// The demo configuration these arguments describe.
+    pub fn to_config(&self) -> DemoConfig {
+        DemoConfig {
+            plot: self.plot.clone(),
+        }
+    }
 }
 
 /// Arguments of `trustfit bench`.
@@ -163,15 +361,16 @@ impl BenchArgs {
 /// Condenses a clap error into one line (what goes to stderr before exit status 2).
 ///
 /// Drops the usage block and the "For more information" hint and joins the
-/// remaining lines, e.g. "error: invalid value 'x' for '--method <METHOD>'
-/// [possible values: trf, dogbox, lm]".
+/// remaining lines, e.g. `error: invalid value 'x' for '--method <METHOD>'
+/// [possible values: trf, dogbox, lm]`.
 pub fn one_line_error(e: &clap::Error) -> String {
     use clap::error::ErrorKind;
     if matches!(
         e.kind(),
         ErrorKind::DisplayHelpOnMissingArgumentOrSubcommand | ErrorKind::MissingSubcommand
     ) {
-        return "error: a subcommand is required: bench (see 'trustfit --help')".into();
+        return "error: a subcommand is required: fit, nist, demo or bench (see 'trustfit --help')"
+            .into();
     }
     let text = e.to_string();
     let mut parts = Vec::new();
@@ -209,7 +408,9 @@ mod tests {
 
     #[test]
     fn bench_defaults() {
-        let Command::Bench(b) = parse(&["bench", "--suite", "minpack"]).unwrap().command;
+        let Command::Bench(b) = parse(&["bench", "--suite", "minpack"]).unwrap().command else {
+            panic!("bench expected")
+        };
         let cfg = b.to_config();
         assert_eq!(cfg.suite, Suite::Minpack);
         assert_eq!(cfg.method, Method::Trf);
@@ -241,7 +442,10 @@ mod tests {
             "--summary",
         ])
         .unwrap()
-        .command;
+        .command
+        else {
+            panic!("bench expected")
+        };
         let cfg = b.to_config();
         assert_eq!(cfg.suite, Suite::Nist);
         assert_eq!(cfg.method, Method::Dogbox);
@@ -253,8 +457,97 @@ mod tests {
         assert!(cfg.summary);
         let Command::Bench(b) = parse(&["bench", "--suite", "minpack", "--jac", "2-point"])
             .unwrap()
-            .command;
+            .command
+        else {
+            panic!("bench expected")
+        };
         assert_eq!(b.to_config().jac, JacSpec::TwoPoint);
+    }
+
+    #[test]
+    fn fit_nist_demo_arguments() {
+        let Command::Fit(f) = parse(&[
+            "fit",
+            "d.csv",
+            "--model",
+            "a*t",
+            "--x",
+            "t,u",
+            "--sigma",
+            "dy",
+            "--p0",
+            "a=-1",
+            "--bounds",
+            "-5<a<5",
+            "--loss",
+            "soft_l1",
+            "--f-scale",
+            "0.1",
+            "--method",
+            "dogbox",
+            "--json",
+            "--verbose",
+            "2",
+            "--absolute-sigma",
+            "--plot",
+            "f.png",
+        ])
+        .unwrap()
+        .command
+        else {
+            panic!("fit expected")
+        };
+        let c = f.to_config();
+        assert_eq!(c.x, ["t", "u"]);
+        assert_eq!((c.y.as_str(), c.sigma.as_deref()), ("y", Some("dy")));
+        assert_eq!(
+            (c.p0.as_deref(), c.bounds.as_deref()),
+            (Some("a=-1"), Some("-5<a<5"))
+        );
+        assert_eq!(c.loss, Loss::SoftL1);
+        assert_eq!((c.f_scale, c.method), (0.1, Some(Method::Dogbox)));
+        assert!(c.json && c.absolute_sigma && c.verbose == 2);
+        let Command::Fit(f) = parse(&["fit", "d.csv", "--model", "a"]).unwrap().command else {
+            panic!("fit expected")
+        };
+        let c = f.to_config();
+        assert!(c.x.is_empty() && c.method.is_none() && c.plot.is_none() && !c.json);
+        assert_eq!((c.loss, c.f_scale, c.verbose), (Loss::Linear, 1.0, 0));
+        assert!(parse(&["fit", "d.csv", "--model", "a", "--verbose", "3"]).is_err());
+
+        let Command::Nist(n) = parse(&["nist"]).unwrap().command else {
+            panic!("nist expected")
+        };
+        let c = n.to_config();
+        assert_eq!((c.method, c.tol, c.retry), (Method::Trf, Tol::Tight, true));
+        assert_eq!(c.data_dir, trustfit_problems::data::default_data_dir());
+        let Command::Nist(n) = parse(&[
+            "nist",
+            "--method",
+            "lm",
+            "--tol",
+            "default",
+            "--no-retry",
+            "--data-dir",
+            "/d",
+        ])
+        .unwrap()
+        .command
+        else {
+            panic!("nist expected")
+        };
+        let c = n.to_config();
+        assert_eq!(
+            (c.method, c.tol, c.retry),
+            (Method::Lm, Tol::Default, false)
+        );
+        assert_eq!(c.data_dir, PathBuf::from("/d"));
+        assert!(parse(&["nist", "--method", "leastsq"]).is_err());
+
+        let Command::Demo(d) = parse(&["demo"]).unwrap().command else {
+            panic!("demo expected")
+        };
+        assert_eq!(d.to_config().plot, PathBuf::from("demo.svg"));
     }
 
     #[test]

@@ -4,17 +4,31 @@
 //! [`run`]; each subcommand lives in its own module and writes to the
 //! streams it is given, so everything here can be tested without a process:
 //!
-//! * `trustfit bench` — [`bench`]: solve the MINPACK-1 or NIST StRD suite and
+//! * `trustfit fit` — [`fit_cmd`]: fit a formula ([`formula`]) to a CSV file
+//!   ([`csvdata`]) as scipy's curve_fit does ([`curvefit`]), report it as text
+//!   or JSON ([`report_text`]) and plot it ([`plot`]);
+//! * `trustfit nist` — [`nist`]: the NIST StRD certification table;
+//! * `trustfit demo` — [`demo`]: the built-in robust-fitting example;
+//! * `trustfit bench` — [`bench`](mod@bench): solve the MINPACK-1 or NIST StRD suite and
 //!   print one JSON line per case, in the schema of the peer benchmarks.
 //!
-//! Planned: `fit`, `nist`, `demo` subcommands; `bench --suite sparse|ba`.
 //! [`adapter::ProblemAdapter`] lets the solver run any
-//! [`trustfit_problems::TestProblem`].
+//! [`trustfit_problems::TestProblem`]; [`progress`] draws progress bars on a terminal.
+//! Planned: `bench --suite sparse|ba`.
 
 pub mod adapter;
 pub mod bench;
 pub mod bench_sparse;
 pub mod cli;
+pub mod csvdata;
+pub mod curvefit;
+pub mod demo;
+pub mod fit_cmd;
+pub mod formula;
+pub mod nist;
+pub mod plot;
+pub mod progress;
+pub mod report_text;
 
 use std::fmt;
 use std::io::Write;
@@ -31,6 +45,9 @@ pub enum CliError {
     Data(String),
     /// Writing the output failed (exit status 1; 0 for a closed pipe).
     Io(std::io::Error),
+    /// The command ran and printed its results, but the outcome is a failure:
+    /// a fit that did not converge, a NIST case below the gate (exit status 1).
+    NotConverged(String),
 }
 
 impl CliError {
@@ -45,7 +62,7 @@ impl CliError {
         match self {
             CliError::Usage(_) | CliError::Data(_) => 2,
             CliError::Io(e) if e.kind() == std::io::ErrorKind::BrokenPipe => 0,
-            CliError::Io(_) => 1,
+            CliError::Io(_) | CliError::NotConverged(_) => 1,
         }
     }
 }
@@ -53,7 +70,7 @@ impl CliError {
 impl fmt::Display for CliError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
-            CliError::Usage(m) | CliError::Data(m) => f.write_str(m),
+            CliError::Usage(m) | CliError::Data(m) | CliError::NotConverged(m) => f.write_str(m),
             CliError::Io(e) => write!(f, "cannot write output: {e}"),
         }
     }
@@ -67,6 +84,9 @@ impl std::error::Error for CliError {}
 /// See [`CliError`].
 pub fn run(cli: &Cli, out: &mut dyn Write, err: &mut dyn Write) -> Result<(), CliError> {
     match &cli.command {
+        Command::Fit(args) => fit_cmd::run(&args.to_config(), out, err),
+        Command::Nist(args) => nist::run(&args.to_config(), out, err),
+        Command::Demo(args) => demo::run(&args.to_config(), out, err),
         Command::Bench(args) => bench::run(&args.to_config(), out, err).map(|_| ()),
     }
 }

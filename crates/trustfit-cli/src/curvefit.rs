@@ -1,0 +1,355 @@
+//! scipy's `curve_fit` for a [`Formula`] with its analytic Jacobian, and the
+//! fit statistics the report shows (χ², R², correlations).
+//!
+//! The steps are scipy's (`curve_fit(f, x, y, p0, sigma, absolute_sigma,
+//! bounds, method, jac=analytic, **kwargs)`): residuals `(f(x; p) − y)/σ`;
+//! `lm` without bounds, `trf` with bounds (a robust loss also selects `trf`,
+//! since scipy's `lm` has none); `lm` runs [`trustfit::leastsq`] with the
+//! Jacobian (MINPACK LMDER) and its `cov_x`, `trf`/`dogbox` run
+//! [`trustfit::least_squares`] and take [`trustfit::Report::covariance`];
+//! the covariance is scaled by `Σr²/(m − n)` unless σ is absolute.
+//! The core's [`trustfit::curve_fit`] does the same with finite differences;
+//! this module exists because the formula supplies derivatives.
+
+use trustfit::{Bounds, JacSpec, LeastsqOptions, Loss, Method, Options, Printer, from_fn};
+
+use crate::formula::Formula;
+
+/// Everything that defines one fit.
+#[derive(Debug, Clone)]
+pub struct FitSpec {
+    /// The model.
+    pub formula: Formula,
+    /// x rows: `x[i]` holds the values of [`Formula::columns`] at point i.
+    pub x: Vec<Vec<f64>>,
+    /// Observed values.
+    pub y: Vec<f64>,
+    /// Standard deviations of `y` (weights 1/σ), if known.
+    pub sigma: Option<Vec<f64>>,
+    /// σ is absolute: the covariance is not rescaled by the reduced χ².
+    pub absolute_sigma: bool,
+    /// Initial parameters (in [`Formula::params`] order).
+    pub p0: Vec<f64>,
+    /// Bounds (lower, upper) per parameter; `None` for unbounded.
+    pub bounds: Option<(Vec<f64>, Vec<f64>)>,
+    /// Method; `None` chooses as curve_fit does (lm unless bounded, or a robust loss).
+    pub method: Option<Method>,
+    /// Loss function (trf/dogbox only).
+    pub loss: Loss,
+    /// Soft margin between inlier and outlier residuals.
+    pub f_scale: f64,
+    /// Solver progress on standard error: 0 quiet, 1 summary, 2 per iteration (trf/dogbox;
+    /// lm prints a one-line summary for 1 and 2).
+    pub verbose: u8,
+}
+
+/// The method curve_fit would use: `lm` unless bounded (or, here, a robust loss), else `trf`.
+///
+/// ```
+/// use trustfit::{Loss, Method};
+/// use trustfit_cli::curvefit::default_method;
+/// assert_eq!(default_method(false, &Loss::Linear), Method::Lm);
+/// assert_eq!(default_method(true, &Loss::Linear), Method::Trf);
+/// assert_eq!(default_method(false, &Loss::Cauchy), Method::Trf);
+/// ```
+pub fn default_method(bounded: bool, loss: &Loss) -> Method {
+    if bounded || !matches!(loss, Loss::Linear) {
+        Method::Trf
+    } else {
+        Method::Lm
+    }
+}
+
+/// The results of a fit.
+#[derive(Debug, Clone)]
+pub struct FitResult {
+    /// Fitted parameters.
+    pub popt: Vec<f64>,
+    /// Standard errors √diag(pcov) (`+∞` when not estimable).
+    pub stderr: Vec<f64>,
+    /// Row-major n×n covariance.
+    pub pcov: Vec<f64>,
+    /// Row-major n×n correlation matrix, exactly 1 on the diagonal (NaN when not estimable).
+    pub correlation: Vec<f64>,
+    /// The solver's cost: ½Σρ(r²) (½χ² with the linear loss).
+    pub cost: f64,
+    /// χ² = Σ((y − ŷ)/σ)² (σ = 1 without weights).
+    pub chi2: f64,
+    /// Degrees of freedom m − n.
+    pub dof: i64,
+    /// χ²/dof (NaN when dof ≤ 0).
+    pub reduced_chi2: f64,
+    /// Coefficient of determination (weighted by 1/σ² when σ is given).
+    pub r2: f64,
+    /// The method used.
+    pub method: Method,
+    /// scipy's status (`ier` for lm, `status` for trf/dogbox).
+    pub status: i32,
+    /// scipy's message for it (lm's can span lines, as in scipy).
+    pub message: String,
+    /// Whether the solver converged (scipy's curve_fit raises otherwise).
+    pub success: bool,
+    /// Residual evaluations.
+    pub nfev: usize,
+    /// Jacobian evaluations.
+    pub njev: Option<usize>,
+    /// Model values at the data points.
+    pub fitted: Vec<f64>,
+    /// scipy's OptimizeWarning when the covariance could not be estimated.
+    pub warning: Option<String>,
+}
+
+/// Runs the fit.
+///
+/// # Errors
+/// The solver's error text (bad options such as lm with bounds, or a model
+/// that is not finite at the start).
+///
+/// ```
+/// use trustfit_cli::{curvefit::{FitSpec, fit}, formula::Formula};
+/// let formula = Formula::parse("a + b*t", &["t".to_string()]).unwrap();
+/// let t = [0.0, 1.0, 2.0, 3.0];
+/// let spec = FitSpec {
+///     formula,
+///     x: t.iter().map(|&t| vec![t]).collect(),
+///     y: vec![1.1, 2.9, 5.2, 6.8],
+///     sigma: None, absolute_sigma: false, p0: vec![1.0, 1.0], bounds: None,
+///     method: None, loss: trustfit::Loss::Linear, f_scale: 1.0, verbose: 0,
+/// };
+/// let r = fit(&spec).unwrap();
+/// assert!((r.stderr[1] - 0.09055385).abs() < 1e-7); // scipy curve_fit
+/// assert_eq!(r.method, trustfit::Method::Lm);
+/// ```
+pub fn fit(spec: &FitSpec) -> Result<FitResult, String> {
+    let m = spec.y.len();
+    let n = spec.p0.len();
+    let formula = &spec.formula;
+    let w: Vec<f64> = match &spec.sigma {
+        Some(s) => s.iter().map(|s| 1.0 / s).collect(),
+        None => vec![1.0; m],
+    };
+    let residuals = |p: &[f64], f: &mut [f64]| {
+        for i in 0..m {
+            f[i] = (formula.value(p, &spec.x[i]) - spec.y[i]) * w[i];
+        }
+    };
+    let jacobian = |p: &[f64], jac: &mut [f64]| {
+        for i in 0..m {
+            let row = &mut jac[i * n..(i + 1) * n];
+            formula.value_and_gradient(p, &spec.x[i], row);
+            row.iter_mut().for_each(|v| *v *= w[i]);
+        }
+    };
+    let problem = from_fn(m, residuals).with_jacobian(jacobian);
+    let bounded = spec.bounds.is_some();
+    let method = spec
+        .method
+        .unwrap_or_else(|| default_method(bounded, &spec.loss));
+    if method == Method::Lm && bounded {
+        return Err(
+            "method 'lm' only works for unconstrained problems; use 'trf' or 'dogbox' with --bounds"
+                .into(),
+        );
+    }
+    if method == Method::Lm && !matches!(spec.loss, Loss::Linear) {
+        return Err(format!(
+            "method 'lm' supports only the linear loss (got --loss {}); use 'trf' or 'dogbox'",
+            spec.loss.as_str()
+        ));
+    }
+    let (popt, pcov_unscaled, cost, status, message, success, nfev, njev) = if method == Method::Lm
+    {
+        if n > m {
+            return Err(format!(
+                "the number of parameters ({n}) must not exceed the number of data points ({m})"
+            ));
+        }
+        let opts = LeastsqOptions {
+            dfun: true,
+            ..Default::default()
+        };
+        let r = trustfit::leastsq(&problem, &spec.p0, &opts).map_err(|e| e.to_string())?;
+        let cost = 0.5 * r.fvec.iter().map(|v| v * v).sum::<f64>();
+        let success = (1..=4).contains(&r.ier);
+        if spec.verbose > 0 {
+            // scipy's leastsq has no verbose output; a one-line summary instead.
+            eprintln!(
+                "lm (MINPACK LMDER): ier {}, nfev {}, final cost {}: {}",
+                r.ier,
+                r.nfev,
+                trustfit::py_e(cost, 4),
+                crate::formula::one_line(&r.mesg)
+            );
+        }
+        let cov = if success { r.cov_x } else { None };
+        (r.x, cov, cost, r.ier, r.mesg, success, r.nfev, r.njev)
+    } else {
+        let printer = Printer::new(|line| eprintln!("{line}"));
+        let opts = Options {
+            method,
+            jac: JacSpec::Analytic,
+            bounds: match &spec.bounds {
+                Some((lb, ub)) => Bounds::new(lb.clone(), ub.clone()),
+                None => Bounds::default(),
+            },
+            loss: spec.loss.clone(),
+            f_scale: spec.f_scale,
+            verbose: spec.verbose,
+            printer: Some(printer),
+            ..Default::default()
+        };
+        let r = trustfit::least_squares(&problem, &spec.p0, &opts).map_err(|e| e.to_string())?;
+        // curve_fit: pinv(JᵀJ) from the SVD of the returned Jacobian (unscaled here).
+        let cov = r
+            .covariance(true)
+            .ok()
+            .filter(|c| c.estimated)
+            .map(|c| c.matrix);
+        (
+            r.x.clone(),
+            cov,
+            r.cost,
+            r.status.scipy_status(),
+            r.message().to_string(),
+            r.success(),
+            r.nfev,
+            r.njev,
+        )
+    };
+    // scipy's post-processing of pcov.
+    let ysize = m;
+    let mut warning = None;
+    let mut pcov = match pcov_unscaled {
+        Some(p) if !p.iter().any(|v| v.is_nan()) => p,
+        _ => {
+            warning = Some(());
+            vec![f64::INFINITY; n * n]
+        }
+    };
+    let sum_r2 = 2.0 * cost;
+    if warning.is_none() && !spec.absolute_sigma {
+        if ysize > n {
+            let s = sum_r2 / (ysize - n) as f64;
+            pcov.iter_mut().for_each(|v| *v *= s);
+        } else {
+            pcov.fill(f64::INFINITY);
+            warning = Some(());
+        }
+    }
+    let stderr: Vec<f64> = (0..n).map(|i| pcov[i * n + i].sqrt()).collect();
+    let mut correlation = vec![f64::NAN; n * n];
+    if warning.is_none() {
+        for a in 0..n {
+            for b in 0..n {
+                correlation[a * n + b] = if a == b {
+                    1.0
+                } else {
+                    pcov[a * n + b] / (stderr[a] * stderr[b])
+                };
+            }
+        }
+    }
+    let fitted: Vec<f64> = spec.x.iter().map(|x| formula.value(&popt, x)).collect();
+    let chi2: f64 = (0..m)
+        .map(|i| ((spec.y[i] - fitted[i]) * w[i]).powi(2))
+        .sum();
+    let dof = m as i64 - n as i64;
+    let reduced_chi2 = if dof > 0 { chi2 / dof as f64 } else { f64::NAN };
+    let wsum: f64 = w.iter().map(|w| w * w).sum();
+    let ybar = (0..m).map(|i| w[i] * w[i] * spec.y[i]).sum::<f64>() / wsum;
+    let ss_tot: f64 = (0..m).map(|i| (w[i] * (spec.y[i] - ybar)).powi(2)).sum();
+    let r2 = 1.0 - chi2 / ss_tot;
+    Ok(FitResult {
+        popt,
+        stderr,
+        pcov,
+        correlation,
+        cost,
+        chi2,
+        dof,
+        reduced_chi2,
+        r2,
+        method,
+        status,
+        message,
+        success,
+        nfev,
+        njev,
+        fitted,
+        warning: warning.map(|()| "Covariance of the parameters could not be estimated".into()),
+    })
+}
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+mod tests {
+    use super::*;
+
+    fn spec(text: &str, t: &[f64], y: &[f64], p0: &[f64]) -> FitSpec {
+        FitSpec {
+            formula: Formula::parse(text, &["t".to_string()]).unwrap(),
+            x: t.iter().map(|&t| vec![t]).collect(),
+            y: y.to_vec(),
+            sigma: None,
+            absolute_sigma: false,
+            p0: p0.to_vec(),
+            bounds: None,
+            method: None,
+            loss: Loss::Linear,
+            f_scale: 1.0,
+            verbose: 0,
+        }
+    }
+
+    #[test]
+    fn power_law_matches_scipy_reference() {
+        // scipy's curve_fit docs data (spec §12): popt (1.7989, 1.1642), pcov[0,0] 0.0852.
+        let s = spec(
+            "b*t^a",
+            &[1.0, 2.0, 3.0, 4.0],
+            &[1.0, 3.2, 9.5, 13.7],
+            &[1.0, 1.0],
+        );
+        for method in [None, Some(Method::Trf), Some(Method::Dogbox)] {
+            let r = fit(&FitSpec {
+                method,
+                ..s.clone()
+            })
+            .unwrap();
+            assert!((r.popt[0] - 1.7989).abs() < 1e-4, "{method:?} {:?}", r.popt);
+            assert!((r.pcov[0] - 0.0852).abs() < 1e-4, "{method:?}");
+            assert!(r.success && r.warning.is_none());
+            assert_eq!(r.dof, 2);
+            assert!((r.chi2 - 2.0 * r.cost).abs() < 1e-12 * r.chi2);
+            assert!(r.r2 > 0.9 && r.r2 < 1.0);
+            assert!((r.correlation[1] - r.correlation[2]).abs() < 1e-12);
+            assert!((r.correlation[0] - 1.0).abs() < 1e-12);
+        }
+    }
+
+    #[test]
+    fn lm_rejects_bounds_and_losses() {
+        let s = spec("a*t", &[1.0, 2.0], &[1.0, 2.0], &[1.0]);
+        let b = FitSpec {
+            bounds: Some((vec![0.0], vec![2.0])),
+            method: Some(Method::Lm),
+            ..s.clone()
+        };
+        assert!(fit(&b).unwrap_err().contains("unconstrained"));
+        let l = FitSpec {
+            loss: Loss::Cauchy,
+            method: Some(Method::Lm),
+            ..s
+        };
+        assert!(fit(&l).unwrap_err().contains("linear loss"));
+    }
+
+    #[test]
+    fn exact_fit_without_dof_warns() {
+        let s = spec("a*t", &[1.0], &[2.0], &[1.0]);
+        let r = fit(&s).unwrap();
+        assert!((r.popt[0] - 2.0).abs() < 1e-12);
+        assert!(r.warning.is_some() && r.stderr[0].is_infinite());
+        assert!(r.reduced_chi2.is_nan());
+    }
+}
