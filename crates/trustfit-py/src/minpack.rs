@@ -47,43 +47,33 @@ impl<'py> PyLm<'py> {
     }
 
     /// Copies the values of `obj` (C order) into `out`, whose length is the size expected.
+    ///
+    /// Reads go through `to_vec` (one small allocation) rather than a tracked borrow,
+    /// whose bookkeeping costs more than the copy at these sizes.
     fn read(
         &self,
         obj: &Bound<'py, PyAny>,
         out: &mut [f64],
         ndims: (usize, usize),
     ) -> PyResult<()> {
-        if let Ok(arr) = obj.cast::<PyArray1<f64>>()
-            && ndims.0 <= 1
-            && let Ok(ro) = arr.try_readonly()
-            && let Ok(s) = ro.as_slice()
+        let values = if let Ok(arr) = obj.cast::<PyArray1<f64>>()
+            && let Ok(v) = arr.to_vec()
         {
-            if s.len() != out.len() {
-                return Err(size_changed());
-            }
-            out.copy_from_slice(s);
-            return Ok(());
-        }
-        if let Ok(arr) = obj.cast::<PyArray2<f64>>()
+            v
+        } else if let Ok(arr) = obj.cast::<PyArray2<f64>>()
             && ndims.1 >= 2
             && arr.is_c_contiguous()
-            && let Ok(ro) = arr.try_readonly()
-            && let Ok(s) = ro.as_slice()
+            && let Ok(v) = arr.to_vec()
         {
-            if s.len() != out.len() {
-                return Err(size_changed());
-            }
-            out.copy_from_slice(s);
-            return Ok(());
-        }
-        let flat = self.convert.call1((obj, ndims.0, ndims.1))?;
-        let arr = flat.cast::<PyArray1<f64>>()?;
-        let ro = arr.try_readonly()?;
-        let s = ro.as_slice()?;
-        if s.len() != out.len() {
+            v
+        } else {
+            let flat = self.convert.call1((obj, ndims.0, ndims.1))?;
+            flat.cast::<PyArray1<f64>>()?.to_vec()?
+        };
+        if values.len() != out.len() {
             return Err(size_changed());
         }
-        out.copy_from_slice(s);
+        out.copy_from_slice(&values);
         Ok(())
     }
 }

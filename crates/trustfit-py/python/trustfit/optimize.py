@@ -684,14 +684,17 @@ def _as_minpack_array(obj, min_ndim, max_ndim):
     return arr.reshape(-1)
 
 
+# LAPACK's dtrtri, looked up once (fjac is always float64).
+_dtrtri = get_lapack_funcs("trtri", (np.zeros((1, 1)),))
+
+
 def _cov_from_r(fjac, ipvt):
     """``inv(JᵀJ)`` from MINPACK's R and pivots, computed as scipy does (LAPACK trtri on
     the upper triangle, rows permuted back); None when R is singular."""
     n = len(ipvt)
     r = np.triu(np.transpose(fjac)[:n, :])
-    trtri = get_lapack_funcs("trtri", (r,))
     try:
-        inv_r, info = trtri(r)
+        inv_r, info = _dtrtri(r)
         if info != 0:
             raise LinAlgError(f"trtri returned info {info}")
         inv_r[ipvt] = inv_r.copy()
@@ -830,10 +833,18 @@ def leastsq(
         if diag.ndim > 1:
             raise ValueError("object too deep for desired array")
         # MINPACK reads the first n entries; fewer is improper input.
-        diag = np.ascontiguousarray(diag[:n]) if diag.size >= n else diag
+        diag = np.ascontiguousarray(diag[:n])
     f_first = func(x.copy(), *args)
     f_shape = np.shape(f_first)
-    fvec0 = np.array(_as_minpack_array(f_first, 0, 1), dtype=np.float64)
+    if (
+        type(f_first) is np.ndarray
+        and f_first.dtype == np.float64
+        and f_first.ndim == 1
+        and f_first.flags.c_contiguous
+    ):
+        fvec0 = f_first  # the solver copies it
+    else:
+        fvec0 = _as_minpack_array(f_first, 0, 1)
 
     x, fvec, nfev, njev, fjac, ipvt, qtf, info = _trustfit.leastsq_solve(
         func,
@@ -851,9 +862,8 @@ def leastsq(
         diag,
         _as_minpack_array,
     )
-    mesg = _leastsq_message(info, ftol, xtol, gtol, maxfev)
-
     if full_output:
+        mesg = _leastsq_message(info, ftol, xtol, gtol, maxfev)
         cov_x = _cov_from_r(fjac, ipvt) if info in _LEASTSQ_SUCCESS else None
         # scipy's fvec keeps the shape of func's result (a 0-d result gives a scalar).
         fvec = fvec.reshape(f_shape)[()] if len(f_shape) == 0 else fvec.reshape(f_shape)
@@ -863,9 +873,9 @@ def leastsq(
         infodict.update(fjac=fjac, ipvt=ipvt, qtf=qtf)
         return x, cov_x, infodict, mesg, info
     if info in _LEASTSQ_FAILURE:
-        warn(mesg, RuntimeWarning, stacklevel=2)
+        warn(_leastsq_message(info, ftol, xtol, gtol, maxfev), RuntimeWarning, stacklevel=2)
     elif info == 0:
-        raise TypeError(mesg)
+        raise TypeError(_leastsq_message(info, ftol, xtol, gtol, maxfev))
     return x, info
 
 
@@ -948,6 +958,35 @@ class _FirstPointMemo:
         return val
 
 
+# LAPACK's dtrtrs, looked up once.
+_dtrtrs = get_lapack_funcs("trtrs", (np.zeros((1, 1)),))
+
+
+def _lower_solver(l_factor):
+    """``b -> solve_triangular(L, b, lower=True)``, with the same LAPACK call (dtrtrs) and
+    so the same values, minus its per-call checks of L (fixed and finite here), which cost
+    more than the solve at curve_fit's sizes. Complex or unusual `b` (and errors) take
+    scipy's own path, so the same exceptions are raised."""
+    l_fortran = np.asfortranarray(l_factor, dtype=np.float64)
+    m = l_fortran.shape[0]
+
+    def solve(b):
+        if (
+            isinstance(b, np.ndarray)
+            and b.dtype.kind in "fiu"
+            and b.ndim in (1, 2)
+            and b.shape[0] == m
+            and b.size > 0
+            and np.isfinite(b).all()
+        ):
+            z, info = _dtrtrs(l_fortran, b, lower=1)
+            if info == 0:
+                return z
+        return solve_triangular(l_factor, b, lower=True)
+
+    return solve
+
+
 def _residuals_of(f, xdata, ydata, transform):
     """Weighted residuals ``transform·(f(xdata, *p) − ydata)`` as a function of p."""
     if transform is None:
@@ -962,8 +1001,10 @@ def _residuals_of(f, xdata, ydata, transform):
 
     else:
         # sigma = L Lᵀ: whiten by solving L r = f − y.
+        solve = _lower_solver(transform)
+
         def residuals(params):
-            return solve_triangular(transform, f(xdata, *params) - ydata, lower=True)
+            return solve(f(xdata, *params) - ydata)
 
     return residuals
 
@@ -981,9 +1022,10 @@ def _jacobian_of(jac, xdata, transform):
             return transform[:, np.newaxis] * np.asarray(jac(xdata, *params))
 
     else:
+        solve = _lower_solver(transform)
 
         def jacobian(params):
-            return solve_triangular(transform, np.asarray(jac(xdata, *params)), lower=True)
+            return solve(np.asarray(jac(xdata, *params)))
 
     return jacobian
 
