@@ -2,10 +2,18 @@
 
 ``trustfit.least_squares``, ``trustfit.leastsq`` and ``trustfit.curve_fit`` are drop-in
 replacements for their ``scipy.optimize`` namesakes (scipy 1.17): same signatures, defaults,
-checks, messages and results.
+checks, messages and results. ``trustfit.covariance`` (not in scipy) gives the parameters'
+covariance, standard errors and correlations of any ``least_squares`` result.
 """
 
 from ._trustfit import TrustfitError, __version__
-from .optimize import curve_fit, least_squares, leastsq
+from .optimize import covariance, curve_fit, least_squares, leastsq
 
-__all__ = ["least_squares", "leastsq", "curve_fit", "TrustfitError", "__version__"]
+__all__ = [
+    "least_squares",
+    "leastsq",
+    "curve_fit",
+    "covariance",
+    "TrustfitError",
+    "__version__",
+]

@@ -27,7 +27,7 @@ from scipy.sparse.linalg import LinearOperator
 
 from . import _trustfit
 
-__all__ = ["least_squares", "leastsq", "curve_fit"]
+__all__ = ["least_squares", "leastsq", "curve_fit", "covariance"]
 
 EPS = np.finfo(float).eps
 
@@ -1131,7 +1131,7 @@ def curve_fit(
     >>> y = np.array([1.0, 3.2, 9.5, 13.7])
     >>> popt, pcov = curve_fit(lambda x, a, b: b * x**a, x, y)
     >>> popt.round(4), np.sqrt(np.diag(pcov)).round(4)
-    (array([1.7989, 1.1642]), array([0.2919, 0.4373]))
+    (array([1.7989, 1.1642]), array([0.292 , 0.4372]))
     """
     if p0 is None:
         n = _count_fit_parameters(f)
@@ -1272,3 +1272,73 @@ def _pinv_jtj(jac):
     s = s[s > threshold]
     vt = vt[: s.size]
     return np.dot(vt.T / s**2, vt)
+
+
+# ---------------------------------------------------------------------------------------
+# Beyond scipy: parameter uncertainties of a least_squares result
+# ---------------------------------------------------------------------------------------
+
+
+def covariance(result, absolute_sigma=False):
+    """Covariance, standard errors and correlations of the parameters of a fit.
+
+    Not in scipy (which offers them only through `curve_fit`): computed from the result of
+    `least_squares` (trustfit's or scipy's) exactly as `curve_fit` computes ``pcov`` after
+    its trf/dogbox solve, so ``covariance(least_squares(r, p0)).pcov`` equals
+    ``curve_fit``'s ``pcov`` for residuals ``r(p) = (f(x, *p) - y) / sigma``.
+
+    The Moore-Penrose inverse of ``JᵀJ`` from the SVD of ``result.jac`` (singular values at
+    or below ``eps·max(m, n)·s[0]`` dropped), times the residual variance
+    ``2·cost / (m - n)`` unless `absolute_sigma` (residuals already divided by known
+    standard deviations). With a robust loss, ``result.jac`` and ``cost`` are the
+    loss-weighted ones, so this is the usual sandwich-free approximation.
+
+    Parameters
+    ----------
+    result : OptimizeResult
+        A `least_squares` result (needs ``jac``, ``cost`` and ``fun``).
+    absolute_sigma : bool, optional
+        Do not rescale by the residual variance. Default False.
+
+    Returns
+    -------
+    OptimizeResult
+        ``pcov`` (n-by-n; all inf when it cannot be estimated: NaNs, or m <= n without
+        `absolute_sigma`, with an `OptimizeWarning` as `curve_fit` gives),
+        ``stderr`` (``sqrt(diag(pcov))``), ``correlation`` (``pcov / outer(stderr,
+        stderr)``; NaN where undefined) and ``estimated`` (bool).
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from trustfit import covariance, least_squares
+    >>> t = np.array([0.0, 1.0, 2.0, 3.0]); y = np.array([1.1, 2.9, 5.2, 6.8])
+    >>> res = least_squares(lambda p: p[0] + p[1] * t - y, [0.0, 0.0])
+    >>> cov = covariance(res)
+    >>> cov.stderr.round(6)
+    array([0.169411, 0.090554])
+    """
+    jac = np.asarray(result.jac, dtype=float)
+    if jac.ndim != 2:
+        raise ValueError("`result.jac` must be a dense 2-D array.")
+    m, n = jac.shape
+    pcov = _pinv_jtj(jac)
+    estimated = not np.isnan(pcov).any()
+    if estimated and not absolute_sigma:
+        if m > n:
+            pcov = pcov * (2 * float(result.cost) / (m - n))
+        else:
+            estimated = False
+    if not estimated:
+        pcov = np.full((n, n), np.inf)
+        warn(
+            "Covariance of the parameters could not be estimated",
+            category=OptimizeWarning,
+            stacklevel=2,
+        )
+    stderr = np.sqrt(np.diag(pcov))
+    with np.errstate(invalid="ignore", divide="ignore"):
+        correlation = pcov / np.outer(stderr, stderr)
+    return OptimizeResult(
+        pcov=pcov, stderr=stderr, correlation=correlation, estimated=estimated
+    )
