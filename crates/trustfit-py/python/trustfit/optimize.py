@@ -17,6 +17,7 @@ from __future__ import annotations
 import inspect
 import math
 import operator
+import sys
 from warnings import warn
 
 import numpy as np
@@ -662,6 +663,17 @@ def _check_func(checker, argname, thefunc, x0, args, numinputs, output_shape=Non
     return np.shape(res), dt
 
 
+def _c_double(value):
+    """A float argument as scipy's C wrapper parses it (anything with ``__float__`` or
+    ``__index__``; TypeError otherwise)."""
+    if isinstance(value, float):
+        return value
+    kind = type(value)
+    if hasattr(kind, "__float__") or hasattr(kind, "__index__"):
+        return float(value)
+    raise TypeError(f"must be real number, not {kind.__name__}")
+
+
 def _as_minpack_array(obj, min_ndim, max_ndim):
     """A function's result as scipy's C wrapper accepts it: a real array with `min_ndim`
     to `max_ndim` dimensions, safely castable to float64; returned flat and contiguous."""
@@ -825,6 +837,14 @@ def leastsq(
     # What scipy's C wrapper does before MINPACK starts: read x0 and diag as float
     # arrays, and evaluate func once at x0 (outside MINPACK's count) to size fvec.
     maxfev = operator.index(maxfev)
+    ftol, xtol, gtol, epsfcn, factor = (
+        _c_double(v) for v in (ftol, xtol, gtol, epsfcn, factor)
+    )
+    if not np.can_cast(x0.dtype, np.float64, "safe"):
+        raise TypeError(
+            f"Cannot cast array data from {x0.dtype!r} to dtype('float64') according to "
+            "the rule 'safe'"
+        )
     x = np.array(x0, dtype=np.float64)
     if diag is not None:
         diag = np.asarray(diag, dtype=np.float64)
@@ -853,12 +873,12 @@ def leastsq(
         args,
         Dfun,
         bool(col_deriv),
-        float(ftol),
-        float(xtol),
-        float(gtol),
+        ftol,
+        xtol,
+        gtol,
         maxfev if maxfev > 0 else np.iinfo(np.int64).max,
-        float(epsfcn),
-        float(factor),
+        epsfcn,
+        factor,
         diag,
         _as_minpack_array,
     )
@@ -884,10 +904,22 @@ def leastsq(
 # ---------------------------------------------------------------------------------------
 
 
+if sys.version_info >= (3, 14):
+    import annotationlib
+
+    def _signature(f):
+        # Annotations are evaluated lazily since 3.14 (PEP 649): undefined names must
+        # not make the signature fail (scipy's gh-23913).
+        return inspect.signature(f, annotation_format=annotationlib.Format.FORWARDREF)
+
+else:
+    _signature = inspect.signature
+
+
 def _count_fit_parameters(f):
     """Number of fit parameters of ``f(x, p1, p2, ...)``: its positional parameters but
     the first (``self`` of a bound method is not counted)."""
-    params = inspect.signature(f).parameters.values()
+    params = _signature(f).parameters.values()
     positional = [
         p
         for p in params
