@@ -148,6 +148,12 @@ CASES = {
         lambda x, a, b: np.ones(3) * a, [1.0, 2, 3, 4], [2.0, 4, 6.0, 8.5], sigma=np.eye(4)),
     "cf model nan, 2-d sigma": lambda m: m.curve_fit(
         lambda x, a, b: a * x + b * np.nan, [1.0, 2, 3, 4], [2.0, 4, 6.0, 8.5], sigma=np.eye(4)),
+    "cf lm jac wrong shape": lambda m: m.curve_fit(
+        lambda x, a, b: a * x + b, [1.0, 2, 3, 4], [2.0, 4, 6.0, 8.5],
+        jac=lambda x, a, b: np.ones((4, 3))),
+    "cf trf jac wrong shape": lambda m: m.curve_fit(
+        lambda x, a, b: a * x + b, [1.0, 2, 3, 4], [2.0, 4, 6.0, 8.5], method="trf",
+        jac=lambda x, a, b: np.ones((4, 3))),
     "cf xdata not an array": lambda m: m.curve_fit(lambda x, a: a * np.asarray(x["v"]),
                                                    {"v": [1.0, 2, 3]}, [2.0, 4, 6.1]),
     "cf xdata 2-d": lambda m: m.curve_fit(lambda x, a, b: a * x[0] + b * x[1],

@@ -963,31 +963,29 @@ def _has_nan(a, nan_policy):
     return contains
 
 
-class _FirstPointMemo:
-    """scipy's light memo for curve_fit: the first parameters and value are kept and
-    served again while the solver repeats them at the start; once other parameters come,
-    every call goes straight to the function."""
+def _memoize_first_point(f):
+    """scipy's light memo for curve_fit: the first parameters and value are kept and served
+    again while the solver repeats them at the start; once other parameters come, every
+    call goes straight to `f`. (Named as scipy's, which error messages show.)"""
+    last_params = None
+    last_val = None
+    skip_lookup = False
 
-    __slots__ = ("f", "last_params", "last_val", "skip_lookup")
-
-    def __init__(self, f):
-        self.f = f
-        self.last_params = None
-        self.last_val = None
-        self.skip_lookup = False
-
-    def __call__(self, params):
-        if self.skip_lookup:
-            return self.f(params)
-        if np.all(self.last_params == params):
-            return self.last_val
-        if self.last_params is not None:
-            self.skip_lookup = True
-        val = self.f(params)
-        if self.last_params is None:
-            self.last_params = np.copy(params)
-            self.last_val = val
+    def _memoized_func(params):
+        nonlocal last_params, last_val, skip_lookup
+        if skip_lookup:
+            return f(params)
+        if np.all(last_params == params):
+            return last_val
+        if last_params is not None:
+            skip_lookup = True
+        val = f(params)
+        if last_params is None:
+            last_params = np.copy(params)
+            last_val = val
         return val
+
+    return _memoized_func
 
 
 # LAPACK's dtrtrs, looked up once.
@@ -1235,9 +1233,9 @@ def curve_fit(
         else:
             raise ValueError("`sigma` has incorrect shape.")
 
-    func = _FirstPointMemo(_residuals_of(f, xdata, ydata, transform))
+    func = _memoize_first_point(_residuals_of(f, xdata, ydata, transform))
     if callable(jac):
-        jac = _FirstPointMemo(_jacobian_of(jac, xdata, transform))
+        jac = _memoize_first_point(_jacobian_of(jac, xdata, transform))
     elif jac is None and method != "lm":
         jac = "2-point"
 
