@@ -876,7 +876,7 @@ def leastsq(
         ftol,
         xtol,
         gtol,
-        maxfev if maxfev > 0 else np.iinfo(np.int64).max,
+        maxfev if maxfev > 0 else sys.maxsize,  # scipy never stops on maxfev < 0
         epsfcn,
         factor,
         diag,
