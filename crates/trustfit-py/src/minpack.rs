@@ -47,35 +47,46 @@ impl<'py> PyLm<'py> {
     }
 
     /// Copies the values of `obj` (C order) into `out`, whose length is the size expected.
-    ///
-    /// Reads go through `to_vec` (one small allocation) rather than a tracked borrow,
-    /// whose bookkeeping costs more than the copy at these sizes.
     fn read(
         &self,
         obj: &Bound<'py, PyAny>,
         out: &mut [f64],
         ndims: (usize, usize),
     ) -> PyResult<()> {
-        let values = if let Ok(arr) = obj.cast::<PyArray1<f64>>()
-            && let Ok(v) = arr.to_vec()
-        {
-            v
-        } else if let Ok(arr) = obj.cast::<PyArray2<f64>>()
-            && ndims.1 >= 2
-            && arr.is_c_contiguous()
-            && let Ok(v) = arr.to_vec()
-        {
-            v
-        } else {
-            let flat = self.convert.call1((obj, ndims.0, ndims.1))?;
-            flat.cast::<PyArray1<f64>>()?.to_vec()?
-        };
+        let values = read_values(obj, ndims, &self.convert)?;
         if values.len() != out.len() {
             return Err(size_changed());
         }
         out.copy_from_slice(&values);
         Ok(())
     }
+}
+
+/// The values of a function's result `obj` (C order), accepted as scipy's C wrapper
+/// accepts them: `ndims` is the (min, max) number of dimensions; a C-contiguous float64
+/// ndarray is copied directly, anything else goes through `convert`.
+///
+/// Reads go through `to_vec` (one small allocation) rather than a tracked borrow, whose
+/// bookkeeping costs more than the copy at these sizes.
+fn read_values(
+    obj: &Bound<'_, PyAny>,
+    ndims: (usize, usize),
+    convert: &Bound<'_, PyAny>,
+) -> PyResult<Vec<f64>> {
+    if let Ok(arr) = obj.cast::<PyArray1<f64>>()
+        && let Ok(v) = arr.to_vec()
+    {
+        return Ok(v);
+    }
+    if let Ok(arr) = obj.cast::<PyArray2<f64>>()
+        && ndims.1 >= 2
+        && arr.is_c_contiguous()
+        && let Ok(v) = arr.to_vec()
+    {
+        return Ok(v);
+    }
+    let flat = convert.call1((obj, ndims.0, ndims.1))?;
+    Ok(flat.cast::<PyArray1<f64>>()?.to_vec()?)
 }
 
 impl LmSystem for PyLm<'_> {
@@ -113,8 +124,8 @@ impl LmSystem for PyLm<'_> {
 /// Runs MINPACK's LMDIF (no `dfun`) or LMDER on arguments prepared by
 /// `trustfit.leastsq` (python/trustfit/optimize.py).
 ///
-/// `fvec0` is f(x0) as scipy's wrapper evaluates it before MINPACK starts (m is its
-/// length; it is what `fvec` holds if MINPACK rejects the input). `maxfev` is already
+/// `fvec0` is f(x0) as scipy's wrapper evaluates it before MINPACK starts, as `func`
+/// returned it (m is its size/// length; it is what `fvec` holds if MINPACK rejects the input). `maxfev` is already
 /// resolved (0 stays 0: improper input). Returns
 /// `(x, fvec, nfev, njev, fjac (n, m), ipvt (0-based int32), qtf, info)`.
 #[pyfunction]
@@ -125,8 +136,8 @@ impl LmSystem for PyLm<'_> {
 pub fn leastsq_solve<'py>(
     py: Python<'py>,
     func: Bound<'py, PyAny>,
-    x0: PyReadonlyArray1<'py, f64>,
-    fvec0: PyReadonlyArray1<'py, f64>,
+    x0: Bound<'py, PyAny>,
+    fvec0: Bound<'py, PyAny>,
     args: Bound<'py, PyTuple>,
     dfun: Option<Bound<'py, PyAny>>,
     col_deriv: bool,
@@ -139,8 +150,8 @@ pub fn leastsq_solve<'py>(
     diag: Option<PyReadonlyArray1<'py, f64>>,
     convert: Bound<'py, PyAny>,
 ) -> PyResult<Bound<'py, PyTuple>> {
-    let mut x = x0.as_slice()?.to_vec();
-    let mut fvec = fvec0.as_slice()?.to_vec();
+    let mut x = x0.cast::<PyArray1<f64>>()?.to_vec()?;
+    let mut fvec = read_values(&fvec0, (0, 1), &convert)?;
     let (m, n) = (fvec.len(), x.len());
     let params = LmderParams {
         ftol,

@@ -837,9 +837,16 @@ def leastsq(
     # What scipy's C wrapper does before MINPACK starts: read x0 and diag as float
     # arrays, and evaluate func once at x0 (outside MINPACK's count) to size fvec.
     maxfev = operator.index(maxfev)
-    ftol, xtol, gtol, epsfcn, factor = (
-        _c_double(v) for v in (ftol, xtol, gtol, epsfcn, factor)
-    )
+    if type(ftol) is not float:
+        ftol = _c_double(ftol)
+    if type(xtol) is not float:
+        xtol = _c_double(xtol)
+    if type(gtol) is not float:
+        gtol = _c_double(gtol)
+    if type(epsfcn) is not float:
+        epsfcn = _c_double(epsfcn)
+    if type(factor) is not float:
+        factor = _c_double(factor)
     if not np.can_cast(x0.dtype, np.float64, "safe"):
         raise TypeError(
             f"Cannot cast array data from {x0.dtype!r} to dtype('float64') according to "
@@ -854,22 +861,12 @@ def leastsq(
             raise ValueError("object too deep for desired array")
         # MINPACK reads the first n entries; fewer is improper input.
         diag = np.ascontiguousarray(diag[:n])
-    f_first = func(x.copy(), *args)
-    f_shape = np.shape(f_first)
-    if (
-        type(f_first) is np.ndarray
-        and f_first.dtype == np.float64
-        and f_first.ndim == 1
-        and f_first.flags.c_contiguous
-    ):
-        fvec0 = f_first  # the solver copies it
-    else:
-        fvec0 = _as_minpack_array(f_first, 0, 1)
+    f_first = func(x.copy(), *args)  # read by the solver as scipy's wrapper reads it
 
     x, fvec, nfev, njev, fjac, ipvt, qtf, info = _trustfit.leastsq_solve(
         func,
         x,
-        fvec0,
+        f_first,
         args,
         Dfun,
         bool(col_deriv),
@@ -885,8 +882,9 @@ def leastsq(
     if full_output:
         mesg = _leastsq_message(info, ftol, xtol, gtol, maxfev)
         cov_x = _cov_from_r(fjac, ipvt) if info in _LEASTSQ_SUCCESS else None
-        # scipy's fvec keeps the shape of func's result (a 0-d result gives a scalar).
-        fvec = fvec.reshape(f_shape)[()] if len(f_shape) == 0 else fvec.reshape(f_shape)
+        # scipy's fvec keeps the shape of func's first result (0-d gives a scalar).
+        if np.ndim(f_first) == 0:
+            fvec = fvec.reshape(())[()]
         infodict = {"fvec": fvec, "nfev": nfev}
         if Dfun is not None:
             infodict["njev"] = njev
