@@ -125,8 +125,8 @@ impl LmSystem for PyLm<'_> {
 /// `trustfit.leastsq` (python/trustfit/optimize.py).
 ///
 /// `fvec0` is f(x0) as scipy's wrapper evaluates it before MINPACK starts, as `func`
-/// returned it (m is its size/// length; it is what `fvec` holds if MINPACK rejects the input). `maxfev` is already
-/// resolved (0 stays 0: improper input). Returns
+/// returned it: m is its size, and it is what `fvec` holds if MINPACK rejects the input.
+/// `maxfev` is already resolved (0 stays 0: improper input). Returns
 /// `(x, fvec, nfev, njev, fjac (n, m), ipvt (0-based int32), qtf, info)`.
 #[pyfunction]
 #[pyo3(signature = (
