@@ -154,6 +154,17 @@ CASES = {
     "cf trf jac wrong shape": lambda m: m.curve_fit(
         lambda x, a, b: a * x + b, [1.0, 2, 3, 4], [2.0, 4, 6.0, 8.5], method="trf",
         jac=lambda x, a, b: np.ones((4, 3))),
+    "cf nan_policy omit, xdata None": lambda m: m.curve_fit(
+        lambda x, a: a * np.arange(3.0), None, [2.0, 4, 6.1], nan_policy="omit"),
+    "cf nan_policy omit, y only": lambda m: m.curve_fit(
+        lambda x, a: a * x, np.array([1.0, 2, 3, 4]), [2.0, 4, np.nan, 8.1], nan_policy="omit"),
+    "cf nan_policy unknown": lambda m: m.curve_fit(
+        lambda x, a: a * x, np.array([1.0, 2, 3, 4]), [2.0, 4, 5, 8.1], nan_policy="foo"),
+    "cf sigma zeros": lambda m: m.curve_fit(lambda x, a: a * x, np.array([1.0, 2, 3, 4]),
+                                            [2.0, 4, 5, 8.1], sigma=np.zeros(4)),
+    "cf maxfev and max_nfev, trf": lambda m: m.curve_fit(
+        lambda x, a: a * x, np.array([1.0, 2, 3, 4]), [2.0, 4, 5, 8.1], method="trf",
+        maxfev=10, max_nfev=10),
     "cf xdata not an array": lambda m: m.curve_fit(lambda x, a: a * np.asarray(x["v"]),
                                                    {"v": [1.0, 2, 3]}, [2.0, 4, 6.1]),
     "cf xdata 2-d": lambda m: m.curve_fit(lambda x, a, b: a * x[0] + b * x[1],

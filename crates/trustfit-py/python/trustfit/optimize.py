@@ -944,7 +944,7 @@ def _feasible_start(lb, ub):
 
 def _has_nan(a, nan_policy):
     """scipy's `_contains_nan` for NumPy arrays: raises for 'raise', reports for 'omit'."""
-    if a.size == 0:
+    if math.prod(a.shape) == 0:  # (scipy reads .shape first: the same AttributeError)
         contains = False
     elif np.issubdtype(a.dtype, np.floating):
         contains = bool(np.isnan(np.max(a)))
