@@ -208,14 +208,20 @@ pub fn leastsq_solve<'py>(
     let mut qtf = out.qtf;
     qtf.resize(n, 0.0);
 
+    // Arrays that own their (numpy-allocated) memory, as scipy's.
+    let fjac_array = PyArray2::<f64>::zeros(py, [n, m], false);
+    fjac_array
+        .try_readwrite()?
+        .as_slice_mut()?
+        .copy_from_slice(&fjac);
     let items: [Bound<'py, PyAny>; 8] = [
-        PyArray1::from_vec(py, x).into_any(),
-        PyArray1::from_vec(py, fvec).into_any(),
+        PyArray1::from_slice(py, &x).into_any(),
+        PyArray1::from_slice(py, &fvec).into_any(),
         out.nfev.into_pyobject(py)?.into_any(),
         out.njev.into_pyobject(py)?.into_any(),
-        PyArray1::from_vec(py, fjac).reshape([n, m])?.into_any(),
-        PyArray1::from_vec(py, ipvt).into_any(),
-        PyArray1::from_vec(py, qtf).into_any(),
+        fjac_array.into_any(),
+        PyArray1::from_slice(py, &ipvt).into_any(),
+        PyArray1::from_slice(py, &qtf).into_any(),
         out.info.into_pyobject(py)?.into_any(),
     ];
     PyTuple::new(py, items)

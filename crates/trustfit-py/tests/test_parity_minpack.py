@@ -302,9 +302,11 @@ def test_leastsq_same_as_scipy(name, mode, opts):
         assert cov_x is None
     else:
         np.testing.assert_allclose(cov_x, ref[1], rtol=1e-8, atol=1e-15)
-    for key in ("fjac", "ipvt", "qtf"):
+    for key in ("fvec", "fjac", "ipvt", "qtf"):
         assert info[key].shape == ref[2][key].shape, key
         assert info[key].dtype == ref[2][key].dtype, key
+        assert info[key].flags.owndata and info[key].flags.c_contiguous, key
+    assert x.flags.owndata and x.dtype == ref[0].dtype and x.shape == ref[0].shape
     np.testing.assert_array_equal(info["ipvt"], ref[2]["ipvt"])
     np.testing.assert_allclose(info["fjac"], ref[2]["fjac"], rtol=1e-9, atol=1e-12)
     np.testing.assert_allclose(info["qtf"], ref[2]["qtf"], rtol=1e-9, atol=1e-12)
