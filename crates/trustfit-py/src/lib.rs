@@ -1,14 +1,16 @@
 //! `trustfit._trustfit`: the compiled core of the `trustfit` Python package.
 //!
-//! The public API is `trustfit.least_squares` (python/trustfit/optimize.py), which does
-//! scipy's argument validation in Python, evaluates `f(x0)` (and `J(x0)`) once to learn
-//! `m` and check shapes, and then calls [`solve`] here with everything normalised.
+//! The public API is `trustfit.least_squares`, `trustfit.leastsq` and `trustfit.curve_fit`
+//! (python/trustfit/optimize.py), which do scipy's argument validation in Python, evaluate
+//! `f(x0)` (and `J(x0)`) once to learn `m` and check shapes, and then call [`solve`] or
+//! [`minpack::leastsq_solve`] here with everything normalised.
 //! This module holds no numerics: it adapts Python callables to [`trustfit::Residuals`]
 //! and builds [`trustfit::Options`].
 
 mod callback;
 mod convert;
 mod errors;
+mod minpack;
 
 use numpy::{PyArray1, PyArrayMethods, PyReadonlyArray1, PyReadonlyArray2};
 use pyo3::exceptions::PyValueError;
@@ -157,6 +159,7 @@ fn solve<'py>(
 #[pymodule]
 fn _trustfit(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_function(wrap_pyfunction!(solve, m)?)?;
+    m.add_function(wrap_pyfunction!(minpack::leastsq_solve, m)?)?;
     m.add("TrustfitError", m.py().get_type::<TrustfitError>())?;
     m.add("__version__", env!("CARGO_PKG_VERSION"))?;
     Ok(())

@@ -312,5 +312,12 @@ def test_args_and_kwargs_reach_fun_and_jac():
 
 
 def test_public_names():
-    assert trustfit.__all__ == ["least_squares", "TrustfitError", "__version__"]
+    assert trustfit.__all__ == [
+        "least_squares",
+        "leastsq",
+        "curve_fit",
+        "covariance",
+        "TrustfitError",
+        "__version__",
+    ]
     assert issubclass(trustfit.TrustfitError, RuntimeError)

@@ -5,6 +5,8 @@ from typing import Any, Callable, Optional
 import numpy as np
 import numpy.typing as npt
 
+__all__ = ["solve", "leastsq_solve", "TrustfitError", "__version__"]
+
 __version__: str
 
 class TrustfitError(RuntimeError):
@@ -44,4 +46,30 @@ def solve(
     int,  # nfev
     Optional[int],  # njev
     int,  # status
+]: ...
+
+def leastsq_solve(
+    func: Callable[..., Any],
+    x0: npt.NDArray[np.float64],
+    fvec0: npt.NDArray[np.float64],
+    args: tuple[Any, ...],
+    dfun: Optional[Callable[..., Any]],
+    col_deriv: bool,
+    ftol: float,
+    xtol: float,
+    gtol: float,
+    maxfev: int,
+    epsfcn: float,
+    factor: float,
+    diag: Optional[npt.NDArray[np.float64]],
+    convert: Callable[[Any, int, int], npt.NDArray[np.float64]],
+) -> tuple[
+    npt.NDArray[np.float64],  # x
+    npt.NDArray[np.float64],  # fvec (m,)
+    int,  # nfev
+    int,  # njev
+    npt.NDArray[np.float64],  # fjac (n, m)
+    npt.NDArray[np.int32],  # ipvt (0-based)
+    npt.NDArray[np.float64],  # qtf (n,)
+    int,  # info
 ]: ...

@@ -1,10 +1,15 @@
-"""`least_squares` with scipy 1.17's signature, defaults, checks and result, solved in Rust.
+"""`least_squares`, `leastsq` and `curve_fit` with scipy 1.17's signatures, defaults, checks
+and results, solved in Rust.
 
 Argument validation follows scipy's order and messages exactly (spec §1.2), so the same bad
 input raises the same exception. ``f(x0)`` (and ``J(x0)`` for a callable ``jac``) are
 evaluated here once, as scipy does, and handed to the compiled solver, which serves them to
 the core's first evaluations at ``x0`` without calling the user again (scipy's memo, so that
 ``res.nfev`` equals the number of calls of ``fun`` for an analytic ``jac``).
+
+`leastsq` runs the core's port of MINPACK's LMDIF/LMDER (the same iterates as scipy's C
+code) and calls the user's functions exactly as scipy's wrapper does; `curve_fit` is
+scipy's glue around `leastsq` / `least_squares`, written here on top of trustfit's.
 """
 
 from __future__ import annotations
@@ -12,16 +17,18 @@ from __future__ import annotations
 import inspect
 import math
 import operator
+import sys
 from warnings import warn
 
 import numpy as np
-from scipy.optimize import Bounds, OptimizeResult
+from scipy.linalg import LinAlgError, cholesky, get_lapack_funcs, solve_triangular, svd
+from scipy.optimize import Bounds, OptimizeResult, OptimizeWarning
 from scipy.sparse import issparse
 from scipy.sparse.linalg import LinearOperator
 
 from . import _trustfit
 
-__all__ = ["least_squares"]
+__all__ = ["least_squares", "leastsq", "curve_fit", "covariance"]
 
 EPS = np.finfo(float).eps
 
@@ -575,4 +582,791 @@ def least_squares(
         status=status,
         message=TERMINATION_MESSAGES[status],
         success=status > 0,
+    )
+
+
+# ---------------------------------------------------------------------------------------
+# leastsq
+# ---------------------------------------------------------------------------------------
+
+try:  # The exception scipy's MINPACK wrapper raises for results that are not float arrays.
+    from scipy.optimize._minpack import error as _MinpackError
+except ImportError:  # pragma: no cover - scipy moved it
+
+    class _MinpackError(Exception):
+        """Raised when a function's result is not a proper array of floats."""
+
+
+_LEASTSQ_SUCCESS = (1, 2, 3, 4)
+_LEASTSQ_FAILURE = (5, 6, 7, 8)
+
+
+def _leastsq_message(info, ftol, xtol, gtol, maxfev):
+    """scipy's text for MINPACK's ``info`` (the same words and number formats)."""
+    if info == 1:
+        return (
+            "Both actual and predicted relative reductions in the sum of squares\n"
+            f"  are at most {ftol:f}"
+        )
+    if info == 2:
+        return f"The relative error between two consecutive iterates is at most {xtol:f}"
+    if info == 3:
+        return (
+            "Both actual and predicted relative reductions in the sum of squares\n"
+            f"  are at most {ftol:f} and the relative error between two consecutive "
+            f"iterates is at \n  most {xtol:f}"
+        )
+    if info == 4:
+        return (
+            "The cosine of the angle between func(x) and any column of the\n"
+            f"  Jacobian is at most {gtol:f} in absolute value"
+        )
+    if info == 5:
+        return f"Number of calls to function has reached maxfev = {maxfev}."
+    if info == 6:
+        return (
+            f"ftol={ftol:f} is too small, no further reduction in the sum of squares\n"
+            "  is possible."
+        )
+    if info == 7:
+        return (
+            f"xtol={xtol:f} is too small, no further improvement in the approximate\n"
+            "  solution is possible."
+        )
+    if info == 8:
+        return (
+            f"gtol={gtol:f} is too small, func(x) is orthogonal to the columns of\n"
+            "  the Jacobian to machine precision."
+        )
+    return "Improper input parameters."
+
+
+def _check_func(checker, argname, thefunc, x0, args, numinputs, output_shape=None):
+    """Calls ``thefunc`` once at ``x0`` to learn its output shape and dtype, as scipy does.
+
+    A shape other than `output_shape` is a TypeError, except when the expected first
+    dimension is 1 or its second is 1 (then the shape found is returned unchecked).
+    """
+    res = np.atleast_1d(thefunc(*((x0[:numinputs],) + args)))
+    if output_shape is not None and np.shape(res) != output_shape:
+        if output_shape[0] != 1:
+            if len(output_shape) > 1 and output_shape[1] == 1:
+                return np.shape(res)
+            name = getattr(thefunc, "__name__", None)
+            where = f" '{name}'." if name else "."
+            raise TypeError(
+                f"{checker}: there is a mismatch between the input and output shape of "
+                f"the '{argname}' argument{where}"
+                f"Shape should be {output_shape} but it is {np.shape(res)}."
+            )
+    dt = res.dtype if np.issubdtype(res.dtype, np.inexact) else np.dtype(float)
+    return np.shape(res), dt
+
+
+def _c_double(value):
+    """A float argument as scipy's C wrapper parses it (anything with ``__float__`` or
+    ``__index__``; TypeError otherwise)."""
+    if isinstance(value, float):
+        return value
+    kind = type(value)
+    if hasattr(kind, "__float__") or hasattr(kind, "__index__"):
+        return float(value)
+    raise TypeError(f"must be real number, not {kind.__name__}")
+
+
+def _as_minpack_array(obj, min_ndim, max_ndim):
+    """A function's result as scipy's C wrapper accepts it: a real array with `min_ndim`
+    to `max_ndim` dimensions, safely castable to float64; returned flat and contiguous."""
+    try:
+        if isinstance(obj, np.ndarray):
+            if not np.can_cast(obj.dtype, np.float64, "safe"):
+                raise TypeError(
+                    f"Cannot cast array data from {obj.dtype!r} to dtype('float64') "
+                    "according to the rule 'safe'"
+                )
+            arr = np.ascontiguousarray(obj, dtype=np.float64)
+        else:
+            arr = np.ascontiguousarray(np.asarray(obj, dtype=np.float64))
+        if arr.ndim < min_ndim:
+            raise ValueError("object of too small depth for desired array")
+        if arr.ndim > max_ndim:
+            raise ValueError("object too deep for desired array")
+    except (TypeError, ValueError) as e:
+        raise _MinpackError("Result from function call is not a proper array of floats.") from e
+    return arr.reshape(-1)
+
+
+# LAPACK's dtrtri, looked up once (fjac is always float64).
+_dtrtri = get_lapack_funcs("trtri", (np.zeros((1, 1)),))
+
+
+def _cov_from_r(fjac, ipvt):
+    """``inv(JᵀJ)`` from MINPACK's R and pivots, computed as scipy does (LAPACK trtri on
+    the upper triangle, rows permuted back); None when R is singular."""
+    n = len(ipvt)
+    r = np.triu(np.transpose(fjac)[:n, :])
+    try:
+        inv_r, info = _dtrtri(r)
+        if info != 0:
+            raise LinAlgError(f"trtri returned info {info}")
+        inv_r[ipvt] = inv_r.copy()
+        return inv_r @ inv_r.T
+    except (LinAlgError, ValueError):
+        return None
+
+
+def leastsq(
+    func,
+    x0,
+    args=(),
+    Dfun=None,
+    full_output=False,
+    col_deriv=False,
+    ftol=1.49012e-8,
+    xtol=1.49012e-8,
+    gtol=0.0,
+    maxfev=0,
+    epsfcn=None,
+    factor=100,
+    diag=None,
+):
+    """Minimize the sum of squares of a set of equations (MINPACK's lmdif / lmder).
+
+    A drop-in replacement for `scipy.optimize.leastsq` (scipy 1.17)::
+
+        x = arg min(sum(func(y)**2, axis=0))
+                 y
+
+    The iteration is trustfit's port of MINPACK (the same iterates, counts, codes and
+    messages as scipy's C code); `func` and `Dfun` are called exactly as scipy calls them.
+
+    Parameters
+    ----------
+    func : callable
+        ``func(x, *args)`` returning M floats (a scalar or 1-D array_like); M >= N, the
+        length of `x0`. It must not return NaNs or the fit might fail.
+    x0 : array_like
+        Starting estimate (flattened to N values).
+    args : tuple, optional
+        Extra arguments to `func` and `Dfun` (a non-tuple is wrapped in one).
+    Dfun : callable, optional
+        ``Dfun(x, *args)`` returning the Jacobian, M-by-N (rows are residuals), or N-by-M
+        with ``col_deriv=True``. Without it, forward differences are used (lmdif).
+    full_output : bool, optional
+        If True, return all optional outputs (not just `x` and `ier`).
+    col_deriv : bool, optional
+        `Dfun` computes derivatives down the columns (returns the transpose).
+    ftol : float, optional
+        Relative error desired in the sum of squares. Default 1.49012e-8.
+    xtol : float, optional
+        Relative error desired in the approximate solution. Default 1.49012e-8.
+    gtol : float, optional
+        Orthogonality desired between the function vector and the columns of the
+        Jacobian. Default 0.0.
+    maxfev : int, optional
+        Maximum number of calls to the function; 0 (default) means ``100*(N+1)`` with
+        `Dfun` and ``200*(N+1)`` without (finite differences included).
+    epsfcn : float, optional
+        Determines the forward-difference step (``sqrt(epsfcn)*|x|``); default: the
+        machine epsilon of `func`'s result dtype.
+    factor : float, optional
+        Initial step bound, ``factor * ||diag * x||``; in (0.1, 100). Default 100.
+    diag : sequence, optional
+        N positive scale factors for the variables (default: from the Jacobian's column
+        norms, updated as the iteration goes).
+
+    Returns
+    -------
+    x : ndarray
+        The solution (or the last iterate of an unsuccessful call), shape (N,).
+    cov_x : ndarray or None
+        ``inv(JᵀJ)`` at the solution, from R and the pivots; None when singular. Multiply
+        by the residual variance for the covariance of `x` (see `curve_fit`). Only with
+        `full_output`.
+    infodict : dict
+        Only with `full_output`: ``fvec`` (func at the solution), ``nfev`` (calls of
+        func, as MINPACK counts them), ``njev`` (calls of Dfun, only with `Dfun`),
+        ``fjac`` (MINPACK's m-by-n work array as scipy returns it: shape (N, M), R in the
+        upper triangle of the leading block of its transpose), ``ipvt`` (int32 pivots,
+        0-based as in scipy 1.17: column j of R belongs to variable ``ipvt[j]``) and
+        ``qtf`` (first N entries of ``Qᵀ·fvec``).
+    mesg : str
+        Why the iteration stopped. Only with `full_output`.
+    ier : int
+        1, 2, 3 or 4 when a solution was found; otherwise 5 (maxfev), 6, 7, 8
+        (tolerance too small) or 0 (improper input). Without `full_output`, 5-8 also
+        emit a RuntimeWarning with the message and 0 raises TypeError.
+
+    Raises
+    ------
+    TypeError
+        N > M, a `Dfun` of the wrong shape, or improper input parameters (ier 0)
+        without `full_output`.
+    ValueError
+        If `func` or `Dfun` returns a different number of values between calls.
+
+    Examples
+    --------
+    >>> from trustfit import leastsq
+    >>> def func(x):
+    ...     return 2*(x-3)**2+1
+    >>> leastsq(func, 0)
+    (array([2.99999999]), 1)
+    """
+    x0 = np.asarray(x0).flatten()
+    n = len(x0)
+    if not isinstance(args, tuple):
+        args = (args,)
+    shape, dtype = _check_func("leastsq", "func", func, x0, args, n)
+    m = shape[0]
+    if n > m:
+        raise TypeError(
+            f"Improper input: func input vector length N={n} must not exceed func output "
+            f"vector length M={m}"
+        )
+    if epsfcn is None:
+        epsfcn = np.finfo(dtype).eps
+    if Dfun is None:
+        if maxfev == 0:
+            maxfev = 200 * (n + 1)
+    else:
+        _check_func("leastsq", "Dfun", Dfun, x0, args, n, (n, m) if col_deriv else (m, n))
+        if maxfev == 0:
+            maxfev = 100 * (n + 1)
+
+    # What scipy's C wrapper does before MINPACK starts: read x0 and diag as float
+    # arrays, and evaluate func once at x0 (outside MINPACK's count) to size fvec.
+    maxfev = operator.index(maxfev)
+    if type(ftol) is not float:
+        ftol = _c_double(ftol)
+    if type(xtol) is not float:
+        xtol = _c_double(xtol)
+    if type(gtol) is not float:
+        gtol = _c_double(gtol)
+    if type(epsfcn) is not float:
+        epsfcn = _c_double(epsfcn)
+    if type(factor) is not float:
+        factor = _c_double(factor)
+    if not np.can_cast(x0.dtype, np.float64, "safe"):
+        raise TypeError(
+            f"Cannot cast array data from {x0.dtype!r} to dtype('float64') according to "
+            "the rule 'safe'"
+        )
+    x = np.array(x0, dtype=np.float64)
+    if diag is not None:
+        diag = np.asarray(diag, dtype=np.float64)
+        if diag.ndim < 1:
+            raise ValueError("object of too small depth for desired array")
+        if diag.ndim > 1:
+            raise ValueError("object too deep for desired array")
+        # MINPACK reads the first n entries; fewer is improper input.
+        diag = np.ascontiguousarray(diag[:n])
+    f_first = func(x.copy(), *args)  # read by the solver as scipy's wrapper reads it
+
+    x, fvec, nfev, njev, fjac, ipvt, qtf, info = _trustfit.leastsq_solve(
+        func,
+        x,
+        f_first,
+        args,
+        Dfun,
+        bool(col_deriv),
+        ftol,
+        xtol,
+        gtol,
+        maxfev if maxfev > 0 else sys.maxsize,  # scipy never stops on maxfev < 0
+        epsfcn,
+        factor,
+        diag,
+        _as_minpack_array,
+    )
+    if full_output:
+        mesg = _leastsq_message(info, ftol, xtol, gtol, maxfev)
+        cov_x = _cov_from_r(fjac, ipvt) if info in _LEASTSQ_SUCCESS else None
+        # scipy's fvec keeps the shape of func's first result (0-d gives a scalar).
+        if np.ndim(f_first) == 0:
+            fvec = fvec.reshape(())[()]
+        infodict = {"fvec": fvec, "nfev": nfev}
+        if Dfun is not None:
+            infodict["njev"] = njev
+        infodict.update(fjac=fjac, ipvt=ipvt, qtf=qtf)
+        return x, cov_x, infodict, mesg, info
+    if info in _LEASTSQ_FAILURE:
+        warn(_leastsq_message(info, ftol, xtol, gtol, maxfev), RuntimeWarning, stacklevel=2)
+    elif info == 0:
+        raise TypeError(_leastsq_message(info, ftol, xtol, gtol, maxfev))
+    return x, info
+
+
+# ---------------------------------------------------------------------------------------
+# curve_fit
+# ---------------------------------------------------------------------------------------
+
+
+if sys.version_info >= (3, 14):
+    import annotationlib
+
+    def _signature(f):
+        # Annotations are evaluated lazily since 3.14 (PEP 649): undefined names must
+        # not make the signature fail (scipy's gh-23913).
+        return inspect.signature(f, annotation_format=annotationlib.Format.FORWARDREF)
+
+else:
+    _signature = inspect.signature
+
+
+def _count_fit_parameters(f):
+    """Number of fit parameters of ``f(x, p1, p2, ...)``: its positional parameters but
+    the first (``self`` of a bound method is not counted)."""
+    params = _signature(f).parameters.values()
+    positional = [
+        p
+        for p in params
+        if p.kind in (inspect.Parameter.POSITIONAL_ONLY, inspect.Parameter.POSITIONAL_OR_KEYWORD)
+    ]
+    if len(positional) < 2:
+        raise ValueError("Unable to determine number of fit parameters.")
+    return len(positional) - 1
+
+
+def _feasible_start(lb, ub):
+    """scipy's default p0 with bounds: 1, the middle of a finite interval, or one step
+    inside a single finite bound."""
+    p0 = np.ones_like(lb)
+    lo, hi = np.isfinite(lb), np.isfinite(ub)
+    both = lo & hi
+    p0[both] = 0.5 * (lb[both] + ub[both])
+    only_lo = lo & ~hi
+    p0[only_lo] = lb[only_lo] + 1
+    only_hi = ~lo & hi
+    p0[only_hi] = ub[only_hi] - 1
+    return p0
+
+
+def _has_nan(a, nan_policy):
+    """scipy's `_contains_nan` for NumPy arrays: raises for 'raise', reports for 'omit'."""
+    if math.prod(a.shape) == 0:  # (scipy reads .shape first: the same AttributeError)
+        contains = False
+    elif np.issubdtype(a.dtype, np.floating):
+        contains = bool(np.isnan(np.max(a)))
+    elif np.issubdtype(a.dtype, np.complexfloating):
+        contains = bool(np.isnan(np.max(a.real)) | np.isnan(np.max(a.imag)))
+    elif np.issubdtype(a.dtype, np.object_):
+        contains = any(
+            np.issubdtype(type(el), np.number) and np.isnan(el) for el in a.ravel()
+        )
+    else:
+        contains = False
+    if nan_policy == "raise" and contains:
+        raise ValueError("The input contains nan values")
+    return contains
+
+
+def _memoize_first_point(f):
+    """scipy's light memo for curve_fit: the first parameters and value are kept and served
+    again while the solver repeats them at the start; once other parameters come, every
+    call goes straight to `f`. (Named as scipy's, which error messages show.)"""
+    last_params = None
+    last_val = None
+    skip_lookup = False
+
+    def _memoized_func(params):
+        nonlocal last_params, last_val, skip_lookup
+        if skip_lookup:
+            return f(params)
+        if np.all(last_params == params):
+            return last_val
+        if last_params is not None:
+            skip_lookup = True
+        val = f(params)
+        if last_params is None:
+            last_params = np.copy(params)
+            last_val = val
+        return val
+
+    return _memoized_func
+
+
+# LAPACK's dtrtrs, looked up once.
+_dtrtrs = get_lapack_funcs("trtrs", (np.zeros((1, 1)),))
+
+
+def _lower_solver(l_factor):
+    """``b -> solve_triangular(L, b, lower=True)``, with the same LAPACK call (dtrtrs) and
+    so the same values, minus its per-call checks of L (fixed and finite here), which cost
+    more than the solve at curve_fit's sizes. Complex or unusual `b` (and errors) take
+    scipy's own path, so the same exceptions are raised."""
+    l_fortran = np.asfortranarray(l_factor, dtype=np.float64)
+    m = l_fortran.shape[0]
+
+    def solve(b):
+        if (
+            isinstance(b, np.ndarray)
+            and b.dtype.kind in "fiu"
+            and b.ndim in (1, 2)
+            and b.shape[0] == m
+            and b.size > 0
+            and np.isfinite(b).all()
+        ):
+            z, info = _dtrtrs(l_fortran, b, lower=1)
+            if info == 0:
+                return z
+        return solve_triangular(l_factor, b, lower=True)
+
+    return solve
+
+
+def _residuals_of(f, xdata, ydata, transform):
+    """Weighted residuals ``transform·(f(xdata, *p) − ydata)`` as a function of p."""
+    if transform is None:
+
+        def residuals(params):
+            return f(xdata, *params) - ydata
+
+    elif transform.size == 1 or transform.ndim == 1:
+
+        def residuals(params):
+            return transform * (f(xdata, *params) - ydata)
+
+    else:
+        # sigma = L Lᵀ: whiten by solving L r = f − y.
+        solve = _lower_solver(transform)
+
+        def residuals(params):
+            return solve(f(xdata, *params) - ydata)
+
+    return residuals
+
+
+def _jacobian_of(jac, xdata, transform):
+    """The model's Jacobian, weighted like the residuals."""
+    if transform is None:
+
+        def jacobian(params):
+            return jac(xdata, *params)
+
+    elif transform.ndim == 1:
+
+        def jacobian(params):
+            return transform[:, np.newaxis] * np.asarray(jac(xdata, *params))
+
+    else:
+        solve = _lower_solver(transform)
+
+        def jacobian(params):
+            return solve(np.asarray(jac(xdata, *params)))
+
+    return jacobian
+
+
+def curve_fit(
+    f,
+    xdata,
+    ydata,
+    p0=None,
+    sigma=None,
+    absolute_sigma=False,
+    check_finite=None,
+    bounds=(-np.inf, np.inf),
+    method=None,
+    jac=None,
+    *,
+    full_output=False,
+    nan_policy=None,
+    **kwargs,
+):
+    """Use non-linear least squares to fit a function, f, to data.
+
+    A drop-in replacement for `scipy.optimize.curve_fit` (scipy 1.17): the same signature,
+    checks, warnings, ``popt`` and ``pcov``, with the solve done by `trustfit.leastsq`
+    (method 'lm') or `trustfit.least_squares` ('trf', 'dogbox'). Assumes
+    ``ydata = f(xdata, *params) + eps``.
+
+    Parameters
+    ----------
+    f : callable
+        The model, ``f(x, p1, p2, ...)``: the independent variable first, then the
+        parameters to fit as separate arguments.
+    xdata : array_like or object
+        The independent variable, passed to `f` as is (lists, tuples and arrays are
+        converted to float arrays first and, with `check_finite`, checked).
+    ydata : array_like
+        The data, nominally ``f(xdata, *popt)``.
+    p0 : array_like, optional
+        Initial parameters. Default: all 1 (inside the bounds if any), their number
+        taken from `f`'s signature.
+    sigma : None, scalar, 1-D or 2-D array_like, optional
+        Uncertainty in `ydata`: standard deviations (1-D or scalar; residuals are
+        divided by them) or a covariance matrix (2-D; residuals are whitened by its
+        Cholesky factor).
+    absolute_sigma : bool, optional
+        If True, `sigma` is in absolute units and ``pcov`` is not rescaled by the
+        residual variance. Default False (only relative sigma values matter).
+    check_finite : bool, optional
+        Raise ValueError for NaN or inf in the input arrays. Default True unless
+        `nan_policy` is given.
+    bounds : 2-tuple of array_like or `scipy.optimize.Bounds`, optional
+        Bounds on the parameters; each side a scalar or of the size of p0. Default none.
+    method : {'lm', 'trf', 'dogbox'}, optional
+        Default 'lm' without bounds, else 'trf'. 'lm' needs at least as many data points
+        as parameters.
+    jac : callable, string or None, optional
+        ``jac(x, *params)`` returning the model's Jacobian (weighted with `sigma` here),
+        or a finite-difference scheme of `least_squares` ('2-point', '3-point', 'cs').
+        Default: finite differences.
+    full_output : bool, optional
+        Also return ``infodict``, ``mesg`` and ``ier``.
+    nan_policy : {'raise', 'omit', None}, optional
+        With ``check_finite=False``: 'raise' raises for NaNs, 'omit' drops the data points
+        with NaNs (in x or y; and their rows/columns of sigma). 'propagate' is not
+        supported (ValueError), as in scipy.
+    **kwargs
+        Passed to `leastsq` for 'lm' or to `least_squares` otherwise (``maxfev`` is
+        renamed ``max_nfev`` for the latter). ``args`` is not accepted.
+
+    Returns
+    -------
+    popt : ndarray
+        Optimal parameters (minimising the sum of squared weighted residuals).
+    pcov : 2-D ndarray
+        Estimated covariance of popt; ``np.sqrt(np.diag(pcov))`` are the standard
+        errors. For 'lm' from MINPACK's R; for 'trf'/'dogbox' the SVD pseudo-inverse of
+        ``JᵀJ`` (singular values below ``eps·max(M, N)·s[0]`` dropped); scaled by the
+        residual variance unless `absolute_sigma`. All inf, with an `OptimizeWarning`,
+        when it cannot be estimated.
+    infodict : dict (only with `full_output`)
+        ``nfev`` and ``fvec``; for 'lm' also ``fjac``, ``ipvt``, ``qtf`` (and ``njev``
+        with a callable `jac`), as `leastsq` returns them.
+    mesg : str (only with `full_output`)
+        The solver's message.
+    ier : int (only with `full_output`)
+        `leastsq`'s ier (1-4 on success) or `least_squares`' status.
+
+    Raises
+    ------
+    ValueError
+        NaN/inf in the data with `check_finite`, empty `ydata`, a bad `sigma`, bounds with
+        'lm', ``args`` among the keyword arguments, and the solver's own checks.
+    RuntimeError
+        If the least-squares minimization fails ("Optimal parameters not found: ...").
+    OptimizeWarning
+        If the covariance of the parameters cannot be estimated.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from trustfit import curve_fit
+    >>> x = np.array([1.0, 2.0, 3.0, 4.0])
+    >>> y = np.array([1.0, 3.2, 9.5, 13.7])
+    >>> popt, pcov = curve_fit(lambda x, a, b: b * x**a, x, y)
+    >>> popt.round(4), np.sqrt(np.diag(pcov)).round(4)
+    (array([1.7989, 1.1642]), array([0.292 , 0.4372]))
+    """
+    if p0 is None:
+        n = _count_fit_parameters(f)
+    else:
+        p0 = np.atleast_1d(p0)
+        n = p0.size
+
+    if isinstance(bounds, Bounds):
+        lb, ub = bounds.lb, bounds.ub
+    else:
+        lb, ub = _prepare_bounds(bounds, n)
+    if p0 is None:
+        p0 = _feasible_start(lb, ub)
+
+    bounded_problem = np.any((lb > -np.inf) | (ub < np.inf))
+    if method is None:
+        method = "trf" if bounded_problem else "lm"
+    if method == "lm" and bounded_problem:
+        raise ValueError(
+            "Method 'lm' only works for unconstrained problems. Use 'trf' or 'dogbox' instead."
+        )
+
+    if check_finite is None:
+        check_finite = nan_policy is None
+
+    # Inputs in float32 (or integers) are fitted in float64.
+    as_float = np.asarray_chkfinite if check_finite else np.asarray
+    ydata = as_float(ydata, float)
+    if isinstance(xdata, (list, tuple, np.ndarray)):
+        # Anything else goes to `f` untouched.
+        xdata = as_float(xdata, float)
+
+    if ydata.size == 0:
+        raise ValueError("`ydata` must not be empty!")
+
+    # With check_finite the data are known to be NaN-free already.
+    if not check_finite and nan_policy is not None:
+        if nan_policy == "propagate":
+            raise ValueError("`nan_policy='propagate'` is not supported by this function.")
+        if nan_policy not in ("raise", "omit"):
+            raise ValueError("nan_policy must be one of {None, 'raise', 'omit'}")
+        x_nan = _has_nan(xdata, nan_policy)
+        y_nan = _has_nan(ydata, nan_policy)
+        if (x_nan or y_nan) and nan_policy == "omit":
+            # A data point is dropped when y or any coordinate of x (last axis) is NaN.
+            drop = np.isnan(xdata)
+            drop = drop.any(axis=tuple(range(drop.ndim - 1)))
+            drop |= np.isnan(ydata)
+            xdata = xdata[..., ~drop]
+            ydata = ydata[~drop]
+            if sigma is not None:
+                sigma = np.asarray(sigma)
+                if sigma.ndim == 1:
+                    sigma = sigma[~drop]
+                elif sigma.ndim == 2:
+                    sigma = sigma[~drop, :][:, ~drop]
+
+    if sigma is None:
+        transform = None
+    else:
+        sigma = np.asarray(sigma)
+        if sigma.size == 1 or sigma.shape == (ydata.size,):
+            transform = 1.0 / sigma
+        elif sigma.shape == (ydata.size, ydata.size):
+            try:
+                transform = cholesky(sigma, lower=True)
+            except LinAlgError as e:
+                raise ValueError("`sigma` must be positive definite.") from e
+        else:
+            raise ValueError("`sigma` has incorrect shape.")
+
+    func = _memoize_first_point(_residuals_of(f, xdata, ydata, transform))
+    if callable(jac):
+        jac = _memoize_first_point(_jacobian_of(jac, xdata, transform))
+    elif jac is None and method != "lm":
+        jac = "2-point"
+
+    if "args" in kwargs:
+        # `f` takes the parameters as its arguments; there is no room for extra ones.
+        raise ValueError("'args' is not a supported keyword argument.")
+
+    if method == "lm":
+        # ydata of size 1 may be broadcast against f's values.
+        if ydata.size != 1 and n > ydata.size:
+            raise TypeError(
+                f"The number of func parameters={n} must not exceed the number of data "
+                f"points={ydata.size}"
+            )
+        popt, pcov, infodict, errmsg, ier = leastsq(
+            func, p0, Dfun=jac, full_output=1, **kwargs
+        )
+        ysize = len(infodict["fvec"])
+        cost = np.sum(infodict["fvec"] ** 2)
+        if ier not in _LEASTSQ_SUCCESS:
+            raise RuntimeError("Optimal parameters not found: " + errmsg)
+    else:
+        # leastsq's `maxfev` is least_squares' `max_nfev`.
+        if "max_nfev" not in kwargs:
+            kwargs["max_nfev"] = kwargs.pop("maxfev", None)
+        res = least_squares(func, p0, jac=jac, bounds=bounds, method=method, **kwargs)
+        if not res.success:
+            raise RuntimeError("Optimal parameters not found: " + res.message)
+        infodict = dict(nfev=res.nfev, fvec=res.fun)
+        ier = res.status
+        errmsg = res.message
+        ysize = len(res.fun)
+        cost = 2 * res.cost
+        popt = res.x
+        pcov = _pinv_jtj(res.jac)
+
+    warn_cov = False
+    if pcov is None or np.isnan(pcov).any():
+        pcov = np.full((len(popt), len(popt)), np.inf)
+        warn_cov = True
+    elif not absolute_sigma:
+        if ysize > p0.size:
+            pcov = pcov * (cost / (ysize - p0.size))
+        else:
+            pcov.fill(np.inf)
+            warn_cov = True
+    if warn_cov:
+        warn(
+            "Covariance of the parameters could not be estimated",
+            category=OptimizeWarning,
+            stacklevel=2,
+        )
+
+    if full_output:
+        return popt, pcov, infodict, errmsg, ier
+    return popt, pcov
+
+
+def _pinv_jtj(jac):
+    """Moore-Penrose inverse of ``JᵀJ`` from the SVD of J, dropping singular values at or
+    below ``eps·max(M, N)·s[0]`` (as scipy's curve_fit)."""
+    _, s, vt = svd(jac, full_matrices=False)
+    threshold = EPS * max(jac.shape) * s[0]
+    s = s[s > threshold]
+    vt = vt[: s.size]
+    return np.dot(vt.T / s**2, vt)
+
+
+# ---------------------------------------------------------------------------------------
+# Beyond scipy: parameter uncertainties of a least_squares result
+# ---------------------------------------------------------------------------------------
+
+
+def covariance(result, absolute_sigma=False):
+    """Covariance, standard errors and correlations of the parameters of a fit.
+
+    Not in scipy (which offers them only through `curve_fit`): computed from the result of
+    `least_squares` (trustfit's or scipy's) exactly as `curve_fit` computes ``pcov`` after
+    its trf/dogbox solve, so ``covariance(least_squares(r, p0)).pcov`` equals
+    ``curve_fit``'s ``pcov`` for residuals ``r(p) = (f(x, *p) - y) / sigma``.
+
+    The Moore-Penrose inverse of ``JᵀJ`` from the SVD of ``result.jac`` (singular values at
+    or below ``eps·max(m, n)·s[0]`` dropped), times the residual variance
+    ``2·cost / (m - n)`` unless `absolute_sigma` (residuals already divided by known
+    standard deviations). With a robust loss, ``result.jac`` and ``cost`` are the
+    loss-weighted ones, so this is the usual sandwich-free approximation.
+
+    Parameters
+    ----------
+    result : OptimizeResult
+        A `least_squares` result (needs ``jac``, ``cost`` and ``fun``).
+    absolute_sigma : bool, optional
+        Do not rescale by the residual variance. Default False.
+
+    Returns
+    -------
+    OptimizeResult
+        ``pcov`` (n-by-n; all inf when it cannot be estimated: NaNs, or m <= n without
+        `absolute_sigma`, with an `OptimizeWarning` as `curve_fit` gives),
+        ``stderr`` (``sqrt(diag(pcov))``), ``correlation`` (``pcov / outer(stderr,
+        stderr)``; NaN where undefined) and ``estimated`` (bool).
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from trustfit import covariance, least_squares
+    >>> t = np.array([0.0, 1.0, 2.0, 3.0]); y = np.array([1.1, 2.9, 5.2, 6.8])
+    >>> res = least_squares(lambda p: p[0] + p[1] * t - y, [0.0, 0.0])
+    >>> cov = covariance(res)
+    >>> cov.stderr.round(6)
+    array([0.169411, 0.090554])
+    """
+    jac = np.asarray(result.jac, dtype=float)
+    if jac.ndim != 2:
+        raise ValueError("`result.jac` must be a dense 2-D array.")
+    m, n = jac.shape
+    pcov = _pinv_jtj(jac)
+    estimated = not np.isnan(pcov).any()
+    if estimated and not absolute_sigma:
+        if m > n:
+            pcov = pcov * (2 * float(result.cost) / (m - n))
+        else:
+            estimated = False
+    if not estimated:
+        pcov = np.full((n, n), np.inf)
+        warn(
+            "Covariance of the parameters could not be estimated",
+            category=OptimizeWarning,
+            stacklevel=2,
+        )
+    stderr = np.sqrt(np.diag(pcov))
+    with np.errstate(invalid="ignore", divide="ignore"):
+        correlation = pcov / np.outer(stderr, stderr)
+    return OptimizeResult(
+        pcov=pcov, stderr=stderr, correlation=correlation, estimated=estimated
     )

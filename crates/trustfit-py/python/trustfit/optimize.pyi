@@ -1,12 +1,15 @@
 """Type stubs of ``trustfit.optimize``."""
 
-from typing import Any, Callable, Mapping, Optional, Sequence, Union
+from typing import Any, Callable, Literal, Mapping, Optional, Sequence, Union, overload
 
 import numpy as np
 import numpy.typing as npt
 from scipy.optimize import Bounds, OptimizeResult
 
+__all__ = ["least_squares", "leastsq", "curve_fit", "covariance"]
+
 _Array = npt.ArrayLike
+_F64 = npt.NDArray[np.float64]
 
 def least_squares(
     fun: Callable[..., _Array],
@@ -31,3 +34,88 @@ def least_squares(
     callback: Optional[Callable[..., Any]] = ...,
     workers: Union[None, int, Callable[..., Any]] = ...,
 ) -> OptimizeResult: ...
+
+@overload
+def leastsq(
+    func: Callable[..., _Array],
+    x0: _Array,
+    args: Any = ...,
+    Dfun: Optional[Callable[..., _Array]] = ...,
+    full_output: Literal[False, 0] = ...,
+    col_deriv: bool = ...,
+    ftol: float = ...,
+    xtol: float = ...,
+    gtol: float = ...,
+    maxfev: int = ...,
+    epsfcn: Optional[float] = ...,
+    factor: float = ...,
+    diag: Optional[_Array] = ...,
+) -> tuple[_F64, int]: ...
+@overload
+def leastsq(
+    func: Callable[..., _Array],
+    x0: _Array,
+    args: Any = ...,
+    Dfun: Optional[Callable[..., _Array]] = ...,
+    *,
+    full_output: Literal[True, 1],
+    col_deriv: bool = ...,
+    ftol: float = ...,
+    xtol: float = ...,
+    gtol: float = ...,
+    maxfev: int = ...,
+    epsfcn: Optional[float] = ...,
+    factor: float = ...,
+    diag: Optional[_Array] = ...,
+) -> tuple[_F64, Optional[_F64], dict[str, Any], str, int]: ...
+@overload
+def leastsq(
+    func: Callable[..., _Array],
+    x0: _Array,
+    args: Any = ...,
+    Dfun: Optional[Callable[..., _Array]] = ...,
+    full_output: bool = ...,
+    col_deriv: bool = ...,
+    ftol: float = ...,
+    xtol: float = ...,
+    gtol: float = ...,
+    maxfev: int = ...,
+    epsfcn: Optional[float] = ...,
+    factor: float = ...,
+    diag: Optional[_Array] = ...,
+) -> Union[tuple[_F64, int], tuple[_F64, Optional[_F64], dict[str, Any], str, int]]: ...
+@overload
+def curve_fit(
+    f: Callable[..., _Array],
+    xdata: Any,
+    ydata: _Array,
+    p0: Optional[_Array] = ...,
+    sigma: Optional[_Array] = ...,
+    absolute_sigma: bool = ...,
+    check_finite: Optional[bool] = ...,
+    bounds: Union[tuple[_Array, _Array], Sequence[_Array], Bounds] = ...,
+    method: Optional[str] = ...,
+    jac: Union[None, str, Callable[..., _Array]] = ...,
+    *,
+    full_output: Literal[False] = ...,
+    nan_policy: Optional[str] = ...,
+    **kwargs: Any,
+) -> tuple[_F64, _F64]: ...
+@overload
+def curve_fit(
+    f: Callable[..., _Array],
+    xdata: Any,
+    ydata: _Array,
+    p0: Optional[_Array] = ...,
+    sigma: Optional[_Array] = ...,
+    absolute_sigma: bool = ...,
+    check_finite: Optional[bool] = ...,
+    bounds: Union[tuple[_Array, _Array], Sequence[_Array], Bounds] = ...,
+    method: Optional[str] = ...,
+    jac: Union[None, str, Callable[..., _Array]] = ...,
+    *,
+    full_output: Literal[True],
+    nan_policy: Optional[str] = ...,
+    **kwargs: Any,
+) -> tuple[_F64, _F64, dict[str, Any], str, int]: ...
+def covariance(result: OptimizeResult, absolute_sigma: bool = ...) -> OptimizeResult: ...
