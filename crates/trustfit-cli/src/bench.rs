@@ -167,6 +167,8 @@ pub struct BenchConfig {
     pub problem: Option<String>,
     /// Also print a human summary to the error stream.
     pub summary: bool,
+    /// Trust-region solver (`None`: the core's default for the Jacobian's kind).
+    pub tr_solver: Option<trustfit::TrSolver>,
 }
 
 impl BenchConfig {
@@ -183,6 +185,7 @@ impl BenchConfig {
             data_dir: trustfit_problems::data::default_data_dir(),
             problem: None,
             summary: false,
+            tr_solver: None,
         }
     }
 
@@ -195,6 +198,7 @@ impl BenchConfig {
             ftol: Some(t),
             xtol: Some(t),
             gtol: Some(t),
+            tr_solver: self.tr_solver,
             ..Default::default()
         }
     }

@@ -250,6 +250,31 @@ pub struct BenchArgs {
     /// Also print a short human summary to stderr.
     #[arg(long)]
     pub summary: bool,
+    /// Trust-region subproblem solver [default: exact for dense J, lsmr for sparse J];
+    /// `cholesky` is trustfit's exact sparse solver (trf, sparse suite).
+    #[arg(long, value_enum)]
+    pub tr_solver: Option<TrSolverArg>,
+}
+
+/// `--tr-solver` values.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum TrSolverArg {
+    /// SVD (trf) / least-squares solve (dogbox) of the dense J.
+    Exact,
+    /// LSMR iterations on the (sparse) J.
+    Lsmr,
+    /// Sparse Cholesky of the damped normal equations (trf only).
+    Cholesky,
+}
+
+impl From<TrSolverArg> for trustfit::TrSolver {
+    fn from(t: TrSolverArg) -> Self {
+        match t {
+            TrSolverArg::Exact => trustfit::TrSolver::Exact,
+            TrSolverArg::Lsmr => trustfit::TrSolver::Lsmr,
+            TrSolverArg::Cholesky => trustfit::TrSolver::Cholesky,
+        }
+    }
 }
 
 /// `--suite` values.
@@ -259,7 +284,7 @@ pub enum SuiteArg {
     Minpack,
     /// The 27 NIST StRD nonlinear regression datasets, two starts each.
     Nist,
-    /// Broyden tridiagonal, n = 10^4 and 10^5 (not supported yet).
+    /// Broyden tridiagonal, n = 10^4, 10^5 and 10^6 (sparse Jacobian).
     Sparse,
     /// Bundle adjustment, BAL files (not supported yet).
     Ba,
@@ -354,6 +379,7 @@ impl BenchArgs {
         }
         cfg.problem = self.problem.clone();
         cfg.summary = self.summary;
+        cfg.tr_solver = self.tr_solver.map(Into::into);
         cfg
     }
 }
