@@ -169,6 +169,8 @@ pub struct BenchConfig {
     pub summary: bool,
     /// Trust-region solver (`None`: the core's default for the Jacobian's kind).
     pub tr_solver: Option<trustfit::TrSolver>,
+    /// ftol instead of the preset's (rows then carry `"tol": "custom"` only through this field).
+    pub ftol: Option<f64>,
 }
 
 impl BenchConfig {
@@ -186,6 +188,7 @@ impl BenchConfig {
             problem: None,
             summary: false,
             tr_solver: None,
+            ftol: None,
         }
     }
 
@@ -195,11 +198,19 @@ impl BenchConfig {
         Options {
             method: self.method,
             jac: self.jac,
-            ftol: Some(t),
+            ftol: Some(self.ftol.unwrap_or(t)),
             xtol: Some(t),
             gtol: Some(t),
             tr_solver: self.tr_solver,
             ..Default::default()
+        }
+    }
+
+    /// The row's `tol` label: the preset, or "ftol=<value>" when `--ftol` overrides it.
+    pub fn tol_label(&self) -> String {
+        match self.ftol {
+            Some(f) => format!("{}+ftol={f:e}", self.tol.as_str()),
+            None => self.tol.as_str().to_string(),
         }
     }
 
@@ -229,7 +240,7 @@ pub struct Row {
     /// Jacobian kind ("analytic", "2-point", "3-point").
     pub jac: &'static str,
     /// Tolerance preset.
-    pub tol: &'static str,
+    pub tol: String,
     /// Parameters (absent only when the problem could not be loaded).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub n: Option<usize>,
@@ -407,7 +418,7 @@ impl Summary {
                 "{head}\n  lre_params >= 4: {} of {}\n  {tail}",
                 self.nist_lre4, self.cases
             ),
-            Suite::Sparse => {
+            Suite::Sparse | Suite::Ba => {
                 let lines: Vec<String> = self
                     .per_iteration
                     .iter()
@@ -421,7 +432,6 @@ impl Summary {
                     .collect();
                 format!("{head}\n  {}\n  {tail}", lines.join("\n  "))
             }
-            Suite::Ba => format!("{head}\n  {tail}"),
         }
     }
 }
@@ -639,7 +649,7 @@ fn run_case(cfg: &BenchConfig, options: &Options, case: &Case<'_>) -> Row {
             cfg.method.as_str()
         },
         jac: cfg.jac.as_str(),
-        tol: cfg.tol.as_str(),
+        tol: cfg.tol_label(),
         n: Some(case.tp.n()),
         m: Some(case.tp.m()),
         outcome,
@@ -741,7 +751,7 @@ pub fn run(
                                 solver: "trustfit",
                                 method: cfg.method.as_str(),
                                 jac: cfg.jac.as_str(),
-                                tol: cfg.tol.as_str(),
+                                tol: cfg.tol_label(),
                                 n: None,
                                 m: None,
                                 outcome: Outcome::Failed {
@@ -757,12 +767,7 @@ pub fn run(
             bar.finish_and_clear();
         }
         Suite::Sparse => crate::bench_sparse::run(cfg, out, &mut summary)?,
-        Suite::Ba => {
-            return Err(CliError::Usage(format!(
-                "--suite {} is not yet supported by `trustfit bench` (supported: minpack, nist, sparse)",
-                cfg.suite.as_str()
-            )));
-        }
+        Suite::Ba => crate::bench_ba::run(cfg, out, &mut summary)?,
     }
     if cfg.summary {
         writeln!(err, "{}", summary.render(cfg)).map_err(CliError::Io)?;
@@ -905,11 +910,15 @@ mod tests {
     }
 
     #[test]
-    fn unsupported_suites_and_filters_are_usage_errors() {
+    fn missing_data_and_unmatched_filters_are_errors() {
         let mut out = Vec::new();
-        let e = run(&quick(Suite::Ba), &mut out, &mut Vec::new()).unwrap_err();
-        assert!(matches!(e, CliError::Usage(_)));
-        assert!(e.to_string().contains("not yet supported"), "{e}");
+        let cfg = BenchConfig {
+            data_dir: "/nonexistent-trustfit-data".into(),
+            ..quick(Suite::Ba)
+        };
+        let e = run(&cfg, &mut out, &mut Vec::new()).unwrap_err();
+        assert!(matches!(e, CliError::Data(_)), "{e}");
+        assert!(e.to_string().contains("bal"), "{e}");
         assert!(out.is_empty());
         let cfg = BenchConfig {
             problem: Some("no-such-problem".into()),

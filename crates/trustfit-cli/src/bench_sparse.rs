@@ -94,21 +94,32 @@ impl Residuals for SparseBroyden {
     }
 }
 
-fn solve_once(p: &SparseBroyden, options: &Options) -> Result<(Report, f64), trustfit::Error> {
-    let x0 = p.problem.x0();
-    let t0 = Instant::now();
-    let r = least_squares(p, &x0, options)?;
-    Ok((r, t0.elapsed().as_secs_f64()))
+/// What a large-problem row needs to know about its case.
+pub(crate) struct LargeCase<'a, P: Residuals + ?Sized> {
+    pub suite: &'static str,
+    pub label: String,
+    pub start: &'static str,
+    pub problem: &'a P,
+    pub x0: &'a [f64],
+    pub nnz: usize,
 }
 
-fn row(cfg: &BenchConfig, options: &Options, p: &SparseBroyden) -> Row {
+/// Times `case` under the repeat policy and builds its row (shared by the sparse
+/// and bundle-adjustment suites).
+pub(crate) fn large_row<P: Residuals + ?Sized>(
+    cfg: &BenchConfig,
+    options: &Options,
+    case: &LargeCase<'_, P>,
+) -> Row {
     let mut times = Vec::new();
     let mut total = 0.0;
     let mut first: Option<Report> = None;
     let mut error = None;
     while cfg.repeats.more(times.len(), total) || (first.is_none() && error.is_none()) {
-        match solve_once(p, options) {
-            Ok((r, dt)) => {
+        let t0 = Instant::now();
+        match least_squares(case.problem, case.x0, options) {
+            Ok(r) => {
+                let dt = t0.elapsed().as_secs_f64();
                 times.push(dt);
                 total += dt;
                 if first.is_none() {
@@ -121,11 +132,15 @@ fn row(cfg: &BenchConfig, options: &Options, p: &SparseBroyden) -> Row {
             }
         }
     }
+    let (m, n) = (case.problem.num_residuals(), case.x0.len());
     let outcome = match (first, error) {
         (Some(report), None) => {
             let cost = 0.5 * report.fun.iter().map(|v| v * v).sum::<f64>();
-            let mut f0 = vec![0.0; p.problem.m()];
-            p.problem.residuals(&p.problem.x0(), &mut f0);
+            let mut f0 = vec![0.0; m];
+            let cost0 = match case.problem.residuals(case.x0, &mut f0) {
+                Ok(()) => 0.5 * f0.iter().map(|v| v * v).sum::<f64>(),
+                Err(_) => f64::NAN,
+            };
             let repeats = times.len();
             Outcome::Solved(Box::new(Solved {
                 nfev: report.nfev,
@@ -135,7 +150,7 @@ fn row(cfg: &BenchConfig, options: &Options, p: &SparseBroyden) -> Row {
                 success: report.success(),
                 message: report.message(),
                 cost,
-                cost0: 0.5 * f0.iter().map(|v| v * v).sum::<f64>(),
+                cost0,
                 optimality: report.optimality,
                 time_s: median(&mut times),
                 repeats,
@@ -143,7 +158,7 @@ fn row(cfg: &BenchConfig, options: &Options, p: &SparseBroyden) -> Row {
                 extra: Extra::Sparse {
                     tr_solver: report.tr_solver.map_or("none", |t| t.as_str()),
                     jac_groups: report.jac_groups,
-                    nnz: p.pattern.nnz(),
+                    nnz: case.nnz,
                 },
             }))
         }
@@ -152,15 +167,15 @@ fn row(cfg: &BenchConfig, options: &Options, p: &SparseBroyden) -> Row {
         },
     };
     Row {
-        suite: "sparse",
-        problem: p.problem.label(),
-        start: p.problem.start(),
+        suite: case.suite,
+        problem: case.label.clone(),
+        start: case.start,
         solver: "trustfit",
         method: cfg.method.as_str(),
         jac: cfg.jac.as_str(),
-        tol: cfg.tol.as_str(),
-        n: Some(p.problem.n),
-        m: Some(p.problem.n),
+        tol: cfg.tol_label(),
+        n: Some(n),
+        m: Some(m),
         outcome,
     }
 }
@@ -200,7 +215,16 @@ pub fn run(cfg: &BenchConfig, out: &mut dyn Write, summary: &mut Summary) -> Res
         if cfg.jac != JacSpec::Analytic {
             options.jac_sparsity = Some(p.pattern.clone());
         }
-        emit(out, &row(cfg, &options, &p), summary)?;
+        let x0 = p.problem.x0();
+        let case = LargeCase {
+            suite: "sparse",
+            label: p.problem.label(),
+            start: p.problem.start(),
+            problem: &p,
+            x0: &x0,
+            nnz: p.pattern.nnz(),
+        };
+        emit(out, &large_row(cfg, &options, &case), summary)?;
     }
     Ok(())
 }

@@ -225,7 +225,7 @@ impl DemoArgs {
 /// Arguments of `trustfit bench`.
 #[derive(Debug, Args)]
 pub struct BenchArgs {
-    /// Benchmark suite (ba is not supported yet).
+    /// Benchmark suite.
     #[arg(long, value_enum)]
     pub suite: SuiteArg,
     /// Solver method.
@@ -254,6 +254,9 @@ pub struct BenchArgs {
     /// `cholesky` is trustfit's exact sparse solver (trf, sparse suite).
     #[arg(long, value_enum)]
     pub tr_solver: Option<TrSolverArg>,
+    /// Override ftol alone (e.g. 1e-4, the setting of scipy's bundle-adjustment example).
+    #[arg(long, value_name = "FTOL")]
+    pub ftol: Option<f64>,
 }
 
 /// `--tr-solver` values.
@@ -286,7 +289,7 @@ pub enum SuiteArg {
     Nist,
     /// Broyden tridiagonal, n = 10^4, 10^5 and 10^6 (sparse Jacobian).
     Sparse,
-    /// Bundle adjustment, BAL files (not supported yet).
+    /// Bundle adjustment, the BAL files of DATA_DIR/bal (x_scale='jac', sparse J).
     Ba,
 }
 
@@ -380,6 +383,7 @@ impl BenchArgs {
         cfg.problem = self.problem.clone();
         cfg.summary = self.summary;
         cfg.tr_solver = self.tr_solver.map(Into::into);
+        cfg.ftol = self.ftol;
         cfg
     }
 }

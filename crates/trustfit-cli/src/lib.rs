@@ -18,6 +18,7 @@
 
 pub mod adapter;
 pub mod bench;
+pub mod bench_ba;
 pub mod bench_sparse;
 pub mod cli;
 pub mod csvdata;

@@ -104,7 +104,13 @@ fn bad_arguments_exit_2_with_one_line() {
         &["bench", "--suite", "minpack", "--method", "newton"],
         &["bench", "--suite", "minpack", "--repeat", "zero"],
         &["bench"],
-        &["bench", "--suite", "ba"],
+        &[
+            "bench",
+            "--suite",
+            "ba",
+            "--data-dir",
+            "/nonexistent-trustfit-data",
+        ],
         &[
             "bench",
             "--suite",

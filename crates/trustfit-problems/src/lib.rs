@@ -29,6 +29,7 @@
 //! ```
 #![warn(missing_docs)]
 
+pub mod ba;
 pub mod check;
 pub mod data;
 pub mod minpack;

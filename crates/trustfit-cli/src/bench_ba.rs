@@ -1,0 +1,134 @@
+//! `trustfit bench --suite ba`: bundle adjustment on the BAL files of
+//! `DATA_DIR/bal` (plain `.txt`; compressed files become error rows), solved by trf
+//! with `x_scale='jac'` (as scipy's bundle-adjustment example and Ceres' Jacobi
+//! scaling) and a sparse Jacobian — analytic (forward-mode, `--jac analytic`) or by
+//! column groups (`--jac 2-point|3-point`). `--tr-solver cholesky` selects
+//! trustfit's exact sparse solver; the default is scipy's lsmr.
+
+use std::io::Write;
+
+use trustfit::{CallbackError, JacSpec, Residuals, SparsityPattern, XScale};
+use trustfit_problems::ba::BalProblem;
+
+use crate::CliError;
+use crate::bench::{BenchConfig, Outcome, Row, Summary, emit};
+use crate::bench_sparse::{LargeCase, large_row};
+
+/// A BAL problem as [`Residuals`] with its sparse analytic Jacobian.
+pub struct BalResiduals {
+    problem: BalProblem,
+    pattern: SparsityPattern,
+}
+
+impl BalResiduals {
+    /// Wraps a parsed problem.
+    ///
+    /// # Errors
+    /// When the problem's structure is inconsistent (never for a parsed file).
+    pub fn new(problem: BalProblem) -> Result<Self, trustfit::Error> {
+        let pattern = SparsityPattern::from_entries(problem.m(), problem.n(), problem.sparsity())?;
+        Ok(Self { problem, pattern })
+    }
+}
+
+impl Residuals for BalResiduals {
+    fn num_residuals(&self) -> usize {
+        self.problem.m()
+    }
+
+    fn residuals(&self, x: &[f64], f: &mut [f64]) -> Result<(), CallbackError> {
+        self.problem.residuals(x, f);
+        Ok(())
+    }
+
+    fn has_jacobian(&self) -> bool {
+        true
+    }
+
+    fn jacobian_sparsity(&self) -> Option<SparsityPattern> {
+        Some(self.pattern.clone())
+    }
+
+    fn sparse_jacobian(&self, x: &[f64], values: &mut [f64]) -> Result<(), CallbackError> {
+        // The pattern lists each row's 9 camera then 3 point columns, already sorted,
+        // so CSR order is the problem's own order.
+        self.problem.jacobian_values(x, values);
+        Ok(())
+    }
+
+    fn as_sync(&self) -> Option<&(dyn Residuals + Sync)> {
+        Some(self)
+    }
+}
+
+/// Runs the BA suite.
+///
+/// # Errors
+/// [`CliError::Data`] when `DATA_DIR/bal` has no BAL file, [`CliError::Usage`] when
+/// `--problem` matches none, [`CliError::Io`] on write errors.
+pub fn run(cfg: &BenchConfig, out: &mut dyn Write, summary: &mut Summary) -> Result<(), CliError> {
+    let dir = trustfit_problems::data::bal_dir(&cfg.data_dir)
+        .map_err(|e| CliError::Data(e.to_string()))?;
+    let mut files: Vec<_> = std::fs::read_dir(&dir)
+        .map_err(CliError::Io)?
+        .filter_map(|e| e.ok().map(|e| e.path()))
+        .filter(|p| {
+            p.file_name().and_then(|n| n.to_str()).is_some_and(|n| {
+                n.ends_with(".txt") || n.ends_with(".txt.gz") || n.ends_with(".txt.bz2")
+            })
+        })
+        .collect();
+    files.sort();
+    let label = |p: &std::path::Path| {
+        let name = p.file_name().and_then(|n| n.to_str()).unwrap_or("?");
+        name.split(".txt").next().unwrap_or(name).to_string()
+    };
+    files.retain(|p| {
+        cfg.problem
+            .as_ref()
+            .is_none_or(|f| label(p).to_lowercase().contains(&f.to_lowercase()))
+    });
+    if files.is_empty() {
+        return Err(CliError::Usage(format!(
+            "no ba case matches --problem {:?}",
+            cfg.problem.as_deref().unwrap_or("")
+        )));
+    }
+    let mut options = cfg.options();
+    options.x_scale = XScale::Jac;
+    for path in files {
+        let loaded = BalProblem::load(&path)
+            .map_err(|e| e.to_string())
+            .and_then(|p| BalResiduals::new(p).map_err(|e| e.to_string()));
+        let row = match loaded {
+            Ok(res) => {
+                if cfg.jac != JacSpec::Analytic {
+                    options.jac_sparsity = Some(res.pattern.clone());
+                }
+                let case = LargeCase {
+                    suite: "ba",
+                    label: label(&path),
+                    start: "file",
+                    problem: &res,
+                    x0: &res.problem.x0,
+                    nnz: res.pattern.nnz(),
+                };
+                large_row(cfg, &options, &case)
+            }
+            Err(error) => Row {
+                suite: "ba",
+                problem: label(&path),
+                start: "file",
+                solver: "trustfit",
+                method: cfg.method.as_str(),
+                jac: cfg.jac.as_str(),
+                tol: cfg.tol_label(),
+                n: None,
+                m: None,
+                outcome: Outcome::Failed { error },
+            },
+        };
+        emit(out, &row, summary)?;
+    }
+    Ok(())
+}
