@@ -95,26 +95,26 @@ impl LossEval {
     /// Jacobians stored other than densely).
     pub fn scale_fun_rows(&self, f: &mut [f64], rows: &mut [f64]) {
         for i in 0..f.len() {
-            let mut w = self.d1[i] + 2.0 * self.d2[i] * f[i] * f[i];
-            if w < EPS {
-                w = EPS;
-            }
-            let s = w.sqrt();
-            f[i] *= self.d1[i] / s;
-            rows[i] = s;
+            rows[i] = self.scale_row(i, &mut f[i]);
         }
+    }
+
+    /// Scales `fᵢ` in place and returns the factor `√wᵢ` for row i of J (spec §3.3).
+    fn scale_row(&self, i: usize, fi: &mut f64) -> f64 {
+        let mut w = self.d1[i] + 2.0 * self.d2[i] * *fi * *fi;
+        if w < EPS {
+            w = EPS;
+        }
+        let s = w.sqrt();
+        *fi *= self.d1[i] / s;
+        s
     }
 
     /// Scales `J` (row-major m×n) and `f` in place so Gauss–Newton on them is the
     /// robust problem's (spec §3.3).
     pub fn scale_jac_and_fun(&self, f: &mut [f64], jac: &mut [f64], n: usize) {
         for i in 0..f.len() {
-            let mut w = self.d1[i] + 2.0 * self.d2[i] * f[i] * f[i];
-            if w < EPS {
-                w = EPS;
-            }
-            let s = w.sqrt();
-            f[i] *= self.d1[i] / s;
+            let s = self.scale_row(i, &mut f[i]);
             for v in &mut jac[i * n..(i + 1) * n] {
                 *v *= s;
             }

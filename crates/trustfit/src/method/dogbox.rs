@@ -199,13 +199,7 @@ pub(crate) fn solve<P: Residuals + ?Sized>(
                 active: &g_active,
                 tmp,
             };
-            let params = LsmrParams {
-                damp: opts.damp,
-                atol: opts.atol,
-                btol: opts.btol,
-                conlim: opts.conlim,
-                maxiter: opts.maxiter,
-            };
+            let params = LsmrParams::from(opts);
             solver
                 .solve(&op, &fs, &params)
                 .map_err(|e| e.with_best(best(&x, cost, nfev)))?;

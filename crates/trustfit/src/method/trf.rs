@@ -382,13 +382,7 @@ impl Subproblem for LsmrSolver {
             0.0
         };
         self.rhs[..m].copy_from_slice(fs);
-        let mut params = LsmrParams {
-            damp: opts.damp,
-            atol: opts.atol,
-            btol: opts.btol,
-            conlim: opts.conlim,
-            maxiter: opts.maxiter,
-        };
+        let mut params = LsmrParams::from(opts);
         let extra = if let Some(c) = diag_h {
             for (e, &c) in self.extra.iter_mut().zip(c) {
                 *e = (c + reg).sqrt();
