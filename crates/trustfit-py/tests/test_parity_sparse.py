@@ -190,3 +190,19 @@ def test_sparse_jac_structure_change():
     res = trustfit.least_squares(broyden, -np.ones(n), jac=jac_dropping)
     assert (res.status, res.nfev) == (ref.status, ref.nfev)
     np.testing.assert_allclose(res.x, ref.x, rtol=X_RTOL, atol=X_ATOL)
+
+
+@pytest.mark.parametrize("jac", ["2-point", "3-point"])
+def test_jac_sparsity_float32_residuals(jac):
+    """float32 residuals: steps use float32's epsilon, as scipy (by column groups)."""
+    n = 50
+
+    def fun32(x):
+        return broyden(x).astype(np.float32)
+
+    kw = {"jac": jac, "jac_sparsity": sparsity(n)}
+    ref = scipy.optimize.least_squares(fun32, -np.ones(n), **kw)
+    res = trustfit.least_squares(fun32, -np.ones(n), **kw)
+    assert (res.status, res.nfev, res.njev) == (ref.status, ref.nfev, ref.njev)
+    assert isinstance(res.jac, scipy.sparse.csr_array)
+    np.testing.assert_allclose(res.x, ref.x, rtol=X_RTOL, atol=1e-10)

@@ -308,16 +308,23 @@ def _wrap_callback(callback):
     return wrapped
 
 
-def _fd_jacobian_for_low_precision(fun, args, kwargs, scheme, diff_step, lb, ub):
+def _fd_jacobian_for_low_precision(fun, args, kwargs, scheme, diff_step, lb, ub,
+                                   sparsity=None, shape=None):
     """A callable finite-difference Jacobian for residuals in float32 (or lower).
 
     scipy's step uses the epsilon of the residuals' dtype; the core differences in float64
     only, which would give zero columns for float32 residuals. Until the core takes the
-    epsilon as an option, difference with scipy's own `approx_derivative`.
+    epsilon as an option, difference with scipy's own `approx_derivative` (by column
+    groups, returning a sparse J, when a `sparsity` structure (indptr, indices) is given).
     """
-    from scipy.optimize._numdiff import approx_derivative
+    from scipy.optimize._numdiff import approx_derivative, group_columns
 
     kwargs = kwargs or {}
+    groups = None
+    if sparsity is not None:
+        indptr, indices = sparsity
+        structure = csr_array((np.ones(indices.size), indices, indptr), shape=shape)
+        groups = (structure, group_columns(structure))
 
     def wrapped_fun(x):
         return np.atleast_1d(fun(x, *args, **kwargs))
@@ -325,7 +332,7 @@ def _fd_jacobian_for_low_precision(fun, args, kwargs, scheme, diff_step, lb, ub)
     def jac(x, *_args, **_kwargs):
         return approx_derivative(
             wrapped_fun, x, method=scheme, rel_step=diff_step, f0=wrapped_fun(x),
-            bounds=(lb, ub),
+            bounds=(lb, ub), sparsity=groups,
         )
 
     return jac
@@ -654,12 +661,19 @@ def least_squares(
     if sparse_jac is not None:
         jac_callable = sparse_jac
     jac_kind = "analytic" if callable(jac) else jac
-    if jac_callable is None and sparsity is None and f0.dtype.itemsize < 8 and np.issubdtype(f0.dtype, np.floating):
+    if jac_callable is None and f0.dtype.itemsize < 8 and np.issubdtype(f0.dtype, np.floating):
         jac_callable = _fd_jacobian_for_low_precision(
             fun, args, kwargs, jac, diff_step, lb if method != "lm" else -np.inf,
-            ub if method != "lm" else np.inf,
+            ub if method != "lm" else np.inf, sparsity=sparsity, shape=(m, n),
         )
         J0 = None
+        if sparsity is not None:
+            # A sparse J by column groups: its structure is fixed from J(x0), as for a
+            # sparse `jac` (the extra evaluations are not counted, as scipy's FD ones).
+            sparsity, J0, jac_callable = _sparse_analytic_jac(
+                jac_callable, jac_callable(x0.copy()), m, n
+            )
+            sparse_jac = jac_callable
     f0_64 = np.ascontiguousarray(f0, dtype=np.float64)
     J0_64 = None if J0 is None else np.ascontiguousarray(J0, dtype=np.float64)
     if sparse_jac is not None:
