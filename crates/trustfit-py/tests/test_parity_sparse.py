@@ -223,3 +223,28 @@ def test_jac_sparsity_float32_residuals(jac):
     assert (res.status, res.nfev, res.njev) == (ref.status, ref.nfev, ref.njev)
     assert isinstance(res.jac, scipy.sparse.csr_array)
     np.testing.assert_allclose(res.x, ref.x, rtol=X_RTOL, atol=1e-10)
+
+
+def test_bad_tr_options_fail_only_where_scipy_calls_lsmr():
+    """scipy's TypeError comes from its first lsmr call: after f(x0) and J(x0), and not at
+    all when iteration 0 already terminates (gtol at x0, or max_nfev=1)."""
+    n = 20
+    kw = {"jac_sparsity": sparsity(n), "tr_options": {"tol": 1.0}}
+    counts = []
+    for lib in (scipy.optimize, trustfit):
+        calls = []
+
+        def fun(x):
+            calls.append(1)
+            return broyden(x)
+
+        with pytest.raises(TypeError, match="unexpected keyword argument 'tol'"):
+            lib.least_squares(fun, -np.ones(n), **kw)
+        counts.append(len(calls))  # f(x0) and J(x0) by column groups
+        root = scipy.optimize.least_squares(broyden, -np.ones(n), xtol=1e-15).x
+        ref = scipy.optimize.least_squares(broyden, root, **kw)
+        res = lib.least_squares(broyden, root, **kw)
+        assert res.status == ref.status == 1 and res.nfev == ref.nfev == 1
+        res = lib.least_squares(broyden, -np.ones(n), max_nfev=1, **kw)
+        assert res.status == 0 and res.nfev == 1
+    assert counts[0] == counts[1]

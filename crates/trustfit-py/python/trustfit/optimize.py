@@ -637,13 +637,19 @@ def least_squares(
             sparsity = _sparsity_structure(jac_sparsity)
 
     lsmr_options = None
+    lsmr_error = None
     if method == "lm":
         tr_solver = None
     else:
         if tr_solver is None:
             tr_solver = "exact" if sparsity is None else "lsmr"
         if tr_solver == "lsmr":
-            lsmr_options = _lsmr_options(tr_options, method, n)
+            try:
+                lsmr_options = _lsmr_options(tr_options, method, n)
+            except TypeError as err:
+                # scipy raises this from its first lsmr call, i.e. only if the first
+                # iteration computes a step; see `lsmr_error` below.
+                lsmr_error = err
         elif tr_solver == "cholesky":
             if sparsity is None:
                 raise ValueError(
@@ -688,10 +694,17 @@ def least_squares(
         x_scale_kind, x_scale_values = "values", np.ascontiguousarray(x_scale, dtype=float)
     if diff_step is not None:
         diff_step = np.ascontiguousarray(np.atleast_1d(diff_step), dtype=float).ravel()
+    max_nfev_arg = max_nfev
     if max_nfev is not None:
         # scipy compares counts with `==`, so a fractional value never stops it; round up.
         max_nfev = operator.index(max_nfev) if isinstance(max_nfev, (int, np.integer)) \
             else math.ceil(max_nfev)
+    if lsmr_error is not None:
+        # Bad `tr_options`: scipy evaluates f(x0) and J(x0), then fails at its first lsmr
+        # call, unless iteration 0 already terminates (gtol at x0, or max_nfev == 1). One
+        # evaluation tells which: stop there with its result, or raise scipy's TypeError.
+        # (With verbose >= 1 the core's two closing lines are printed before the error.)
+        max_nfev = 1
 
     x, cost, f, J, grad, optimality, active_mask, nfev, njev, status = _trustfit.solve(
         fun,
@@ -720,6 +733,10 @@ def least_squares(
         lsmr_options,
         sparsity,
     )
+    if lsmr_error is not None and status != 1 and not (
+        max_nfev_arg is not None and max_nfev_arg == 1
+    ):
+        raise lsmr_error
     if isinstance(J, tuple):
         data, indptr, indices = J
         J = csr_array((data, indices, indptr), shape=(m, n))
