@@ -6,16 +6,25 @@ Prints one line per case: best-of-N per-call times (µs) and the ratio scipy / t
 (> 1: trustfit is faster). `nfev` shows scipy's count (scipy/trustfit when they differ).
 Times are the CPU time of the calling thread by default (`--clock cpu`, robust on a shared
 machine; all of both solvers' work runs on that thread); `--clock wall` uses wall time.
+
+`--large` instead runs the large-scale case: Broyden tridiagonal (scipy's documentation
+example) with n = 100000 (`--n`) and `jac_sparsity`, scipy (tr_solver lsmr, its default
+here) against trustfit with tr_solver lsmr and with 'cholesky' (trustfit's sparse direct
+solver); best of `--repeat` (3) wall times each, one BLAS thread.
 """
 
 import argparse
+import os
 import time
 import timeit
 
-import numpy as np
-import scipy.optimize
+os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")  # scipy with one BLAS thread
 
-import trustfit
+import numpy as np  # noqa: E402
+import scipy.optimize  # noqa: E402
+import scipy.sparse  # noqa: E402
+
+import trustfit  # noqa: E402
 
 
 def rosen(x):
@@ -138,12 +147,60 @@ def per_call_pair(call_scipy, call_ours, repeat):
     return best
 
 
+def broyden(x):
+    """scipy's documentation example: Broyden tridiagonal residuals."""
+    f = (3 - x) * x + 1
+    f[1:] -= x[:-1]
+    f[:-1] -= 2 * x[1:]
+    return f
+
+
+def broyden_sparsity(n):
+    diags = [np.ones(n - 1), np.ones(n), np.ones(n - 1)]
+    return scipy.sparse.diags_array(diags, offsets=[-1, 0, 1], shape=(n, n), format="csr")
+
+
+def best_wall(call, repeat):
+    best, out = float("inf"), None
+    for _ in range(repeat):
+        t = time.perf_counter()
+        out = call()
+        best = min(best, time.perf_counter() - t)
+    return best, out
+
+
+def large(n, repeat):
+    """Broyden tridiagonal with `jac_sparsity`, side by side, best-of-`repeat` wall times."""
+    x0 = -np.ones(n)
+    sparsity = broyden_sparsity(n)
+    t_scipy, ref = best_wall(
+        lambda: scipy.optimize.least_squares(broyden, x0, jac_sparsity=sparsity), repeat
+    )
+    print(f"Broyden tridiagonal n={n}, jac_sparsity; best of {repeat} wall times")
+    print(f"{'solver':28} {'nfev':>5} {'cost':>10} {'time s':>8} {'scipy/trustfit':>15}")
+    print(f"{'scipy (lsmr)':28} {ref.nfev:>5} {ref.cost:>10.3e} {t_scipy:>8.3f}")
+    for tr_solver in ("lsmr", "cholesky"):
+        t, res = best_wall(
+            lambda: trustfit.least_squares(
+                broyden, x0, jac_sparsity=sparsity, tr_solver=tr_solver
+            ),
+            repeat,
+        )
+        print(f"{'trustfit (' + tr_solver + ')':28} {res.nfev:>5} {res.cost:>10.3e} "
+              f"{t:>8.3f} {t_scipy / t:>14.2f}×", flush=True)
+
+
 def main():
     parser = argparse.ArgumentParser()
-    parser.add_argument("--repeat", type=int, default=10)
+    parser.add_argument("--repeat", type=int, default=None)
     parser.add_argument("--clock", choices=["cpu", "wall"], default="cpu")
+    parser.add_argument("--large", action="store_true")
+    parser.add_argument("--n", type=int, default=100_000)
     args = parser.parse_args()
-    repeat = args.repeat
+    if args.large:
+        large(args.n, args.repeat or 3)
+        return
+    repeat = args.repeat or 10
     global TIMER
     TIMER = time.thread_time if args.clock == "cpu" else time.perf_counter
     print(f"{'case':44} {'nfev':>5} {'scipy µs':>10} {'trustfit µs':>12} {'ratio':>7}")

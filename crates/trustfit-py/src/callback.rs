@@ -12,7 +12,7 @@ use std::ops::ControlFlow;
 use numpy::{Complex64, PyArray1};
 use pyo3::prelude::*;
 use pyo3::types::{PyDict, PyTuple};
-use trustfit::{CallbackError, IterationSummary, Loss, Printer, Residuals};
+use trustfit::{CallbackError, IterationSummary, Loss, Printer, Residuals, SparsityPattern};
 
 use crate::convert::{read_complex, read_loss, read_matrix, read_vector};
 use crate::errors::to_callback_error;
@@ -46,12 +46,16 @@ pub struct PyProblem<'py> {
     kwargs: Option<Bound<'py, PyDict>>,
     m: usize,
     n: usize,
+    /// The fixed structure of a sparse analytic Jacobian: `jac` then returns the values
+    /// in this pattern's CSR order (the Python wrapper maps scipy.sparse results into it).
+    pattern: Option<SparsityPattern>,
     memo: RefCell<Memo>,
 }
 
 impl<'py> PyProblem<'py> {
     /// A problem whose `f(x0)` (and `J(x0)` when given) were already evaluated in Python;
     /// the core's first calls at `x0` are served from them without calling the user again.
+    /// With a `pattern`, `j0` holds its `nnz` values and `jac` returns such values.
     #[allow(clippy::too_many_arguments)]
     pub fn new(
         py: Python<'py>,
@@ -62,14 +66,16 @@ impl<'py> PyProblem<'py> {
         x0: &[f64],
         f0: &[f64],
         j0: Option<&[f64]>,
+        pattern: Option<SparsityPattern>,
     ) -> Self {
         let (m, n) = (f0.len(), x0.len());
+        let jac_len = pattern.as_ref().map_or(m * n, SparsityPattern::nnz);
         let memo = Memo {
             x: x0.to_vec(),
             f: f0.to_vec(),
             f_valid: true,
             j: j0.map_or_else(
-                || vec![0.0; if jac.is_some() { m * n } else { 0 }],
+                || vec![0.0; if jac.is_some() { jac_len } else { 0 }],
                 <[f64]>::to_vec,
             ),
             j_valid: j0.is_some(),
@@ -82,6 +88,7 @@ impl<'py> PyProblem<'py> {
             kwargs,
             m,
             n,
+            pattern,
             memo: RefCell::new(memo),
         }
     }
@@ -142,6 +149,28 @@ impl Residuals for PyProblem<'_> {
             memo.j_valid = true;
         }
         jac.copy_from_slice(&memo.j);
+        Ok(())
+    }
+
+    fn jacobian_sparsity(&self) -> Option<SparsityPattern> {
+        self.pattern.clone()
+    }
+
+    fn sparse_jacobian(&self, x: &[f64], values: &mut [f64]) -> Result<(), CallbackError> {
+        let Some(user_jac) = &self.jac else {
+            return Err(CallbackError::new("`jac` is not callable"));
+        };
+        let mut memo = self.memo.borrow_mut();
+        memo.update_x(x);
+        if !memo.j_valid {
+            let xa = PyArray1::from_slice(self.py, x);
+            let ret = self
+                .call_user(user_jac, xa.into_any())
+                .map_err(to_callback_error)?;
+            read_vector(&ret, &mut memo.j, "jac").map_err(to_callback_error)?;
+            memo.j_valid = true;
+        }
+        values.copy_from_slice(&memo.j);
         Ok(())
     }
 

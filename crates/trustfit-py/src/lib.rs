@@ -16,7 +16,9 @@ use numpy::{PyArray1, PyArrayMethods, PyReadonlyArray1, PyReadonlyArray2};
 use pyo3::exceptions::PyValueError;
 use pyo3::prelude::*;
 use pyo3::types::{PyDict, PyTuple};
-use trustfit::{Bounds, JacSpec, Loss, Method, Options, XScale};
+use trustfit::{
+    Bounds, JacSpec, Loss, Method, Options, SparsityPattern, TrOptions, TrSolver, XScale,
+};
 
 use callback::{IterationHook, PyProblem, python_loss, python_printer};
 use errors::{TrustfitError, to_pyerr};
@@ -26,13 +28,35 @@ fn slice_of<'a>(arr: &'a PyReadonlyArray1<'_, f64>, what: &str) -> PyResult<&'a 
         .map_err(|_| PyValueError::new_err(format!("`{what}` must be a contiguous array")))
 }
 
+/// CSR index arrays (int64 from Python) as the core's `usize` indices.
+fn index_vec(arr: &PyReadonlyArray1<'_, i64>, what: &str) -> PyResult<Vec<usize>> {
+    let s = arr
+        .as_slice()
+        .map_err(|_| PyValueError::new_err(format!("`{what}` must be a contiguous array")))?;
+    s.iter()
+        .map(|&v| {
+            usize::try_from(v)
+                .map_err(|_| PyValueError::new_err(format!("`{what}` has a negative entry")))
+        })
+        .collect()
+}
+
+/// `tr_options` as the core's [`TrOptions`]: `(damp, atol, btol, conlim, maxiter, regularize)`.
+type TrOptionsTuple = (f64, f64, f64, f64, Option<usize>, bool);
+
 /// Runs the solver on already-validated arguments (see `trustfit.optimize`).
 ///
-/// Returns `(x, cost, fun, jac, grad, optimality, active_mask, nfev, njev, status)`.
+/// `sparsity = (indptr, indices)` is a sorted CSR structure of shape `(m, n)`: the
+/// `jac_sparsity` of finite differences, or, with a callable `jac`, the fixed structure
+/// of a sparse analytic Jacobian (then `j0` and every `jac` call give its `nnz` values).
+///
+/// Returns `(x, cost, fun, jac, grad, optimality, active_mask, nfev, njev, status)`,
+/// where `jac` is an `(m, n)` array, or `(data, indptr, indices)` when J was sparse.
 #[pyfunction]
 #[pyo3(signature = (
     fun, x0, f0, jac, jac_kind, j0, args, kwargs, lb, ub, method, ftol, xtol, gtol,
-    x_scale, x_scale_values, loss, f_scale, diff_step, max_nfev, verbose, callback
+    x_scale, x_scale_values, loss, f_scale, diff_step, max_nfev, verbose, callback,
+    tr_solver=None, tr_options=None, sparsity=None
 ))]
 #[allow(clippy::too_many_arguments)]
 fn solve<'py>(
@@ -59,6 +83,9 @@ fn solve<'py>(
     max_nfev: Option<usize>,
     verbose: u8,
     callback: Option<Bound<'py, PyAny>>,
+    tr_solver: Option<&str>,
+    tr_options: Option<TrOptionsTuple>,
+    sparsity: Option<(PyReadonlyArray1<'py, i64>, PyReadonlyArray1<'py, i64>)>,
 ) -> PyResult<Bound<'py, PyTuple>> {
     let x0s = slice_of(&x0, "x0")?;
     let f0s = slice_of(&f0, "f0")?;
@@ -70,7 +97,23 @@ fn solve<'py>(
         None => None,
     };
     let (m, n) = (f0s.len(), x0s.len());
-    if j0s.is_some_and(|j| j.len() != m * n) {
+    let pattern = match &sparsity {
+        Some((indptr, indices)) => Some(
+            SparsityPattern::from_csr(
+                m,
+                n,
+                index_vec(indptr, "indptr")?,
+                index_vec(indices, "indices")?,
+            )
+            .map_err(to_pyerr)?,
+        ),
+        None => None,
+    };
+    let j0_len = match (&pattern, &jac) {
+        (Some(p), Some(_)) => p.nnz(),
+        _ => m * n,
+    };
+    if j0s.is_some_and(|j| j.len() != j0_len) {
         return Err(PyValueError::new_err("`J0` has the wrong size"));
     }
 
@@ -100,8 +143,31 @@ fn solve<'py>(
         Some(d) => Some(slice_of(d, "diff_step")?.to_vec()),
         None => None,
     };
+    let tr_solver = match tr_solver {
+        Some(name) => Some(name.parse::<TrSolver>().map_err(to_pyerr)?),
+        None => None,
+    };
+    let tr_options = match tr_options {
+        Some((damp, atol, btol, conlim, maxiter, regularize)) => TrOptions {
+            damp,
+            atol,
+            btol,
+            conlim,
+            maxiter,
+            regularize,
+        },
+        None => TrOptions::default(),
+    };
+    let (problem_pattern, jac_sparsity) = if jac.is_some() {
+        (pattern, None)
+    } else {
+        (None, pattern)
+    };
     let options = Options {
         jac: jac_spec,
+        tr_solver,
+        tr_options,
+        jac_sparsity,
         bounds,
         method,
         ftol: Some(ftol),
@@ -117,7 +183,7 @@ fn solve<'py>(
         ..Default::default()
     };
 
-    let problem = PyProblem::new(py, fun, jac, args, kwargs, x0s, f0s, j0s);
+    let problem = PyProblem::new(py, fun, jac, args, kwargs, x0s, f0s, j0s, problem_pattern);
     let (report, hook_error) = match callback {
         Some(cb) => {
             let mut hook = IterationHook::new(py, cb);
@@ -136,7 +202,23 @@ fn solve<'py>(
 
     let x = PyArray1::from_vec(py, r.x);
     let fun = PyArray1::from_vec(py, r.fun);
-    let jac = PyArray1::from_vec(py, r.jac).reshape([m, n])?;
+    let jac = match r.jac_sparse {
+        Some(a) => {
+            let to_i64 = |v: &[usize]| -> PyResult<Vec<i64>> {
+                v.iter()
+                    .map(|&i| {
+                        i64::try_from(i)
+                            .map_err(|_| PyValueError::new_err("sparse index out of range"))
+                    })
+                    .collect()
+            };
+            let indptr = PyArray1::from_vec(py, to_i64(a.pattern().indptr())?);
+            let indices = PyArray1::from_vec(py, to_i64(a.pattern().indices())?);
+            let data = PyArray1::from_slice(py, a.values());
+            PyTuple::new(py, [data.into_any(), indptr.into_any(), indices.into_any()])?.into_any()
+        }
+        None => PyArray1::from_vec(py, r.jac).reshape([m, n])?.into_any(),
+    };
     let grad = PyArray1::from_vec(py, r.grad);
     let mask: Vec<i64> = r.active_mask.iter().map(|&v| i64::from(v)).collect();
     let active_mask = PyArray1::from_vec(py, mask);
@@ -144,7 +226,7 @@ fn solve<'py>(
         x.into_any(),
         r.cost.into_pyobject(py)?.into_any(),
         fun.into_any(),
-        jac.into_any(),
+        jac,
         grad.into_any(),
         r.optimality.into_pyobject(py)?.into_any(),
         active_mask.into_any(),

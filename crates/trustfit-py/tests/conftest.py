@@ -1,32 +1,20 @@
 """pytest configuration for the trustfit Python tests.
 
 Marks as strict xfail (raises=NotImplementedError) exactly those tests of the scipy copy
-that need what trustfit does not implement yet: sparse or LinearOperator Jacobians,
-`jac_sparsity`, or tr_solver='lsmr'.
+that need what trustfit does not implement yet: LinearOperator (matrix-free) Jacobians,
+which the Rust core does not support yet. Sparse Jacobians, `jac_sparsity` and
+tr_solver='lsmr' are supported and their scipy tests run normally.
 """
 
 import pytest
 
 _NEEDS = {
-    "lsmr": "tr_solver='lsmr' is not implemented yet",
-    "sparse": "sparse Jacobians are not implemented yet",
-    "operator": "LinearOperator Jacobians are not implemented yet",
-    "sparsity": "jac_sparsity is not implemented yet",
+    "operator": "LinearOperator Jacobians are not implemented yet (not in the Rust core)",
 }
 
 # (class, test) -> what it needs; classes as in scipy's file.
 _XFAIL = {
-    **{(cls, "test_rosenbrock"): "lsmr" for cls in ("TestTRF", "TestDogbox")},
-    **{(cls, "test_rosenbrock_cropped"): "lsmr" for cls in ("TestTRF", "TestDogbox")},
-    **{(cls, "test_rosenbrock_bounds"): "lsmr" for cls in ("TestTRF", "TestDogbox")},
-    **{(cls, "test_equivalence"): "sparse" for cls in ("TestTRF", "TestDogbox")},
-    **{(cls, "test_tr_options"): "sparse" for cls in ("TestTRF", "TestDogbox")},
-    **{(cls, "test_solver_selection"): "sparse" for cls in ("TestTRF", "TestDogbox")},
-    **{(cls, "test_numerical_jac"): "sparsity" for cls in ("TestTRF", "TestDogbox")},
-    **{(cls, "test_with_bounds"): "sparse" for cls in ("TestTRF", "TestDogbox")},
     **{(cls, "test_linear_operator"): "operator" for cls in ("TestTRF", "TestDogbox")},
-    **{(cls, "test_x_scale_jac_scale"): "sparse" for cls in ("TestTRF", "TestDogbox")},
-    ("TestTRF", "test_lsmr_regularization"): "sparse",
 }
 
 

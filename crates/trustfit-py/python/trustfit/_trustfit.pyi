@@ -35,11 +35,15 @@ def solve(
     max_nfev: Optional[int],
     verbose: int,
     callback: Optional[Callable[[npt.NDArray[np.float64], npt.NDArray[np.float64], int, int, float], bool]],
+    tr_solver: Optional[str] = None,
+    tr_options: Optional[tuple[float, float, float, float, Optional[int], bool]] = None,
+    sparsity: Optional[tuple[npt.NDArray[np.int64], npt.NDArray[np.int64]]] = None,
 ) -> tuple[
     npt.NDArray[np.float64],  # x
     float,  # cost
     npt.NDArray[np.float64],  # fun
-    npt.NDArray[np.float64],  # jac (m, n)
+    # jac: (m, n), or (data, indptr, indices) of a CSR matrix when J was sparse
+    npt.NDArray[np.float64] | tuple[npt.NDArray[np.float64], npt.NDArray[np.int64], npt.NDArray[np.int64]],
     npt.NDArray[np.float64],  # grad
     float,  # optimality
     npt.NDArray[np.int64],  # active_mask

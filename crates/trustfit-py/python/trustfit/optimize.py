@@ -23,7 +23,7 @@ from warnings import warn
 import numpy as np
 from scipy.linalg import LinAlgError, cholesky, get_lapack_funcs, solve_triangular, svd
 from scipy.optimize import Bounds, OptimizeResult, OptimizeWarning
-from scipy.sparse import issparse
+from scipy.sparse import csr_array, issparse
 from scipy.sparse.linalg import LinearOperator
 
 from . import _trustfit
@@ -56,6 +56,118 @@ def _not_implemented(what):
         f"{what} is not supported by trustfit yet (dense problems with "
         "tr_solver='exact' only); use scipy.optimize.least_squares for it."
     )
+
+
+def _lsmr_options(tr_options, method, n):
+    """`tr_options` for the LSMR solver as the core's tuple
+    ``(damp, atol, btol, conlim, maxiter, regularize)``, with scipy's errors.
+
+    scipy passes them to ``scipy.sparse.linalg.lsmr(A, b, **tr_options)`` (trf pops
+    'regularize' first; dogbox warns and drops it), so an unknown key is lsmr's TypeError.
+    'show' only prints lsmr's inner iterations and is ignored. 'x0' (lsmr's starting point,
+    the same vector at every iteration) is accepted when None or zero, which is lsmr's
+    default; any other value raises NotImplementedError.
+    """
+    opts = dict(tr_options)
+    if method == "dogbox" and "regularize" in opts:
+        warn(
+            "The keyword 'regularize' in `tr_options` is not relevant for 'dogbox' method.",
+            stacklevel=3,
+        )
+        del opts["regularize"]
+    regularize = opts.pop("regularize", True) if method == "trf" else True
+    for key in opts:
+        if key in ("A", "b"):
+            raise TypeError(f"lsmr() got multiple values for argument '{key}'")
+        if key not in _LSMR_OPTIONS:
+            raise TypeError(f"lsmr() got an unexpected keyword argument '{key}'")
+    x0 = opts.get("x0")
+    if x0 is not None and (np.shape(x0) != (n,) or np.any(np.asarray(x0) != 0)):
+        raise _not_implemented("A nonzero `x0` in `tr_options`")
+    maxiter = opts.get("maxiter")
+    return (
+        float(opts.get("damp", 0.0)),
+        float(opts.get("atol", 1e-6)),
+        float(opts.get("btol", 1e-6)),
+        float(opts.get("conlim", 1e8)),
+        None if maxiter is None else max(0, math.ceil(maxiter)),  # lsmr: `itn < maxiter`
+        bool(regularize),
+    )
+
+
+def _csr_structure(A):
+    """(indptr, indices) as int64 arrays of a canonical (sorted, summed) CSR array."""
+    return (
+        np.ascontiguousarray(A.indptr, dtype=np.int64),
+        np.ascontiguousarray(A.indices, dtype=np.int64),
+    )
+
+
+def _sparsity_structure(jac_sparsity):
+    """The nonzero structure of `jac_sparsity` (array_like or sparse) as sorted CSR.
+
+    Explicit zeros of a sparse `jac_sparsity` are dropped, as scipy's finite differences
+    (``scipy.sparse.find``) drop them.
+    """
+    if issparse(jac_sparsity):
+        A = csr_array(jac_sparsity, dtype=np.float64, copy=True)
+        A.sum_duplicates()
+        A.data = (A.data != 0).astype(np.float64)
+        A.eliminate_zeros()
+    else:
+        A = csr_array((np.atleast_2d(jac_sparsity) != 0).astype(np.float64))
+    A.sort_indices()
+    return _csr_structure(A)
+
+
+def _sparse_analytic_jac(jac, J0, m, n):
+    """A `jac` returning sparse matrices, for the core: the structure of J(x0) (explicit
+    zeros included) is fixed for the whole solve; later Jacobians are mapped into it.
+
+    Returns ``((indptr, indices), values of J(x0), jac_values)`` where ``jac_values(x,
+    *args, **kwargs)`` returns the values of J(x) in the structure's order. A later J with
+    a nonzero outside the structure of J(x0) raises ValueError (store explicit zeros in
+    J(x0) where entries may become nonzero).
+    """
+    A0 = csr_array(J0, dtype=np.float64, copy=True)
+    A0.sum_duplicates()
+    A0.sort_indices()
+    indptr, indices = _csr_structure(A0)
+    nnz = indices.size
+    keys0 = np.repeat(np.arange(m, dtype=np.int64), np.diff(indptr)) * n + indices
+
+    def jac_values(x, *args, **kwargs):
+        J = jac(x, *args, **kwargs)
+        A = csr_array(J, dtype=np.float64)
+        if A.shape != (m, n):
+            raise ValueError(
+                f"The return value of `jac` has wrong shape: expected {(m, n)}, "
+                f"actual {A.shape}."
+            )
+        if not A.has_canonical_format:
+            A = A.copy()
+            A.sum_duplicates()
+            A.sort_indices()
+        if np.array_equal(A.indptr, indptr) and np.array_equal(A.indices, indices):
+            return np.ascontiguousarray(A.data, dtype=np.float64)
+        rows = np.repeat(np.arange(m, dtype=np.int64), np.diff(A.indptr))
+        keys = rows * n + A.indices.astype(np.int64)
+        pos = np.searchsorted(keys0, keys)
+        inside = pos < nnz
+        inside[inside] = keys0[pos[inside]] == keys[inside]
+        outside = ~inside & (A.data != 0)
+        if np.any(outside):
+            k = int(np.flatnonzero(outside)[0])
+            raise ValueError(
+                "trustfit keeps the sparsity structure of the first Jacobian J(x0) fixed, "
+                f"but `jac` returned a nonzero at ({int(rows[k])}, {int(A.indices[k])}), "
+                "outside it. Store explicit zeros in J(x0) where entries may become nonzero."
+            )
+        values = np.zeros(nnz)
+        values[pos[inside]] = A.data[inside]
+        return values
+
+    return (indptr, indices), np.ascontiguousarray(A0.data), jac_values
 
 
 def _prepare_bounds(bounds, n):
@@ -196,16 +308,23 @@ def _wrap_callback(callback):
     return wrapped
 
 
-def _fd_jacobian_for_low_precision(fun, args, kwargs, scheme, diff_step, lb, ub):
+def _fd_jacobian_for_low_precision(fun, args, kwargs, scheme, diff_step, lb, ub,
+                                   sparsity=None, shape=None):
     """A callable finite-difference Jacobian for residuals in float32 (or lower).
 
     scipy's step uses the epsilon of the residuals' dtype; the core differences in float64
     only, which would give zero columns for float32 residuals. Until the core takes the
-    epsilon as an option, difference with scipy's own `approx_derivative`.
+    epsilon as an option, difference with scipy's own `approx_derivative` (by column
+    groups, returning a sparse J, when a `sparsity` structure (indptr, indices) is given).
     """
-    from scipy.optimize._numdiff import approx_derivative
+    from scipy.optimize._numdiff import approx_derivative, group_columns
 
     kwargs = kwargs or {}
+    groups = None
+    if sparsity is not None:
+        indptr, indices = sparsity
+        structure = csr_array((np.ones(indices.size), indices, indptr), shape=shape)
+        groups = (structure, group_columns(structure))
 
     def wrapped_fun(x):
         return np.atleast_1d(fun(x, *args, **kwargs))
@@ -213,7 +332,7 @@ def _fd_jacobian_for_low_precision(fun, args, kwargs, scheme, diff_step, lb, ub)
     def jac(x, *_args, **_kwargs):
         return approx_derivative(
             wrapped_fun, x, method=scheme, rel_step=diff_step, f0=wrapped_fun(x),
-            bounds=(lb, ub),
+            bounds=(lb, ub), sparsity=groups,
         )
 
     return jac
@@ -266,7 +385,10 @@ def least_squares(
         How to compute the m-by-n Jacobian: forward differences ('2-point', default),
         central differences ('3-point'), complex step ('cs', `fun` must accept complex
         input) or a callable ``jac(x, *args, **kwargs)`` returning a dense array_like
-        (``np.atleast_2d`` is applied). Sparse and LinearOperator Jacobians raise
+        (``np.atleast_2d`` is applied) or a scipy.sparse array or matrix. For a sparse
+        ``jac`` the structure of J(x0) (explicit zeros included) is kept for the whole
+        solve: a later J with a nonzero outside it raises ValueError, so store explicit
+        zeros in J(x0) where entries may become nonzero. LinearOperator Jacobians raise
         `NotImplementedError` for now.
     bounds : 2-tuple of array_like or `scipy.optimize.Bounds`, optional
         Lower and upper bounds on the variables; each side a scalar or of the size of
@@ -294,14 +416,20 @@ def least_squares(
         Soft margin between inlier and outlier residuals. Default 1.0.
     diff_step : None or array_like, optional
         Relative step of the finite differences. Default: automatic.
-    tr_solver : {None, 'exact', 'lsmr'}, optional
-        Trust-region subproblem solver. Only 'exact' (the default for dense Jacobians)
-        is available; 'lsmr' raises `NotImplementedError` for now.
+    tr_solver : {None, 'exact', 'lsmr', 'cholesky'}, optional
+        Trust-region subproblem solver: 'exact' (default for dense Jacobians), 'lsmr'
+        (default for sparse ones), or, beyond scipy, 'cholesky': exact trust-region
+        steps from sparse Cholesky factorizations of the damped normal equations
+        (method 'trf' with a sparse Jacobian only; `tr_options` are ignored).
     tr_options : dict, optional
-        Keyword options of the 'lsmr' solver; ignored with 'exact'.
+        Keyword options of the 'lsmr' solver (scipy's: those of
+        `scipy.sparse.linalg.lsmr`, plus 'regularize' for 'trf'; 'dogbox' warns about and
+        drops 'regularize'). 'show' is ignored; 'x0' must be None or zero (lsmr's default),
+        other values raise `NotImplementedError`. Ignored with 'exact' and 'cholesky'.
     jac_sparsity : {None, array_like, sparse array}, optional
-        Sparsity structure of the Jacobian for finite differences. Not supported yet
-        (raises `NotImplementedError` after scipy's checks).
+        Sparsity structure of the Jacobian (shape (m, n)) for finite differences: columns
+        are differenced in groups, J is kept sparse and 'lsmr' becomes the default
+        `tr_solver`. Ignored with a callable `jac`.
     max_nfev : None or int, optional
         Maximum number of function evaluations (finite differences excluded). Default
         ``100 * n``.
@@ -323,7 +451,8 @@ def least_squares(
     -------
     result : OptimizeResult
         `scipy.optimize.OptimizeResult` with fields ``x``, ``cost``, ``fun``, ``jac``
-        (dense ndarray, m-by-n, scaled by the robust loss as in scipy), ``grad``,
+        (m-by-n, scaled by the robust loss as in scipy: a dense ndarray, or a
+        `scipy.sparse.csr_array` when J is sparse), ``grad``,
         ``optimality``, ``active_mask``, ``nfev``, ``njev`` (None for 'lm' with finite
         differences), ``status``, ``message`` and ``success``.
 
@@ -332,7 +461,7 @@ def least_squares(
     ValueError, TypeError
         For invalid arguments, with scipy's messages.
     NotImplementedError
-        For sparse or LinearOperator Jacobians, `jac_sparsity` and ``tr_solver='lsmr'``.
+        For LinearOperator Jacobians and a nonzero ``tr_options['x0']``.
 
     Examples
     --------
@@ -350,7 +479,8 @@ def least_squares(
     if jac not in ["2-point", "3-point", "cs"] and not callable(jac):
         raise ValueError("`jac` must be '2-point', '3-point', 'cs' or callable.")
 
-    if tr_solver not in [None, "exact", "lsmr"]:
+    # 'cholesky' is trustfit's extension (see the docstring); scipy's message otherwise.
+    if tr_solver not in [None, "exact", "lsmr", "cholesky"]:
         raise ValueError("`tr_solver` must be None, 'exact' or 'lsmr'.")
 
     if loss not in IMPLEMENTED_LOSSES and not callable(loss):
@@ -491,40 +621,69 @@ def least_squares(
         if isinstance(J0, LinearOperator) and isinstance(x_scale, str) and x_scale == "jac":
             raise ValueError("x_scale='jac' can't be used when `jac` returns LinearOperator.")
 
-    # What scipy would solve with LSMR (sparse/operator J, jac_sparsity, tr_solver='lsmr')
-    # is not available yet. Unknown `tr_options` keys fail as in scipy's lsmr call first.
-    sparse_path = (
-        (J0 is not None and not isinstance(J0, np.ndarray))
-        or (not callable(jac) and jac_sparsity is not None and method != "lm")
-        or (tr_solver == "lsmr" and method != "lm")
-    )
-    if sparse_path:
-        allowed = _LSMR_OPTIONS | ({"regularize"} if method == "trf" else set())
-        for key in tr_options:
-            if key not in allowed:
-                raise TypeError(f"lsmr() got an unexpected keyword argument '{key}'")
+    if J0 is not None and isinstance(J0, LinearOperator):
+        if method != "lm" and tr_solver != "cholesky":
+            _lsmr_options(tr_options, method, n)
+        raise _not_implemented("A LinearOperator Jacobian")
+
+    # Sparse J: a callable `jac` returning scipy.sparse, or `jac_sparsity` with finite
+    # differences. Both go to the core as a sorted CSR structure (indptr, indices).
+    sparsity = None
+    sparse_jac = None
+    if method != "lm":
         if J0 is not None and issparse(J0):
-            raise _not_implemented("A sparse Jacobian")
-        if J0 is not None and not isinstance(J0, np.ndarray):
-            raise _not_implemented("A LinearOperator Jacobian")
-        if not callable(jac) and jac_sparsity is not None:
-            raise _not_implemented("`jac_sparsity`")
-        raise _not_implemented("tr_solver='lsmr'")
+            sparsity, J0, sparse_jac = _sparse_analytic_jac(jac, J0, m, n)
+        elif not callable(jac) and jac_sparsity is not None:
+            sparsity = _sparsity_structure(jac_sparsity)
+
+    lsmr_options = None
+    lsmr_error = None
+    if method == "lm":
+        tr_solver = None
+    else:
+        if tr_solver is None:
+            tr_solver = "exact" if sparsity is None else "lsmr"
+        if tr_solver == "lsmr":
+            try:
+                lsmr_options = _lsmr_options(tr_options, method, n)
+            except TypeError as err:
+                # scipy raises this from its first lsmr call, i.e. only if the first
+                # iteration computes a step; see `lsmr_error` below.
+                lsmr_error = err
+        elif tr_solver == "cholesky":
+            if sparsity is None:
+                raise ValueError(
+                    "tr_solver='cholesky' works only with sparse Jacobians (`jac_sparsity` "
+                    "or a `jac` returning a sparse array)."
+                )
+            if method != "trf":
+                raise ValueError("tr_solver='cholesky' is available for method='trf' only.")
 
     if callback is not None and method == "lm":
         warn("Callback function specified, but not supported with `lm` method.", stacklevel=2)
         callback = None
 
     jac_callable = jac if callable(jac) else None
+    if sparse_jac is not None:
+        jac_callable = sparse_jac
     jac_kind = "analytic" if callable(jac) else jac
     if jac_callable is None and f0.dtype.itemsize < 8 and np.issubdtype(f0.dtype, np.floating):
         jac_callable = _fd_jacobian_for_low_precision(
             fun, args, kwargs, jac, diff_step, lb if method != "lm" else -np.inf,
-            ub if method != "lm" else np.inf,
+            ub if method != "lm" else np.inf, sparsity=sparsity, shape=(m, n),
         )
         J0 = None
+        if sparsity is not None:
+            # A sparse J by column groups: its structure is fixed from J(x0), as for a
+            # sparse `jac` (the extra evaluations are not counted, as scipy's FD ones).
+            sparsity, J0, jac_callable = _sparse_analytic_jac(
+                jac_callable, jac_callable(x0.copy()), m, n
+            )
+            sparse_jac = jac_callable
     f0_64 = np.ascontiguousarray(f0, dtype=np.float64)
     J0_64 = None if J0 is None else np.ascontiguousarray(J0, dtype=np.float64)
+    if sparse_jac is not None:
+        J0_64 = J0_64.reshape(1, -1)  # the nnz values of J(x0), read as a flat slice
 
     if x_scale_default:
         # The core's default is scipy's: 1 for trf and dogbox, 'jac' for lm.
@@ -535,10 +694,17 @@ def least_squares(
         x_scale_kind, x_scale_values = "values", np.ascontiguousarray(x_scale, dtype=float)
     if diff_step is not None:
         diff_step = np.ascontiguousarray(np.atleast_1d(diff_step), dtype=float).ravel()
+    max_nfev_arg = max_nfev
     if max_nfev is not None:
         # scipy compares counts with `==`, so a fractional value never stops it; round up.
         max_nfev = operator.index(max_nfev) if isinstance(max_nfev, (int, np.integer)) \
             else math.ceil(max_nfev)
+    if lsmr_error is not None:
+        # Bad `tr_options`: scipy evaluates f(x0) and J(x0), then fails at its first lsmr
+        # call, unless iteration 0 already terminates (gtol at x0, or max_nfev == 1). One
+        # evaluation tells which: stop there with its result, or raise scipy's TypeError.
+        # (With verbose >= 1 the core's two closing lines are printed before the error.)
+        max_nfev = 1
 
     x, cost, f, J, grad, optimality, active_mask, nfev, njev, status = _trustfit.solve(
         fun,
@@ -563,7 +729,17 @@ def least_squares(
         max_nfev,
         int(verbose),
         _wrap_callback(callback),
+        tr_solver,
+        lsmr_options,
+        sparsity,
     )
+    if lsmr_error is not None and status != 1 and not (
+        max_nfev_arg is not None and max_nfev_arg == 1
+    ):
+        raise lsmr_error
+    if isinstance(J, tuple):
+        data, indptr, indices = J
+        J = csr_array((data, indices, indptr), shape=(m, n))
 
     if method == "trf" and unbounded:
         active_mask = np.zeros_like(x)
