@@ -574,6 +574,7 @@ pub fn timed_leastsq(
         fun: r.fvec,
         jac: Vec::new(),
         jac_sparse: None,
+        jac_row_scale: None,
         jac_groups: None,
         grad: Vec::new(),
         optimality: f64::NAN,

@@ -56,7 +56,8 @@ pub use options::{
     Warning, XScale,
 };
 pub use problem::{
-    Absent, CallbackResult, FnProblem, MaybeComplex, MaybeJacobian, Residuals, ThreadSafe, from_fn,
+    Absent, CallbackResult, FnProblem, JacobianProducts, MaybeComplex, MaybeJacobian, Residuals,
+    ThreadSafe, from_fn,
 };
 pub use report::{IterationSummary, Printer, Report, Status, py_e};
 pub use solve::{least_squares, least_squares_with_callback};

@@ -102,6 +102,16 @@ pub trait Residuals {
         ))
     }
 
+    /// A matrix-free Jacobian (scipy's `LinearOperator`): products with J(x) instead
+    /// of its entries. With `jac = Analytic` and no
+    /// [`jacobian_sparsity`](Residuals::jacobian_sparsity), solvers then never form J;
+    /// they need `tr_solver = Lsmr` (the default for them) and a method other than lm,
+    /// and `x_scale = Jac` is refused (column norms would need every column of J).
+    /// Implement [`JacobianProducts`] on your type and return `Some(self)`.
+    fn jacobian_products(&self) -> Option<&dyn JacobianProducts> {
+        None
+    }
+
     /// True when [`residuals_complex`](Residuals::residuals_complex) is implemented.
     fn has_complex(&self) -> bool {
         false
@@ -147,12 +157,72 @@ impl<P: Residuals + ?Sized> Residuals for &P {
     fn sparse_jacobian(&self, x: &[f64], values: &mut [f64]) -> Result<(), CallbackError> {
         (**self).sparse_jacobian(x, values)
     }
+    fn jacobian_products(&self) -> Option<&dyn JacobianProducts> {
+        (**self).jacobian_products()
+    }
     fn residuals_complex(&self, x: &[Complex64], f: &mut [Complex64]) -> Result<(), CallbackError> {
         (**self).residuals_complex(x, f)
     }
     fn as_sync(&self) -> Option<&(dyn Residuals + Sync)> {
         (**self).as_sync()
     }
+}
+
+/// A Jacobian known only through its products with vectors (matrix-free), for
+/// problems too large or too implicit to store J: adjoint PDE solves, convolutions,
+/// operators from other libraries. See [`Residuals::jacobian_products`].
+///
+/// The solver calls [`linearize`](JacobianProducts::linearize) once at every point
+/// where it needs J (counted in `njev`), then any number of products at that point.
+///
+/// ```
+/// use trustfit::{CallbackError, JacobianProducts, Options, Residuals, TrSolver};
+/// // f_i = x_i² − (i+1): J = diag(2x), applied without storing it.
+/// struct Roots(usize);
+/// impl Residuals for Roots {
+///     fn num_residuals(&self) -> usize { self.0 }
+///     fn residuals(&self, x: &[f64], f: &mut [f64]) -> Result<(), CallbackError> {
+///         for (i, (f, x)) in f.iter_mut().zip(x).enumerate() { *f = x * x - (i + 1) as f64; }
+///         Ok(())
+///     }
+///     fn jacobian_products(&self) -> Option<&dyn JacobianProducts> { Some(self) }
+/// }
+/// impl JacobianProducts for Roots {
+///     fn jvp(&self, x: &[f64], v: &[f64], out: &mut [f64]) -> Result<(), CallbackError> {
+///         for ((o, x), v) in out.iter_mut().zip(x).zip(v) { *o = 2.0 * x * v; }
+///         Ok(())
+///     }
+///     fn vjp(&self, x: &[f64], u: &[f64], out: &mut [f64]) -> Result<(), CallbackError> {
+///         self.jvp(x, u, out) // J is symmetric here
+///     }
+/// }
+/// let opts = Options { jac: trustfit::JacSpec::Analytic, ..Default::default() };
+/// let r = trustfit::least_squares(&Roots(3), &[1.0; 3], &opts).unwrap();
+/// assert_eq!(r.tr_solver, Some(TrSolver::Lsmr));
+/// assert!((r.x[2] - 3f64.sqrt()).abs() < 1e-6);
+/// ```
+pub trait JacobianProducts {
+    /// Called once at each point `x` where the solver needs J(x), before products at
+    /// it: the place to evaluate what the products share. The default does nothing.
+    ///
+    /// # Errors
+    /// Any error the model wants to report; the solve stops and returns it.
+    fn linearize(&self, x: &[f64]) -> Result<(), CallbackError> {
+        let _ = x;
+        Ok(())
+    }
+
+    /// `out = J(x) v` (`v` of length n, `out` of length m).
+    ///
+    /// # Errors
+    /// Any error the model wants to report; the solve stops and returns it.
+    fn jvp(&self, x: &[f64], v: &[f64], out: &mut [f64]) -> Result<(), CallbackError>;
+
+    /// `out = J(x)ᵀ u` (`u` of length m, `out` of length n).
+    ///
+    /// # Errors
+    /// Any error the model wants to report; the solve stops and returns it.
+    fn vjp(&self, x: &[f64], u: &[f64], out: &mut [f64]) -> Result<(), CallbackError>;
 }
 
 /// What a user closure may return: nothing, or a `Result` whose error converts into
@@ -381,6 +451,9 @@ impl<P: Residuals + Sync> Residuals for ThreadSafe<P> {
     }
     fn sparse_jacobian(&self, x: &[f64], values: &mut [f64]) -> Result<(), CallbackError> {
         self.0.sparse_jacobian(x, values)
+    }
+    fn jacobian_products(&self) -> Option<&dyn JacobianProducts> {
+        self.0.jacobian_products()
     }
     fn residuals_complex(&self, x: &[Complex64], f: &mut [Complex64]) -> Result<(), CallbackError> {
         self.0.residuals_complex(x, f)

@@ -106,10 +106,14 @@ pub struct Report {
     /// Residuals at `x` (never loss-scaled).
     pub fun: Vec<f64>,
     /// Jacobian at `x`, row-major m × n, scaled by the robust loss as scipy does
-    /// (empty when the solve kept J sparse: see `jac_sparse`).
+    /// (empty when the solve kept J sparse — see `jac_sparse` — or matrix-free).
     pub jac: Vec<f64>,
     /// The Jacobian at `x` when it is sparse (analytic sparse or `jac_sparsity`).
     pub jac_sparse: Option<crate::linalg::sparse::CsrMatrix>,
+    /// With a matrix-free J ([`Residuals::jacobian_products`](crate::Residuals::jacobian_products))
+    /// and a robust loss: the final J is `diag(jac_row_scale) · J(x)`, as scipy scales
+    /// its LinearOperator. `None` otherwise.
+    pub jac_row_scale: Option<Vec<f64>>,
     /// Residual evaluations per finite-difference Jacobian with `jac_sparsity`
     /// (the number of column groups, doubled for '3-point').
     pub jac_groups: Option<usize>,

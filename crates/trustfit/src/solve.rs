@@ -12,7 +12,7 @@ use crate::loss::LossEval;
 use crate::method::cholesky_step::CholeskySolver;
 use crate::method::common::Scaling;
 use crate::method::common::{Context, IterationCallback, Outcome, all_finite};
-use crate::method::jac_store::JacStore;
+use crate::method::jac_store::{JacStore, OperatorJac};
 use crate::method::trf::{ExactSolver, LsmrSolver};
 use crate::method::{dogbox, lm, trf};
 use crate::options::{JacSpec, Method, Options, TrSolver, XScale};
@@ -141,10 +141,13 @@ fn run<'c, P: Residuals + ?Sized>(
         }
     }
     let jac_spec = options.jac;
-    if jac_spec == JacSpec::Analytic && !problem.has_jacobian() {
+    if jac_spec == JacSpec::Analytic
+        && !problem.has_jacobian()
+        && problem.jacobian_products().is_none()
+    {
         return Err(Error::option(
             "jac",
-            "is 'analytic' but the problem provides no Jacobian: implement `Residuals::jacobian` or use a finite-difference scheme.",
+            "is 'analytic' but the problem provides no Jacobian: implement `Residuals::jacobian` (or `jacobian_products`) or use a finite-difference scheme.",
         ));
     }
     if jac_spec == JacSpec::ComplexStep && !problem.has_complex() {
@@ -270,10 +273,36 @@ fn run<'c, P: Residuals + ?Sized>(
             ));
         }
     }
+    // Matrix-free J (scipy's LinearOperator): checks in scipy's order.
+    let operator = if jac_spec == JacSpec::Analytic && sparse_pattern.is_none() {
+        problem.jacobian_products()
+    } else {
+        None
+    };
+    if operator.is_some() {
+        if method == Method::Lm {
+            return Err(Error::Unsupported {
+                method: "lm",
+                message: "method='lm' works only with dense Jacobian matrices.".into(),
+            });
+        }
+        if options.tr_solver == Some(TrSolver::Exact) {
+            return Err(Error::option(
+                "tr_solver",
+                "'exact' works only with dense Jacobian matrices.",
+            ));
+        }
+        if options.x_scale == XScale::Jac {
+            return Err(Error::InvalidOption {
+                name: "x_scale",
+                message: "x_scale='jac' can't be used when `jac` returns LinearOperator (a matrix-free J has no column norms): give the scales as an array.".into(),
+            });
+        }
+    }
     let tr_solver = match (method, options.tr_solver) {
         (Method::Lm, _) => None,
         (_, Some(t)) => Some(t),
-        (_, None) if sparse_pattern.is_some() => Some(TrSolver::Lsmr),
+        (_, None) if sparse_pattern.is_some() || operator.is_some() => Some(TrSolver::Lsmr),
         (_, None) => Some(TrSolver::Exact),
     };
     let mut jac_groups = None;
@@ -294,9 +323,12 @@ fn run<'c, P: Residuals + ?Sized>(
                 }
                 JacStore::Sparse(CsrMatrix::zeros(pattern))
             }
-            None => JacStore::Dense {
-                data: vec![0.0; m * n],
-                n,
+            None => match operator {
+                Some(products) => JacStore::Operator(OperatorJac::new(products, m, n)),
+                None => JacStore::Dense {
+                    data: vec![0.0; m * n],
+                    n,
+                },
             },
         };
         ctx.evaluate_jac(&x, &f0, &mut j0)?;
@@ -343,9 +375,10 @@ fn run<'c, P: Residuals + ?Sized>(
             emit(options.printer.as_ref(), line);
         }
     }
-    let (dense_jac, sparse_jac) = match outcome.jac {
-        JacStore::Dense { data, .. } => (data, None),
-        JacStore::Sparse(a) => (Vec::new(), Some(a)),
+    let (dense_jac, sparse_jac, jac_row_scale) = match outcome.jac {
+        JacStore::Dense { data, .. } => (data, None, None),
+        JacStore::Sparse(a) => (Vec::new(), Some(a), None),
+        JacStore::Operator(op) => (Vec::new(), None, op.row_scale().map(<[f64]>::to_vec)),
     };
     Ok(Report {
         x: outcome.x,
@@ -353,6 +386,7 @@ fn run<'c, P: Residuals + ?Sized>(
         fun: outcome.fun,
         jac: dense_jac,
         jac_sparse: sparse_jac,
+        jac_row_scale,
         jac_groups,
         grad: outcome.grad,
         optimality: outcome.optimality,

@@ -8,8 +8,8 @@ use std::alloc::{GlobalAlloc, Layout, System};
 use std::sync::atomic::{AtomicUsize, Ordering};
 
 use trustfit::{
-    Bounds, JacSpec, Loss, Method, Options, SparsityPattern, TrSolver, XScale, from_fn,
-    least_squares,
+    Bounds, CallbackError, JacSpec, JacobianProducts, Loss, Method, Options, Residuals,
+    SparsityPattern, TrSolver, XScale, from_fn, least_squares,
 };
 
 struct Counting;
@@ -53,6 +53,10 @@ fn allocations(opts: &Options, max_nfev: usize) -> (usize, usize) {
             j[3 * i..3 * i + 3].copy_from_slice(&[1.0, e, p[1] * t[i] * e]);
         }
     });
+    count(&p, opts, max_nfev)
+}
+
+fn count(p: &impl Residuals, opts: &Options, max_nfev: usize) -> (usize, usize) {
     let tiny = Some(1e-15);
     let opts = Options {
         max_nfev: Some(max_nfev),
@@ -62,8 +66,49 @@ fn allocations(opts: &Options, max_nfev: usize) -> (usize, usize) {
         ..opts.clone()
     };
     let before = ALLOCATIONS.load(Ordering::Relaxed);
-    let r = least_squares(&p, &[1.0, 1.0, 0.0], &opts).unwrap();
+    let r = least_squares(p, &[1.0, 1.0, 0.0], &opts).unwrap();
     (ALLOCATIONS.load(Ordering::Relaxed) - before, r.nit)
+}
+
+/// The same exponential fit with a matrix-free Jacobian (products only).
+struct ExpOperator {
+    t: Vec<f64>,
+    y: Vec<f64>,
+}
+
+impl Residuals for ExpOperator {
+    fn num_residuals(&self) -> usize {
+        self.t.len()
+    }
+    fn residuals(&self, p: &[f64], f: &mut [f64]) -> Result<(), CallbackError> {
+        for ((f, t), y) in f.iter_mut().zip(&self.t).zip(&self.y) {
+            *f = p[0] + p[1] * (p[2] * t).exp() - y;
+        }
+        Ok(())
+    }
+    fn jacobian_products(&self) -> Option<&dyn JacobianProducts> {
+        Some(self)
+    }
+}
+
+impl JacobianProducts for ExpOperator {
+    fn jvp(&self, p: &[f64], v: &[f64], out: &mut [f64]) -> Result<(), CallbackError> {
+        for (o, t) in out.iter_mut().zip(&self.t) {
+            let e = (p[2] * t).exp();
+            *o = v[0] + e * v[1] + p[1] * t * e * v[2];
+        }
+        Ok(())
+    }
+    fn vjp(&self, p: &[f64], u: &[f64], out: &mut [f64]) -> Result<(), CallbackError> {
+        out.fill(0.0);
+        for (u, t) in u.iter().zip(&self.t) {
+            let e = (p[2] * t).exp();
+            out[0] += u;
+            out[1] += e * u;
+            out[2] += p[1] * t * e * u;
+        }
+        Ok(())
+    }
 }
 
 #[test]
@@ -185,9 +230,44 @@ fn iterations_allocate_nothing() {
             },
         ),
     ];
-    for (name, opts) in cases {
-        let (short, nit_short) = allocations(&opts, 4);
-        let (long, nit_long) = allocations(&opts, 40);
+    let t: Vec<f64> = (0..15).map(|i| i as f64 * (10.0 / 14.0)).collect();
+    let y = t.iter().map(|&t| 0.5 + 2.0 * (-t).exp()).collect();
+    let operator = ExpOperator { t, y };
+    let analytic = |o: Options| Options {
+        jac: JacSpec::Analytic,
+        ..o
+    };
+    let operator_cases = [
+        ("operator trf", analytic(Options::default())),
+        (
+            "operator trf bounded soft_l1",
+            analytic(Options {
+                bounds: bounded.clone(),
+                loss: Loss::SoftL1,
+                ..Default::default()
+            }),
+        ),
+        (
+            "operator dogbox bounded",
+            analytic(Options {
+                method: Method::Dogbox,
+                bounds: bounded.clone(),
+                ..Default::default()
+            }),
+        ),
+    ];
+    let runs = cases.into_iter().map(|(name, o)| (name, o, None)).chain(
+        operator_cases
+            .into_iter()
+            .map(|(name, o)| (name, o, Some(&operator))),
+    );
+    for (name, opts, op) in runs {
+        let run = |max_nfev| match op {
+            Some(p) => count(p, &opts, max_nfev),
+            None => allocations(&opts, max_nfev),
+        };
+        let (short, nit_short) = run(4);
+        let (long, nit_long) = run(40);
         assert!(
             nit_long > nit_short,
             "{name}: the long run must iterate more ({nit_short} vs {nit_long})"

@@ -1,13 +1,16 @@
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 //! The large-scale path against scipy: `jac_sparsity` (column groups), sparse
-//! analytic Jacobians and `tr_solver='lsmr'` with bounds, losses, x_scale='jac' and
+//! analytic and matrix-free (LinearOperator) Jacobians and `tr_solver='lsmr'` with
+//! bounds, losses, x_scale='jac' and
 //! tr_options, on the Broyden tridiagonal system and a variant with observation
 //! rows (`tests/fixtures/scipy/sparse.json`, from `tools/gen_sparse_fixtures.py`).
 
+use std::cell::RefCell;
+
 use serde_json::Value;
 use trustfit::{
-    Bounds, CallbackError, ColumnGrouping, JacSpec, Loss, Options, Residuals, SparsityPattern,
-    TrSolver, XScale, least_squares,
+    Bounds, CallbackError, ColumnGrouping, CsrMatrix, Error, JacSpec, JacobianProducts, Loss,
+    Options, Residuals, SparsityPattern, TrSolver, XScale, least_squares,
 };
 
 /// Broyden rows, optionally followed by `0.5·(x − t)` observation rows.
@@ -101,10 +104,71 @@ impl Residuals for Broyden {
     }
 }
 
+/// The same problem with a matrix-free J: products only, from the CSR values filled
+/// at each linearization (what scipy's `aslinearoperator(J)` gives).
+struct BroydenOperator {
+    inner: Broyden,
+    jac: RefCell<CsrMatrix>,
+    /// Fail (or panic) in the product after this many calls.
+    fail_after: Option<(usize, bool)>,
+    calls: RefCell<usize>,
+}
+
+impl BroydenOperator {
+    fn new(inner: Broyden) -> Self {
+        let jac = RefCell::new(CsrMatrix::zeros(inner.pattern()));
+        Self {
+            inner,
+            jac,
+            fail_after: None,
+            calls: RefCell::new(0),
+        }
+    }
+
+    fn count(&self) -> Result<(), CallbackError> {
+        let mut c = self.calls.borrow_mut();
+        *c += 1;
+        match self.fail_after {
+            Some((k, false)) if *c > k => Err(CallbackError::new("operator broke")),
+            Some((k, true)) if *c > k => panic!("operator panicked"),
+            _ => Ok(()),
+        }
+    }
+}
+
+impl Residuals for BroydenOperator {
+    fn num_residuals(&self) -> usize {
+        self.inner.num_residuals()
+    }
+    fn residuals(&self, x: &[f64], f: &mut [f64]) -> Result<(), CallbackError> {
+        self.inner.residuals(x, f)
+    }
+    fn jacobian_products(&self) -> Option<&dyn JacobianProducts> {
+        Some(self)
+    }
+}
+
+impl JacobianProducts for BroydenOperator {
+    fn linearize(&self, x: &[f64]) -> Result<(), CallbackError> {
+        self.inner
+            .sparse_jacobian(x, self.jac.borrow_mut().values_mut())
+    }
+    fn jvp(&self, _x: &[f64], v: &[f64], out: &mut [f64]) -> Result<(), CallbackError> {
+        self.count()?;
+        self.jac.borrow().mul_vec(v, out);
+        Ok(())
+    }
+    fn vjp(&self, _x: &[f64], u: &[f64], out: &mut [f64]) -> Result<(), CallbackError> {
+        self.count()?;
+        self.jac.borrow().mul_t_vec(u, out);
+        Ok(())
+    }
+}
+
 fn options(o: &Value, p: &Broyden) -> Options {
     let mut opts = Options::default();
     match o["jac"].as_str() {
-        Some("analytic") => opts.jac = JacSpec::Analytic,
+        Some("analytic" | "operator") => opts.jac = JacSpec::Analytic,
         Some("3-point") => opts.jac = JacSpec::ThreePoint,
         _ => {}
     }
@@ -164,12 +228,23 @@ fn sparse_path_matches_scipy() {
             obs: (case["problem"] == "obs").then(|| observations(n)),
         };
         let opts = options(&case["options"], &p);
-        let r = least_squares(&p, &vec![-1.0; n], &opts).unwrap();
+        let r = if case["options"]["jac"] == "operator" {
+            let r = least_squares(&BroydenOperator::new(p), &vec![-1.0; n], &opts).unwrap();
+            assert!(
+                r.jac_sparse.is_none() && r.jac.is_empty(),
+                "{id}: J never formed"
+            );
+            assert_eq!(r.jac_row_scale.is_some(), opts.loss != Loss::Linear, "{id}");
+            r
+        } else {
+            let r = least_squares(&p, &vec![-1.0; n], &opts).unwrap();
+            assert!(
+                r.jac_sparse.is_some() && r.jac.is_empty(),
+                "{id}: J kept sparse"
+            );
+            r
+        };
         assert_eq!(r.tr_solver, Some(TrSolver::Lsmr), "{id}");
-        assert!(
-            r.jac_sparse.is_some() && r.jac.is_empty(),
-            "{id}: J kept sparse"
-        );
         let res = &case["result"];
         let x_ref: Vec<f64> = res["x"]
             .as_array()
@@ -329,4 +404,87 @@ fn cholesky_solver_follows_scipys_exact_solver() {
         checked += 1;
     }
     assert!(checked >= 10, "{checked} cases");
+}
+
+#[test]
+fn matrix_free_jacobians_are_validated_in_scipy_words() {
+    let op = BroydenOperator::new(Broyden { n: 10, obs: None });
+    let x0 = [-1.0; 10];
+    let with = |o: Options| Options {
+        jac: JacSpec::Analytic,
+        ..o
+    };
+    let cases = [
+        (
+            with(Options {
+                method: trustfit::Method::Lm,
+                ..Default::default()
+            }),
+            "method='lm' works only with dense Jacobian matrices.",
+        ),
+        (
+            with(Options {
+                tr_solver: Some(TrSolver::Exact),
+                ..Default::default()
+            }),
+            "'exact' works only with dense Jacobian matrices.",
+        ),
+        (
+            with(Options {
+                x_scale: XScale::Jac,
+                ..Default::default()
+            }),
+            "x_scale='jac' can't be used when `jac` returns LinearOperator",
+        ),
+        (
+            with(Options {
+                tr_solver: Some(TrSolver::Cholesky),
+                ..Default::default()
+            }),
+            "'cholesky' needs a sparse Jacobian",
+        ),
+    ];
+    for (opts, want) in cases {
+        let e = least_squares(&op, &x0, &opts).unwrap_err().to_string();
+        assert!(e.contains(want), "{e}");
+    }
+}
+
+#[test]
+fn a_failing_or_panicking_product_stops_the_solve_with_the_best_point() {
+    for panics in [false, true] {
+        let mut op = BroydenOperator::new(Broyden { n: 50, obs: None });
+        // Enough products for the first iterations, then the operator fails.
+        op.fail_after = Some((40, panics));
+        let opts = Options {
+            jac: JacSpec::Analytic,
+            ..Default::default()
+        };
+        let e = least_squares(&op, &[-1.0; 50], &opts).unwrap_err();
+        let msg = e.to_string();
+        assert!(
+            msg.contains(if panics {
+                "operator panicked"
+            } else {
+                "operator broke"
+            }),
+            "{msg}"
+        );
+        let Error::Callback {
+            best: Some(best), ..
+        } = &e
+        else {
+            panic!("no best point: {e:?}");
+        };
+        assert!(best.x.iter().all(|v| v.is_finite()));
+        let mut f = vec![0.0; 50];
+        op.inner.residuals(&best.x, &mut f).unwrap();
+        let cost = 0.5 * f.iter().map(|v| v * v).sum::<f64>();
+        assert_eq!(cost, best.cost);
+        assert!(
+            best.cost < 0.5 * 50.0 * 4.0,
+            "progress was made: {}",
+            best.cost
+        );
+    }
 }

@@ -37,7 +37,7 @@ fn needs_sparse() -> Error {
 
 impl CholeskySolver {
     /// Analyses the structure of JᵀJ for `jac`'s pattern.
-    pub fn new(jac: &JacStore) -> Result<Self, Error> {
+    pub fn new(jac: &JacStore<'_>) -> Result<Self, Error> {
         let JacStore::Sparse(a) = jac else {
             return Err(needs_sparse());
         };
@@ -67,17 +67,17 @@ impl CholeskySolver {
     }
 }
 
-fn sparse(jac: &JacStore) -> Result<&CsrMatrix, Error> {
+fn sparse<'a>(jac: &'a JacStore<'_>) -> Result<&'a CsrMatrix, Error> {
     match jac {
         JacStore::Sparse(a) => Ok(a),
-        JacStore::Dense { .. } => Err(needs_sparse()),
+        JacStore::Dense { .. } | JacStore::Operator(_) => Err(needs_sparse()),
     }
 }
 
 impl Subproblem for CholeskySolver {
     fn prepare(
         &mut self,
-        jac: &JacStore,
+        jac: &JacStore<'_>,
         _fs: &[f64],
         d: &[f64],
         diag_h: Option<&[f64]>,
@@ -172,7 +172,7 @@ impl Subproblem for CholeskySolver {
         alpha
     }
 
-    fn jh_mul(&self, jac: &JacStore, s: &[f64], out: &mut [f64]) {
+    fn jh_mul(&self, jac: &JacStore<'_>, s: &[f64], out: &mut [f64]) {
         if let JacStore::Sparse(a) = jac {
             a.mul_vec_scaled(s, &self.d, &mut out[..self.m]);
         }

@@ -78,9 +78,15 @@ impl<P: Residuals + ?Sized> Context<'_, '_, P> {
     }
 
     /// Jacobian at `x` into whichever storage the solve uses.
-    pub fn evaluate_jac(&mut self, x: &[f64], f: &[f64], jac: &mut JacStore) -> Result<(), Error> {
+    pub fn evaluate_jac(
+        &mut self,
+        x: &[f64],
+        f: &[f64],
+        jac: &mut JacStore<'_>,
+    ) -> Result<(), Error> {
         match jac {
             JacStore::Dense { data, .. } => self.jac(x, f, data),
+            JacStore::Operator(op) => op.linearize(x),
             JacStore::Sparse(a) => {
                 if self.jac_spec == JacSpec::Analytic {
                     eval_sparse_jacobian(self.problem, x, a.values_mut())?;
@@ -118,7 +124,7 @@ impl<P: Residuals + ?Sized> Context<'_, '_, P> {
         &mut self,
         f_true: &[f64],
         fs: &mut [f64],
-        jac: &mut JacStore,
+        jac: &mut JacStore<'_>,
     ) -> Result<f64, Error> {
         if let JacStore::Dense { data, .. } = jac {
             return self.scale_for_loss(f_true, fs, data);
@@ -174,11 +180,11 @@ impl<P: Residuals + ?Sized> Context<'_, '_, P> {
 }
 
 /// What a method returns.
-pub(crate) struct Outcome {
+pub(crate) struct Outcome<'p> {
     pub x: Vec<f64>,
     pub cost: f64,
     pub fun: Vec<f64>,
-    pub jac: JacStore,
+    pub jac: JacStore<'p>,
     pub grad: Vec<f64>,
     pub optimality: f64,
     pub active_mask: Vec<i32>,
@@ -206,7 +212,7 @@ pub(crate) struct VariableScale {
 
 impl VariableScale {
     /// Initial scales from the option and the Jacobian at x0.
-    pub fn new(scaling: Scaling, jac: &JacStore, n: usize) -> Self {
+    pub fn new(scaling: Scaling, jac: &JacStore<'_>, n: usize) -> Self {
         Self::with_norms(scaling, n, |out| jac.column_norms(out))
     }
 
@@ -242,7 +248,7 @@ impl VariableScale {
     }
 
     /// After an accepted step: `inv = max(inv, column norms of the new J)` for 'jac'.
-    pub fn update(&mut self, jac: &JacStore) {
+    pub fn update(&mut self, jac: &JacStore<'_>) {
         self.update_with(|out| jac.column_norms(out));
     }
 

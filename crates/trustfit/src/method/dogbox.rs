@@ -36,7 +36,7 @@ fn jf_mul(jac: &[f64], n: usize, free: &[usize], s: &[f64], out: &mut [f64]) {
 /// `p ↦ J·(scale ⊙ p)` and `u ↦ scale ⊙ Jᵀu` with the active components zeroed:
 /// LSMR's operator for the free variables (spec §8.2).
 struct FreeColumns<'a> {
-    jac: &'a JacStore,
+    jac: &'a JacStore<'a>,
     scale: &'a [f64],
     active: &'a [bool],
     tmp: &'a RefCell<Vec<f64>>,
@@ -44,10 +44,7 @@ struct FreeColumns<'a> {
 
 impl LinearMap for FreeColumns<'_> {
     fn rows(&self) -> usize {
-        match self.jac {
-            JacStore::Dense { data, n } => data.len() / n.max(&1),
-            JacStore::Sparse(a) => a.nrows(),
-        }
+        self.jac.nrows()
     }
 
     fn cols(&self) -> usize {
@@ -57,11 +54,12 @@ impl LinearMap for FreeColumns<'_> {
     fn apply(&self, x: &[f64], y: &mut [f64]) -> Result<(), Error> {
         let mut t = self.tmp.borrow_mut();
         self.jac.mul_scaled(x, self.scale, &mut t, y);
-        Ok(())
+        self.jac.take_error()
     }
 
     fn apply_t(&self, y: &[f64], x: &mut [f64]) -> Result<(), Error> {
         self.jac.tmul(y, x);
+        self.jac.take_error()?;
         for ((x, &s), &act) in x.iter_mut().zip(self.scale).zip(self.active) {
             *x = if act { 0.0 } else { *x * s };
         }
@@ -70,14 +68,14 @@ impl LinearMap for FreeColumns<'_> {
 }
 
 /// Runs dogbox from `x0` with `f0 = f(x0)` and `j0 = J(x0)`.
-pub(crate) fn solve<P: Residuals + ?Sized>(
+pub(crate) fn solve<'p, P: Residuals + ?Sized>(
     ctx: &mut Context<'_, '_, P>,
     x0: Vec<f64>,
     f0: Vec<f64>,
-    j0: JacStore,
+    j0: JacStore<'p>,
     scaling: Scaling,
     lsmr_options: Option<&TrOptions>,
-) -> Result<Outcome, Error> {
+) -> Result<Outcome<'p>, Error> {
     if lsmr_options.is_none() && !matches!(j0, JacStore::Dense { .. }) {
         return Err(Error::option(
             "tr_solver",
@@ -96,6 +94,7 @@ pub(crate) fn solve<P: Residuals + ?Sized>(
     let initial_cost = cost;
     let mut g = vec![0.0; n];
     jac.tmul(&fs, &mut g);
+    jac.take_error()?;
 
     let mut scales = VariableScale::new(scaling, &jac, n);
     let mut delta = x
@@ -208,6 +207,8 @@ pub(crate) fn solve<P: Residuals + ?Sized>(
             }
             // a = ½‖J g‖² with g zeroed on the active set, b = −g·g.
             jac.mul(&g, &mut js);
+            jac.take_error()
+                .map_err(|e| e.with_best(best(&x, cost, nfev)))?;
             full_step_js = true;
         } else {
             // Gauss–Newton step on the free variables: minimum-norm lstsq via SVD, with
@@ -314,7 +315,8 @@ pub(crate) fn solve<P: Residuals + ?Sized>(
             for j in 0..n {
                 x_new[j] = (x[j] + step[j]).clamp(lb[j], ub[j]);
             }
-            ctx.fun(&x_new, &mut f_new)
+            jac.take_error()
+                .and_then(|()| ctx.fun(&x_new, &mut f_new))
                 .map_err(|e| e.with_best(best(&x, cost, nfev)))?;
             nfev += 1;
             let step_h_norm = step
@@ -370,6 +372,8 @@ pub(crate) fn solve<P: Residuals + ?Sized>(
             ctx.scale_store_for_loss(&f_true, &mut fs, &mut jac)
                 .map_err(|e| e.with_best(best(&x, cost, nfev)))?;
             jac.tmul(&fs, &mut g);
+            jac.take_error()
+                .map_err(|e| e.with_best(best(&x, cost, nfev)))?;
             scales.update(&jac);
             actual_reduction = Some(reduction);
         } else {

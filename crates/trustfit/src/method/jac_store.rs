@@ -1,6 +1,7 @@
-//! Where a method keeps J: dense (row-major m×n) or sparse (CSR). The products the
-//! large-scale path needs (J v, Jᵀu, column norms, row scaling) cost O(nnz) on the
-//! sparse form, and the scaled operators handed to LSMR never form a matrix.
+//! Where a method keeps J: dense (row-major m×n), sparse (CSR) or matrix-free (the
+//! user's products). The products the large-scale path needs (J v, Jᵀu, column norms,
+//! row scaling) cost O(nnz) on the sparse form, and the scaled operators handed to
+//! LSMR never form a matrix.
 
 use std::cell::RefCell;
 
@@ -8,16 +9,102 @@ use crate::error::Error;
 use crate::linalg::lsmr::LinearMap;
 use crate::linalg::sparse::CsrMatrix;
 use crate::method::common::{column_norms, jt_times};
+use crate::problem::{JacobianProducts, guarded};
 
 /// The Jacobian storage of one solve.
-pub(crate) enum JacStore {
+pub(crate) enum JacStore<'p> {
     /// Row-major `m × n`.
     Dense { data: Vec<f64>, n: usize },
     /// CSR with a fixed pattern.
     Sparse(CsrMatrix),
+    /// The user's products at the last linearization point.
+    Operator(OperatorJac<'p>),
 }
 
-impl JacStore {
+/// A matrix-free J: `diag(row_scale)·J(x)` applied through the user's products.
+///
+/// Products cannot return errors through the solver's infallible kernels, so a failed
+/// product is kept (the first one) and its output set to NaN; the methods call
+/// [`JacStore::take_error`] after each step they build from products.
+pub(crate) struct OperatorJac<'p> {
+    products: &'p dyn JacobianProducts,
+    x: Vec<f64>,
+    /// Robust-loss row factors; all ones when `scaled` is false.
+    row_scale: Vec<f64>,
+    scaled: bool,
+    tmp: RefCell<Vec<f64>>,
+    error: RefCell<Option<Error>>,
+}
+
+impl<'p> OperatorJac<'p> {
+    /// An operator for an m×n problem; [`OperatorJac::linearize`] sets its point.
+    pub fn new(products: &'p dyn JacobianProducts, m: usize, n: usize) -> Self {
+        Self {
+            products,
+            x: vec![0.0; n],
+            row_scale: vec![1.0; m],
+            scaled: false,
+            tmp: RefCell::new(vec![0.0; m]),
+            error: RefCell::new(None),
+        }
+    }
+
+    /// Moves the operator to `x` (the user's `linearize`), dropping any row scaling.
+    pub fn linearize(&mut self, x: &[f64]) -> Result<(), Error> {
+        self.x.copy_from_slice(x);
+        self.scaled = false;
+        self.row_scale.fill(1.0);
+        guarded("Jacobian function", || self.products.linearize(x))
+    }
+
+    /// The robust-loss row factors of the final J, if any.
+    pub fn row_scale(&self) -> Option<&[f64]> {
+        self.scaled.then_some(&self.row_scale[..])
+    }
+
+    fn fail(&self, e: Error, out: &mut [f64]) {
+        out.fill(f64::NAN);
+        let mut slot = self.error.borrow_mut();
+        if slot.is_none() {
+            *slot = Some(e);
+        }
+    }
+
+    fn mul(&self, v: &[f64], out: &mut [f64]) {
+        match guarded("Jacobian operator (matvec)", || {
+            self.products.jvp(&self.x, v, out)
+        }) {
+            Ok(()) if self.scaled => {
+                for (o, s) in out.iter_mut().zip(&self.row_scale) {
+                    *o *= s;
+                }
+            }
+            Ok(()) => {}
+            Err(e) => self.fail(e, out),
+        }
+    }
+
+    fn tmul(&self, u: &[f64], out: &mut [f64]) {
+        let result = if self.scaled {
+            let mut t = self.tmp.borrow_mut();
+            for ((t, u), s) in t.iter_mut().zip(u).zip(&self.row_scale) {
+                *t = u * s;
+            }
+            guarded("Jacobian operator (rmatvec)", || {
+                self.products.vjp(&self.x, &t, out)
+            })
+        } else {
+            guarded("Jacobian operator (rmatvec)", || {
+                self.products.vjp(&self.x, u, out)
+            })
+        };
+        if let Err(e) = result {
+            self.fail(e, out);
+        }
+    }
+}
+
+impl JacStore<'_> {
     /// `out = J v`.
     pub fn mul(&self, v: &[f64], out: &mut [f64]) {
         match self {
@@ -27,6 +114,24 @@ impl JacStore {
                 }
             }
             JacStore::Sparse(a) => a.mul_vec(v, out),
+            JacStore::Operator(op) => op.mul(v, out),
+        }
+    }
+
+    /// The number of rows m.
+    pub fn nrows(&self) -> usize {
+        match self {
+            JacStore::Dense { data, n } => data.len() / (*n).max(1),
+            JacStore::Sparse(a) => a.nrows(),
+            JacStore::Operator(op) => op.row_scale.len(),
+        }
+    }
+
+    /// The first error of a product since the last call (matrix-free J only).
+    pub fn take_error(&self) -> Result<(), Error> {
+        match self {
+            JacStore::Operator(op) => op.error.borrow_mut().take().map_or(Ok(()), Err),
+            _ => Ok(()),
         }
     }
 
@@ -34,7 +139,7 @@ impl JacStore {
     pub fn mul_scaled(&self, v: &[f64], d: &[f64], tmp: &mut [f64], out: &mut [f64]) {
         match self {
             JacStore::Sparse(a) => a.mul_vec_scaled(v, d, out),
-            JacStore::Dense { .. } => {
+            JacStore::Dense { .. } | JacStore::Operator(_) => {
                 for ((t, &v), &d) in tmp.iter_mut().zip(v).zip(d) {
                     *t = v * d;
                 }
@@ -48,14 +153,17 @@ impl JacStore {
         match self {
             JacStore::Dense { data, n } => jt_times(data, u, *n, out),
             JacStore::Sparse(a) => a.mul_t_vec(u, out),
+            JacStore::Operator(op) => op.tmul(u, out),
         }
     }
 
-    /// Column norms (x_scale='jac').
+    /// Column norms (x_scale='jac', which validation refuses for a matrix-free J:
+    /// ones there).
     pub fn column_norms(&self, out: &mut [f64]) {
         match self {
             JacStore::Dense { data, n } => column_norms(data, *n, out),
             JacStore::Sparse(a) => a.column_norms(out),
+            JacStore::Operator(_) => out.fill(1.0),
         }
     }
 
@@ -68,6 +176,12 @@ impl JacStore {
                 }
             }
             JacStore::Sparse(a) => a.scale_rows(|i| rows[i]),
+            JacStore::Operator(op) => {
+                for (s, r) in op.row_scale.iter_mut().zip(rows) {
+                    *s *= r;
+                }
+                op.scaled = true;
+            }
         }
     }
 
@@ -76,6 +190,7 @@ impl JacStore {
         match self {
             JacStore::Dense { data, .. } => data.iter().any(|v| !v.is_finite()),
             JacStore::Sparse(a) => a.values().iter().any(|v| !v.is_finite()),
+            JacStore::Operator(_) => false,
         }
     }
 }
@@ -83,7 +198,7 @@ impl JacStore {
 /// `A = [J·diag(d); diag(e)]` (the second block only when `e` is given), the matrix
 /// LSMR sees in trf's subproblem.
 pub(crate) struct ScaledJacobian<'a> {
-    pub jac: &'a JacStore,
+    pub jac: &'a JacStore<'a>,
     pub d: &'a [f64],
     pub extra: Option<&'a [f64]>,
     pub m: usize,
@@ -102,6 +217,7 @@ impl LinearMap for ScaledJacobian<'_> {
     fn apply(&self, x: &[f64], y: &mut [f64]) -> Result<(), Error> {
         let mut t = self.tmp.borrow_mut();
         self.jac.mul_scaled(x, self.d, &mut t, &mut y[..self.m]);
+        self.jac.take_error()?;
         if let Some(e) = self.extra {
             for ((y, &x), &e) in y[self.m..].iter_mut().zip(x).zip(e) {
                 *y = x * e;
@@ -112,6 +228,7 @@ impl LinearMap for ScaledJacobian<'_> {
 
     fn apply_t(&self, y: &[f64], x: &mut [f64]) -> Result<(), Error> {
         self.jac.tmul(&y[..self.m], x);
+        self.jac.take_error()?;
         for (x, &d) in x.iter_mut().zip(self.d) {
             *x *= d;
         }

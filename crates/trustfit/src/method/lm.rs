@@ -70,7 +70,7 @@ pub(crate) fn solve<P: Residuals + ?Sized>(
     x0: Vec<f64>,
     f0: Vec<f64>,
     x_scale: Option<Vec<f64>>,
-) -> Result<Outcome, Error> {
+) -> Result<Outcome<'static>, Error> {
     let (m, n) = (ctx.m, ctx.n);
     let params = LmderParams {
         ftol: ctx.ftol,

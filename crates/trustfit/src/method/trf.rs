@@ -206,7 +206,7 @@ pub(crate) trait Subproblem {
     #[allow(clippy::too_many_arguments)]
     fn prepare(
         &mut self,
-        jac: &JacStore,
+        jac: &JacStore<'_>,
         fs: &[f64],
         d: &[f64],
         diag_h: Option<&[f64]>,
@@ -216,7 +216,7 @@ pub(crate) trait Subproblem {
     /// Per trial: the hat-space step `p_h` for radius `delta`; returns the new LM α.
     fn step(&mut self, delta: f64, alpha: f64, p_h: &mut [f64]) -> f64;
     /// `out = Ĵ s` (m rows) with the `d` of the last `prepare`.
-    fn jh_mul(&self, jac: &JacStore, s: &[f64], out: &mut [f64]);
+    fn jh_mul(&self, jac: &JacStore<'_>, s: &[f64], out: &mut [f64]);
 }
 
 /// tr_solver='exact': SVD of `[Ĵ; diag(√Ĉ)]` and Moré's α search (dense J only).
@@ -254,7 +254,7 @@ impl ExactSolver {
 impl Subproblem for ExactSolver {
     fn prepare(
         &mut self,
-        jac: &JacStore,
+        jac: &JacStore<'_>,
         fs: &[f64],
         d: &[f64],
         diag_h: Option<&[f64]>,
@@ -303,7 +303,7 @@ impl Subproblem for ExactSolver {
         )
     }
 
-    fn jh_mul(&self, _jac: &JacStore, s: &[f64], out: &mut [f64]) {
+    fn jh_mul(&self, _jac: &JacStore<'_>, s: &[f64], out: &mut [f64]) {
         jh_mul(&self.jh, self.rows, self.m, s, out);
     }
 }
@@ -353,7 +353,7 @@ impl LsmrSolver {
 impl Subproblem for LsmrSolver {
     fn prepare(
         &mut self,
-        jac: &JacStore,
+        jac: &JacStore<'_>,
         fs: &[f64],
         d: &[f64],
         diag_h: Option<&[f64]>,
@@ -457,26 +457,26 @@ impl Subproblem for LsmrSolver {
         alpha
     }
 
-    fn jh_mul(&self, jac: &JacStore, s: &[f64], out: &mut [f64]) {
+    fn jh_mul(&self, jac: &JacStore<'_>, s: &[f64], out: &mut [f64]) {
         scaled_mul(jac, &self.d, &self.tmp, s, &mut out[..self.m]);
     }
 }
 
 /// `out = J·(d ⊙ s)`.
-fn scaled_mul(jac: &JacStore, d: &[f64], tmp: &RefCell<Vec<f64>>, s: &[f64], out: &mut [f64]) {
+fn scaled_mul(jac: &JacStore<'_>, d: &[f64], tmp: &RefCell<Vec<f64>>, s: &[f64], out: &mut [f64]) {
     let mut t = tmp.borrow_mut();
     jac.mul_scaled(s, d, &mut t, out);
 }
 
 /// Runs trf from a (strictly feasible) `x0` with `f0 = f(x0)` and `jac = J(x0)`.
-pub(crate) fn solve<P: Residuals + ?Sized, S: Subproblem>(
+pub(crate) fn solve<'p, P: Residuals + ?Sized, S: Subproblem>(
     ctx: &mut Context<'_, '_, P>,
     x0: Vec<f64>,
     f0: Vec<f64>,
-    mut jac: JacStore,
+    mut jac: JacStore<'p>,
     scaling: Scaling,
     sub: &mut S,
-) -> Result<Outcome, Error> {
+) -> Result<Outcome<'p>, Error> {
     let (m, n) = (ctx.m, ctx.n);
     let bounded = ctx.bounded;
     let (lb, ub) = (ctx.lb.clone(), ctx.ub.clone());
@@ -489,6 +489,7 @@ pub(crate) fn solve<P: Residuals + ?Sized, S: Subproblem>(
     let initial_cost = cost;
     let mut g = vec![0.0; n];
     jac.tmul(&fs, &mut g);
+    jac.take_error()?;
 
     let mut scales = VariableScale::new(scaling, &jac, n);
 
@@ -588,6 +589,7 @@ pub(crate) fn solve<P: Residuals + ?Sized, S: Subproblem>(
             g_h[j] = d[j] * g[j];
         }
         sub.prepare(&jac, &fs, &d, bounded.then_some(&diag_h[..]), &g_h, delta)
+            .and_then(|()| jac.take_error())
             .map_err(|e| e.with_best(best(&x, cost, nfev)))?;
 
         let mut reduction = -1.0;
@@ -631,7 +633,8 @@ pub(crate) fn solve<P: Residuals + ?Sized, S: Subproblem>(
                     x_new[j] = x[j] + step[j];
                 }
             }
-            ctx.fun(&x_new, &mut f_new)
+            jac.take_error()
+                .and_then(|()| ctx.fun(&x_new, &mut f_new))
                 .map_err(|e| e.with_best(best(&x, cost, nfev)))?;
             nfev += 1;
             let step_h_norm = norm(&step_h);
@@ -673,6 +676,8 @@ pub(crate) fn solve<P: Residuals + ?Sized, S: Subproblem>(
             ctx.scale_store_for_loss(&f_true, &mut fs, &mut jac)
                 .map_err(|e| e.with_best(best(&x, cost, nfev)))?;
             jac.tmul(&fs, &mut g);
+            jac.take_error()
+                .map_err(|e| e.with_best(best(&x, cost, nfev)))?;
             scales.update(&jac);
             actual_reduction = Some(reduction);
         } else {
