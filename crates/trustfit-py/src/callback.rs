@@ -12,7 +12,9 @@ use std::ops::ControlFlow;
 use numpy::{Complex64, PyArray1};
 use pyo3::prelude::*;
 use pyo3::types::{PyDict, PyTuple};
-use trustfit::{CallbackError, IterationSummary, Loss, Printer, Residuals, SparsityPattern};
+use trustfit::{
+    CallbackError, IterationSummary, JacobianProducts, Loss, Printer, Residuals, SparsityPattern,
+};
 
 use crate::convert::{read_complex, read_loss, read_matrix, read_vector};
 use crate::errors::to_callback_error;
@@ -49,6 +51,9 @@ pub struct PyProblem<'py> {
     /// The fixed structure of a sparse analytic Jacobian: `jac` then returns the values
     /// in this pattern's CSR order (the Python wrapper maps scipy.sparse results into it).
     pattern: Option<SparsityPattern>,
+    /// A matrix-free J: `jac` returns a LinearOperator, kept here for the products at
+    /// the last linearization point (`None` when J is a matrix).
+    operator: Option<RefCell<Bound<'py, PyAny>>>,
     memo: RefCell<Memo>,
 }
 
@@ -89,8 +94,35 @@ impl<'py> PyProblem<'py> {
             m,
             n,
             pattern,
+            operator: None,
             memo: RefCell::new(memo),
         }
+    }
+
+    /// Makes J matrix-free: `op0` is the LinearOperator `jac(x0)` returned, and every
+    /// later `jac` call must return one too.
+    pub fn with_operator(mut self, op0: Bound<'py, PyAny>) -> Self {
+        self.memo.borrow_mut().j_valid = true;
+        self.operator = Some(RefCell::new(op0));
+        self
+    }
+
+    /// The LinearOperator of the last linearization (the final J after a solve).
+    pub fn last_operator(&self) -> Option<Bound<'py, PyAny>> {
+        self.operator.as_ref().map(|op| op.borrow().clone())
+    }
+
+    /// `out = op.<method>(v)` for the current operator, with `out`'s length checked.
+    fn apply(&self, method: &str, v: &[f64], out: &mut [f64]) -> Result<(), CallbackError> {
+        let Some(op) = &self.operator else {
+            return Err(CallbackError::new("`jac` did not return a LinearOperator"));
+        };
+        let va = PyArray1::from_slice(self.py, v);
+        let ret = op
+            .borrow()
+            .call_method1(method, (va,))
+            .map_err(to_callback_error)?;
+        read_vector(&ret, out, "jac").map_err(to_callback_error)
     }
 
     /// `callable(x, *args, **kwargs)`.
@@ -174,6 +206,12 @@ impl Residuals for PyProblem<'_> {
         Ok(())
     }
 
+    fn jacobian_products(&self) -> Option<&dyn JacobianProducts> {
+        self.operator
+            .is_some()
+            .then_some(self as &dyn JacobianProducts)
+    }
+
     fn has_complex(&self) -> bool {
         true
     }
@@ -184,6 +222,34 @@ impl Residuals for PyProblem<'_> {
             .call_user(&self.fun, xa.into_any())
             .map_err(to_callback_error)?;
         read_complex(&ret, f).map_err(to_callback_error)
+    }
+}
+
+impl JacobianProducts for PyProblem<'_> {
+    /// Calls `jac(x)` (once per point, as scipy does) for the operator at `x`.
+    fn linearize(&self, x: &[f64]) -> Result<(), CallbackError> {
+        let (Some(user_jac), Some(op)) = (&self.jac, &self.operator) else {
+            return Err(CallbackError::new("`jac` is not callable"));
+        };
+        let mut memo = self.memo.borrow_mut();
+        memo.update_x(x);
+        if !memo.j_valid {
+            let xa = PyArray1::from_slice(self.py, x);
+            let ret = self
+                .call_user(user_jac, xa.into_any())
+                .map_err(to_callback_error)?;
+            *op.borrow_mut() = ret;
+            memo.j_valid = true;
+        }
+        Ok(())
+    }
+
+    fn jvp(&self, _x: &[f64], v: &[f64], out: &mut [f64]) -> Result<(), CallbackError> {
+        self.apply("matvec", v, out)
+    }
+
+    fn vjp(&self, _x: &[f64], u: &[f64], out: &mut [f64]) -> Result<(), CallbackError> {
+        self.apply("rmatvec", u, out)
     }
 }
 

@@ -51,12 +51,14 @@ type TrOptionsTuple = (f64, f64, f64, f64, Option<usize>, bool);
 /// of a sparse analytic Jacobian (then `j0` and every `jac` call give its `nnz` values).
 ///
 /// Returns `(x, cost, fun, jac, grad, optimality, active_mask, nfev, njev, status)`,
-/// where `jac` is an `(m, n)` array, or `(data, indptr, indices)` when J was sparse.
+/// where `jac` is an `(m, n)` array, `(data, indptr, indices)` when J was sparse, or
+/// `(operator, row_scale or None)` when `operator0` (the LinearOperator `jac(x0)`
+/// returned) made J matrix-free.
 #[pyfunction]
 #[pyo3(signature = (
     fun, x0, f0, jac, jac_kind, j0, args, kwargs, lb, ub, method, ftol, xtol, gtol,
     x_scale, x_scale_values, loss, f_scale, diff_step, max_nfev, verbose, callback,
-    tr_solver=None, tr_options=None, sparsity=None
+    tr_solver=None, tr_options=None, sparsity=None, operator0=None
 ))]
 #[allow(clippy::too_many_arguments)]
 fn solve<'py>(
@@ -86,6 +88,7 @@ fn solve<'py>(
     tr_solver: Option<&str>,
     tr_options: Option<TrOptionsTuple>,
     sparsity: Option<(PyReadonlyArray1<'py, i64>, PyReadonlyArray1<'py, i64>)>,
+    operator0: Option<Bound<'py, PyAny>>,
 ) -> PyResult<Bound<'py, PyTuple>> {
     let x0s = slice_of(&x0, "x0")?;
     let f0s = slice_of(&f0, "f0")?;
@@ -183,7 +186,10 @@ fn solve<'py>(
         ..Default::default()
     };
 
-    let problem = PyProblem::new(py, fun, jac, args, kwargs, x0s, f0s, j0s, problem_pattern);
+    let mut problem = PyProblem::new(py, fun, jac, args, kwargs, x0s, f0s, j0s, problem_pattern);
+    if let Some(op0) = operator0 {
+        problem = problem.with_operator(op0);
+    }
     let (report, hook_error) = match callback {
         Some(cb) => {
             let mut hook = IterationHook::new(py, cb);
@@ -202,8 +208,13 @@ fn solve<'py>(
 
     let x = PyArray1::from_vec(py, r.x);
     let fun = PyArray1::from_vec(py, r.fun);
-    let jac = match r.jac_sparse {
-        Some(a) => {
+    let jac = match (r.jac_sparse, problem.last_operator()) {
+        (_, Some(op)) => {
+            // The final LinearOperator, and the robust-loss row factors scipy applies.
+            let rows = r.jac_row_scale.map(|s| PyArray1::from_vec(py, s));
+            PyTuple::new(py, [op, rows.into_pyobject(py)?.into_any()])?.into_any()
+        }
+        (Some(a), None) => {
             let to_i64 = |v: &[usize]| -> PyResult<Vec<i64>> {
                 v.iter()
                     .map(|&i| {
@@ -217,7 +228,7 @@ fn solve<'py>(
             let data = PyArray1::from_slice(py, a.values());
             PyTuple::new(py, [data.into_any(), indptr.into_any(), indices.into_any()])?.into_any()
         }
-        None => PyArray1::from_vec(py, r.jac).reshape([m, n])?.into_any(),
+        (None, None) => PyArray1::from_vec(py, r.jac).reshape([m, n])?.into_any(),
     };
     let grad = PyArray1::from_vec(py, r.grad);
     let mask: Vec<i64> = r.active_mask.iter().map(|&v| i64::from(v)).collect();

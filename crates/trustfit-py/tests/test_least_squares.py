@@ -306,11 +306,13 @@ def test_large_scale_features_match_scipy_on_a_small_problem(kw, method):
 
 
 @pytest.mark.parametrize("method", ["trf", "dogbox"])
-def test_linear_operator_jacobian_is_not_implemented_yet(method):
-    with pytest.raises(NotImplementedError, match="not supported by trustfit yet"):
-        least_squares(
-            rosen, [0.5, 0.5], method=method, jac=lambda x: aslinearoperator(rosen_jac(x))
-        )
+def test_linear_operator_jacobian_matches_scipy(method):
+    kw = dict(method=method, jac=lambda x: aslinearoperator(rosen_jac(x)))
+    ref = scipy.optimize.least_squares(rosen, [0.5, 0.5], **kw)
+    res = least_squares(rosen, [0.5, 0.5], **kw)
+    assert (res.status, res.nfev, res.njev) == (ref.status, ref.nfev, ref.njev)
+    np.testing.assert_allclose(res.x, ref.x, rtol=1e-6)
+    np.testing.assert_allclose(res.jac.matvec([1.0, 2.0]), ref.jac.matvec([1.0, 2.0]))
 
 
 def test_args_and_kwargs_reach_fun_and_jac():

@@ -12,6 +12,7 @@ import numpy as np
 import pytest
 import scipy.optimize
 import scipy.sparse
+import scipy.sparse.linalg
 
 import trustfit
 
@@ -248,3 +249,124 @@ def test_bad_tr_options_fail_only_where_scipy_calls_lsmr():
         res = lib.least_squares(broyden, -np.ones(n), max_nfev=1, **kw)
         assert res.status == 0 and res.nfev == 1
     assert counts[0] == counts[1]
+
+
+def broyden_operator(x):
+    """J(x) as a genuinely matrix-free LinearOperator (no matrix behind it)."""
+    n = x.size
+    diag = 3 - 2 * x
+
+    def matvec(v):
+        v = np.ravel(v)
+        out = diag * v
+        out[1:] -= v[:-1]
+        out[:-1] -= 2 * v[1:]
+        return out
+
+    def rmatvec(u):
+        u = np.ravel(u)
+        out = diag * u
+        out[:-1] -= u[1:]
+        out[1:] -= 2 * u[:-1]
+        return out
+
+    return scipy.sparse.linalg.LinearOperator((n, n), matvec=matvec, rmatvec=rmatvec)
+
+
+def broyden_aslinearoperator(x):
+    return scipy.sparse.linalg.aslinearoperator(broyden_jac(x))
+
+
+OPERATOR_CASES = {
+    "trf": (broyden, {}),
+    "aslinearoperator": (broyden, {"jac_fn": broyden_aslinearoperator}),
+    "trf bounds": (broyden, {"bounds": (LB, UB)}),
+    "trf soft_l1 x_scale array": (
+        broyden_shifted, {"loss": "soft_l1", "f_scale": 0.5, "x_scale": np.linspace(0.5, 2, N)}
+    ),
+    "trf tr_options": (broyden, {"tr_options": {"btol": 1e-10, "regularize": False}}),
+    "dogbox": (broyden, {"method": "dogbox"}),
+    "dogbox bounds": (broyden, {"method": "dogbox", "bounds": (LB, UB)}),
+}
+
+
+@pytest.mark.parametrize("name", list(OPERATOR_CASES))
+def test_linear_operator_parity(name):
+    """A `jac` returning a LinearOperator: J is never formed, res.jac is an operator."""
+    fun, kw = OPERATOR_CASES[name]
+    kw = dict(kw)
+    jac = kw.pop("jac_fn", broyden_operator)
+    ref = scipy.optimize.least_squares(fun, X0, jac=jac, **kw)
+    res = trustfit.least_squares(fun, X0, jac=jac, **kw)
+    assert (res.status, res.nfev, res.njev) == (ref.status, ref.nfev, ref.njev)
+    np.testing.assert_allclose(res.x, ref.x, rtol=X_RTOL, atol=X_ATOL)
+    np.testing.assert_allclose(res.cost, ref.cost, rtol=1e-6, atol=COST_ATOL)
+    np.testing.assert_array_equal(res.active_mask, ref.active_mask)
+    assert isinstance(res.jac, scipy.sparse.linalg.LinearOperator)
+    v = np.random.default_rng(0).standard_normal(N)
+    np.testing.assert_allclose(res.jac.matvec(v), ref.jac.matvec(v), rtol=1e-6, atol=1e-9)
+    np.testing.assert_allclose(res.jac.rmatvec(v), ref.jac.rmatvec(v), rtol=1e-6, atol=1e-9)
+
+
+def test_linear_operator_robust_loss_scales_res_jac():
+    """With a robust loss scipy returns diag(s)·J as res.jac; so does trustfit."""
+    v = np.random.default_rng(1).standard_normal(N)
+    # soft_l1: the same path as scipy's, so the same final operator.
+    kw = {"jac": broyden_operator, "loss": "soft_l1", "f_scale": 0.5}
+    ref = scipy.optimize.least_squares(broyden_shifted, X0, **kw)
+    res = trustfit.least_squares(broyden_shifted, X0, **kw)
+    np.testing.assert_allclose(res.x, ref.x, rtol=X_RTOL, atol=X_ATOL)
+    np.testing.assert_allclose(res.jac.matvec(v), ref.jac.matvec(v), rtol=1e-6, atol=1e-9)
+    np.testing.assert_allclose(res.jac.rmatvec(v), ref.jac.rmatvec(v), rtol=1e-6, atol=1e-9)
+    np.testing.assert_allclose(res.jac.matmat(np.c_[v, 2 * v])[:, 1], 2 * ref.jac.matvec(v),
+                               rtol=1e-6, atol=1e-9)
+    # huber: scipy's scaling formula at trustfit's final x. (Its LSMR steps are not
+    # compared: with outliers the first LSMR iterate is parallel to the gradient and the
+    # second basis vector of the subspace is rounding noise, in scipy as in trustfit.)
+    kw = {"jac": broyden_operator, "loss": "huber", "f_scale": 2.0, "max_nfev": 4}
+    res = trustfit.least_squares(broyden_shifted, X0, **kw)
+    z = (broyden_shifted(res.x) / 2.0) ** 2
+    scale = np.where(z <= 1, 1.0, np.sqrt(np.finfo(float).eps))
+    expected = scale * broyden_operator(res.x).matvec(v)
+    np.testing.assert_allclose(res.jac.matvec(v), expected, rtol=1e-12, atol=1e-14)
+
+
+def test_linear_operator_errors():
+    """scipy's ValueErrors, and a failing matvec's own exception, unchanged."""
+    for kw in ({"method": "lm"}, {"tr_solver": "exact"}, {"x_scale": "jac"},
+               {"tr_solver": "cholesky"}):
+        with pytest.raises(ValueError):
+            trustfit.least_squares(broyden, X0, jac=broyden_operator, **kw)
+
+    class Broke(Exception):
+        pass
+
+    calls = []
+
+    def failing(x):
+        op = broyden_operator(x)
+        calls.append(1)
+        if len(calls) < 3:
+            return op
+
+        def bad(v):
+            raise Broke("matvec failed")
+        return scipy.sparse.linalg.LinearOperator(op.shape, matvec=bad, rmatvec=bad)
+
+    with pytest.raises(Broke, match="matvec failed"):
+        trustfit.least_squares(broyden, X0, jac=failing)
+
+
+def test_linear_operator_callback_stops():
+    seen = []
+
+    def cb(intermediate_result):
+        seen.append(intermediate_result.nfev)
+        if len(seen) == 2:
+            raise StopIteration
+
+    res = trustfit.least_squares(broyden, X0, jac=broyden_operator, callback=cb)
+    ref = scipy.optimize.least_squares(broyden, X0, jac=broyden_operator,
+                                       callback=lambda intermediate_result: None)
+    assert res.status == -2 and len(seen) == 2
+    assert res.cost > ref.cost

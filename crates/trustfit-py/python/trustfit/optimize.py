@@ -53,8 +53,19 @@ _LSMR_OPTIONS = {"damp", "atol", "btol", "conlim", "maxiter", "show", "x0"}
 
 def _not_implemented(what):
     return NotImplementedError(
-        f"{what} is not supported by trustfit yet (dense problems with "
-        "tr_solver='exact' only); use scipy.optimize.least_squares for it."
+        f"{what} is not supported by trustfit yet; use scipy.optimize.least_squares for it."
+    )
+
+
+def _left_scaled_operator(J, d):
+    """``diag(d) J`` as a LinearOperator: the robust-loss scaling scipy applies to a
+    LinearOperator Jacobian before returning it as ``res.jac``."""
+    d = np.asarray(d)
+    return LinearOperator(
+        J.shape,
+        matvec=lambda x: d * J.matvec(x),
+        matmat=lambda X: d[:, None] * J.matmat(X),
+        rmatvec=lambda x: J.rmatvec(x.ravel() * d),
     )
 
 
@@ -388,8 +399,9 @@ def least_squares(
         (``np.atleast_2d`` is applied) or a scipy.sparse array or matrix. For a sparse
         ``jac`` the structure of J(x0) (explicit zeros included) is kept for the whole
         solve: a later J with a nonzero outside it raises ValueError, so store explicit
-        zeros in J(x0) where entries may become nonzero. LinearOperator Jacobians raise
-        `NotImplementedError` for now.
+        zeros in J(x0) where entries may become nonzero. A ``jac`` returning a
+        `scipy.sparse.linalg.LinearOperator` makes J matrix-free: only ``matvec`` and
+        ``rmatvec`` are called, and ``tr_solver='lsmr'`` (the default then) is required.
     bounds : 2-tuple of array_like or `scipy.optimize.Bounds`, optional
         Lower and upper bounds on the variables; each side a scalar or of the size of
         `x0`. Use ``np.inf`` with an appropriate sign to disable a side. Default: none.
@@ -451,8 +463,9 @@ def least_squares(
     -------
     result : OptimizeResult
         `scipy.optimize.OptimizeResult` with fields ``x``, ``cost``, ``fun``, ``jac``
-        (m-by-n, scaled by the robust loss as in scipy: a dense ndarray, or a
-        `scipy.sparse.csr_array` when J is sparse), ``grad``,
+        (m-by-n, scaled by the robust loss as in scipy: a dense ndarray, a
+        `scipy.sparse.csr_array` when J is sparse, a LinearOperator when `jac` returns
+        one), ``grad``,
         ``optimality``, ``active_mask``, ``nfev``, ``njev`` (None for 'lm' with finite
         differences), ``status``, ``message`` and ``success``.
 
@@ -461,7 +474,7 @@ def least_squares(
     ValueError, TypeError
         For invalid arguments, with scipy's messages.
     NotImplementedError
-        For LinearOperator Jacobians and a nonzero ``tr_options['x0']``.
+        For a nonzero ``tr_options['x0']``.
 
     Examples
     --------
@@ -621,10 +634,7 @@ def least_squares(
         if isinstance(J0, LinearOperator) and isinstance(x_scale, str) and x_scale == "jac":
             raise ValueError("x_scale='jac' can't be used when `jac` returns LinearOperator.")
 
-    if J0 is not None and isinstance(J0, LinearOperator):
-        if method != "lm" and tr_solver != "cholesky":
-            _lsmr_options(tr_options, method, n)
-        raise _not_implemented("A LinearOperator Jacobian")
+    operator0 = J0 if isinstance(J0, LinearOperator) else None
 
     # Sparse J: a callable `jac` returning scipy.sparse, or `jac_sparsity` with finite
     # differences. Both go to the core as a sorted CSR structure (indptr, indices).
@@ -642,7 +652,7 @@ def least_squares(
         tr_solver = None
     else:
         if tr_solver is None:
-            tr_solver = "exact" if sparsity is None else "lsmr"
+            tr_solver = "exact" if sparsity is None and operator0 is None else "lsmr"
         if tr_solver == "lsmr":
             try:
                 lsmr_options = _lsmr_options(tr_options, method, n)
@@ -654,7 +664,8 @@ def least_squares(
             if sparsity is None:
                 raise ValueError(
                     "tr_solver='cholesky' works only with sparse Jacobians (`jac_sparsity` "
-                    "or a `jac` returning a sparse array)."
+                    "or a `jac` returning a sparse array; a LinearOperator has no entries "
+                    "to factor)."
                 )
             if method != "trf":
                 raise ValueError("tr_solver='cholesky' is available for method='trf' only.")
@@ -681,6 +692,8 @@ def least_squares(
             )
             sparse_jac = jac_callable
     f0_64 = np.ascontiguousarray(f0, dtype=np.float64)
+    if operator0 is not None:
+        J0 = None
     J0_64 = None if J0 is None else np.ascontiguousarray(J0, dtype=np.float64)
     if sparse_jac is not None:
         J0_64 = J0_64.reshape(1, -1)  # the nnz values of J(x0), read as a flat slice
@@ -732,12 +745,17 @@ def least_squares(
         tr_solver,
         lsmr_options,
         sparsity,
+        operator0,
     )
     if lsmr_error is not None and status != 1 and not (
         max_nfev_arg is not None and max_nfev_arg == 1
     ):
         raise lsmr_error
-    if isinstance(J, tuple):
+    if isinstance(J, tuple) and len(J) == 2:
+        J, row_scale = J
+        if row_scale is not None:
+            J = _left_scaled_operator(J, row_scale)
+    elif isinstance(J, tuple):
         data, indptr, indices = J
         J = csr_array((data, indices, indptr), shape=(m, n))
 
