@@ -1,5 +1,5 @@
 //! `trustfit bench --suite ba`: bundle adjustment on the BAL files of
-//! `DATA_DIR/bal` (plain `.txt`; compressed files become error rows), solved by trf
+//! `DATA_DIR/bal` (plain `.txt` or gzip `.txt.gz`; `.bz2` files become error rows), solved by trf
 //! with `x_scale='jac'` (as scipy's bundle-adjustment example and Ceres' Jacobi
 //! scaling) and a sparse Jacobian — analytic (forward-mode, `--jac analytic`) or by
 //! column groups (`--jac 2-point|3-point`). `--tr-solver cholesky` selects

@@ -272,19 +272,26 @@ impl BalProblem {
         })
     }
 
-    /// Reads a BAL file (plain text).
+    /// Reads a BAL file: plain text, or gzip-compressed when the name ends in `.gz`.
     ///
     /// # Errors
-    /// The I/O or parse error, naming the path.
+    /// The I/O, decompression or parse error, naming the path.
     pub fn load(path: &Path) -> Result<Self, String> {
-        if path.extension().is_some_and(|e| e == "gz" || e == "bz2") {
-            return Err(format!(
-                "{}: compressed BAL files are not supported yet",
-                path.display()
+        let fail = |e: &dyn std::fmt::Display| format!("{}: {e}", path.display());
+        let text = if path.extension().is_some_and(|e| e == "gz") {
+            let file = std::fs::File::open(path).map_err(|e| fail(&e))?;
+            let mut text = String::new();
+            std::io::Read::read_to_string(&mut flate2::read::GzDecoder::new(file), &mut text)
+                .map_err(|e| fail(&e))?;
+            text
+        } else if path.extension().is_some_and(|e| e == "bz2") {
+            return Err(fail(
+                &"bzip2-compressed BAL files are not supported: decompress it, or use gzip",
             ));
-        }
-        let text = std::fs::read_to_string(path).map_err(|e| format!("{}: {e}", path.display()))?;
-        Self::parse(&text).map_err(|e| format!("{}: {e}", path.display()))
+        } else {
+            std::fs::read_to_string(path).map_err(|e| fail(&e))?
+        };
+        Self::parse(&text).map_err(|e| fail(&e))
     }
 
     /// Number of parameters (9 per camera, 3 per point).
@@ -355,13 +362,40 @@ impl BalProblem {
 mod tests {
     use super::*;
 
-    fn small() -> BalProblem {
-        // 2 cameras, 3 points, 5 observations, a non-trivial rotation.
-        let text = "2 3 5\n0 0 0.1 -0.2\n0 1 0.3 0.1\n1 0 -0.1 0.05\n1 2 0.2 0.2\n0 2 0.0 -0.1\n\
+    // 2 cameras, 3 points, 5 observations, a non-trivial rotation.
+    const SMALL: &str = "2 3 5\n0 0 0.1 -0.2\n0 1 0.3 0.1\n1 0 -0.1 0.05\n1 2 0.2 0.2\n0 2 0.0 -0.1\n\
                     0.01 -0.02 0.03 0.1 -0.1 -5 1.2 0.01 -0.001\n\
                     -0.2 0.1 0.05 0.0 0.2 -6 0.9 -0.02 0.003\n\
                     0.1 0.2 0.3\n-0.4 0.1 0.2\n0.3 -0.3 -0.1\n";
-        BalProblem::parse(text).unwrap()
+
+    fn small() -> BalProblem {
+        BalProblem::parse(SMALL).unwrap()
+    }
+
+    #[test]
+    fn loads_plain_and_gzip_files_alike() {
+        use std::io::Write;
+        let dir = std::env::temp_dir().join(format!("trustfit-bal-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let plain = dir.join("small.txt");
+        std::fs::write(&plain, SMALL).unwrap();
+        let gz = dir.join("small.txt.gz");
+        let mut enc =
+            flate2::write::GzEncoder::new(std::fs::File::create(&gz).unwrap(), Default::default());
+        enc.write_all(SMALL.as_bytes()).unwrap();
+        enc.finish().unwrap();
+        let (a, b) = (
+            BalProblem::load(&plain).unwrap(),
+            BalProblem::load(&gz).unwrap(),
+        );
+        assert_eq!((a.n(), a.m(), a.x0.clone()), (b.n(), b.m(), b.x0.clone()));
+        assert_eq!(a.cost(&a.x0), b.cost(&b.x0));
+        // A corrupt archive and a bzip2 file are errors that name the file.
+        std::fs::write(&gz, b"not gzip").unwrap();
+        assert!(BalProblem::load(&gz).unwrap_err().contains("small.txt.gz"));
+        let bz = dir.join("small.txt.bz2");
+        assert!(BalProblem::load(&bz).unwrap_err().contains("bzip2"));
+        std::fs::remove_dir_all(&dir).unwrap();
     }
 
     #[test]

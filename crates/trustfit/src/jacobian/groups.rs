@@ -116,55 +116,74 @@ pub(crate) fn group_columns(pattern: &SparsityPattern, rule: ColumnGrouping) -> 
 }
 
 fn scipy_groups(pattern: &SparsityPattern) -> ColumnGroups {
-    let n = pattern.ncols();
+    let (m, n) = (pattern.nrows(), pattern.ncols());
+    if u32::try_from(m).is_err() {
+        // Beyond 2³² rows (the compact row indices below): the rule that needs no order.
+        return largest_first(pattern);
+    }
     let order = legacy_permutation(n);
-    let (colptr, rows) = pattern.column_rows();
-    // Columns in the permuted order, stored contiguously: the scans below then read
-    // memory sequentially (scipy builds `S[:, order]` for the same reason).
-    let mut tptr = Vec::with_capacity(n + 1);
-    let mut trows = Vec::with_capacity(rows.len());
-    tptr.push(0);
-    for &c in &order {
-        trows.extend_from_slice(&rows[colptr[c]..colptr[c + 1]]);
-        tptr.push(trows.len());
+    let mut rank = vec![0usize; n];
+    for (k, &c) in order.iter().enumerate() {
+        rank[c] = k;
+    }
+    // The columns in permuted order, stored contiguously (CSC of `S[:, order]`, as scipy
+    // builds it), straight from the CSR rows: the scans below then read memory in order.
+    let mut tptr = vec![0usize; n + 1];
+    for &c in pattern.indices() {
+        tptr[rank[c] + 1] += 1;
+    }
+    for k in 0..n {
+        tptr[k + 1] += tptr[k];
+    }
+    let mut next = tptr.clone();
+    let mut trows = vec![0u32; pattern.nnz()];
+    for r in 0..m {
+        for &c in pattern.row(r) {
+            let k = rank[c];
+            // Row indices fit in u32 (checked above); halving them halves the memory
+            // the scans read.
+            trows[next[k]] = r as u32;
+            next[k] += 1;
+        }
     }
     let col = |k: usize| &trows[tptr[k]..tptr[k + 1]];
     let mut groups = vec![usize::MAX; n];
-    // `mark[i] == g + 1`: row i is taken by group g.
-    let mut mark = vec![0usize; pattern.nrows()];
+    // Rows taken by the current group, one bit each (m/8 bytes: stays in cache).
+    let mut taken = vec![0u64; m.div_ceil(64)];
+    let is_taken = |taken: &[u64], r: u32| taken[(r >> 6) as usize] >> (r & 63) & 1 != 0;
+    let take = |taken: &mut [u64], rows: &[u32]| {
+        for &r in rows {
+            taken[(r >> 6) as usize] |= 1 << (r & 63);
+        }
+    };
+    // scipy's greedy rule: each group starts at the first ungrouped column (in permuted
+    // order) and takes every later one that shares no row with it. The ungrouped
+    // columns are kept in a list, so each pass scans only those.
+    let mut left: Vec<usize> = (0..n).collect();
     let mut g = 0;
-    for i in 0..n {
-        if groups[i] != usize::MAX {
-            continue;
-        }
-        groups[i] = g;
-        for &r in col(i) {
-            mark[r] = g + 1;
-        }
-        let mut any_unassigned = false;
-        for j in i + 1..n {
-            if groups[j] != usize::MAX {
-                continue;
-            }
-            any_unassigned = true;
-            if col(j).iter().all(|&r| mark[r] != g + 1) {
+    while let Some(&seed) = left.first() {
+        taken.fill(0);
+        groups[seed] = g;
+        take(&mut taken, col(seed));
+        let mut kept = 0;
+        for t in 1..left.len() {
+            let j = left[t];
+            if col(j).iter().all(|&r| !is_taken(&taken, r)) {
                 groups[j] = g;
-                for &r in col(j) {
-                    mark[r] = g + 1;
-                }
+                take(&mut taken, col(j));
+            } else {
+                left[kept] = j;
+                kept += 1;
             }
         }
-        if !any_unassigned {
-            break;
-        }
+        left.truncate(kept);
         g += 1;
     }
     let mut group_of = vec![0usize; n];
     for k in 0..n {
         group_of[order[k]] = groups[k];
     }
-    let count = group_of.iter().max().map_or(0, |&m| m + 1);
-    ColumnGroups { group_of, count }
+    ColumnGroups { group_of, count: g }
 }
 
 fn largest_first(pattern: &SparsityPattern) -> ColumnGroups {

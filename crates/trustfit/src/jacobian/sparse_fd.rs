@@ -100,7 +100,7 @@ impl SparseFd {
                         || (p.x.to_vec(), p.x.to_vec(), vec![0.0; m], vec![0.0; m]),
                         |(x1, x2, f1, f2), g| {
                             let mut out = vec![0.0; this.group_entries(g).len()];
-                            this.group(sync, p, g, ws_ro, x1, x2, f1, f2, &mut |k, v| out[k] = v)?;
+                            this.group(sync, p, g, ws_ro, x1, x2, f1, f2, |k, v| out[k] = v)?;
                             Ok(out)
                         },
                     )
@@ -133,7 +133,7 @@ impl SparseFd {
                 &mut x2,
                 &mut f1,
                 &mut f2,
-                &mut |k, v| values[entries[k]] = v,
+                |k, v| values[entries[k]] = v,
             );
             if result.is_err() {
                 break;
@@ -148,7 +148,7 @@ impl SparseFd {
 
     /// Evaluates group `g` and reports `(k, value)` for its k-th entry.
     #[allow(clippy::too_many_arguments)]
-    fn group<P: Residuals + ?Sized>(
+    fn group<P: Residuals + ?Sized, O: FnMut(usize, f64)>(
         &self,
         problem: &P,
         p: &FdParams<'_>,
@@ -158,7 +158,7 @@ impl SparseFd {
         x2: &mut [f64],
         f1: &mut [f64],
         f2: &mut [f64],
-        out: &mut dyn FnMut(usize, f64),
+        mut out: O,
     ) -> Result<(), Error> {
         let cols = self.group_cols(g);
         let entries = self.group_entries(g);

@@ -1,7 +1,7 @@
 //! Damped normal equations `(Jᵀ diag(d)² J… + diag(c) + αI) p = r` of a sparse J,
 //! factored by faer's sparse Cholesky with an AMD fill-reducing ordering.
 //!
-//! The structure of `B = D JᵀJ D + diag(c)` (lower triangle, CSC) and, for every pair
+//! The structure of `B = D JᵀJ D + diag(c)` (upper triangle, CSC) and, for every pair
 //! of entries sharing a row of J, the slot of B it adds to are computed once per
 //! solve; each iteration then fills B in O(Σ nnz(row)²) and factors it numerically
 //! with the symbolic analysis and all workspace reused — nothing is allocated.
@@ -48,13 +48,14 @@ impl NormalEquations {
     pub fn new(jac: &CsrMatrix) -> Result<Self, Error> {
         let p = jac.pattern();
         let n = p.ncols();
-        // Lower-triangle entries (i ≥ j) per column j, diagonal always present.
+        // Upper-triangle entries (i ≤ j) per column j, diagonal always present (faer
+        // reads the upper side directly when it keeps the natural order).
         let mut cols: Vec<Vec<usize>> = (0..n).map(|j| vec![j]).collect();
         for r in 0..p.nrows() {
             let row = p.row(r);
             for (a, &ca) in row.iter().enumerate() {
                 for &cb in &row[a + 1..] {
-                    cols[ca].push(cb);
+                    cols[cb].push(ca);
                 }
             }
         }
@@ -77,7 +78,7 @@ impl NormalEquations {
             let row = p.row(r);
             for (a, &ca) in row.iter().enumerate() {
                 for &cb in &row[a..] {
-                    pair_slot.push(slot(cb, ca));
+                    pair_slot.push(slot(ca, cb));
                 }
             }
         }
@@ -85,8 +86,18 @@ impl NormalEquations {
         let nnz = row_idx.len();
         let symbolic = {
             let s = SymbolicSparseColMatRef::new_checked(n, n, &col_ptr, None, &row_idx);
-            factorize_symbolic_cholesky(s, Side::Lower, SymmetricOrdering::Amd, Default::default())
-                .map_err(|e| linalg_error(&format!("{e:?}")))?
+            let analyse = |ordering| {
+                factorize_symbolic_cholesky(s, Side::Upper, ordering, Default::default())
+                    .map_err(|e| linalg_error(&format!("{e:?}")))
+            };
+            // Banded problems (discretised PDEs, Broyden) factor without fill in their
+            // own order; AMD would only add the cost of ordering and permuting.
+            let natural = analyse(SymmetricOrdering::Identity)?;
+            if natural.len_val() <= nnz + nnz / 4 {
+                natural
+            } else {
+                analyse(SymmetricOrdering::Amd)?
+            }
         };
         let par = Par::Seq;
         let req = symbolic
@@ -155,7 +166,7 @@ impl NormalEquations {
             .factorize_numeric_llt(
                 &mut self.l_values,
                 a,
-                Side::Lower,
+                Side::Upper,
                 LltRegularization::default(),
                 Par::Seq,
                 stack,
