@@ -1,5 +1,6 @@
 //! Linear algebra kernels. faer stays behind these types; nothing faer-specific is public.
 
+pub(crate) mod band;
 pub(crate) mod dense;
 pub(crate) mod jacobi;
 pub(crate) mod lsmr;

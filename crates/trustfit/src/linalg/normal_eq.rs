@@ -15,7 +15,22 @@ use faer::sparse::{SparseColMatRef, SymbolicSparseColMatRef};
 use faer::{Conj, MatMut, Par, Side};
 
 use crate::error::Error;
+use crate::linalg::band::BandCholesky;
 use crate::linalg::sparse::CsrMatrix;
+
+/// How B is factored: as a band when it is one, else by faer's sparse Cholesky.
+enum Factor {
+    Band(BandCholesky),
+    Sparse {
+        symbolic: SymbolicCholesky<usize>,
+        l_values: Vec<f64>,
+        stack: MemBuffer,
+    },
+}
+
+/// Widest half-bandwidth factored as a band (n·w²/2 flops beat a general sparse
+/// factorization's symbolic work for narrow bands).
+const MAX_BAND: usize = 16;
 
 /// The normal-equations system of one sparsity pattern.
 pub(crate) struct NormalEquations {
@@ -27,11 +42,9 @@ pub(crate) struct NormalEquations {
     diag_slot: Vec<usize>,
     /// B without the shift α.
     b: Vec<f64>,
-    /// B + αI, the matrix last factored.
+    /// B + αI, the matrix last factored (general sparse path).
     shifted: Vec<f64>,
-    symbolic: SymbolicCholesky<usize>,
-    l_values: Vec<f64>,
-    stack: MemBuffer,
+    factor: Factor,
     /// True when the last `factor` succeeded.
     factored: bool,
 }
@@ -46,29 +59,63 @@ fn linalg_error(what: &str) -> Error {
 impl NormalEquations {
     /// Analyses the structure of `JᵀJ` for `jac`'s pattern.
     pub fn new(jac: &CsrMatrix) -> Result<Self, Error> {
+        Self::with_max_band(jac, MAX_BAND)
+    }
+
+    /// [`NormalEquations::new`], factoring as a band up to half-bandwidth `max_band`.
+    fn with_max_band(jac: &CsrMatrix, max_band: usize) -> Result<Self, Error> {
         let p = jac.pattern();
         let n = p.ncols();
         // Upper-triangle entries (i ≤ j) per column j, diagonal always present (faer
-        // reads the upper side directly when it keeps the natural order).
-        let mut cols: Vec<Vec<usize>> = (0..n).map(|j| vec![j]).collect();
+        // reads the upper side directly when it keeps the natural order): a counting
+        // sort of every (row of J, pair of its columns) into flat storage, then sorted
+        // and deduplicated per column in place — no allocation per column.
+        let mut count = vec![1usize; n + 1];
+        count[n] = 0;
+        for r in 0..p.nrows() {
+            for (a, &cb) in p.row(r).iter().enumerate() {
+                count[cb] += a;
+            }
+        }
+        let mut start = vec![0usize; n + 1];
+        for j in 0..n {
+            start[j + 1] = start[j] + count[j];
+        }
+        let mut all = vec![0usize; start[n]];
+        let mut next = start.clone();
+        for j in 0..n {
+            all[next[j]] = j;
+            next[j] += 1;
+        }
         for r in 0..p.nrows() {
             let row = p.row(r);
-            for (a, &ca) in row.iter().enumerate() {
-                for &cb in &row[a + 1..] {
-                    cols[cb].push(ca);
+            for (b, &cb) in row.iter().enumerate() {
+                for &ca in &row[..b] {
+                    all[next[cb]] = ca;
+                    next[cb] += 1;
                 }
             }
         }
         let mut col_ptr = Vec::with_capacity(n + 1);
-        let mut row_idx = Vec::new();
         col_ptr.push(0);
-        for c in cols.iter_mut() {
-            c.sort_unstable();
-            c.dedup();
-            row_idx.extend_from_slice(c);
-            col_ptr.push(row_idx.len());
+        let mut len = 0;
+        for j in 0..n {
+            let seg = &mut all[start[j]..start[j + 1]];
+            seg.sort_unstable();
+            let mut last = usize::MAX;
+            for t in start[j]..start[j + 1] {
+                let v = all[t];
+                if v != last {
+                    all[len] = v;
+                    len += 1;
+                    last = v;
+                }
+            }
+            col_ptr.push(len);
         }
-        drop(cols);
+        all.truncate(len);
+        all.shrink_to_fit();
+        let row_idx = all;
         let slot = |i: usize, j: usize| -> usize {
             let rows = &row_idx[col_ptr[j]..col_ptr[j + 1]];
             col_ptr[j] + rows.binary_search(&i).unwrap_or(0)
@@ -84,27 +131,35 @@ impl NormalEquations {
         }
         let diag_slot: Vec<usize> = (0..n).map(|j| slot(j, j)).collect();
         let nnz = row_idx.len();
-        let symbolic = {
+        let w = BandCholesky::half_bandwidth(&col_ptr, &row_idx);
+        let factor = if w <= max_band {
+            Factor::Band(BandCholesky::new(n, w))
+        } else {
             let s = SymbolicSparseColMatRef::new_checked(n, n, &col_ptr, None, &row_idx);
             let analyse = |ordering| {
                 factorize_symbolic_cholesky(s, Side::Upper, ordering, Default::default())
                     .map_err(|e| linalg_error(&format!("{e:?}")))
             };
-            // Banded problems (discretised PDEs, Broyden) factor without fill in their
-            // own order; AMD would only add the cost of ordering and permuting.
+            // Patterns that factor without fill in their own order keep it; AMD would
+            // only add the cost of ordering and permuting.
             let natural = analyse(SymmetricOrdering::Identity)?;
-            if natural.len_val() <= nnz + nnz / 4 {
+            let symbolic = if natural.len_val() <= nnz + nnz / 4 {
                 natural
             } else {
                 analyse(SymmetricOrdering::Amd)?
+            };
+            let par = Par::Seq;
+            let req = symbolic
+                .factorize_numeric_llt_scratch::<f64>(par, Default::default())
+                .or(symbolic.solve_in_place_scratch::<f64>(1, par));
+            let stack = MemBuffer::try_new(req).map_err(|e| linalg_error(&format!("{e:?}")))?;
+            let l_values = vec![0.0; symbolic.len_val()];
+            Factor::Sparse {
+                symbolic,
+                l_values,
+                stack,
             }
         };
-        let par = Par::Seq;
-        let req = symbolic
-            .factorize_numeric_llt_scratch::<f64>(par, Default::default())
-            .or(symbolic.solve_in_place_scratch::<f64>(1, par));
-        let stack = MemBuffer::try_new(req).map_err(|e| linalg_error(&format!("{e:?}")))?;
-        let l_values = vec![0.0; symbolic.len_val()];
         Ok(Self {
             n,
             col_ptr,
@@ -112,10 +167,15 @@ impl NormalEquations {
             pair_slot,
             diag_slot,
             b: vec![0.0; nnz],
-            shifted: vec![0.0; nnz],
-            symbolic,
-            l_values,
-            stack,
+            shifted: vec![
+                0.0;
+                if matches!(factor, Factor::Band(_)) {
+                    0
+                } else {
+                    nnz
+                }
+            ],
+            factor,
             factored: false,
         })
     }
@@ -148,41 +208,56 @@ impl NormalEquations {
 
     /// Factors `B + αI`; `false` when it is not numerically positive definite.
     pub fn factor(&mut self, alpha: f64) -> bool {
-        self.shifted.copy_from_slice(&self.b);
-        for &s in &self.diag_slot {
-            self.shifted[s] += alpha;
-        }
-        let sym = SymbolicSparseColMatRef::new_checked(
-            self.n,
-            self.n,
-            &self.col_ptr,
-            None,
-            &self.row_idx,
-        );
-        let a = SparseColMatRef::new(sym, &self.shifted);
-        let stack = MemStack::new(&mut self.stack);
-        self.factored = self
-            .symbolic
-            .factorize_numeric_llt(
-                &mut self.l_values,
-                a,
-                Side::Upper,
-                LltRegularization::default(),
-                Par::Seq,
+        self.factored = match &mut self.factor {
+            Factor::Band(band) => band.factor(&self.col_ptr, &self.row_idx, &self.b, alpha),
+            Factor::Sparse {
+                symbolic,
+                l_values,
                 stack,
-                Default::default(),
-            )
-            .is_ok();
+            } => {
+                self.shifted.copy_from_slice(&self.b);
+                for &s in &self.diag_slot {
+                    self.shifted[s] += alpha;
+                }
+                let sym = SymbolicSparseColMatRef::new_checked(
+                    self.n,
+                    self.n,
+                    &self.col_ptr,
+                    None,
+                    &self.row_idx,
+                );
+                let a = SparseColMatRef::new(sym, &self.shifted);
+                symbolic
+                    .factorize_numeric_llt(
+                        l_values,
+                        a,
+                        Side::Upper,
+                        LltRegularization::default(),
+                        Par::Seq,
+                        MemStack::new(stack),
+                        Default::default(),
+                    )
+                    .is_ok()
+            }
+        };
         self.factored
     }
 
     /// Solves `(B + αI) x = rhs` in place with the last successful factorization.
     pub fn solve(&mut self, rhs: &mut [f64]) {
-        let llt = faer::sparse::linalg::cholesky::LltRef::new(&self.symbolic, &self.l_values);
-        let stack = MemStack::new(&mut self.stack);
-        let n = rhs.len();
-        let mat = MatMut::from_column_major_slice_mut(rhs, n, 1);
-        llt.solve_in_place_with_conj(Conj::No, mat, Par::Seq, stack);
+        match &mut self.factor {
+            Factor::Band(band) => band.solve(rhs),
+            Factor::Sparse {
+                symbolic,
+                l_values,
+                stack,
+            } => {
+                let llt = faer::sparse::linalg::cholesky::LltRef::new(symbolic, l_values);
+                let n = rhs.len();
+                let mat = MatMut::from_column_major_slice_mut(rhs, n, 1);
+                llt.solve_in_place_with_conj(Conj::No, mat, Par::Seq, MemStack::new(stack));
+            }
+        }
     }
 }
 
@@ -209,30 +284,33 @@ mod tests {
         let d = [1.0, 0.5, 2.0];
         let c = [0.1, 0.0, 0.3];
         let alpha = 0.7;
-        let mut ne = NormalEquations::new(&j).unwrap();
-        ne.fill(&j, &d, Some(&c));
-        assert!(ne.factor(alpha));
-        let r = [1.0, -2.0, 0.5];
-        let mut x = r;
-        ne.solve(&mut x);
-        // Dense check: B x = r.
-        let jd = j.to_dense();
-        for i in 0..3 {
-            let mut bx = (c[i] + alpha) * x[i];
-            for k in 0..3 {
-                let mut s = 0.0;
-                for row in 0..4 {
-                    s += jd[row * 3 + i] * d[i] * jd[row * 3 + k] * d[k];
+        for max_band in [MAX_BAND, 0] {
+            let mut ne = NormalEquations::with_max_band(&j, max_band).unwrap();
+            assert_eq!(matches!(ne.factor, Factor::Band(_)), max_band > 0);
+            ne.fill(&j, &d, Some(&c));
+            assert!(ne.factor(alpha));
+            let r = [1.0, -2.0, 0.5];
+            let mut x = r;
+            ne.solve(&mut x);
+            // Dense check: B x = r.
+            let jd = j.to_dense();
+            for i in 0..3 {
+                let mut bx = (c[i] + alpha) * x[i];
+                for k in 0..3 {
+                    let mut s = 0.0;
+                    for row in 0..4 {
+                        s += jd[row * 3 + i] * d[i] * jd[row * 3 + k] * d[k];
+                    }
+                    bx += s * x[k];
                 }
-                bx += s * x[k];
+                assert!((bx - r[i]).abs() < 1e-12, "row {i}: {bx} vs {}", r[i]);
             }
-            assert!((bx - r[i]).abs() < 1e-12, "row {i}: {bx} vs {}", r[i]);
+            // A singular B (zero column) is not positive definite without a shift.
+            let z = CsrMatrix::from_triplets(2, 2, &[(0, 0, 1.0), (1, 0, 1.0)]).unwrap();
+            let mut ne = NormalEquations::with_max_band(&z, max_band).unwrap();
+            ne.fill(&z, &[1.0, 1.0], None);
+            assert!(!ne.factor(0.0));
+            assert!(ne.factor(1e-3));
         }
-        // A singular B (zero column) is not positive definite without a shift.
-        let z = CsrMatrix::from_triplets(2, 2, &[(0, 0, 1.0), (1, 0, 1.0)]).unwrap();
-        let mut ne = NormalEquations::new(&z).unwrap();
-        ne.fill(&z, &[1.0, 1.0], None);
-        assert!(!ne.factor(0.0));
-        assert!(ne.factor(1e-3));
     }
 }
