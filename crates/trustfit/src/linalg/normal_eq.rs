@@ -22,7 +22,7 @@ use crate::linalg::sparse::CsrMatrix;
 enum Factor {
     Band(BandCholesky),
     Sparse {
-        symbolic: SymbolicCholesky<usize>,
+        symbolic: Box<SymbolicCholesky<usize>>,
         l_values: Vec<f64>,
         stack: MemBuffer,
     },
@@ -155,7 +155,7 @@ impl NormalEquations {
             let stack = MemBuffer::try_new(req).map_err(|e| linalg_error(&format!("{e:?}")))?;
             let l_values = vec![0.0; symbolic.len_val()];
             Factor::Sparse {
-                symbolic,
+                symbolic: Box::new(symbolic),
                 l_values,
                 stack,
             }
