@@ -64,3 +64,28 @@ def test_covariance_not_estimated_warns_like_curve_fit():
         warnings.simplefilter("error")
         cov = trustfit.covariance(res, absolute_sigma=True)
     np.testing.assert_allclose(cov.pcov, np.eye(2), atol=1e-12)
+
+
+def test_covariance_of_sparse_and_operator_jacobians():
+    """A sparse res.jac gives the dense one's covariance; a LinearOperator is refused."""
+    import scipy.sparse
+    from scipy.sparse.linalg import aslinearoperator
+
+    def fun(p):
+        return model(X, *p) - Y
+
+    def jac(p):
+        e = np.exp(-p[1] * X)
+        return np.column_stack([e, -p[0] * X * e, np.ones_like(X)])
+
+    dense = trustfit.least_squares(fun, [1.0, 1.0, 0.0], jac=jac)
+    sparse = trustfit.least_squares(
+        fun, [1.0, 1.0, 0.0], jac=lambda p: scipy.sparse.csr_array(jac(p))
+    )
+    assert scipy.sparse.issparse(sparse.jac)
+    np.testing.assert_allclose(
+        trustfit.covariance(sparse).pcov, trustfit.covariance(dense).pcov, rtol=1e-6
+    )
+    op = trustfit.least_squares(fun, [1.0, 1.0, 0.0], jac=lambda p: aslinearoperator(jac(p)))
+    with pytest.raises(ValueError, match="LinearOperator"):
+        trustfit.covariance(op)

@@ -287,6 +287,9 @@ fn cov_from_r(fjac: &[f64], ipvt: &[usize], m: usize, n: usize) -> Option<Vec<f6
 /// The parameters' covariance from a Jacobian, as scipy's `curve_fit` computes it for
 /// trf/dogbox: the pseudo-inverse of `JᵀJ` via the SVD, dropping singular values
 /// `≤ ε·max(m, n)·s₀` (row-major n×n; not yet scaled by the residual variance).
+/// Largest m·n for which [`Report::covariance`] densifies a sparse J (400 MB).
+const COVARIANCE_MAX_ENTRIES: usize = 50_000_000;
+
 fn pseudo_inverse_jtj(jac: &[f64], m: usize, n: usize) -> Result<Vec<f64>, Error> {
     let rows = m.max(n);
     let mut svd = ThinSvd::new(rows, n);
@@ -354,7 +357,8 @@ impl Report {
     /// (residuals already divided by known standard deviations).
     ///
     /// # Errors
-    /// [`Error::LinearAlgebra`] if the SVD fails.
+    /// [`Error::LinearAlgebra`] if the SVD fails; [`Error::Unsupported`] for a
+    /// matrix-free J, or a sparse J with more than 5·10⁷ entries when dense.
     ///
     /// ```
     /// // y = a + b t, fitted to 4 points: standard errors as in any regression table.
@@ -369,7 +373,29 @@ impl Report {
     /// ```
     pub fn covariance(&self, absolute: bool) -> Result<Covariance, Error> {
         let (m, n) = (self.m, self.n);
-        let mut matrix = pseudo_inverse_jtj(&self.jac, m, n)?;
+        let unsupported = |message: &str| Error::Unsupported {
+            method: self.method.as_str(),
+            message: message.into(),
+        };
+        let dense;
+        let jac: &[f64] = if self.jac.len() == m * n {
+            &self.jac
+        } else if let Some(a) = &self.jac_sparse {
+            // The dense SVD below needs m·n storage; beyond that, a sparse J's
+            // covariance is a dense n×n anyway.
+            if m.saturating_mul(n) > COVARIANCE_MAX_ENTRIES {
+                return Err(unsupported(
+                    "covariance: the sparse Jacobian is too large to densify (m·n > 5e7); compute it from `jac_sparse` with a sparse method",
+                ));
+            }
+            dense = a.to_dense();
+            &dense
+        } else {
+            return Err(unsupported(
+                "covariance needs the Jacobian's entries, which a matrix-free Jacobian (`jacobian_products`) does not provide",
+            ));
+        };
+        let mut matrix = pseudo_inverse_jtj(jac, m, n)?;
         let mut estimated = !matrix.iter().any(|v| v.is_nan());
         if !absolute {
             if m > n {

@@ -488,3 +488,43 @@ fn a_failing_or_panicking_product_stops_the_solve_with_the_best_point() {
         );
     }
 }
+
+#[test]
+fn covariance_of_sparse_and_matrix_free_solves() {
+    // With observation rows (m = 2n): the sparse J gives the dense J's covariance; a
+    // matrix-free J has no entries, which is an error, not a panic.
+    let n = 12;
+    let p = Broyden {
+        n,
+        obs: Some(observations(n)),
+    };
+    let sparse = Options {
+        jac: JacSpec::Analytic,
+        tr_solver: Some(TrSolver::Cholesky),
+        ..Default::default()
+    };
+    let r = least_squares(&p, &vec![-1.0; n], &sparse).unwrap();
+    assert!(r.jac.is_empty());
+    let c = r.covariance(false).unwrap();
+    let mut dense = r.clone();
+    dense.jac = r.jac_sparse.as_ref().unwrap().to_dense();
+    dense.jac_sparse = None;
+    let d = dense.covariance(false).unwrap();
+    assert_eq!(c.stderr, d.stderr);
+    assert!(c.stderr.iter().all(|s| s.is_finite() && *s > 0.0));
+    let op = BroydenOperator::new(Broyden {
+        n,
+        obs: Some(observations(n)),
+    });
+    let r = least_squares(
+        &op,
+        &vec![-1.0; n],
+        &Options {
+            jac: JacSpec::Analytic,
+            ..Default::default()
+        },
+    )
+    .unwrap();
+    let e = r.covariance(false).unwrap_err().to_string();
+    assert!(e.contains("matrix-free"), "{e}");
+}

@@ -1518,7 +1518,7 @@ def covariance(result, absolute_sigma=False):
     Parameters
     ----------
     result : OptimizeResult
-        A `least_squares` result (needs ``jac``, ``cost`` and ``fun``).
+        A `least_squares` result (needs ``jac``, dense or sparse, ``cost`` and ``fun``).
     absolute_sigma : bool, optional
         Do not rescale by the residual variance. Default False.
 
@@ -1540,9 +1540,13 @@ def covariance(result, absolute_sigma=False):
     >>> cov.stderr.round(6)
     array([0.169411, 0.090554])
     """
-    jac = np.asarray(result.jac, dtype=float)
+    if isinstance(result.jac, LinearOperator):
+        raise ValueError(
+            "`result.jac` is a LinearOperator: the covariance needs the Jacobian's entries."
+        )
+    jac = result.jac.toarray() if issparse(result.jac) else np.asarray(result.jac, dtype=float)
     if jac.ndim != 2:
-        raise ValueError("`result.jac` must be a dense 2-D array.")
+        raise ValueError("`result.jac` must be a 2-D array or a sparse array.")
     m, n = jac.shape
     pcov = _pinv_jtj(jac)
     estimated = not np.isnan(pcov).any()
