@@ -268,6 +268,8 @@ pub enum TrSolverArg {
     Lsmr,
     /// Sparse Cholesky of the damped normal equations (trf only).
     Cholesky,
+    /// Schur complement after eliminating independent small blocks (trf, bundle adjustment).
+    Schur,
 }
 
 impl From<TrSolverArg> for trustfit::TrSolver {
@@ -276,6 +278,7 @@ impl From<TrSolverArg> for trustfit::TrSolver {
             TrSolverArg::Exact => trustfit::TrSolver::Exact,
             TrSolverArg::Lsmr => trustfit::TrSolver::Lsmr,
             TrSolverArg::Cholesky => trustfit::TrSolver::Cholesky,
+            TrSolverArg::Schur => trustfit::TrSolver::Schur,
         }
     }
 }

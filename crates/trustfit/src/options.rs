@@ -128,6 +128,11 @@ pub enum TrSolver {
     /// factorizations of the damped normal equations, AMD-ordered. Accurate where
     /// lsmr is inexact; costs a factorization per trial radius.
     Cholesky,
+    /// Beyond scipy (trf, sparse J): the same exact steps as `Cholesky`, factored by
+    /// first eliminating many small column blocks that share no row (found from J's
+    /// pattern: bundle adjustment's points) and then a dense Cholesky of the Schur
+    /// complement on the other columns (the cameras; at most 4000 of them).
+    Schur,
 }
 
 impl TrSolver {
@@ -141,6 +146,7 @@ impl TrSolver {
             TrSolver::Exact => "exact",
             TrSolver::Lsmr => "lsmr",
             TrSolver::Cholesky => "cholesky",
+            TrSolver::Schur => "schur",
         }
     }
 }
@@ -161,6 +167,7 @@ impl FromStr for TrSolver {
             "exact" => Ok(TrSolver::Exact),
             "lsmr" => Ok(TrSolver::Lsmr),
             "cholesky" => Ok(TrSolver::Cholesky),
+            "schur" => Ok(TrSolver::Schur),
             _ => Err(Error::option(
                 "tr_solver",
                 "must be None, 'exact' or 'lsmr'.",

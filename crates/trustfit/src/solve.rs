@@ -7,6 +7,8 @@ use crate::bounds::make_strictly_feasible;
 use crate::error::Error;
 use crate::jacobian::finite_diff::FdWorkspace;
 use crate::jacobian::sparse_fd::SparseFd;
+use crate::linalg::normal_eq::NormalEquations;
+use crate::linalg::schur::SchurComplement;
 use crate::linalg::sparse::CsrMatrix;
 use crate::loss::LossEval;
 use crate::method::cholesky_step::CholeskySolver;
@@ -339,10 +341,10 @@ fn run<'c, P: Residuals + ?Sized>(
         };
         let bounded = ctx.bounded;
         match (method, tr_solver) {
-            (Method::Dogbox, Some(TrSolver::Cholesky)) => {
+            (Method::Dogbox, Some(t @ (TrSolver::Cholesky | TrSolver::Schur))) => {
                 return Err(Error::Unsupported {
                     method: "dogbox",
-                    message: "tr_solver='cholesky' is available for method='trf' only.".into(),
+                    message: format!("tr_solver='{t}' is available for method='trf' only."),
                 });
             }
             (Method::Dogbox, t) => {
@@ -350,7 +352,11 @@ fn run<'c, P: Residuals + ?Sized>(
                 dogbox::solve(&mut ctx, x, f0, j0, scaling, lsmr)?
             }
             (_, Some(TrSolver::Cholesky)) => {
-                let mut sub = CholeskySolver::new(&j0)?;
+                let mut sub = CholeskySolver::<NormalEquations>::new(&j0)?;
+                trf::solve(&mut ctx, x, f0, j0, scaling, &mut sub)?
+            }
+            (_, Some(TrSolver::Schur)) => {
+                let mut sub = CholeskySolver::<SchurComplement>::new(&j0)?;
                 trf::solve(&mut ctx, x, f0, j0, scaling, &mut sub)?
             }
             (_, Some(TrSolver::Lsmr)) => {

@@ -428,11 +428,13 @@ def least_squares(
         Soft margin between inlier and outlier residuals. Default 1.0.
     diff_step : None or array_like, optional
         Relative step of the finite differences. Default: automatic.
-    tr_solver : {None, 'exact', 'lsmr', 'cholesky'}, optional
+    tr_solver : {None, 'exact', 'lsmr', 'cholesky', 'schur'}, optional
         Trust-region subproblem solver: 'exact' (default for dense Jacobians), 'lsmr'
         (default for sparse ones), or, beyond scipy, 'cholesky': exact trust-region
         steps from sparse Cholesky factorizations of the damped normal equations
-        (method 'trf' with a sparse Jacobian only; `tr_options` are ignored).
+        (method 'trf' with a sparse Jacobian only; `tr_options` are ignored); 'schur':
+        the same steps, factored by eliminating small independent column blocks first
+        (bundle adjustment's points) and a dense Schur complement on the rest.
     tr_options : dict, optional
         Keyword options of the 'lsmr' solver (scipy's: those of
         `scipy.sparse.linalg.lsmr`, plus 'regularize' for 'trf'; 'dogbox' warns about and
@@ -493,7 +495,7 @@ def least_squares(
         raise ValueError("`jac` must be '2-point', '3-point', 'cs' or callable.")
 
     # 'cholesky' is trustfit's extension (see the docstring); scipy's message otherwise.
-    if tr_solver not in [None, "exact", "lsmr", "cholesky"]:
+    if tr_solver not in [None, "exact", "lsmr", "cholesky", "schur"]:
         raise ValueError("`tr_solver` must be None, 'exact' or 'lsmr'.")
 
     if loss not in IMPLEMENTED_LOSSES and not callable(loss):
@@ -660,15 +662,15 @@ def least_squares(
                 # scipy raises this from its first lsmr call, i.e. only if the first
                 # iteration computes a step; see `lsmr_error` below.
                 lsmr_error = err
-        elif tr_solver == "cholesky":
+        elif tr_solver in ("cholesky", "schur"):
             if sparsity is None:
                 raise ValueError(
-                    "tr_solver='cholesky' works only with sparse Jacobians (`jac_sparsity` "
+                    f"tr_solver='{tr_solver}' works only with sparse Jacobians (`jac_sparsity` "
                     "or a `jac` returning a sparse array; a LinearOperator has no entries "
                     "to factor)."
                 )
             if method != "trf":
-                raise ValueError("tr_solver='cholesky' is available for method='trf' only.")
+                raise ValueError(f"tr_solver='{tr_solver}' is available for method='trf' only.")
 
     if callback is not None and method == "lm":
         warn("Callback function specified, but not supported with `lm` method.", stacklevel=2)

@@ -5,4 +5,5 @@ pub(crate) mod dense;
 pub(crate) mod jacobi;
 pub(crate) mod lsmr;
 pub(crate) mod normal_eq;
+pub(crate) mod schur;
 pub(crate) mod sparse;

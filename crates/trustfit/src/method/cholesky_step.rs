@@ -5,19 +5,66 @@
 //! done once per solve). Unlike lsmr it solves each subproblem to full accuracy, so
 //! strongly coupled problems (bundle adjustment) converge in as few iterations as
 //! the dense exact solver would take.
+//!
+//! The factorization is pluggable ([`NormalSolve`]): all of B by sparse Cholesky
+//! (`tr_solver='cholesky'`), or a Schur complement on the columns left after
+//! eliminating small independent blocks (`tr_solver='schur'`, bundle adjustment).
 
 use crate::error::Error;
 use crate::linalg::normal_eq::NormalEquations;
+use crate::linalg::schur::SchurComplement;
 use crate::linalg::sparse::CsrMatrix;
 use crate::loss::dot;
 use crate::method::common::norm;
 use crate::method::jac_store::JacStore;
 use crate::method::trf::Subproblem;
 
+/// A factorization of the damped normal equations `B + αI` of one pattern.
+pub(crate) trait NormalSolve: Sized {
+    /// Analyses `jac`'s pattern (once per solve).
+    fn build(jac: &CsrMatrix) -> Result<Self, Error>;
+    /// `B = D JᵀJ D + diag(c)`.
+    fn fill(&mut self, jac: &CsrMatrix, d: &[f64], c: Option<&[f64]>);
+    /// Factors `B + αI`; `false` when it is not positive definite.
+    fn factor(&mut self, alpha: f64) -> bool;
+    /// Solves with the last successful factorization, in place.
+    fn solve(&mut self, rhs: &mut [f64]);
+}
+
+impl NormalSolve for NormalEquations {
+    fn build(jac: &CsrMatrix) -> Result<Self, Error> {
+        NormalEquations::new(jac)
+    }
+    fn fill(&mut self, jac: &CsrMatrix, d: &[f64], c: Option<&[f64]>) {
+        NormalEquations::fill(self, jac, d, c);
+    }
+    fn factor(&mut self, alpha: f64) -> bool {
+        NormalEquations::factor(self, alpha)
+    }
+    fn solve(&mut self, rhs: &mut [f64]) {
+        NormalEquations::solve(self, rhs);
+    }
+}
+
+impl NormalSolve for SchurComplement {
+    fn build(jac: &CsrMatrix) -> Result<Self, Error> {
+        SchurComplement::new(jac)
+    }
+    fn fill(&mut self, jac: &CsrMatrix, d: &[f64], c: Option<&[f64]>) {
+        SchurComplement::fill(self, jac, d, c);
+    }
+    fn factor(&mut self, alpha: f64) -> bool {
+        SchurComplement::factor(self, alpha)
+    }
+    fn solve(&mut self, rhs: &mut [f64]) {
+        SchurComplement::solve(self, rhs);
+    }
+}
+
 /// State of the Cholesky trust-region solver for one solve.
-pub(crate) struct CholeskySolver {
+pub(crate) struct CholeskySolver<N = NormalEquations> {
     m: usize,
-    ne: NormalEquations,
+    ne: N,
     d: Vec<f64>,
     g_h: Vec<f64>,
     /// Gauss–Newton step of the current iteration, if `B` is positive definite.
@@ -25,17 +72,20 @@ pub(crate) struct CholeskySolver {
     gn_norm: Option<f64>,
     /// `gnᵀ B⁻¹ gn` (for Moré's lower bound on α).
     gn_q2: f64,
+    /// B was singular at an earlier iteration (a gauge freedom, as in bundle
+    /// adjustment): α = 0 is not tried again, saving a factorization per iteration.
+    singular: bool,
     w: Vec<f64>,
 }
 
 fn needs_sparse() -> Error {
     Error::option(
         "tr_solver",
-        "'cholesky' needs a sparse Jacobian: give `jac_sparsity` or a problem with `jacobian_sparsity`.",
+        "'cholesky' and 'schur' need a sparse Jacobian: give `jac_sparsity` or a problem with `jacobian_sparsity`.",
     )
 }
 
-impl CholeskySolver {
+impl<N: NormalSolve> CholeskySolver<N> {
     /// Analyses the structure of JᵀJ for `jac`'s pattern.
     pub fn new(jac: &JacStore<'_>) -> Result<Self, Error> {
         let JacStore::Sparse(a) = jac else {
@@ -44,12 +94,13 @@ impl CholeskySolver {
         let (m, n) = (a.nrows(), a.ncols());
         Ok(Self {
             m,
-            ne: NormalEquations::new(a)?,
+            ne: N::build(a)?,
             d: vec![0.0; n],
             g_h: vec![0.0; n],
             gn: vec![0.0; n],
             gn_norm: None,
             gn_q2: 0.0,
+            singular: false,
             w: vec![0.0; n],
         })
     }
@@ -74,7 +125,7 @@ fn sparse<'a>(jac: &'a JacStore<'_>) -> Result<&'a CsrMatrix, Error> {
     }
 }
 
-impl Subproblem for CholeskySolver {
+impl<N: NormalSolve> Subproblem for CholeskySolver<N> {
     fn prepare(
         &mut self,
         jac: &JacStore<'_>,
@@ -89,7 +140,11 @@ impl Subproblem for CholeskySolver {
         self.g_h.copy_from_slice(g_h);
         self.ne.fill(a, d, diag_h);
         let mut gn = std::mem::take(&mut self.gn);
-        self.gn_norm = self.shifted_step(0.0, &mut gn).then(|| norm(&gn));
+        self.gn_norm = None;
+        if !self.singular {
+            self.gn_norm = self.shifted_step(0.0, &mut gn).then(|| norm(&gn));
+            self.singular = self.gn_norm.is_none();
+        }
         if self.gn_norm.is_some_and(|v| !v.is_finite()) {
             self.gn_norm = None;
         }
@@ -127,6 +182,7 @@ impl Subproblem for CholeskySolver {
             reset(lo, hi)
         };
         let mut have = false;
+        let mut interior = false;
         for _ in 0..20 {
             if !self.shifted_step(alpha, p_h) {
                 lo = alpha;
@@ -152,6 +208,14 @@ impl Subproblem for CholeskySolver {
             self.ne.solve(&mut self.w);
             let q2 = dot(p_h, &self.w);
             let next = alpha + phi / delta * pn * pn / q2;
+            if self.gn_norm.is_none() && phi < 0.0 && lo == 0.0 && next <= 0.0 {
+                // B is singular (bundle adjustment's gauge freedom: the cost does not
+                // change along its null space), and ‖p(α)‖ stays inside the region as
+                // α → 0: the step is the interior limit, which this p approximates.
+                // Chasing α → 0 would only amplify rounding along the null space.
+                interior = true;
+                break;
+            }
             alpha = if next > lo && next < hi && next.is_finite() {
                 next
             } else {
@@ -165,7 +229,7 @@ impl Subproblem for CholeskySolver {
             }
         }
         let pn = norm(p_h);
-        if pn > 0.0 {
+        if pn > 0.0 && !interior {
             let s = delta / pn;
             p_h.iter_mut().for_each(|v| *v *= s);
         }

@@ -1,0 +1,593 @@
+//! Damped normal equations `(D JᵀJ D + diag(c) + αI) x = r` solved by eliminating
+//! many small, mutually independent column blocks first (a Schur complement), for
+//! Jacobians shaped like bundle adjustment's: thousands of 3-column points, each
+//! sharing rows only with a few of a few hundred 9-column cameras.
+//!
+//! Columns are split once per solve from J's pattern alone: runs of adjacent columns
+//! with identical row sets form blocks; the smallest blocks that share no row of J
+//! with each other are eliminated (set E, block-diagonal `C`), the rest (set F) keep a
+//! dense Schur complement `S = B_FF − B_FE C⁻¹ B_EF` of size |F|. Per trial α this
+//! costs the small blocks' factorizations, one rank-|block| update of S per block,
+//! and one dense Cholesky of S — instead of a sparse factorization of all of B.
+
+use faer::dyn_stack::{MemBuffer, MemStack};
+use faer::linalg::cholesky::llt::factor::{
+    LltRegularization, cholesky_in_place, cholesky_in_place_scratch,
+};
+use faer::{MatMut, Par};
+
+use crate::error::Error;
+use crate::linalg::sparse::CsrMatrix;
+
+/// Largest block eliminated (its C block is factored densely).
+const MAX_E_BLOCK: usize = 8;
+/// Largest dense Schur complement (|F|² storage, |F|³/3 flops per factorization).
+const MAX_F: usize = 4000;
+
+/// What one entry of J is in the partition.
+#[derive(Clone, Copy)]
+enum Entry {
+    /// Column `local` of the row's eliminated block.
+    E { local: usize },
+    /// Column `f` of F, the `nloc`-th neighbour of the row's eliminated block (if any).
+    F { f: usize, nloc: usize },
+}
+
+/// The Schur-complement system of one sparsity pattern.
+pub(crate) struct SchurComplement {
+    nf: usize,
+    /// Global column of each F column.
+    f_cols: Vec<usize>,
+    /// Eliminated blocks: first global column and size.
+    e_start: Vec<usize>,
+    e_size: Vec<usize>,
+    /// Offset of block b's `C_b` (size²) in `c` / `lc`.
+    c_ptr: Vec<usize>,
+    /// F columns sharing rows with block b: `nb[nb_ptr[b]..nb_ptr[b + 1]]`, ascending.
+    nb_ptr: Vec<usize>,
+    nb: Vec<usize>,
+    /// Runs of consecutive F columns in `nb` (a camera's 9 columns): per block b,
+    /// `runs[run_ptr[b]..run_ptr[b + 1]]` = (first position in the block's neighbour
+    /// list, first F column, length), so updates of S sweep contiguous memory.
+    run_ptr: Vec<usize>,
+    runs: Vec<(usize, usize, usize)>,
+    /// Offset of `W_b = (B_EF)_b` (size × neighbours, row-major) in `w`.
+    w_ptr: Vec<usize>,
+    /// Per row of J: its eliminated block, or `usize::MAX`.
+    row_block: Vec<usize>,
+    /// Per entry of J (CSR order).
+    entries: Vec<Entry>,
+    c: Vec<f64>,
+    lc: Vec<f64>,
+    w: Vec<f64>,
+    /// `B_FF` (lower triangle, column-major |F|×|F|).
+    bff: Vec<f64>,
+    /// `S` and then its Cholesky factor (lower, column-major).
+    s: Vec<f64>,
+    y: Vec<f64>,
+    t: Vec<f64>,
+    rf: Vec<f64>,
+    /// One row's entries during `fill` (capacity: the longest row).
+    ve: Vec<(usize, f64)>,
+    vf: Vec<(usize, usize, f64)>,
+    stack: MemBuffer,
+}
+
+fn not_applicable(why: &str) -> Error {
+    Error::option(
+        "tr_solver",
+        format!("'schur' does not apply to this Jacobian: {why}; use 'cholesky'."),
+    )
+}
+
+impl SchurComplement {
+    /// Partitions the columns of `jac`'s pattern and sets up all storage.
+    ///
+    /// # Errors
+    /// [`Error::InvalidOption`] when no block can be eliminated or the remaining
+    /// columns are too many for a dense Schur complement.
+    pub fn new(jac: &CsrMatrix) -> Result<Self, Error> {
+        let p = jac.pattern();
+        let (m, n) = (p.nrows(), p.ncols());
+        let (colptr, rows) = p.column_rows();
+        let col = |j: usize| &rows[colptr[j]..colptr[j + 1]];
+        // Runs of adjacent columns with the same rows.
+        let mut blocks: Vec<(usize, usize)> = Vec::new();
+        let mut j = 0;
+        while j < n {
+            let mut e = j + 1;
+            while e < n && col(e) == col(j) {
+                e += 1;
+            }
+            blocks.push((j, e - j));
+            j = e;
+        }
+        // Greedy independent set: small blocks touching few rows first.
+        let mut order: Vec<usize> = (0..blocks.len())
+            .filter(|&b| blocks[b].1 <= MAX_E_BLOCK && !col(blocks[b].0).is_empty())
+            .collect();
+        order.sort_by_key(|&b| (blocks[b].1, col(blocks[b].0).len(), b));
+        let mut row_block = vec![usize::MAX; m];
+        let mut chosen = vec![false; blocks.len()];
+        for &b in &order {
+            let rs = col(blocks[b].0);
+            if rs.iter().all(|&r| row_block[r] == usize::MAX) {
+                chosen[b] = true;
+                for &r in rs {
+                    row_block[r] = b;
+                }
+            }
+        }
+        // Renumber: E blocks in column order, F columns in column order.
+        let mut e_index = vec![usize::MAX; blocks.len()];
+        let (mut e_start, mut e_size) = (Vec::new(), Vec::new());
+        let mut f_of_col = vec![usize::MAX; n];
+        let mut f_cols = Vec::new();
+        let mut e_of_col = vec![usize::MAX; n];
+        for (b, &(start, size)) in blocks.iter().enumerate() {
+            if chosen[b] {
+                e_index[b] = e_start.len();
+                for c in start..start + size {
+                    e_of_col[c] = e_start.len();
+                }
+                e_start.push(start);
+                e_size.push(size);
+            } else {
+                for c in start..start + size {
+                    f_of_col[c] = f_cols.len();
+                    f_cols.push(c);
+                }
+            }
+        }
+        for rb in row_block.iter_mut() {
+            if *rb != usize::MAX {
+                *rb = e_index[*rb];
+            }
+        }
+        let (ne, nf) = (e_start.len(), f_cols.len());
+        if ne == 0 {
+            return Err(not_applicable("no column block can be eliminated"));
+        }
+        if nf > MAX_F {
+            return Err(not_applicable(&format!(
+                "{nf} columns would remain in a dense Schur complement (at most {MAX_F})"
+            )));
+        }
+        // Neighbours of each block: the F columns of its rows.
+        let mut nb_ptr = vec![0usize; ne + 1];
+        let mut nb = Vec::new();
+        for b in 0..ne {
+            let from = nb.len();
+            for &r in col(e_start[b]) {
+                for &c in p.row(r) {
+                    if f_of_col[c] != usize::MAX {
+                        nb.push(f_of_col[c]);
+                    }
+                }
+            }
+            nb[from..].sort_unstable();
+            let mut len = from;
+            for t in from..nb.len() {
+                if t == from || nb[t] != nb[len - 1] {
+                    nb[len] = nb[t];
+                    len += 1;
+                }
+            }
+            nb.truncate(len);
+            nb_ptr[b + 1] = len;
+        }
+        let mut run_ptr = vec![0usize; ne + 1];
+        let mut runs = Vec::new();
+        for b in 0..ne {
+            let list = &nb[nb_ptr[b]..nb_ptr[b + 1]];
+            let mut t = 0;
+            while t < list.len() {
+                let mut e = t + 1;
+                while e < list.len() && list[e] == list[e - 1] + 1 {
+                    e += 1;
+                }
+                runs.push((t, list[t], e - t));
+                t = e;
+            }
+            run_ptr[b + 1] = runs.len();
+        }
+        let mut entries = Vec::with_capacity(p.nnz());
+        for r in 0..m {
+            let b = row_block[r];
+            for &c in p.row(r) {
+                entries.push(if e_of_col[c] != usize::MAX {
+                    Entry::E {
+                        local: c - e_start[e_of_col[c]],
+                    }
+                } else {
+                    let f = f_of_col[c];
+                    let nloc = if b == usize::MAX {
+                        0
+                    } else {
+                        nb[nb_ptr[b]..nb_ptr[b + 1]].binary_search(&f).unwrap_or(0)
+                    };
+                    Entry::F { f, nloc }
+                });
+            }
+        }
+        let (mut c_ptr, mut w_ptr) = (vec![0usize; ne + 1], vec![0usize; ne + 1]);
+        let (mut s_max, mut k_max) = (0, 0);
+        for b in 0..ne {
+            let (s, k) = (e_size[b], nb_ptr[b + 1] - nb_ptr[b]);
+            c_ptr[b + 1] = c_ptr[b] + s * s;
+            w_ptr[b + 1] = w_ptr[b] + s * k;
+            s_max = s_max.max(s);
+            k_max = k_max.max(k);
+        }
+        let longest_row = (0..m).map(|r| p.row(r).len()).max().unwrap_or(0);
+        let req = cholesky_in_place_scratch::<f64>(nf, Par::Seq, Default::default());
+        let stack = MemBuffer::try_new(req).map_err(|e| Error::LinearAlgebra {
+            message: format!("Schur complement workspace: {e:?}"),
+            best: None,
+        })?;
+        Ok(Self {
+            nf,
+            f_cols,
+            e_start,
+            e_size,
+            c: vec![0.0; c_ptr[ne]],
+            lc: vec![0.0; c_ptr[ne]],
+            c_ptr,
+            nb_ptr,
+            nb,
+            run_ptr,
+            runs,
+            w: vec![0.0; w_ptr[ne]],
+            w_ptr,
+            row_block,
+            entries,
+            bff: vec![0.0; nf * nf],
+            s: vec![0.0; nf * nf],
+            y: vec![0.0; s_max * k_max],
+            t: vec![0.0; s_max],
+            rf: vec![0.0; nf],
+            ve: Vec::with_capacity(longest_row),
+            vf: Vec::with_capacity(longest_row),
+            stack,
+        })
+    }
+
+    /// Number of eliminated blocks and of columns left in the Schur complement.
+    #[cfg(test)]
+    pub fn sizes(&self) -> (usize, usize) {
+        (self.e_start.len(), self.nf)
+    }
+
+    /// `B = D JᵀJ D + diag(c)` in block form (c omitted when `None`).
+    pub fn fill(&mut self, jac: &CsrMatrix, d: &[f64], c: Option<&[f64]>) {
+        self.c.fill(0.0);
+        self.w.fill(0.0);
+        self.bff.fill(0.0);
+        let nf = self.nf;
+        let p = jac.pattern();
+        let values = jac.values();
+        let cols = p.indices();
+        // One row's scaled entries, split by kind.
+        let (ve, vf) = (&mut self.ve, &mut self.vf);
+        for r in 0..p.nrows() {
+            let (lo, hi) = (p.indptr()[r], p.indptr()[r + 1]);
+            ve.clear();
+            vf.clear();
+            for a in lo..hi {
+                let v = values[a] * d[cols[a]];
+                match self.entries[a] {
+                    Entry::E { local } => ve.push((local, v)),
+                    Entry::F { f, nloc } => vf.push((f, nloc, v)),
+                }
+            }
+            let b = self.row_block[r];
+            if b != usize::MAX {
+                let s = self.e_size[b];
+                let k = self.nb_ptr[b + 1] - self.nb_ptr[b];
+                let cb = &mut self.c[self.c_ptr[b]..self.c_ptr[b + 1]];
+                let wb = &mut self.w[self.w_ptr[b]..self.w_ptr[b + 1]];
+                for &(la, va) in ve.iter() {
+                    for &(lt, vt) in ve.iter() {
+                        cb[la * s + lt] += va * vt;
+                    }
+                    for &(_, nloc, vt) in vf.iter() {
+                        wb[la * k + nloc] += va * vt;
+                    }
+                }
+            }
+            // Columns ascend along a row, so the later F entry is the lower row.
+            for (x, &(fa, _, va)) in vf.iter().enumerate() {
+                for &(ft, _, vt) in &vf[..=x] {
+                    self.bff[fa + ft * nf] += va * vt;
+                }
+            }
+        }
+        if let Some(c) = c {
+            for (b, (&start, &s)) in self.e_start.iter().zip(&self.e_size).enumerate() {
+                for l in 0..s {
+                    self.c[self.c_ptr[b] + l * s + l] += c[start + l];
+                }
+            }
+            for (f, &col) in self.f_cols.iter().enumerate() {
+                self.bff[f + f * nf] += c[col];
+            }
+        }
+    }
+
+    /// Factors `B + αI`; `false` when it is not numerically positive definite.
+    pub fn factor(&mut self, alpha: f64) -> bool {
+        let nf = self.nf;
+        self.s.copy_from_slice(&self.bff);
+        for f in 0..nf {
+            self.s[f + f * nf] += alpha;
+        }
+        for b in 0..self.e_start.len() {
+            let s = self.e_size[b];
+            let nbs = &self.nb[self.nb_ptr[b]..self.nb_ptr[b + 1]];
+            let k = nbs.len();
+            let l = &mut self.lc[self.c_ptr[b]..self.c_ptr[b + 1]];
+            l.copy_from_slice(&self.c[self.c_ptr[b]..self.c_ptr[b + 1]]);
+            for i in 0..s {
+                l[i * s + i] += alpha;
+            }
+            if !small_cholesky(l, s) {
+                return false;
+            }
+            // Y = L⁻¹ W_b (s × k, row-major); S[nb, nb] −= YᵀY.
+            let w = &self.w[self.w_ptr[b]..self.w_ptr[b + 1]];
+            let y = &mut self.y[..s * k];
+            y.copy_from_slice(w);
+            for i in 0..s {
+                for q in 0..i {
+                    let lij = l[i * s + q];
+                    for p in 0..k {
+                        y[i * k + p] -= lij * y[q * k + p];
+                    }
+                }
+                let inv = 1.0 / l[i * s + i];
+                for p in 0..k {
+                    y[i * k + p] *= inv;
+                }
+            }
+            // Column by column of S, each column's rows swept run by run (contiguous).
+            let runs = &self.runs[self.run_ptr[b]..self.run_ptr[b + 1]];
+            for (qq, &fq) in nbs.iter().enumerate() {
+                let col = &mut self.s[fq * nf..(fq + 1) * nf];
+                for &(ps, fs, len) in runs {
+                    if ps + len <= qq {
+                        continue;
+                    }
+                    let lo = ps.max(qq);
+                    let (from, cnt) = (fs + lo - ps, ps + len - lo);
+                    let out = &mut col[from..from + cnt];
+                    if s == 3 {
+                        let (a0, a1, a2) = (y[qq], y[k + qq], y[2 * k + qq]);
+                        let (y0, y1, y2) = (
+                            &y[lo..lo + cnt],
+                            &y[k + lo..k + lo + cnt],
+                            &y[2 * k + lo..2 * k + lo + cnt],
+                        );
+                        for t in 0..cnt {
+                            out[t] -= a0 * y0[t] + a1 * y1[t] + a2 * y2[t];
+                        }
+                    } else {
+                        for (t, o) in out.iter_mut().enumerate() {
+                            let mut acc = 0.0;
+                            for i in 0..s {
+                                acc += y[i * k + lo + t] * y[i * k + qq];
+                            }
+                            *o -= acc;
+                        }
+                    }
+                }
+            }
+        }
+        if nf == 0 {
+            return true;
+        }
+        let a = MatMut::from_column_major_slice_mut(&mut self.s, nf, nf);
+        let ok = cholesky_in_place(
+            a,
+            LltRegularization::default(),
+            Par::Seq,
+            MemStack::new(&mut self.stack),
+            Default::default(),
+        )
+        .is_ok();
+        ok && (0..nf).all(|f| {
+            let v = self.s[f + f * nf];
+            v > 0.0 && v.is_finite()
+        })
+    }
+
+    /// Solves `(B + αI) x = rhs` in place with the last successful factorization.
+    pub fn solve(&mut self, rhs: &mut [f64]) {
+        let nf = self.nf;
+        for (r, &col) in self.rf.iter_mut().zip(&self.f_cols) {
+            *r = rhs[col];
+        }
+        // r_F −= Σ_b W_bᵀ C_b⁻¹ r_b.
+        for b in 0..self.e_start.len() {
+            let (start, s) = (self.e_start[b], self.e_size[b]);
+            let nbs = &self.nb[self.nb_ptr[b]..self.nb_ptr[b + 1]];
+            let k = nbs.len();
+            let t = &mut self.t[..s];
+            t.copy_from_slice(&rhs[start..start + s]);
+            small_solve(&self.lc[self.c_ptr[b]..self.c_ptr[b + 1]], s, t);
+            let w = &self.w[self.w_ptr[b]..self.w_ptr[b + 1]];
+            for (pp, &fp) in nbs.iter().enumerate() {
+                let mut acc = 0.0;
+                for i in 0..s {
+                    acc += w[i * k + pp] * t[i];
+                }
+                self.rf[fp] -= acc;
+            }
+        }
+        // x_F = S⁻¹ r_F with the dense factor L (lower, column-major).
+        let l = &self.s;
+        for j in 0..nf {
+            let xj = self.rf[j] / l[j + j * nf];
+            self.rf[j] = xj;
+            for i in j + 1..nf {
+                self.rf[i] -= l[i + j * nf] * xj;
+            }
+        }
+        for j in (0..nf).rev() {
+            let mut acc = self.rf[j];
+            for i in j + 1..nf {
+                acc -= l[i + j * nf] * self.rf[i];
+            }
+            self.rf[j] = acc / l[j + j * nf];
+        }
+        // x_b = C_b⁻¹ (r_b − W_b x_F[nb]).
+        for b in 0..self.e_start.len() {
+            let (start, s) = (self.e_start[b], self.e_size[b]);
+            let nbs = &self.nb[self.nb_ptr[b]..self.nb_ptr[b + 1]];
+            let k = nbs.len();
+            let w = &self.w[self.w_ptr[b]..self.w_ptr[b + 1]];
+            let t = &mut self.t[..s];
+            for i in 0..s {
+                let mut acc = rhs[start + i];
+                for (pp, &fp) in nbs.iter().enumerate() {
+                    acc -= w[i * k + pp] * self.rf[fp];
+                }
+                t[i] = acc;
+            }
+            small_solve(&self.lc[self.c_ptr[b]..self.c_ptr[b + 1]], s, t);
+            rhs[start..start + s].copy_from_slice(t);
+        }
+        for (r, &col) in self.rf.iter().zip(&self.f_cols) {
+            rhs[col] = *r;
+        }
+    }
+}
+
+/// In-place Cholesky `A = L Lᵀ` of a small row-major `s × s` matrix (lower part used).
+fn small_cholesky(a: &mut [f64], s: usize) -> bool {
+    for j in 0..s {
+        let mut d = a[j * s + j];
+        for k in 0..j {
+            d -= a[j * s + k] * a[j * s + k];
+        }
+        if !(d > 0.0 && d.is_finite()) {
+            return false;
+        }
+        let d = d.sqrt();
+        a[j * s + j] = d;
+        for i in j + 1..s {
+            let mut v = a[i * s + j];
+            for k in 0..j {
+                v -= a[i * s + k] * a[j * s + k];
+            }
+            a[i * s + j] = v / d;
+        }
+    }
+    true
+}
+
+/// Solves `L Lᵀ x = t` in place for the factor of [`small_cholesky`].
+fn small_solve(l: &[f64], s: usize, t: &mut [f64]) {
+    for i in 0..s {
+        let mut v = t[i];
+        for k in 0..i {
+            v -= l[i * s + k] * t[k];
+        }
+        t[i] = v / l[i * s + i];
+    }
+    for i in (0..s).rev() {
+        let mut v = t[i];
+        for k in i + 1..s {
+            v -= l[k * s + i] * t[k];
+        }
+        t[i] = v / l[i * s + i];
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::linalg::normal_eq::NormalEquations;
+
+    /// A BA-like J: `cams` 3-column cameras, `pts` 2-column points, each point seen
+    /// by two or three cameras (two rows per observation), cameras first.
+    fn ba_like(cams: usize, pts: usize, ps: usize) -> CsrMatrix {
+        let n = 3 * cams + ps * pts;
+        let mut t = Vec::new();
+        let mut row = 0;
+        for p in 0..pts {
+            for o in 0..(2 + p % 2) {
+                let c = (p * 7 + o * 3) % cams;
+                for _ in 0..2 {
+                    for k in 0..3 {
+                        let v = ((row * 31 + k * 17 + c) % 13) as f64 / 7.0 - 0.8;
+                        t.push((row, 3 * c + k, v));
+                    }
+                    for k in 0..ps {
+                        let v = ((row * 11 + k * 5 + p) % 9) as f64 / 4.0 - 1.1;
+                        t.push((row, 3 * cams + ps * p + k, v));
+                    }
+                    row += 1;
+                }
+            }
+        }
+        CsrMatrix::from_triplets(row, n, &t).unwrap()
+    }
+
+    #[test]
+    fn agrees_with_the_sparse_cholesky_of_all_of_b() {
+        // 2- and 3-column points (3 has its own unrolled update).
+        for ps in [2, 3] {
+            let j = ba_like(5, 12, ps);
+            let n = j.ncols();
+            let mut schur = SchurComplement::new(&j).unwrap();
+            assert_eq!(schur.sizes(), (12, 15));
+            let mut full = NormalEquations::new(&j).unwrap();
+            let d: Vec<f64> = (0..n).map(|i| 0.5 + (i % 4) as f64 * 0.3).collect();
+            let c: Vec<f64> = (0..n).map(|i| (i % 3) as f64 * 0.1).collect();
+            for (alpha, cc) in [(0.0, None), (0.3, Some(&c[..])), (2.0, Some(&c[..]))] {
+                schur.fill(&j, &d, cc);
+                full.fill(&j, &d, cc);
+                assert!(schur.factor(alpha) && full.factor(alpha));
+                let r: Vec<f64> = (0..n).map(|i| ((i * 7) % 5) as f64 - 2.0).collect();
+                let (mut x, mut y) = (r.clone(), r.clone());
+                schur.solve(&mut x);
+                full.solve(&mut y);
+                let scale = y.iter().fold(0.0f64, |a, v| a.max(v.abs()));
+                for (a, b) in x.iter().zip(&y) {
+                    assert!((a - b).abs() <= 1e-10 * scale, "{a} vs {b}");
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn refuses_patterns_without_eliminable_blocks_or_too_large_a_complement() {
+        // Dense 3×2 J: one block of two columns, eliminated whole; F is empty.
+        let dense = CsrMatrix::from_triplets(
+            3,
+            2,
+            &[
+                (0, 0, 1.0),
+                (0, 1, 2.0),
+                (1, 0, 3.0),
+                (1, 1, 1.0),
+                (2, 0, 1.0),
+                (2, 1, 1.0),
+            ],
+        )
+        .unwrap();
+        let mut s = SchurComplement::new(&dense).unwrap();
+        assert_eq!(s.sizes(), (1, 0));
+        s.fill(&dense, &[1.0, 1.0], None);
+        assert!(s.factor(0.0));
+        let mut x = [1.0, 1.0];
+        s.solve(&mut x);
+        // JᵀJ = [[11, 6], [6, 6]]: check JᵀJ x = (1, 1).
+        let (a, b) = (11.0 * x[0] + 6.0 * x[1], 6.0 * x[0] + 6.0 * x[1]);
+        assert!((a - 1.0).abs() < 1e-12 && (b - 1.0).abs() < 1e-12);
+        // A column of 9 (> MAX_E_BLOCK) identical columns: nothing to eliminate.
+        let wide: Vec<(usize, usize, f64)> = (0..9).map(|k| (0, k, 1.0 + k as f64)).collect();
+        let wide = CsrMatrix::from_triplets(1, 9, &wide).unwrap();
+        assert!(SchurComplement::new(&wide).is_err());
+    }
+}
