@@ -125,6 +125,29 @@ impl<'py> PyProblem<'py> {
         read_vector(&ret, out, "jac").map_err(to_callback_error)
     }
 
+    /// scipy's memo for `jac`: calls it at `x` unless J is already known there, and
+    /// hands its return value to `read` (which stores it in the memo's `j`).
+    fn jac_at(
+        &self,
+        x: &[f64],
+        read: impl FnOnce(&Bound<'py, PyAny>, &mut Vec<f64>) -> PyResult<()>,
+    ) -> Result<(), CallbackError> {
+        let Some(user_jac) = &self.jac else {
+            return Err(CallbackError::new("`jac` is not callable"));
+        };
+        let mut memo = self.memo.borrow_mut();
+        memo.update_x(x);
+        if !memo.j_valid {
+            let xa = PyArray1::from_slice(self.py, x);
+            let ret = self
+                .call_user(user_jac, xa.into_any())
+                .map_err(to_callback_error)?;
+            read(&ret, &mut memo.j).map_err(to_callback_error)?;
+            memo.j_valid = true;
+        }
+        Ok(())
+    }
+
     /// `callable(x, *args, **kwargs)`.
     fn call_user(
         &self,
@@ -167,20 +190,9 @@ impl Residuals for PyProblem<'_> {
     }
 
     fn jacobian(&self, x: &[f64], jac: &mut [f64]) -> Result<(), CallbackError> {
-        let Some(user_jac) = &self.jac else {
-            return Err(CallbackError::new("`jac` is not callable"));
-        };
-        let mut memo = self.memo.borrow_mut();
-        memo.update_x(x);
-        if !memo.j_valid {
-            let xa = PyArray1::from_slice(self.py, x);
-            let ret = self
-                .call_user(user_jac, xa.into_any())
-                .map_err(to_callback_error)?;
-            read_matrix(&ret, &mut memo.j, self.m, self.n).map_err(to_callback_error)?;
-            memo.j_valid = true;
-        }
-        jac.copy_from_slice(&memo.j);
+        let (m, n) = (self.m, self.n);
+        self.jac_at(x, |ret, j| read_matrix(ret, j, m, n))?;
+        jac.copy_from_slice(&self.memo.borrow().j);
         Ok(())
     }
 
@@ -189,20 +201,8 @@ impl Residuals for PyProblem<'_> {
     }
 
     fn sparse_jacobian(&self, x: &[f64], values: &mut [f64]) -> Result<(), CallbackError> {
-        let Some(user_jac) = &self.jac else {
-            return Err(CallbackError::new("`jac` is not callable"));
-        };
-        let mut memo = self.memo.borrow_mut();
-        memo.update_x(x);
-        if !memo.j_valid {
-            let xa = PyArray1::from_slice(self.py, x);
-            let ret = self
-                .call_user(user_jac, xa.into_any())
-                .map_err(to_callback_error)?;
-            read_vector(&ret, &mut memo.j, "jac").map_err(to_callback_error)?;
-            memo.j_valid = true;
-        }
-        values.copy_from_slice(&memo.j);
+        self.jac_at(x, |ret, j| read_vector(ret, j, "jac"))?;
+        values.copy_from_slice(&self.memo.borrow().j);
         Ok(())
     }
 
@@ -228,20 +228,13 @@ impl Residuals for PyProblem<'_> {
 impl JacobianProducts for PyProblem<'_> {
     /// Calls `jac(x)` (once per point, as scipy does) for the operator at `x`.
     fn linearize(&self, x: &[f64]) -> Result<(), CallbackError> {
-        let (Some(user_jac), Some(op)) = (&self.jac, &self.operator) else {
-            return Err(CallbackError::new("`jac` is not callable"));
+        let Some(op) = &self.operator else {
+            return Err(CallbackError::new("`jac` did not return a LinearOperator"));
         };
-        let mut memo = self.memo.borrow_mut();
-        memo.update_x(x);
-        if !memo.j_valid {
-            let xa = PyArray1::from_slice(self.py, x);
-            let ret = self
-                .call_user(user_jac, xa.into_any())
-                .map_err(to_callback_error)?;
-            *op.borrow_mut() = ret;
-            memo.j_valid = true;
-        }
-        Ok(())
+        self.jac_at(x, |ret, _| {
+            *op.borrow_mut() = ret.clone();
+            Ok(())
+        })
     }
 
     fn jvp(&self, _x: &[f64], v: &[f64], out: &mut [f64]) -> Result<(), CallbackError> {
