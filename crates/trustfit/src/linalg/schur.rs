@@ -64,7 +64,11 @@ pub(crate) struct SchurComplement {
     bff: Vec<f64>,
     /// `S` and then its Cholesky factor (lower, column-major).
     s: Vec<f64>,
+    /// `S` being formed: lower triangle packed by columns.
+    sp: Vec<f64>,
     y: Vec<f64>,
+    /// `YᵀY` of one block (k × k, upper part by rows).
+    z: Vec<f64>,
     t: Vec<f64>,
     rf: Vec<f64>,
     /// One row's entries during `fill` (capacity: the longest row).
@@ -243,7 +247,9 @@ impl SchurComplement {
             entries,
             bff: vec![0.0; nf * nf],
             s: vec![0.0; nf * nf],
+            sp: vec![0.0; nf * (nf + 1) / 2],
             y: vec![0.0; s_max * k_max],
+            z: vec![0.0; k_max * k_max],
             t: vec![0.0; s_max],
             rf: vec![0.0; nf],
             ve: Vec::with_capacity(longest_row),
@@ -317,9 +323,12 @@ impl SchurComplement {
     /// Factors `B + αI`; `false` when it is not numerically positive definite.
     pub fn factor(&mut self, alpha: f64) -> bool {
         let nf = self.nf;
-        self.s.copy_from_slice(&self.bff);
-        for f in 0..nf {
-            self.s[f + f * nf] += alpha;
+        // S's lower triangle packed by columns while the blocks update it: half the
+        // memory of the full matrix, so it stays in a core's L2 for |F| in the hundreds.
+        for j in 0..nf {
+            let at = packed_start(nf, j);
+            self.sp[at..at + nf - j].copy_from_slice(&self.bff[j * nf + j..(j + 1) * nf]);
+            self.sp[at] += alpha;
         }
         for b in 0..self.e_start.len() {
             let s = self.e_size[b];
@@ -349,10 +358,15 @@ impl SchurComplement {
                     y[i * k + p] *= inv;
                 }
             }
-            // Column by column of S, each column's rows swept run by run (contiguous).
             let runs = &self.runs[self.run_ptr[b]..self.run_ptr[b + 1]];
+            if s == 3 {
+                subtract_rank3(&mut self.sp, nf, y, k, runs, &mut self.z);
+                continue;
+            }
+            // Column by column of S, each column's rows swept run by run (contiguous).
             for (qq, &fq) in nbs.iter().enumerate() {
-                let col = &mut self.s[fq * nf..(fq + 1) * nf];
+                let at = packed_start(nf, fq);
+                let col = &mut self.sp[at - fq..at + nf - fq];
                 for &(ps, fs, len) in runs {
                     if ps + len <= qq {
                         continue;
@@ -360,30 +374,22 @@ impl SchurComplement {
                     let lo = ps.max(qq);
                     let (from, cnt) = (fs + lo - ps, ps + len - lo);
                     let out = &mut col[from..from + cnt];
-                    if s == 3 {
-                        let (a0, a1, a2) = (y[qq], y[k + qq], y[2 * k + qq]);
-                        let (y0, y1, y2) = (
-                            &y[lo..lo + cnt],
-                            &y[k + lo..k + lo + cnt],
-                            &y[2 * k + lo..2 * k + lo + cnt],
-                        );
-                        for t in 0..cnt {
-                            out[t] -= a0 * y0[t] + a1 * y1[t] + a2 * y2[t];
+                    for (t, o) in out.iter_mut().enumerate() {
+                        let mut acc = 0.0;
+                        for i in 0..s {
+                            acc += y[i * k + lo + t] * y[i * k + qq];
                         }
-                    } else {
-                        for (t, o) in out.iter_mut().enumerate() {
-                            let mut acc = 0.0;
-                            for i in 0..s {
-                                acc += y[i * k + lo + t] * y[i * k + qq];
-                            }
-                            *o -= acc;
-                        }
+                        *o -= acc;
                     }
                 }
             }
         }
         if nf == 0 {
             return true;
+        }
+        for j in 0..nf {
+            let at = packed_start(nf, j);
+            self.s[j * nf + j..(j + 1) * nf].copy_from_slice(&self.sp[at..at + nf - j]);
         }
         let a = MatMut::from_column_major_slice_mut(&mut self.s, nf, nf);
         let ok = cholesky_in_place(
@@ -458,6 +464,54 @@ impl SchurComplement {
         }
         for (r, &col) in self.rf.iter().zip(&self.f_cols) {
             rhs[col] = *r;
+        }
+    }
+}
+
+/// Offset of column `j` in a lower triangle packed by columns (rows `j..n` stored).
+fn packed_start(n: usize, j: usize) -> usize {
+    j * n - j * j.saturating_sub(1) / 2
+}
+
+/// `S[nb, nb] −= YᵀY` for a block of 3 columns (a bundle-adjustment point), `Y` 3 × k
+/// row-major: the products first into the contiguous `z` (long loops that vectorize),
+/// then subtracted run by run into the lower triangle of the column-major `S`.
+fn subtract_rank3(
+    s_mat: &mut [f64],
+    nf: usize,
+    y: &[f64],
+    k: usize,
+    runs: &[(usize, usize, usize)],
+    z: &mut [f64],
+) {
+    let (y0, rest) = y[..3 * k].split_at(k);
+    let (y1, y2) = rest.split_at(k);
+    for q in 0..k {
+        let (a0, a1, a2) = (y0[q], y1[q], y2[q]);
+        let zq = &mut z[q * k + q..(q + 1) * k];
+        for (o, ((b0, b1), b2)) in zq
+            .iter_mut()
+            .zip(y0[q..].iter().zip(&y1[q..]).zip(&y2[q..]))
+        {
+            *o = a0 * b0 + a1 * b1 + a2 * b2;
+        }
+    }
+    for (r, &(ps, fs, len)) in runs.iter().enumerate() {
+        for c in 0..len {
+            let (qq, fq) = (ps + c, fs + c);
+            let zq = &z[qq * k..(qq + 1) * k];
+            let at = packed_start(nf, fq);
+            // Row r of column fq is at col[r]: the packed column shifted by fq.
+            let col = &mut s_mat[at - fq..at + nf - fq];
+            // The rest of this run (the diagonal block), then every later run.
+            for (o, v) in col[fq..fs + len].iter_mut().zip(&zq[qq..ps + len]) {
+                *o -= v;
+            }
+            for &(pt, ft, lt) in &runs[r + 1..] {
+                for (o, v) in col[ft..ft + lt].iter_mut().zip(&zq[pt..pt + lt]) {
+                    *o -= v;
+                }
+            }
         }
     }
 }
