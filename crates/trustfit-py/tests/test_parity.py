@@ -90,6 +90,12 @@ _LAST_BITS = (
     "which of the ftol/gtol/xtol tests fires first (the status) is decided by rounding"
 )
 ROUNDING_SENSITIVE = {
+    # On an AVX-512 (Zen 4) machine scipy's own path moves by 1.3e-6 / 1.5e-6 relative in
+    # x (OpenBLAS picks other kernels there): arctan's flat minimum of expfit.
+    ("expfit", "trf", "arctan", True, "cs"): "flat arctan minimum; x follows scipy's BLAS rounding",
+    ("expfit", "dogbox", "arctan", False, "3-point"): (
+        "flat arctan minimum; x follows scipy's BLAS rounding"
+    ),
     ("linear", "*", "*", "*", "2-point"): _LAST_BITS,
     ("decay", "trf", "linear", False, "2-point"): _LAST_BITS,
     ("rosen22", "dogbox", "arctan", True, "3-point"): _LAST_BITS,
