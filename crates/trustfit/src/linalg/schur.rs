@@ -64,8 +64,6 @@ pub(crate) struct SchurComplement {
     bff: Vec<f64>,
     /// `S` and then its Cholesky factor (lower, column-major).
     s: Vec<f64>,
-    /// `S` being formed: lower triangle packed by columns.
-    sp: Vec<f64>,
     y: Vec<f64>,
     /// `YᵀY` of one block (k × k, upper part by rows).
     z: Vec<f64>,
@@ -247,7 +245,6 @@ impl SchurComplement {
             entries,
             bff: vec![0.0; nf * nf],
             s: vec![0.0; nf * nf],
-            sp: vec![0.0; nf * (nf + 1) / 2],
             y: vec![0.0; s_max * k_max],
             z: vec![0.0; k_max * k_max],
             t: vec![0.0; s_max],
@@ -323,12 +320,9 @@ impl SchurComplement {
     /// Factors `B + αI`; `false` when it is not numerically positive definite.
     pub fn factor(&mut self, alpha: f64) -> bool {
         let nf = self.nf;
-        // S's lower triangle packed by columns while the blocks update it: half the
-        // memory of the full matrix, so it stays in a core's L2 for |F| in the hundreds.
-        for j in 0..nf {
-            let at = packed_start(nf, j);
-            self.sp[at..at + nf - j].copy_from_slice(&self.bff[j * nf + j..(j + 1) * nf]);
-            self.sp[at] += alpha;
+        self.s.copy_from_slice(&self.bff);
+        for f in 0..nf {
+            self.s[f + f * nf] += alpha;
         }
         for b in 0..self.e_start.len() {
             let s = self.e_size[b];
@@ -360,13 +354,12 @@ impl SchurComplement {
             }
             let runs = &self.runs[self.run_ptr[b]..self.run_ptr[b + 1]];
             if s == 3 {
-                subtract_rank3(&mut self.sp, nf, y, k, runs, &mut self.z);
+                subtract_rank3(&mut self.s, nf, y, k, runs, &mut self.z);
                 continue;
             }
             // Column by column of S, each column's rows swept run by run (contiguous).
             for (qq, &fq) in nbs.iter().enumerate() {
-                let at = packed_start(nf, fq);
-                let col = &mut self.sp[at - fq..at + nf - fq];
+                let col = &mut self.s[fq * nf..(fq + 1) * nf];
                 for &(ps, fs, len) in runs {
                     if ps + len <= qq {
                         continue;
@@ -386,10 +379,6 @@ impl SchurComplement {
         }
         if nf == 0 {
             return true;
-        }
-        for j in 0..nf {
-            let at = packed_start(nf, j);
-            self.s[j * nf + j..(j + 1) * nf].copy_from_slice(&self.sp[at..at + nf - j]);
         }
         let a = MatMut::from_column_major_slice_mut(&mut self.s, nf, nf);
         let ok = cholesky_in_place(
@@ -468,11 +457,6 @@ impl SchurComplement {
     }
 }
 
-/// Offset of column `j` in a lower triangle packed by columns (rows `j..n` stored).
-fn packed_start(n: usize, j: usize) -> usize {
-    j * n - j * j.saturating_sub(1) / 2
-}
-
 /// `S[nb, nb] −= YᵀY` for a block of 3 columns (a bundle-adjustment point), `Y` 3 × k
 /// row-major: the products first into the contiguous `z` (long loops that vectorize),
 /// then subtracted run by run into the lower triangle of the column-major `S`.
@@ -500,9 +484,7 @@ fn subtract_rank3(
         for c in 0..len {
             let (qq, fq) = (ps + c, fs + c);
             let zq = &z[qq * k..(qq + 1) * k];
-            let at = packed_start(nf, fq);
-            // Row r of column fq is at col[r]: the packed column shifted by fq.
-            let col = &mut s_mat[at - fq..at + nf - fq];
+            let col = &mut s_mat[fq * nf..(fq + 1) * nf];
             // The rest of this run (the diagonal block), then every later run.
             for (o, v) in col[fq..fs + len].iter_mut().zip(&zq[qq..ps + len]) {
                 *o -= v;
