@@ -314,7 +314,7 @@ fn run<'c, P: Residuals + ?Sized>(
         let mut j0 = match sparse_pattern {
             Some(pattern) => {
                 if jac_spec != JacSpec::Analytic {
-                    let sfd = SparseFd::new(&pattern, options.column_grouping);
+                    let sfd = SparseFd::new(&pattern, options.column_grouping)?;
                     let per_group = if jac_spec == JacSpec::ThreePoint {
                         2
                     } else {

@@ -56,14 +56,18 @@ impl Mt19937 {
 
     fn next_u32(&mut self) -> u32 {
         if self.index >= 624 {
-            for i in 0..624 {
-                let y = (self.state[i] & 0x8000_0000) | (self.state[(i + 1) % 624] & 0x7fff_ffff);
-                let mut v = self.state[(i + 397) % 624] ^ (y >> 1);
-                if y & 1 != 0 {
-                    v ^= 0x9908_b0df;
-                }
-                self.state[i] = v;
+            // The twist, without a modulo per word: i + 1 and i + 397 wrap at 624.
+            let twist = |s: &mut [u32; 624], i: usize, i1: usize, im: usize| {
+                let y = (s[i] & 0x8000_0000) | (s[i1] & 0x7fff_ffff);
+                s[i] = s[im] ^ (y >> 1) ^ (0x9908_b0df & (y & 1).wrapping_neg());
+            };
+            for i in 0..227 {
+                twist(&mut self.state, i, i + 1, i + 397);
             }
+            for i in 227..623 {
+                twist(&mut self.state, i, i + 1, i - 227);
+            }
+            twist(&mut self.state, 623, 0, 396);
             self.index = 0;
         }
         let mut y = self.state[self.index];

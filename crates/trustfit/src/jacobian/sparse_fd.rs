@@ -12,68 +12,103 @@ use crate::linalg::sparse::{CsrMatrix, SparsityPattern};
 use crate::options::JacSpec;
 use crate::problem::{Residuals, eval_residuals, guarded};
 
-/// Precomputed layout of one sparsity pattern: which columns and entries each group has.
+/// Precomputed layout of one sparsity pattern: the columns of each group, and the
+/// entries of each column in group order, so a group's values are computed in one
+/// sequential pass (compact `u32` indices: half the memory traffic of `usize`).
 pub(crate) struct SparseFd {
     /// Number of groups (residual evaluations per Jacobian, ×2 for '3-point').
     pub groups: usize,
+    /// Group `g` is `cols[col_ptr[g]..col_ptr[g + 1]]`.
     col_ptr: Vec<usize>,
-    cols: Vec<usize>,
-    entry_ptr: Vec<usize>,
-    entries: Vec<usize>,
-    entry_row: Vec<usize>,
-    entry_col: Vec<usize>,
+    cols: Vec<u32>,
+    /// The entries of the column at `cols[k]` are `ent_ptr[k]..ent_ptr[k + 1]`.
+    ent_ptr: Vec<usize>,
+    /// Row of each entry, and its index in the CSR values.
+    rows: Vec<u32>,
+    pos: Vec<u32>,
     x2: Vec<f64>,
+}
+
+fn too_large() -> Error {
+    Error::option(
+        "jac_sparsity",
+        "has more than 2³² − 1 rows, columns or entries; finite differences by groups index them in 32 bits.",
+    )
 }
 
 impl SparseFd {
     /// Groups the columns of `pattern` and lays out its entries by group.
-    pub fn new(pattern: &SparsityPattern, rule: ColumnGrouping) -> Self {
-        let n = pattern.ncols();
+    ///
+    /// # Errors
+    /// [`Error::InvalidOption`] for patterns beyond 32-bit indices.
+    pub fn new(pattern: &SparsityPattern, rule: ColumnGrouping) -> Result<Self, Error> {
+        let (m, n, nnz) = (pattern.nrows(), pattern.ncols(), pattern.nnz());
+        let fits = |v: usize| u32::try_from(v).is_ok();
+        if !(fits(m) && fits(n) && fits(nnz)) {
+            return Err(too_large());
+        }
         let g = group_columns(pattern, rule);
         let count = g.count;
-        let bucket = |keys: &mut dyn Iterator<Item = usize>, len: usize| {
-            let keys: Vec<usize> = keys.collect();
-            let mut ptr = vec![0usize; count + 1];
-            for &k in &keys {
-                ptr[k + 1] += 1;
-            }
-            for c in 0..count {
-                ptr[c + 1] += ptr[c];
-            }
-            let mut next = ptr.clone();
-            let mut items = vec![0usize; len];
-            for (item, &k) in keys.iter().enumerate() {
-                items[next[k]] = item;
-                next[k] += 1;
-            }
-            (ptr, items)
-        };
-        let (col_ptr, cols) = bucket(&mut g.group_of.iter().copied(), n);
-        let mut entry_row = Vec::with_capacity(pattern.nnz());
-        for i in 0..pattern.nrows() {
-            entry_row.extend(std::iter::repeat_n(i, pattern.row(i).len()));
+        // Columns by group (counting sort: increasing index within a group).
+        let mut col_ptr = vec![0usize; count + 1];
+        for &k in &g.group_of {
+            col_ptr[k + 1] += 1;
         }
-        let entry_col = pattern.indices().to_vec();
-        let (entry_ptr, entries) =
-            bucket(&mut entry_col.iter().map(|&j| g.group_of[j]), pattern.nnz());
-        Self {
+        for c in 0..count {
+            col_ptr[c + 1] += col_ptr[c];
+        }
+        let mut fill = col_ptr.clone();
+        let mut cols = vec![0u32; n];
+        for (j, &k) in g.group_of.iter().enumerate() {
+            cols[fill[k]] = j as u32;
+            fill[k] += 1;
+        }
+        // Entries per column, laid out in `cols` order; `next[j]` is where column j's
+        // next entry goes. A walk over the CSR rows keeps each column's rows sorted.
+        let mut next = vec![0usize; n];
+        for &j in pattern.indices() {
+            next[j] += 1;
+        }
+        let mut ent_ptr = Vec::with_capacity(n + 1);
+        ent_ptr.push(0);
+        let mut total = 0;
+        for &j in &cols {
+            let len = next[j as usize];
+            next[j as usize] = total;
+            total += len;
+            ent_ptr.push(total);
+        }
+        let mut rows = vec![0u32; nnz];
+        let mut pos = vec![0u32; nnz];
+        let indptr = pattern.indptr();
+        for i in 0..m {
+            for (t, &j) in pattern.row(i).iter().enumerate() {
+                let q = next[j];
+                next[j] += 1;
+                rows[q] = i as u32;
+                pos[q] = (indptr[i] + t) as u32;
+            }
+        }
+        Ok(Self {
             groups: count,
             col_ptr,
             cols,
-            entry_ptr,
-            entries,
-            entry_row,
-            entry_col,
+            ent_ptr,
+            rows,
+            pos,
             x2: vec![0.0; n],
-        }
+        })
     }
 
-    fn group_cols(&self, g: usize) -> &[usize] {
-        &self.cols[self.col_ptr[g]..self.col_ptr[g + 1]]
+    /// Positions in `cols` of group `g`'s columns.
+    fn group_range(&self, g: usize) -> std::ops::Range<usize> {
+        self.col_ptr[g]..self.col_ptr[g + 1]
     }
 
-    fn group_entries(&self, g: usize) -> &[usize] {
-        &self.entries[self.entry_ptr[g]..self.entry_ptr[g + 1]]
+    /// Entries of group `g` (a range of `rows` and `pos`).
+    fn group_entries(&self, g: usize) -> std::ops::Range<usize> {
+        let r = self.group_range(g);
+        self.ent_ptr[r.start]..self.ent_ptr[r.end]
     }
 
     /// Fills the values of `jac` (whose pattern is the one given to [`SparseFd::new`]).
@@ -99,8 +134,11 @@ impl SparseFd {
                     .map_init(
                         || (p.x.to_vec(), p.x.to_vec(), vec![0.0; m], vec![0.0; m]),
                         |(x1, x2, f1, f2), g| {
+                            let first = this.group_entries(g).start;
                             let mut out = vec![0.0; this.group_entries(g).len()];
-                            this.group(sync, p, g, ws_ro, x1, x2, f1, f2, |k, v| out[k] = v)?;
+                            this.group(sync, p, g, ws_ro, x1, x2, f1, f2, |k, v| {
+                                out[k - first] = v;
+                            })?;
                             Ok(out)
                         },
                     )
@@ -108,22 +146,23 @@ impl SparseFd {
             });
             let values = jac.values_mut();
             for (g, vals) in per_group?.into_iter().enumerate() {
-                for (&e, v) in self.group_entries(g).iter().zip(vals) {
-                    values[e] = v;
+                for (&e, v) in self.pos[self.group_entries(g)].iter().zip(vals) {
+                    values[e as usize] = v;
                 }
             }
             return Ok(());
         }
         ws.x1.copy_from_slice(p.x);
-        self.x2.copy_from_slice(p.x);
+        if p.scheme == JacSpec::ThreePoint {
+            self.x2.copy_from_slice(p.x);
+        }
         let mut x1 = std::mem::take(&mut ws.x1);
         let mut x2 = std::mem::take(&mut self.x2);
         let mut f1 = std::mem::take(&mut ws.f1);
         let mut f2 = std::mem::take(&mut ws.f2);
         let mut result = Ok(());
         for g in 0..self.groups {
-            let entries = &self.entries[self.entry_ptr[g]..self.entry_ptr[g + 1]];
-            let values = jac.values_mut();
+            let (pos, values) = (&self.pos, jac.values_mut());
             result = self.group(
                 problem,
                 p,
@@ -133,7 +172,7 @@ impl SparseFd {
                 &mut x2,
                 &mut f1,
                 &mut f2,
-                |k, v| values[entries[k]] = v,
+                |k, v| values[pos[k] as usize] = v,
             );
             if result.is_err() {
                 break;
@@ -146,7 +185,8 @@ impl SparseFd {
         result
     }
 
-    /// Evaluates group `g` and reports `(k, value)` for its k-th entry.
+    /// Evaluates group `g` and reports `(k, value)` for each of its entries `k` (an
+    /// index of `rows`/`pos`). `x2`/`f2` are used by '3-point' only.
     #[allow(clippy::too_many_arguments)]
     fn group<P: Residuals + ?Sized, O: FnMut(usize, f64)>(
         &self,
@@ -160,12 +200,14 @@ impl SparseFd {
         f2: &mut [f64],
         mut out: O,
     ) -> Result<(), Error> {
-        let cols = self.group_cols(g);
-        let entries = self.group_entries(g);
+        let cols = &self.cols[self.group_range(g)];
         let three = p.scheme == JacSpec::ThreePoint;
         for &j in cols {
+            let j = j as usize;
             let (xj, h) = (p.x[j], ws.h[j]);
-            if three && !ws.one_sided[j] {
+            if !three {
+                x1[j] = xj + h;
+            } else if !ws.one_sided[j] {
                 x1[j] = xj - h;
                 x2[j] = xj + h;
             } else {
@@ -177,21 +219,37 @@ impl SparseFd {
         if three {
             eval_residuals(problem, x2, f2)?;
         }
-        for (k, &e) in entries.iter().enumerate() {
-            let (i, j) = (self.entry_row[e], self.entry_col[e]);
+        let f0 = p.f0;
+        for (c, &j) in self.group_range(g).zip(cols) {
+            let j = j as usize;
             let xj = p.x[j];
-            let v = if !three {
-                (f1[i] - p.f0[i]) / (x1[j] - xj)
+            let ents = self.ent_ptr[c]..self.ent_ptr[c + 1];
+            if !three {
+                let dx = x1[j] - xj;
+                for k in ents {
+                    let i = self.rows[k] as usize;
+                    out(k, (f1[i] - f0[i]) / dx);
+                }
             } else if ws.one_sided[j] {
-                (-3.0 * p.f0[i] + 4.0 * f1[i] - f2[i]) / (x2[j] - xj)
+                let dx = x2[j] - xj;
+                for k in ents {
+                    let i = self.rows[k] as usize;
+                    out(k, (-3.0 * f0[i] + 4.0 * f1[i] - f2[i]) / dx);
+                }
             } else {
-                (f2[i] - f1[i]) / (x2[j] - x1[j])
-            };
-            out(k, v);
+                let dx = x2[j] - x1[j];
+                for k in ents {
+                    let i = self.rows[k] as usize;
+                    out(k, (f2[i] - f1[i]) / dx);
+                }
+            }
         }
         for &j in cols {
+            let j = j as usize;
             x1[j] = p.x[j];
-            x2[j] = p.x[j];
+            if three {
+                x2[j] = p.x[j];
+            }
         }
         Ok(())
     }
@@ -212,7 +270,9 @@ impl SparseFd {
             *c = Complex64::new(x, 0.0);
         }
         for g in 0..self.groups {
-            for &j in self.group_cols(g) {
+            let cols = &self.cols[self.group_range(g)];
+            for &j in cols {
+                let j = j as usize;
                 ws.xc[j] = Complex64::new(p.x[j], ws.h[j]);
             }
             let (xc, fc) = (&ws.xc, &mut ws.fc);
@@ -220,11 +280,14 @@ impl SparseFd {
                 problem.residuals_complex(xc, fc)
             })?;
             let values = jac.values_mut();
-            for &e in self.group_entries(g) {
-                let (i, j) = (self.entry_row[e], self.entry_col[e]);
-                values[e] = ws.fc[i].im / ws.h[j];
+            for (c, &j) in self.group_range(g).zip(cols) {
+                let h = ws.h[j as usize];
+                for k in self.ent_ptr[c]..self.ent_ptr[c + 1] {
+                    values[self.pos[k] as usize] = ws.fc[self.rows[k] as usize].im / h;
+                }
             }
-            for &j in self.group_cols(g) {
+            for &j in cols {
+                let j = j as usize;
                 ws.xc[j] = Complex64::new(p.x[j], 0.0);
             }
         }
@@ -284,7 +347,7 @@ mod tests {
                 let mut ws = FdWorkspace::new(n, n, scheme);
                 let mut dense = vec![0.0; n * n];
                 dense_jacobian(&prob, &params, &mut dense, &mut ws, None).unwrap();
-                let mut sfd = SparseFd::new(&pattern, rule);
+                let mut sfd = SparseFd::new(&pattern, rule).unwrap();
                 let mut jac = CsrMatrix::zeros(pattern.clone());
                 sfd.jacobian(&prob, &params, &mut jac, &mut ws, None)
                     .unwrap();

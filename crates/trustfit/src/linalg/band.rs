@@ -1,143 +1,258 @@
-//! Cholesky factorization of a symmetric positive definite band matrix, for normal
+//! `LDLᵀ` factorization of a symmetric positive definite band matrix, for normal
 //! equations whose nonzeros stay within a few diagonals (1-D discretisations, chains,
-//! the Broyden system): `n·w²/2` flops and `n·(w+1)` storage for half-bandwidth `w`,
-//! with none of a general sparse factorization's symbolic work per factorization.
+//! the Broyden system): `n·w²` flops and `n·(w+1)` storage for half-bandwidth `w`,
+//! with none of a general sparse factorization's symbolic work.
+//!
+//! Why `LDLᵀ` and not `LLᵀ`: a band factorization is a chain of dependent rows, and
+//! each row of `LLᵀ` waits for a square root *and* a divide; `LDLᵀ` waits for one
+//! divide, which halves the time per row. Narrow bands (w ≤ 8) get a kernel with the
+//! width fixed at compile time, so the inner loops are unrolled.
 
-/// `L` of `A = L Lᵀ`, row `i` stored as `L(i, i−w..=i)` (`w + 1` slots, diagonal last).
-pub(crate) struct BandCholesky {
+/// Row `i` of a band matrix is stored as `(i, i−w..=i)`: `w + 1` slots, diagonal last.
+/// Slots left of column 0 (the first `w` rows) hold zeros.
+///
+/// ```ignore
+/// // crate-private; see the tests below.
+/// ```
+pub(crate) struct BandLdlt {
     n: usize,
     w: usize,
+    /// The factor: unit-lower `L(i, i−w..i)` in slots `0..w` of row `i`, `D(i)` in slot `w`.
     l: Vec<f64>,
-    /// `1 / L(i, i)`: the substitutions are a chain of dependent operations, and a
-    /// multiply is several times shorter than a divide on it.
-    inv_diag: Vec<f64>,
+    /// `1 / D(i)`: the substitutions multiply instead of dividing.
+    inv_d: Vec<f64>,
 }
 
-impl BandCholesky {
-    /// The half-bandwidth of an upper-triangular CSC pattern (sorted rows per column).
-    pub fn half_bandwidth(col_ptr: &[usize], row_idx: &[usize]) -> usize {
-        (0..col_ptr.len().saturating_sub(1))
-            .filter(|&j| col_ptr[j + 1] > col_ptr[j])
-            .map(|j| j - row_idx[col_ptr[j]].min(j))
-            .max()
-            .unwrap_or(0)
-    }
+/// Widest band with a compile-time kernel.
+const MAX_FIXED: usize = 8;
 
+impl BandLdlt {
     /// Storage for an `n × n` matrix of half-bandwidth `w`.
     pub fn new(n: usize, w: usize) -> Self {
         Self {
             n,
             w,
             l: vec![0.0; n * (w + 1)],
-            inv_diag: vec![0.0; n],
+            inv_d: vec![0.0; n],
         }
     }
 
-    /// Factors `A + αI`, `A` given by its upper triangle in CSC form; `false` when it is
-    /// not numerically positive definite.
-    pub fn factor(
-        &mut self,
-        col_ptr: &[usize],
-        row_idx: &[usize],
-        values: &[f64],
-        alpha: f64,
-    ) -> bool {
+    /// Half-bandwidth.
+    pub fn width(&self) -> usize {
+        self.w
+    }
+
+    /// Length of the band storage `factor` reads (`n·(w+1)`).
+    pub fn storage_len(&self) -> usize {
+        self.n * (self.w + 1)
+    }
+
+    /// Index of `A(i, j)`, `j ≤ i ≤ j + w`, in the band storage.
+    #[inline]
+    pub fn slot(w: usize, i: usize, j: usize) -> usize {
+        i * (w + 1) + w + j - i
+    }
+
+    /// Factors `A + αI`, `A` given in band storage (lower triangle by rows); `false`
+    /// when it is not numerically positive definite.
+    pub fn factor(&mut self, a: &[f64], alpha: f64) -> bool {
         let (n, w) = (self.n, self.w);
-        let stride = w + 1;
-        self.l.fill(0.0);
-        // Row i of the lower triangle is column i of the upper one.
+        self.l.copy_from_slice(&a[..n * (w + 1)]);
         for i in 0..n {
-            for t in col_ptr[i]..col_ptr[i + 1] {
-                let j = row_idx[t];
-                self.l[i * stride + w + j - i] = values[t];
-            }
-            self.l[i * stride + w] += alpha;
+            self.l[i * (w + 1) + w] += alpha;
         }
-        for i in 0..n {
-            let lo = i.saturating_sub(w);
-            for j in lo..=i {
-                // L(i, j) = (A(i, j) − Σ_k L(i, k) L(j, k)) / L(j, j), k ≥ max(i, j) − w.
-                let k0 = lo.max(j.saturating_sub(w));
-                let mut s = self.l[i * stride + w + j - i];
-                for k in k0..j {
-                    s -= self.l[i * stride + w + k - i] * self.l[j * stride + w + k - j];
-                }
-                if j == i {
-                    if !(s > 0.0 && s.is_finite()) {
-                        return false;
-                    }
-                    let d = s.sqrt();
-                    self.l[i * stride + w] = d;
-                    self.inv_diag[i] = 1.0 / d;
-                } else {
-                    self.l[i * stride + w + j - i] = s * self.inv_diag[j];
-                }
+        // The first w rows reach left of column 0: the general kernel bounds them.
+        let head = w.min(n);
+        for i in 0..head {
+            if !self.factor_row(i) {
+                return false;
             }
         }
-        true
+        macro_rules! fixed {
+            ($($k:literal)*) => {
+                match w {
+                    $($k => factor_rows::<$k>(&mut self.l, &mut self.inv_d, head, n),)*
+                    _ => (head..n).all(|i| self.factor_row(i)),
+                }
+            };
+        }
+        fixed!(1 2 3 4 5 6 7 8)
     }
 
-    /// Solves `L Lᵀ x = b` in place.
+    /// Row `i` for any width: `L(i, c) = s_c / D(c)`, `s_c = A(i, c) − Σ_k s_k L(c, k)`,
+    /// `D(i) = A(i, i) − Σ_c s_c L(i, c)`.
+    fn factor_row(&mut self, i: usize) -> bool {
+        let w = self.w;
+        let stride = w + 1;
+        let lo = i.saturating_sub(w);
+        let mut s = [0.0f64; MAX_BAND_SCRATCH];
+        let mut s_heap;
+        let s: &mut [f64] = if w <= MAX_BAND_SCRATCH {
+            &mut s[..w]
+        } else {
+            s_heap = vec![0.0; w];
+            &mut s_heap
+        };
+        for c in lo..i {
+            let mut v = self.l[i * stride + w + c - i];
+            for k in lo..c {
+                v -= s[k - lo] * self.l[c * stride + w + k - c];
+            }
+            s[c - lo] = v;
+            self.l[i * stride + w + c - i] = v * self.inv_d[c];
+        }
+        let mut d = self.l[i * stride + w];
+        for c in lo..i {
+            d -= s[c - lo] * self.l[i * stride + w + c - i];
+        }
+        store_pivot(&mut self.l[i * stride + w], &mut self.inv_d[i], d)
+    }
+
+    /// Solves `L D Lᵀ x = b` in place.
     pub fn solve(&self, b: &mut [f64]) {
+        self.forward(b);
         let (n, w) = (self.n, self.w);
         let stride = w + 1;
-        for i in 0..n {
-            let lo = i.saturating_sub(w);
-            let mut s = b[i];
-            for k in lo..i {
-                s -= self.l[i * stride + w + k - i] * b[k];
-            }
-            b[i] = s * self.inv_diag[i];
-        }
         for i in (0..n).rev() {
             let hi = (i + w).min(n - 1);
-            let mut s = b[i];
+            let mut s = b[i] * self.inv_d[i];
             for k in i + 1..=hi {
                 s -= self.l[k * stride + w + i - k] * b[k];
             }
-            b[i] = s * self.inv_diag[i];
+            b[i] = s;
         }
     }
+
+    /// `y = L⁻¹ b` in place.
+    fn forward(&self, b: &mut [f64]) {
+        let (n, w) = (self.n, self.w);
+        let stride = w + 1;
+        for i in 0..n {
+            let lo = i.saturating_sub(w);
+            let row = &self.l[i * stride + w + lo - i..i * stride + w];
+            let mut s = b[i];
+            for (lk, bk) in row.iter().zip(&b[lo..i]) {
+                s -= lk * bk;
+            }
+            b[i] = s;
+        }
+    }
+
+    /// `pᵀ (L D Lᵀ)⁻¹ p = Σ yᵢ² / D(i)` with `y = L⁻¹ p`, one triangular sweep instead
+    /// of a solve; `work` is overwritten.
+    pub fn inverse_quadratic(&self, p: &[f64], work: &mut [f64]) -> f64 {
+        work.copy_from_slice(p);
+        self.forward(work);
+        work.iter().zip(&self.inv_d).map(|(y, id)| y * y * id).sum()
+    }
+}
+
+/// Scratch for a row of the general kernel; wider bands allocate (never on the
+/// normal-equations path, which factors bands up to 16 wide).
+const MAX_BAND_SCRATCH: usize = 16;
+
+/// Stores pivot `d` and its inverse; `false` unless it is positive and finite.
+#[inline]
+fn store_pivot(slot: &mut f64, inv: &mut f64, d: f64) -> bool {
+    if !(d > 0.0 && d.is_finite()) {
+        return false;
+    }
+    *slot = d;
+    *inv = 1.0 / d;
+    true
+}
+
+/// Rows `from..n` of a band of width `W` (all of them at least `W` from column 0).
+fn factor_rows<const W: usize>(l: &mut [f64], inv_d: &mut [f64], from: usize, n: usize) -> bool {
+    if W > MAX_FIXED {
+        return false;
+    }
+    let stride = W + 1;
+    for i in from..n {
+        let (before, rest) = l.split_at_mut(i * stride);
+        let Some(row) = rest.get_mut(..stride) else {
+            return false;
+        };
+        let prev = &before[(i - W) * stride..];
+        let mut s = [0.0f64; W];
+        for t in 0..W {
+            // Column c = i − W + t; L(c, i − W + q) sits in slot q + W − t of row c.
+            let c_row = &prev[t * stride..(t + 1) * stride];
+            let mut v = row[t];
+            for q in 0..t {
+                v -= s[q] * c_row[q + W - t];
+            }
+            s[t] = v;
+            row[t] = v * inv_d[i - W + t];
+        }
+        let mut d = row[W];
+        for t in 0..W {
+            d -= s[t] * row[t];
+        }
+        if !store_pivot(&mut row[W], &mut inv_d[i], d) {
+            return false;
+        }
+    }
+    true
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
 
-    #[test]
-    fn factors_and_solves_a_pentadiagonal_system() {
-        // A = tridiagonal-squared-like SPD band (w = 2), upper CSC; check A x = b.
-        let n: usize = 7;
-        let (mut col_ptr, mut row_idx, mut values) = (vec![0], vec![], vec![]);
+    fn check_width(n: usize, w: usize) {
         let a = |i: usize, j: usize| -> f64 {
-            match i.abs_diff(j) {
-                0 => 6.0 + i as f64,
-                1 => -1.5,
-                2 => 0.5,
-                _ => 0.0,
+            let d = i.abs_diff(j);
+            if d == 0 {
+                4.0 * w as f64 + 2.0 + (i % 3) as f64
+            } else if d <= w {
+                -1.0 + 0.25 * ((i + j) % 4) as f64
+            } else {
+                0.0
             }
         };
-        for j in 0..n {
-            for i in j.saturating_sub(2)..=j {
-                row_idx.push(i);
-                values.push(a(i, j));
+        let mut band = BandLdlt::new(n, w);
+        let mut storage = vec![0.0; band.storage_len()];
+        for i in 0..n {
+            for j in i.saturating_sub(w)..=i {
+                storage[BandLdlt::slot(w, i, j)] = a(i, j);
             }
-            col_ptr.push(row_idx.len());
         }
-        assert_eq!(BandCholesky::half_bandwidth(&col_ptr, &row_idx), 2);
-        let mut band = BandCholesky::new(n, 2);
         let alpha = 0.25;
-        assert!(band.factor(&col_ptr, &row_idx, &values, alpha));
-        let b: Vec<f64> = (0..n).map(|i| (i as f64).sin()).collect();
+        assert!(band.factor(&storage, alpha), "n {n} w {w}");
+        let b: Vec<f64> = (0..n).map(|i| (i as f64).sin() + 0.5).collect();
         let mut x = b.clone();
         band.solve(&mut x);
         for i in 0..n {
             let ax: f64 = (0..n)
                 .map(|j| (a(i, j) + if i == j { alpha } else { 0.0 }) * x[j])
                 .sum();
-            assert!((ax - b[i]).abs() < 1e-12, "row {i}: {ax} vs {}", b[i]);
+            assert!(
+                (ax - b[i]).abs() < 1e-12,
+                "n {n} w {w} row {i}: {ax} vs {}",
+                b[i]
+            );
         }
+        let mut work = vec![0.0; n];
+        let q = band.inverse_quadratic(&b, &mut work);
+        let direct: f64 = b.iter().zip(&x).map(|(u, v)| u * v).sum();
+        assert!(
+            (q - direct).abs() <= 1e-12 * direct.abs(),
+            "{q} vs {direct}"
+        );
         // Indefinite after a negative shift: refused, not a NaN factor.
-        assert!(!band.factor(&col_ptr, &row_idx, &values, -20.0));
+        assert!(!band.factor(&storage, -1e3));
+    }
+
+    #[test]
+    fn factors_and_solves_every_width() {
+        // Fixed kernels (1..=8), the general one (9, 12), and n at or below w.
+        for w in [0, 1, 2, 3, 4, 5, 8, 9, 12] {
+            for n in [1, 2, w, w + 1, 3 * w + 7] {
+                if n > 0 {
+                    check_width(n, w);
+                }
+            }
+        }
     }
 }

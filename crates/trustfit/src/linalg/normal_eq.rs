@@ -1,10 +1,13 @@
-//! Damped normal equations `(Jᵀ diag(d)² J… + diag(c) + αI) p = r` of a sparse J,
-//! factored by faer's sparse Cholesky with an AMD fill-reducing ordering.
+//! Damped normal equations `(Jᵀ diag(d)² J… + diag(c) + αI) p = r` of a sparse J.
 //!
-//! The structure of `B = D JᵀJ D + diag(c)` (upper triangle, CSC) and, for every pair
-//! of entries sharing a row of J, the slot of B it adds to are computed once per
-//! solve; each iteration then fills B in O(Σ nnz(row)²) and factors it numerically
-//! with the symbolic analysis and all workspace reused — nothing is allocated.
+//! When every row of J spans at most [`MAX_BAND`] columns, `B = D JᵀJ D + diag(c)` is
+//! a band matrix: it is filled straight into band storage (the slot of each pair of
+//! a row's entries is arithmetic) and factored by [`BandLdlt`] — no symbolic
+//! analysis at all. Otherwise the structure of B (upper triangle, CSC) and, for every
+//! pair of entries sharing a row of J, the slot of B it adds to are computed once per
+//! solve, and faer's sparse Cholesky factors it (natural order when that fills
+//! nothing, else AMD) with the symbolic analysis and all workspace reused. Either
+//! way nothing is allocated per iteration.
 
 use faer::dyn_stack::{MemBuffer, MemStack};
 use faer::linalg::cholesky::llt::factor::LltRegularization;
@@ -15,26 +18,18 @@ use faer::sparse::{SparseColMatRef, SymbolicSparseColMatRef};
 use faer::{Conj, MatMut, Par, Side};
 
 use crate::error::Error;
-use crate::linalg::band::BandCholesky;
-use crate::linalg::sparse::CsrMatrix;
+use crate::linalg::band::BandLdlt;
+use crate::linalg::sparse::{CsrMatrix, SparsityPattern};
 
-/// How B is factored: as a band when it is one, else by faer's sparse Cholesky.
-enum Factor {
-    Band(BandCholesky),
-    Sparse {
-        symbolic: Box<SymbolicCholesky<usize>>,
-        l_values: Vec<f64>,
-        stack: MemBuffer,
-    },
+/// B in band storage and its factorization.
+struct Band {
+    /// B without the shift α, band storage of [`BandLdlt`].
+    b: Vec<f64>,
+    ldlt: BandLdlt,
 }
 
-/// Widest half-bandwidth factored as a band (n·w²/2 flops beat a general sparse
-/// factorization's symbolic work for narrow bands).
-const MAX_BAND: usize = 16;
-
-/// The normal-equations system of one sparsity pattern.
-pub(crate) struct NormalEquations {
-    n: usize,
+/// B as an upper-triangular CSC matrix and faer's sparse Cholesky of it.
+struct General {
     col_ptr: Vec<usize>,
     row_idx: Vec<usize>,
     /// Slot in `b` of each (row of J, a ≤ b) pair, in iteration order.
@@ -42,11 +37,28 @@ pub(crate) struct NormalEquations {
     diag_slot: Vec<usize>,
     /// B without the shift α.
     b: Vec<f64>,
-    /// B + αI, the matrix last factored (general sparse path).
+    /// B + αI, the matrix last factored.
     shifted: Vec<f64>,
-    factor: Factor,
+    symbolic: Box<SymbolicCholesky<usize>>,
+    l_values: Vec<f64>,
+    stack: MemBuffer,
+}
+
+/// Widest half-bandwidth factored as a band (n·w² flops beat a general sparse
+/// factorization's symbolic work for narrow bands).
+const MAX_BAND: usize = 16;
+
+/// The normal-equations system of one sparsity pattern.
+pub(crate) struct NormalEquations {
+    n: usize,
+    layout: Layout,
     /// True when the last `factor` succeeded.
     factored: bool,
+}
+
+enum Layout {
+    Band(Band),
+    General(Box<General>),
 }
 
 fn linalg_error(what: &str) -> Error {
@@ -54,6 +66,17 @@ fn linalg_error(what: &str) -> Error {
         message: format!("sparse Cholesky: {what}"),
         best: None,
     }
+}
+
+/// Half-bandwidth of JᵀJ: the widest column span of a row of J.
+fn normal_bandwidth(p: &SparsityPattern) -> usize {
+    (0..p.nrows())
+        .filter_map(|r| {
+            let row = p.row(r);
+            Some(row.last()? - row.first()?)
+        })
+        .max()
+        .unwrap_or(0)
 }
 
 impl NormalEquations {
@@ -65,6 +88,112 @@ impl NormalEquations {
     /// [`NormalEquations::new`], factoring as a band up to half-bandwidth `max_band`.
     fn with_max_band(jac: &CsrMatrix, max_band: usize) -> Result<Self, Error> {
         let p = jac.pattern();
+        let n = p.ncols();
+        let w = normal_bandwidth(p);
+        let layout = if w <= max_band {
+            let ldlt = BandLdlt::new(n, w);
+            Layout::Band(Band {
+                b: vec![0.0; ldlt.storage_len()],
+                ldlt,
+            })
+        } else {
+            Layout::General(Box::new(General::new(p)?))
+        };
+        Ok(Self {
+            n,
+            layout,
+            factored: false,
+        })
+    }
+
+    /// `B = D JᵀJ D + diag(c)` (c omitted when `None`).
+    pub fn fill(&mut self, jac: &CsrMatrix, d: &[f64], c: Option<&[f64]>) {
+        let p = jac.pattern();
+        let values = jac.values();
+        match &mut self.layout {
+            Layout::Band(band) => {
+                let w = band.ldlt.width();
+                let b = &mut band.b;
+                b.fill(0.0);
+                for r in 0..p.nrows() {
+                    let (start, row) = (p.indptr()[r], p.row(r));
+                    let vals = &values[start..start + row.len()];
+                    for (a, (&ca, &xa)) in row.iter().zip(vals).enumerate() {
+                        let va = xa * d[ca];
+                        for (&cb, &xb) in row[a..].iter().zip(&vals[a..]) {
+                            b[BandLdlt::slot(w, cb, ca)] += va * (xb * d[cb]);
+                        }
+                    }
+                }
+                if let Some(c) = c {
+                    for (j, &cj) in c.iter().enumerate() {
+                        b[BandLdlt::slot(w, j, j)] += cj;
+                    }
+                }
+            }
+            Layout::General(g) => {
+                g.b.fill(0.0);
+                let mut t = 0;
+                for r in 0..p.nrows() {
+                    let start = p.indptr()[r];
+                    let row = p.row(r);
+                    for a in 0..row.len() {
+                        let va = values[start + a] * d[row[a]];
+                        for b in a..row.len() {
+                            let vb = values[start + b] * d[row[b]];
+                            g.b[g.pair_slot[t]] += va * vb;
+                            t += 1;
+                        }
+                    }
+                }
+                if let Some(c) = c {
+                    for (j, &cj) in c.iter().enumerate() {
+                        g.b[g.diag_slot[j]] += cj;
+                    }
+                }
+            }
+        }
+        self.factored = false;
+    }
+
+    /// Factors `B + αI`; `false` when it is not numerically positive definite.
+    pub fn factor(&mut self, alpha: f64) -> bool {
+        self.factored = match &mut self.layout {
+            Layout::Band(band) => band.ldlt.factor(&band.b, alpha),
+            Layout::General(g) => g.factor(self.n, alpha),
+        };
+        self.factored
+    }
+
+    /// Solves `(B + αI) x = rhs` in place with the last successful factorization.
+    pub fn solve(&mut self, rhs: &mut [f64]) {
+        match &mut self.layout {
+            Layout::Band(band) => band.ldlt.solve(rhs),
+            Layout::General(g) => {
+                let llt = faer::sparse::linalg::cholesky::LltRef::new(&g.symbolic, &g.l_values);
+                let n = rhs.len();
+                let mat = MatMut::from_column_major_slice_mut(rhs, n, 1);
+                llt.solve_in_place_with_conj(Conj::No, mat, Par::Seq, MemStack::new(&mut g.stack));
+            }
+        }
+    }
+
+    /// `pᵀ (B + αI)⁻¹ p` with the last successful factorization; `work` (length n)
+    /// is overwritten.
+    pub fn inverse_quadratic(&mut self, p: &[f64], work: &mut [f64]) -> f64 {
+        if let Layout::Band(band) = &self.layout {
+            return band.ldlt.inverse_quadratic(p, work);
+        }
+        work.copy_from_slice(p);
+        self.solve(work);
+        p.iter().zip(work.iter()).map(|(a, b)| a * b).sum()
+    }
+}
+
+impl General {
+    /// The CSC structure of B's upper triangle and the slot of every pair of entries
+    /// of a row of J; the symbolic Cholesky analysis.
+    fn new(p: &SparsityPattern) -> Result<Self, Error> {
         let n = p.ncols();
         // Upper-triangle entries (i ≤ j) per column j, diagonal always present (faer
         // reads the upper side directly when it keeps the natural order): a counting
@@ -131,133 +260,56 @@ impl NormalEquations {
         }
         let diag_slot: Vec<usize> = (0..n).map(|j| slot(j, j)).collect();
         let nnz = row_idx.len();
-        let w = BandCholesky::half_bandwidth(&col_ptr, &row_idx);
-        let factor = if w <= max_band {
-            Factor::Band(BandCholesky::new(n, w))
-        } else {
-            let s = SymbolicSparseColMatRef::new_checked(n, n, &col_ptr, None, &row_idx);
-            let analyse = |ordering| {
-                factorize_symbolic_cholesky(s, Side::Upper, ordering, Default::default())
-                    .map_err(|e| linalg_error(&format!("{e:?}")))
-            };
-            // Patterns that factor without fill in their own order keep it; AMD would
-            // only add the cost of ordering and permuting.
-            let natural = analyse(SymmetricOrdering::Identity)?;
-            let symbolic = if natural.len_val() <= nnz + nnz / 4 {
-                natural
-            } else {
-                analyse(SymmetricOrdering::Amd)?
-            };
-            let par = Par::Seq;
-            let req = symbolic
-                .factorize_numeric_llt_scratch::<f64>(par, Default::default())
-                .or(symbolic.solve_in_place_scratch::<f64>(1, par));
-            let stack = MemBuffer::try_new(req).map_err(|e| linalg_error(&format!("{e:?}")))?;
-            let l_values = vec![0.0; symbolic.len_val()];
-            Factor::Sparse {
-                symbolic: Box::new(symbolic),
-                l_values,
-                stack,
-            }
+        let s = SymbolicSparseColMatRef::new_checked(n, n, &col_ptr, None, &row_idx);
+        let analyse = |ordering| {
+            factorize_symbolic_cholesky(s, Side::Upper, ordering, Default::default())
+                .map_err(|e| linalg_error(&format!("{e:?}")))
         };
+        // Patterns that factor without fill in their own order keep it; AMD would
+        // only add the cost of ordering and permuting.
+        let natural = analyse(SymmetricOrdering::Identity)?;
+        let symbolic = if natural.len_val() <= nnz + nnz / 4 {
+            natural
+        } else {
+            analyse(SymmetricOrdering::Amd)?
+        };
+        let par = Par::Seq;
+        let req = symbolic
+            .factorize_numeric_llt_scratch::<f64>(par, Default::default())
+            .or(symbolic.solve_in_place_scratch::<f64>(1, par));
+        let stack = MemBuffer::try_new(req).map_err(|e| linalg_error(&format!("{e:?}")))?;
+        let l_values = vec![0.0; symbolic.len_val()];
         Ok(Self {
-            n,
             col_ptr,
             row_idx,
             pair_slot,
             diag_slot,
             b: vec![0.0; nnz],
-            shifted: vec![
-                0.0;
-                if matches!(factor, Factor::Band(_)) {
-                    0
-                } else {
-                    nnz
-                }
-            ],
-            factor,
-            factored: false,
+            shifted: vec![0.0; nnz],
+            symbolic: Box::new(symbolic),
+            l_values,
+            stack,
         })
     }
 
-    /// `B = D JᵀJ D + diag(c)` (c omitted when `None`).
-    pub fn fill(&mut self, jac: &CsrMatrix, d: &[f64], c: Option<&[f64]>) {
-        self.b.fill(0.0);
-        let p = jac.pattern();
-        let values = jac.values();
-        let mut t = 0;
-        for r in 0..p.nrows() {
-            let start = p.indptr()[r];
-            let row = p.row(r);
-            for a in 0..row.len() {
-                let va = values[start + a] * d[row[a]];
-                for b in a..row.len() {
-                    let vb = values[start + b] * d[row[b]];
-                    self.b[self.pair_slot[t]] += va * vb;
-                    t += 1;
-                }
-            }
+    fn factor(&mut self, n: usize, alpha: f64) -> bool {
+        self.shifted.copy_from_slice(&self.b);
+        for &s in &self.diag_slot {
+            self.shifted[s] += alpha;
         }
-        if let Some(c) = c {
-            for (j, &cj) in c.iter().enumerate() {
-                self.b[self.diag_slot[j]] += cj;
-            }
-        }
-        self.factored = false;
-    }
-
-    /// Factors `B + αI`; `false` when it is not numerically positive definite.
-    pub fn factor(&mut self, alpha: f64) -> bool {
-        self.factored = match &mut self.factor {
-            Factor::Band(band) => band.factor(&self.col_ptr, &self.row_idx, &self.b, alpha),
-            Factor::Sparse {
-                symbolic,
-                l_values,
-                stack,
-            } => {
-                self.shifted.copy_from_slice(&self.b);
-                for &s in &self.diag_slot {
-                    self.shifted[s] += alpha;
-                }
-                let sym = SymbolicSparseColMatRef::new_checked(
-                    self.n,
-                    self.n,
-                    &self.col_ptr,
-                    None,
-                    &self.row_idx,
-                );
-                let a = SparseColMatRef::new(sym, &self.shifted);
-                symbolic
-                    .factorize_numeric_llt(
-                        l_values,
-                        a,
-                        Side::Upper,
-                        LltRegularization::default(),
-                        Par::Seq,
-                        MemStack::new(stack),
-                        Default::default(),
-                    )
-                    .is_ok()
-            }
-        };
-        self.factored
-    }
-
-    /// Solves `(B + αI) x = rhs` in place with the last successful factorization.
-    pub fn solve(&mut self, rhs: &mut [f64]) {
-        match &mut self.factor {
-            Factor::Band(band) => band.solve(rhs),
-            Factor::Sparse {
-                symbolic,
-                l_values,
-                stack,
-            } => {
-                let llt = faer::sparse::linalg::cholesky::LltRef::new(symbolic, l_values);
-                let n = rhs.len();
-                let mat = MatMut::from_column_major_slice_mut(rhs, n, 1);
-                llt.solve_in_place_with_conj(Conj::No, mat, Par::Seq, MemStack::new(stack));
-            }
-        }
+        let sym = SymbolicSparseColMatRef::new_checked(n, n, &self.col_ptr, None, &self.row_idx);
+        let a = SparseColMatRef::new(sym, &self.shifted);
+        self.symbolic
+            .factorize_numeric_llt(
+                &mut self.l_values,
+                a,
+                Side::Upper,
+                LltRegularization::default(),
+                Par::Seq,
+                MemStack::new(&mut self.stack),
+                Default::default(),
+            )
+            .is_ok()
     }
 }
 
@@ -286,7 +338,7 @@ mod tests {
         let alpha = 0.7;
         for max_band in [MAX_BAND, 0] {
             let mut ne = NormalEquations::with_max_band(&j, max_band).unwrap();
-            assert_eq!(matches!(ne.factor, Factor::Band(_)), max_band > 0);
+            assert_eq!(matches!(ne.layout, Layout::Band(_)), max_band > 0);
             ne.fill(&j, &d, Some(&c));
             assert!(ne.factor(alpha));
             let r = [1.0, -2.0, 0.5];

@@ -29,6 +29,13 @@ pub(crate) trait NormalSolve: Sized {
     fn factor(&mut self, alpha: f64) -> bool;
     /// Solves with the last successful factorization, in place.
     fn solve(&mut self, rhs: &mut [f64]);
+    /// `pᵀ (B + αI)⁻¹ p` with the last successful factorization; `work` is
+    /// overwritten.
+    fn inverse_quadratic(&mut self, p: &[f64], work: &mut [f64]) -> f64 {
+        work.copy_from_slice(p);
+        self.solve(work);
+        dot(p, work)
+    }
 }
 
 impl NormalSolve for NormalEquations {
@@ -43,6 +50,9 @@ impl NormalSolve for NormalEquations {
     }
     fn solve(&mut self, rhs: &mut [f64]) {
         NormalEquations::solve(self, rhs);
+    }
+    fn inverse_quadratic(&mut self, p: &[f64], work: &mut [f64]) -> f64 {
+        NormalEquations::inverse_quadratic(self, p, work)
     }
 }
 
@@ -70,8 +80,9 @@ pub(crate) struct CholeskySolver<N = NormalEquations> {
     /// Gauss–Newton step of the current iteration, if `B` is positive definite.
     gn: Vec<f64>,
     gn_norm: Option<f64>,
-    /// `gnᵀ B⁻¹ gn` (for Moré's lower bound on α).
-    gn_q2: f64,
+    /// `gnᵀ B⁻¹ gn` (for Moré's lower bound on α), computed when a step first needs
+    /// it: an iteration whose Gauss–Newton step fits in the region never does.
+    gn_q2: Option<f64>,
     /// B was singular at an earlier iteration (a gauge freedom, as in bundle
     /// adjustment): α = 0 is not tried again, saving a factorization per iteration.
     singular: bool,
@@ -99,7 +110,7 @@ impl<N: NormalSolve> CholeskySolver<N> {
             g_h: vec![0.0; n],
             gn: vec![0.0; n],
             gn_norm: None,
-            gn_q2: 0.0,
+            gn_q2: None,
             singular: false,
             w: vec![0.0; n],
         })
@@ -148,11 +159,7 @@ impl<N: NormalSolve> Subproblem for CholeskySolver<N> {
         if self.gn_norm.is_some_and(|v| !v.is_finite()) {
             self.gn_norm = None;
         }
-        if self.gn_norm.is_some() {
-            self.w.copy_from_slice(&gn);
-            self.ne.solve(&mut self.w);
-            self.gn_q2 = dot(&gn, &self.w);
-        }
+        self.gn_q2 = None;
         self.gn = gn;
         Ok(())
     }
@@ -167,10 +174,14 @@ impl<N: NormalSolve> Subproblem for CholeskySolver<N> {
         // Moré–Sorensen on φ(α) = ‖p(α)‖ − Δ, safeguarded in [lo, hi].
         let g_norm = norm(&self.g_h);
         let mut hi = g_norm / delta;
-        let mut lo = match self.gn_norm {
+        if self.gn_norm.is_some() && self.gn_q2.is_none() {
+            // The factorization is still prepare's α = 0 one: no step has run since.
+            self.gn_q2 = Some(self.ne.inverse_quadratic(&self.gn, &mut self.w));
+        }
+        let mut lo = match (self.gn_norm, self.gn_q2) {
             // Newton's step on 1/‖p‖ from α = 0 is a lower bound (Moré 1983).
-            Some(pn) => (pn - delta) / delta * pn * pn / self.gn_q2,
-            None => 0.0,
+            (Some(pn), Some(q2)) => (pn - delta) / delta * pn * pn / q2,
+            _ => 0.0,
         };
         if !(lo.is_finite() && lo >= 0.0) {
             lo = 0.0;
@@ -204,9 +215,7 @@ impl<N: NormalSolve> Subproblem for CholeskySolver<N> {
             } else {
                 lo = alpha;
             }
-            self.w.copy_from_slice(p_h);
-            self.ne.solve(&mut self.w);
-            let q2 = dot(p_h, &self.w);
+            let q2 = self.ne.inverse_quadratic(p_h, &mut self.w);
             let next = alpha + phi / delta * pn * pn / q2;
             if self.gn_norm.is_none() && phi < 0.0 && lo == 0.0 && next <= 0.0 {
                 // B is singular (bundle adjustment's gauge freedom: the cost does not
