@@ -100,10 +100,10 @@ impl Mt19937 {
     }
 }
 
-/// `numpy.random.RandomState(0).permutation(n)`.
-pub(crate) fn legacy_permutation(n: usize) -> Vec<usize> {
+/// `numpy.random.RandomState(0).permutation(n)` (n < 2³²).
+pub(crate) fn legacy_permutation(n: usize) -> Vec<u32> {
     let mut rng = Mt19937::new(0);
-    let mut a: Vec<usize> = (0..n).collect();
+    let mut a: Vec<u32> = (0..n as u32).collect();
     for i in (1..n).rev() {
         let j = rng.interval(i);
         a.swap(i, j);
@@ -120,38 +120,41 @@ pub(crate) fn group_columns(pattern: &SparsityPattern, rule: ColumnGrouping) -> 
 }
 
 fn scipy_groups(pattern: &SparsityPattern) -> ColumnGroups {
-    let (m, n) = (pattern.nrows(), pattern.ncols());
-    if u32::try_from(m).is_err() {
-        // Beyond 2³² rows (the compact row indices below): the rule that needs no order.
+    let (m, n, nnz) = (pattern.nrows(), pattern.ncols(), pattern.nnz());
+    let fits = |v: usize| u32::try_from(v).is_ok_and(|v| v < u32::MAX);
+    if !(fits(m) && fits(n) && fits(nnz)) {
+        // Beyond 32-bit indices (the compact arrays below): the rule that needs no order.
         return largest_first(pattern);
     }
+    // Every index array is u32: half the cache footprint of usize, and these passes
+    // are bound by random accesses in permuted order.
     let order = legacy_permutation(n);
-    let mut rank = vec![0usize; n];
+    let mut rank = vec![0u32; n];
     for (k, &c) in order.iter().enumerate() {
-        rank[c] = k;
+        rank[c as usize] = k as u32;
     }
     // The columns in permuted order, stored contiguously (CSC of `S[:, order]`, as scipy
     // builds it), straight from the CSR rows: the scans below then read memory in order.
-    let mut tptr = vec![0usize; n + 1];
+    let mut tptr = vec![0u32; n + 1];
     for &c in pattern.indices() {
-        tptr[rank[c] + 1] += 1;
+        tptr[rank[c] as usize + 1] += 1;
     }
     for k in 0..n {
         tptr[k + 1] += tptr[k];
     }
     let mut next = tptr.clone();
-    let mut trows = vec![0u32; pattern.nnz()];
+    let mut trows = vec![0u32; nnz];
     for r in 0..m {
         for &c in pattern.row(r) {
-            let k = rank[c];
-            // Row indices fit in u32 (checked above); halving them halves the memory
-            // the scans read.
-            trows[next[k]] = r as u32;
+            let k = rank[c] as usize;
+            trows[next[k] as usize] = r as u32;
             next[k] += 1;
         }
     }
-    let col = |k: usize| &trows[tptr[k]..tptr[k + 1]];
-    let mut groups = vec![usize::MAX; n];
+    drop(next);
+    drop(rank);
+    let col = |k: u32| &trows[tptr[k as usize] as usize..tptr[k as usize + 1] as usize];
+    let mut groups = vec![u32::MAX; n];
     // Rows taken by the current group, one bit each (m/8 bytes: stays in cache).
     let mut taken = vec![0u64; m.div_ceil(64)];
     let is_taken = |taken: &[u64], r: u32| taken[(r >> 6) as usize] >> (r & 63) & 1 != 0;
@@ -163,17 +166,17 @@ fn scipy_groups(pattern: &SparsityPattern) -> ColumnGroups {
     // scipy's greedy rule: each group starts at the first ungrouped column (in permuted
     // order) and takes every later one that shares no row with it. The ungrouped
     // columns are kept in a list, so each pass scans only those.
-    let mut left: Vec<usize> = (0..n).collect();
-    let mut g = 0;
+    let mut left: Vec<u32> = (0..n as u32).collect();
+    let mut g = 0u32;
     while let Some(&seed) = left.first() {
         taken.fill(0);
-        groups[seed] = g;
+        groups[seed as usize] = g;
         take(&mut taken, col(seed));
         let mut kept = 0;
         for t in 1..left.len() {
             let j = left[t];
             if col(j).iter().all(|&r| !is_taken(&taken, r)) {
-                groups[j] = g;
+                groups[j as usize] = g;
                 take(&mut taken, col(j));
             } else {
                 left[kept] = j;
@@ -184,10 +187,13 @@ fn scipy_groups(pattern: &SparsityPattern) -> ColumnGroups {
         g += 1;
     }
     let mut group_of = vec![0usize; n];
-    for k in 0..n {
-        group_of[order[k]] = groups[k];
+    for (&c, &grp) in order.iter().zip(&groups) {
+        group_of[c as usize] = grp as usize;
     }
-    ColumnGroups { group_of, count: g }
+    ColumnGroups {
+        group_of,
+        count: g as usize,
+    }
 }
 
 fn largest_first(pattern: &SparsityPattern) -> ColumnGroups {

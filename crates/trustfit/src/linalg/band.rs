@@ -9,11 +9,8 @@
 //! width fixed at compile time, so the inner loops are unrolled.
 
 /// Row `i` of a band matrix is stored as `(i, i−w..=i)`: `w + 1` slots, diagonal last.
-/// Slots left of column 0 (the first `w` rows) hold zeros.
-///
-/// ```ignore
-/// // crate-private; see the tests below.
-/// ```
+/// Slots left of column 0 (the first `w` rows) are never read. Widths 1..=8 have
+/// compile-time kernels.
 pub(crate) struct BandLdlt {
     n: usize,
     w: usize,
@@ -22,9 +19,6 @@ pub(crate) struct BandLdlt {
     /// `1 / D(i)`: the substitutions multiply instead of dividing.
     inv_d: Vec<f64>,
 }
-
-/// Widest band with a compile-time kernel.
-const MAX_FIXED: usize = 8;
 
 impl BandLdlt {
     /// Storage for an `n × n` matrix of half-bandwidth `w`.
@@ -57,22 +51,19 @@ impl BandLdlt {
     /// when it is not numerically positive definite.
     pub fn factor(&mut self, a: &[f64], alpha: f64) -> bool {
         let (n, w) = (self.n, self.w);
-        self.l.copy_from_slice(&a[..n * (w + 1)]);
-        for i in 0..n {
-            self.l[i * (w + 1) + w] += alpha;
-        }
+        let a = &a[..n * (w + 1)];
         // The first w rows reach left of column 0: the general kernel bounds them.
         let head = w.min(n);
         for i in 0..head {
-            if !self.factor_row(i) {
+            if !self.factor_row(a, alpha, i) {
                 return false;
             }
         }
         macro_rules! fixed {
             ($($k:literal)*) => {
                 match w {
-                    $($k => factor_rows::<$k>(&mut self.l, &mut self.inv_d, head, n),)*
-                    _ => (head..n).all(|i| self.factor_row(i)),
+                    $($k => factor_rows::<$k>(a, alpha, &mut self.l, &mut self.inv_d, head),)*
+                    _ => (head..n).all(|i| self.factor_row(a, alpha, i)),
                 }
             };
         }
@@ -80,8 +71,8 @@ impl BandLdlt {
     }
 
     /// Row `i` for any width: `L(i, c) = s_c / D(c)`, `s_c = A(i, c) − Σ_k s_k L(c, k)`,
-    /// `D(i) = A(i, i) − Σ_c s_c L(i, c)`.
-    fn factor_row(&mut self, i: usize) -> bool {
+    /// `D(i) = A(i, i) + α − Σ_c s_c L(i, c)`.
+    fn factor_row(&mut self, a: &[f64], alpha: f64, i: usize) -> bool {
         let w = self.w;
         let stride = w + 1;
         let lo = i.saturating_sub(w);
@@ -94,14 +85,14 @@ impl BandLdlt {
             &mut s_heap
         };
         for c in lo..i {
-            let mut v = self.l[i * stride + w + c - i];
+            let mut v = a[i * stride + w + c - i];
             for k in lo..c {
                 v -= s[k - lo] * self.l[c * stride + w + k - c];
             }
             s[c - lo] = v;
             self.l[i * stride + w + c - i] = v * self.inv_d[c];
         }
-        let mut d = self.l[i * stride + w];
+        let mut d = a[i * stride + w] + alpha;
         for c in lo..i {
             d -= s[c - lo] * self.l[i * stride + w + c - i];
         }
@@ -110,29 +101,74 @@ impl BandLdlt {
 
     /// Solves `L D Lᵀ x = b` in place.
     pub fn solve(&self, b: &mut [f64]) {
-        self.forward(b);
         let (n, w) = (self.n, self.w);
-        let stride = w + 1;
-        for i in (0..n).rev() {
-            let hi = (i + w).min(n - 1);
-            let mut s = b[i] * self.inv_d[i];
-            for k in i + 1..=hi {
-                s -= self.l[k * stride + w + i - k] * b[k];
-            }
-            b[i] = s;
+        let b = &mut b[..n];
+        // Rows without a full band (the first w forward, the last w backward) go
+        // through the general loops; the rest through a fixed-width kernel.
+        let head = w.min(n);
+        macro_rules! fixed {
+            ($($k:literal)*) => {
+                match w {
+                    $($k => {
+                        self.forward_rows(b, 0..head);
+                        forward_fixed::<$k>(&self.l, b, head);
+                        self.backward_rows(b, (n - head..n).rev());
+                        backward_fixed::<$k>(&self.l, &self.inv_d, b, n - head);
+                    })*
+                    _ => {
+                        self.forward_rows(b, 0..n);
+                        self.backward_rows(b, (0..n).rev());
+                    }
+                }
+            };
         }
+        fixed!(1 2 3 4 5 6 7 8)
     }
 
     /// `y = L⁻¹ b` in place.
     fn forward(&self, b: &mut [f64]) {
         let (n, w) = (self.n, self.w);
+        let head = w.min(n);
+        macro_rules! fixed {
+            ($($k:literal)*) => {
+                match w {
+                    $($k => {
+                        self.forward_rows(b, 0..head);
+                        forward_fixed::<$k>(&self.l, b, head);
+                    })*
+                    _ => self.forward_rows(b, 0..n),
+                }
+            };
+        }
+        fixed!(1 2 3 4 5 6 7 8)
+    }
+
+    /// Forward substitution over `rows` (any width), terms in increasing column order
+    /// (the most recent unknown last, as the fixed kernels do).
+    fn forward_rows(&self, b: &mut [f64], rows: std::ops::Range<usize>) {
+        let w = self.w;
         let stride = w + 1;
-        for i in 0..n {
+        for i in rows {
             let lo = i.saturating_sub(w);
             let row = &self.l[i * stride + w + lo - i..i * stride + w];
             let mut s = b[i];
             for (lk, bk) in row.iter().zip(&b[lo..i]) {
                 s -= lk * bk;
+            }
+            b[i] = s;
+        }
+    }
+
+    /// `x = D⁻¹ y − L⁻ᵀ…` over `rows` in decreasing order (any width), terms from
+    /// the farthest unknown to the nearest.
+    fn backward_rows(&self, b: &mut [f64], rows: std::iter::Rev<std::ops::Range<usize>>) {
+        let (n, w) = (self.n, self.w);
+        let stride = w + 1;
+        for i in rows {
+            let hi = (i + w).min(n - 1);
+            let mut s = b[i] * self.inv_d[i];
+            for k in (i + 1..=hi).rev() {
+                s -= self.l[k * stride + w + i - k] * b[k];
             }
             b[i] = s;
         }
@@ -163,14 +199,26 @@ fn store_pivot(slot: &mut f64, inv: &mut f64, d: f64) -> bool {
 }
 
 /// Rows `from..n` of a band of width `W` (all of them at least `W` from column 0).
-fn factor_rows<const W: usize>(l: &mut [f64], inv_d: &mut [f64], from: usize, n: usize) -> bool {
-    if W > MAX_FIXED {
-        return false;
-    }
+/// The chain from row to row is `1/D(i−1)` → `L(i, i−1)` → `D(i)` → `1/D(i)`; the
+/// last inverse stays in a register instead of going through memory.
+fn factor_rows<const W: usize>(
+    a: &[f64],
+    alpha: f64,
+    l: &mut [f64],
+    inv_d: &mut [f64],
+    from: usize,
+) -> bool {
     let stride = W + 1;
+    let n = inv_d.len();
+    if from < W || from >= n {
+        return from >= n;
+    }
+    let mut last_inv = inv_d[from - 1];
     for i in from..n {
         let (before, rest) = l.split_at_mut(i * stride);
-        let Some(row) = rest.get_mut(..stride) else {
+        let (Some(row), Some(a_row)) =
+            (rest.get_mut(..stride), a.get(i * stride..(i + 1) * stride))
+        else {
             return false;
         };
         let prev = &before[(i - W) * stride..];
@@ -178,22 +226,74 @@ fn factor_rows<const W: usize>(l: &mut [f64], inv_d: &mut [f64], from: usize, n:
         for t in 0..W {
             // Column c = i − W + t; L(c, i − W + q) sits in slot q + W − t of row c.
             let c_row = &prev[t * stride..(t + 1) * stride];
-            let mut v = row[t];
+            let mut v = a_row[t];
             for q in 0..t {
                 v -= s[q] * c_row[q + W - t];
             }
             s[t] = v;
-            row[t] = v * inv_d[i - W + t];
+            let inv = if t + 1 == W {
+                last_inv
+            } else {
+                inv_d[i - W + t]
+            };
+            row[t] = v * inv;
         }
-        let mut d = row[W];
+        let mut d = a_row[W] + alpha;
         for t in 0..W {
             d -= s[t] * row[t];
         }
         if !store_pivot(&mut row[W], &mut inv_d[i], d) {
             return false;
         }
+        last_inv = inv_d[i];
     }
     true
+}
+
+/// Forward substitution for rows `from..` (each with a full band of width `W`); the
+/// last `W` unknowns ride in registers.
+fn forward_fixed<const W: usize>(l: &[f64], b: &mut [f64], from: usize) {
+    let stride = W + 1;
+    if from < W || from >= b.len() {
+        return;
+    }
+    let mut win = [0.0f64; W];
+    win.copy_from_slice(&b[from - W..from]);
+    for (i, row) in l.chunks_exact(stride).enumerate().skip(from) {
+        let Some(bi) = b.get_mut(i) else {
+            return;
+        };
+        let mut s = *bi;
+        for t in 0..W {
+            s -= row[t] * win[t];
+        }
+        *bi = s;
+        win.copy_within(1.., 0);
+        win[W - 1] = s;
+    }
+}
+
+/// Backward substitution `x(i) = y(i)/D(i) − Σ L(k, i) x(k)` for rows `0..to`, from
+/// the last down (each with `W` unknowns below it), the nearest unknown last.
+fn backward_fixed<const W: usize>(l: &[f64], inv_d: &[f64], b: &mut [f64], to: usize) {
+    let stride = W + 1;
+    let n = b.len();
+    if to + W > n || to == 0 {
+        return;
+    }
+    // win[t] = x(i + 1 + t).
+    let mut win = [0.0f64; W];
+    win.copy_from_slice(&b[to..to + W]);
+    for i in (0..to).rev() {
+        let mut s = b[i] * inv_d[i];
+        for t in (0..W).rev() {
+            // L(k, i) with k = i + 1 + t sits in slot W − 1 − t of row k.
+            s -= l[(i + 1 + t) * stride + W - 1 - t] * win[t];
+        }
+        b[i] = s;
+        win.copy_within(..W - 1, 1);
+        win[0] = s;
+    }
 }
 
 #[cfg(test)]

@@ -115,13 +115,20 @@ impl NormalEquations {
                 let w = band.ldlt.width();
                 let b = &mut band.b;
                 b.fill(0.0);
+                // A row of J spans at most w + 1 columns: its scaled values fit here.
+                let mut sv = [0.0f64; MAX_BAND + 1];
+                let indptr = p.indptr();
                 for r in 0..p.nrows() {
-                    let (start, row) = (p.indptr()[r], p.row(r));
-                    let vals = &values[start..start + row.len()];
-                    for (a, (&ca, &xa)) in row.iter().zip(vals).enumerate() {
-                        let va = xa * d[ca];
-                        for (&cb, &xb) in row[a..].iter().zip(&vals[a..]) {
-                            b[BandLdlt::slot(w, cb, ca)] += va * (xb * d[cb]);
+                    let (start, end) = (indptr[r], indptr[r + 1]);
+                    let cols = &p.indices()[start..end];
+                    let len = cols.len().min(sv.len());
+                    for t in 0..len {
+                        sv[t] = values[start + t] * d[cols[t]];
+                    }
+                    for a in 0..len {
+                        let (ca, va) = (cols[a], sv[a]);
+                        for t in a..len {
+                            b[BandLdlt::slot(w, cols[t], ca)] += va * sv[t];
                         }
                     }
                 }
