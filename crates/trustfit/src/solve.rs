@@ -314,11 +314,7 @@ fn run<'c, P: Residuals + ?Sized>(
         let mut j0 = match sparse_pattern {
             Some(pattern) => {
                 if jac_spec != JacSpec::Analytic {
-                    let t0 = std::time::Instant::now();
                     let sfd = SparseFd::new(&pattern, options.column_grouping)?;
-                    if std::env::var_os("TF_TIME").is_some() {
-                        eprintln!("sfd_new {:?}", t0.elapsed());
-                    }
                     let per_group = if jac_spec == JacSpec::ThreePoint {
                         2
                     } else {

@@ -111,100 +111,131 @@ pub(crate) fn legacy_permutation(n: usize) -> Vec<u32> {
     a
 }
 
-/// Groups the columns of `pattern`.
-pub(crate) fn group_columns(pattern: &SparsityPattern, rule: ColumnGrouping) -> ColumnGroups {
-    match rule {
-        ColumnGrouping::Scipy => scipy_groups(pattern),
-        ColumnGrouping::LargestFirst => largest_first(pattern),
+/// A pattern by columns, with 32-bit indices: the rows of column `j` are
+/// `rows[colptr[j]..colptr[j + 1]]` (increasing), and `pos` is each entry's index in
+/// the CSR values. Built once per solve from the CSR rows; the grouping passes and
+/// the differenced Jacobian both read it.
+pub(crate) struct Columns {
+    pub colptr: Vec<u32>,
+    pub rows: Vec<u32>,
+    pub pos: Vec<u32>,
+}
+
+impl Columns {
+    /// `None` when an index does not fit in 32 bits (below `u32::MAX`).
+    pub fn new(pattern: &SparsityPattern) -> Option<Self> {
+        let (m, n, nnz) = (pattern.nrows(), pattern.ncols(), pattern.nnz());
+        let fits = |v: usize| u32::try_from(v).is_ok_and(|v| v < u32::MAX);
+        if !(fits(m) && fits(n) && fits(nnz)) {
+            return None;
+        }
+        let mut colptr = vec![0u32; n + 1];
+        for &j in pattern.indices() {
+            colptr[j + 1] += 1;
+        }
+        for j in 0..n {
+            colptr[j + 1] += colptr[j];
+        }
+        let mut next = colptr.clone();
+        let mut rows = vec![0u32; nnz];
+        let mut pos = vec![0u32; nnz];
+        let indptr = pattern.indptr();
+        for i in 0..m {
+            for (t, &j) in pattern.row(i).iter().enumerate() {
+                let q = next[j] as usize;
+                next[j] += 1;
+                rows[q] = i as u32;
+                pos[q] = (indptr[i] + t) as u32;
+            }
+        }
+        Some(Self { colptr, rows, pos })
+    }
+
+    /// Entry range of column `j`.
+    #[inline]
+    pub fn range(&self, j: usize) -> std::ops::Range<usize> {
+        self.colptr[j] as usize..self.colptr[j + 1] as usize
+    }
+
+    /// Rows of column `j`.
+    #[inline]
+    pub fn col(&self, j: usize) -> &[u32] {
+        &self.rows[self.range(j)]
     }
 }
 
-fn scipy_groups(pattern: &SparsityPattern) -> ColumnGroups {
-    let (m, n, nnz) = (pattern.nrows(), pattern.ncols(), pattern.nnz());
-    let fits = |v: usize| u32::try_from(v).is_ok_and(|v| v < u32::MAX);
-    if !(fits(m) && fits(n) && fits(nnz)) {
-        // Beyond 32-bit indices (the compact arrays below): the rule that needs no order.
-        return largest_first(pattern);
+/// Groups the columns of `pattern` (`columns` is its column form).
+pub(crate) fn group_columns(
+    pattern: &SparsityPattern,
+    columns: &Columns,
+    rule: ColumnGrouping,
+) -> ColumnGroups {
+    match rule {
+        ColumnGrouping::Scipy => scipy_groups(pattern.nrows(), columns),
+        ColumnGrouping::LargestFirst => largest_first(pattern, columns),
     }
-    // Every index array is u32: half the cache footprint of usize, and these passes
-    // are bound by random accesses in permuted order.
+}
+
+/// scipy's greedy rule: each group starts at the first ungrouped column in numpy's
+/// permuted order and takes every later one that shares no row with it.
+fn scipy_groups(m: usize, columns: &Columns) -> ColumnGroups {
+    let n = columns.colptr.len() - 1;
     let order = legacy_permutation(n);
-    let mut rank = vec![0u32; n];
-    for (k, &c) in order.iter().enumerate() {
-        rank[c as usize] = k as u32;
+    // The columns' rows copied in permuted order (a gather: independent reads), so
+    // every pass below reads memory in order.
+    let mut tptr = Vec::with_capacity(n + 1);
+    tptr.push(0u32);
+    let mut trows = Vec::with_capacity(columns.rows.len());
+    for &j in &order {
+        trows.extend_from_slice(columns.col(j as usize));
+        tptr.push(trows.len() as u32);
     }
-    // The columns in permuted order, stored contiguously (CSC of `S[:, order]`, as scipy
-    // builds it), straight from the CSR rows: the scans below then read memory in order.
-    let mut tptr = vec![0u32; n + 1];
-    for &c in pattern.indices() {
-        tptr[rank[c] as usize + 1] += 1;
-    }
-    for k in 0..n {
-        tptr[k + 1] += tptr[k];
-    }
-    let mut next = tptr.clone();
-    let mut trows = vec![0u32; nnz];
-    for r in 0..m {
-        for &c in pattern.row(r) {
-            let k = rank[c] as usize;
-            trows[next[k] as usize] = r as u32;
-            next[k] += 1;
-        }
-    }
-    drop(next);
-    drop(rank);
     let col = |k: u32| &trows[tptr[k as usize] as usize..tptr[k as usize + 1] as usize];
-    let mut groups = vec![u32::MAX; n];
+    let mut groups = vec![0usize; n];
     // Rows taken by the current group, one bit each (m/8 bytes: stays in cache).
     let mut taken = vec![0u64; m.div_ceil(64)];
-    let is_taken = |taken: &[u64], r: u32| taken[(r >> 6) as usize] >> (r & 63) & 1 != 0;
-    let take = |taken: &mut [u64], rows: &[u32]| {
-        for &r in rows {
-            taken[(r >> 6) as usize] |= 1 << (r & 63);
-        }
-    };
-    // scipy's greedy rule: each group starts at the first ungrouped column (in permuted
-    // order) and takes every later one that shares no row with it. The ungrouped
-    // columns are kept in a list, so each pass scans only those.
+    // The ungrouped columns (positions in permuted order): each pass scans only those.
     let mut left: Vec<u32> = (0..n as u32).collect();
-    let mut g = 0u32;
-    while let Some(&seed) = left.first() {
+    let mut g = 0;
+    while !left.is_empty() {
         taken.fill(0);
-        groups[seed as usize] = g;
-        take(&mut taken, col(seed));
         let mut kept = 0;
-        for t in 1..left.len() {
-            let j = left[t];
-            if col(j).iter().all(|&r| !is_taken(&taken, r)) {
-                groups[j as usize] = g;
-                take(&mut taken, col(j));
-            } else {
-                left[kept] = j;
-                kept += 1;
+        for t in 0..left.len() {
+            let k = left[t];
+            let rows = col(k);
+            // The outcome is unpredictable: test every row without an early exit.
+            let mut hit = 0u64;
+            for &r in rows {
+                hit |= taken[(r >> 6) as usize] >> (r & 63);
             }
+            let join = (hit & 1) ^ 1;
+            if join == 1 {
+                for &r in rows {
+                    taken[(r >> 6) as usize] |= 1 << (r & 63);
+                }
+                groups[order[k as usize] as usize] = g;
+            }
+            left[kept] = k;
+            kept += (join ^ 1) as usize;
         }
         left.truncate(kept);
         g += 1;
     }
-    let mut group_of = vec![0usize; n];
-    for (&c, &grp) in order.iter().zip(&groups) {
-        group_of[c as usize] = grp as usize;
-    }
     ColumnGroups {
-        group_of,
-        count: g as usize,
+        group_of: groups,
+        count: g,
     }
 }
 
-fn largest_first(pattern: &SparsityPattern) -> ColumnGroups {
+fn largest_first(pattern: &SparsityPattern, columns: &Columns) -> ColumnGroups {
     let n = pattern.ncols();
-    let (colptr, rows) = pattern.column_rows();
     // Degree bound: entries in the rows a column touches (cheap, no neighbour sets).
     let mut degree = vec![0usize; n];
     for j in 0..n {
-        degree[j] = rows[colptr[j]..colptr[j + 1]]
+        degree[j] = columns
+            .col(j)
             .iter()
-            .map(|&r| pattern.row(r).len())
+            .map(|&r| pattern.row(r as usize).len())
             .sum();
     }
     let mut order: Vec<usize> = (0..n).collect();
@@ -214,8 +245,8 @@ fn largest_first(pattern: &SparsityPattern) -> ColumnGroups {
     let mut forbidden: Vec<usize> = Vec::new();
     let mut count = 0;
     for &j in &order {
-        for &r in &rows[colptr[j]..colptr[j + 1]] {
-            for &k in pattern.row(r) {
+        for &r in columns.col(j) {
+            for &k in pattern.row(r as usize) {
                 let c = group_of[k];
                 if c != usize::MAX {
                     forbidden[c] = j + 1;
@@ -272,9 +303,10 @@ mod tests {
     #[test]
     fn groups_never_share_a_row() {
         let p = tridiagonal(200);
-        let s = group_columns(&p, ColumnGrouping::Scipy);
+        let c = Columns::new(&p).unwrap();
+        let s = group_columns(&p, &c, ColumnGrouping::Scipy);
         assert_valid(&p, &s);
-        let lf = group_columns(&p, ColumnGrouping::LargestFirst);
+        let lf = group_columns(&p, &c, ColumnGrouping::LargestFirst);
         assert_valid(&p, &lf);
         assert_eq!(lf.count, 3);
         assert!(s.count >= 3);

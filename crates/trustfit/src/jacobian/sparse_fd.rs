@@ -7,47 +7,40 @@ use rayon::prelude::*;
 
 use crate::error::{CallbackError, Error};
 use crate::jacobian::finite_diff::{FdParams, FdWorkspace, compute_steps};
-use crate::jacobian::groups::{ColumnGrouping, group_columns};
+use crate::jacobian::groups::{ColumnGrouping, Columns, group_columns};
 use crate::linalg::sparse::{CsrMatrix, SparsityPattern};
 use crate::options::JacSpec;
 use crate::problem::{Residuals, eval_residuals, guarded};
 
 /// Precomputed layout of one sparsity pattern: the columns of each group, and the
-/// entries of each column in group order, so a group's values are computed in one
-/// sequential pass (compact `u32` indices: half the memory traffic of `usize`).
+/// pattern by columns, so a group's values are computed column by column from
+/// compact `u32` indices (half the memory traffic of `usize`).
 pub(crate) struct SparseFd {
     /// Number of groups (residual evaluations per Jacobian, ×2 for '3-point').
     pub groups: usize,
-    /// Group `g` is `cols[col_ptr[g]..col_ptr[g + 1]]`.
+    /// Group `g` is `cols[col_ptr[g]..col_ptr[g + 1]]` (increasing).
     col_ptr: Vec<usize>,
     cols: Vec<u32>,
-    /// The entries of the column at `cols[k]` are `ent_ptr[k]..ent_ptr[k + 1]`.
-    ent_ptr: Vec<usize>,
-    /// Row of each entry, and its index in the CSR values.
-    rows: Vec<u32>,
-    pos: Vec<u32>,
+    columns: Columns,
     x2: Vec<f64>,
 }
 
 fn too_large() -> Error {
     Error::option(
         "jac_sparsity",
-        "has more than 2³² − 1 rows, columns or entries; finite differences by groups index them in 32 bits.",
+        "has 2³² − 1 or more rows, columns or entries; finite differences by groups index them in 32 bits.",
     )
 }
 
 impl SparseFd {
-    /// Groups the columns of `pattern` and lays out its entries by group.
+    /// Groups the columns of `pattern` and lists the columns of each group.
     ///
     /// # Errors
     /// [`Error::InvalidOption`] for patterns beyond 32-bit indices.
     pub fn new(pattern: &SparsityPattern, rule: ColumnGrouping) -> Result<Self, Error> {
-        let (m, n, nnz) = (pattern.nrows(), pattern.ncols(), pattern.nnz());
-        let fits = |v: usize| u32::try_from(v).is_ok();
-        if !(fits(m) && fits(n) && fits(nnz)) {
-            return Err(too_large());
-        }
-        let g = group_columns(pattern, rule);
+        let columns = Columns::new(pattern).ok_or_else(too_large)?;
+        let n = pattern.ncols();
+        let g = group_columns(pattern, &columns, rule);
         let count = g.count;
         // Columns by group (counting sort: increasing index within a group).
         let mut col_ptr = vec![0usize; count + 1];
@@ -63,52 +56,26 @@ impl SparseFd {
             cols[fill[k]] = j as u32;
             fill[k] += 1;
         }
-        // Entries per column, laid out in `cols` order; `next[j]` is where column j's
-        // next entry goes. A walk over the CSR rows keeps each column's rows sorted.
-        let mut next = vec![0usize; n];
-        for &j in pattern.indices() {
-            next[j] += 1;
-        }
-        let mut ent_ptr = Vec::with_capacity(n + 1);
-        ent_ptr.push(0);
-        let mut total = 0;
-        for &j in &cols {
-            let len = next[j as usize];
-            next[j as usize] = total;
-            total += len;
-            ent_ptr.push(total);
-        }
-        let mut rows = vec![0u32; nnz];
-        let mut pos = vec![0u32; nnz];
-        let indptr = pattern.indptr();
-        for i in 0..m {
-            for (t, &j) in pattern.row(i).iter().enumerate() {
-                let q = next[j];
-                next[j] += 1;
-                rows[q] = i as u32;
-                pos[q] = (indptr[i] + t) as u32;
-            }
-        }
         Ok(Self {
             groups: count,
             col_ptr,
             cols,
-            ent_ptr,
-            rows,
-            pos,
+            columns,
             x2: vec![0.0; n],
         })
     }
 
-    /// Positions in `cols` of group `g`'s columns.
-    fn group_range(&self, g: usize) -> std::ops::Range<usize> {
-        self.col_ptr[g]..self.col_ptr[g + 1]
+    /// Columns of group `g`.
+    fn group_cols(&self, g: usize) -> &[u32] {
+        &self.cols[self.col_ptr[g]..self.col_ptr[g + 1]]
     }
 
-    /// Entries of group `g` (a range of `rows` and `pos`).
-    fn group_entries(&self, g: usize) -> std::ops::Range<usize> {
-        let r = self.group_range(g);
-        self.ent_ptr[r.start]..self.ent_ptr[r.end]
+    /// Number of entries of group `g`.
+    fn group_len(&self, g: usize) -> usize {
+        self.group_cols(g)
+            .iter()
+            .map(|&j| self.columns.range(j as usize).len())
+            .sum()
     }
 
     /// Fills the values of `jac` (whose pattern is the one given to [`SparseFd::new`]).
@@ -134,10 +101,9 @@ impl SparseFd {
                     .map_init(
                         || (p.x.to_vec(), p.x.to_vec(), vec![0.0; m], vec![0.0; m]),
                         |(x1, x2, f1, f2), g| {
-                            let first = this.group_entries(g).start;
-                            let mut out = vec![0.0; this.group_entries(g).len()];
-                            this.group(sync, p, g, ws_ro, x1, x2, f1, f2, |k, v| {
-                                out[k - first] = v;
+                            let mut out = Vec::with_capacity(this.group_len(g));
+                            this.group(sync, p, g, ws_ro, x1, x2, f1, f2, |_, v| {
+                                out.push(v);
                             })?;
                             Ok(out)
                         },
@@ -146,7 +112,11 @@ impl SparseFd {
             });
             let values = jac.values_mut();
             for (g, vals) in per_group?.into_iter().enumerate() {
-                for (&e, v) in self.pos[self.group_entries(g)].iter().zip(vals) {
+                let entries = self.group_cols(g).iter().flat_map(|&j| {
+                    let r = self.columns.range(j as usize);
+                    &self.columns.pos[r]
+                });
+                for (&e, v) in entries.zip(vals) {
                     values[e as usize] = v;
                 }
             }
@@ -162,7 +132,7 @@ impl SparseFd {
         let mut f2 = std::mem::take(&mut ws.f2);
         let mut result = Ok(());
         for g in 0..self.groups {
-            let (pos, values) = (&self.pos, jac.values_mut());
+            let (pos, values) = (&self.columns.pos, jac.values_mut());
             result = self.group(
                 problem,
                 p,
@@ -186,7 +156,8 @@ impl SparseFd {
     }
 
     /// Evaluates group `g` and reports `(k, value)` for each of its entries `k` (an
-    /// index of `rows`/`pos`). `x2`/`f2` are used by '3-point' only.
+    /// index of the column form's `rows`/`pos`), column by column in increasing
+    /// order. `x2`/`f2` are used by '3-point' only.
     #[allow(clippy::too_many_arguments)]
     fn group<P: Residuals + ?Sized, O: FnMut(usize, f64)>(
         &self,
@@ -200,7 +171,7 @@ impl SparseFd {
         f2: &mut [f64],
         mut out: O,
     ) -> Result<(), Error> {
-        let cols = &self.cols[self.group_range(g)];
+        let cols = self.group_cols(g);
         let three = p.scheme == JacSpec::ThreePoint;
         for &j in cols {
             let j = j as usize;
@@ -220,26 +191,27 @@ impl SparseFd {
             eval_residuals(problem, x2, f2)?;
         }
         let f0 = p.f0;
-        for (c, &j) in self.group_range(g).zip(cols) {
+        let rows = &self.columns.rows;
+        for &j in cols {
             let j = j as usize;
             let xj = p.x[j];
-            let ents = self.ent_ptr[c]..self.ent_ptr[c + 1];
+            let ents = self.columns.range(j);
             if !three {
                 let dx = x1[j] - xj;
                 for k in ents {
-                    let i = self.rows[k] as usize;
+                    let i = rows[k] as usize;
                     out(k, (f1[i] - f0[i]) / dx);
                 }
             } else if ws.one_sided[j] {
                 let dx = x2[j] - xj;
                 for k in ents {
-                    let i = self.rows[k] as usize;
+                    let i = rows[k] as usize;
                     out(k, (-3.0 * f0[i] + 4.0 * f1[i] - f2[i]) / dx);
                 }
             } else {
                 let dx = x2[j] - x1[j];
                 for k in ents {
-                    let i = self.rows[k] as usize;
+                    let i = rows[k] as usize;
                     out(k, (f2[i] - f1[i]) / dx);
                 }
             }
@@ -270,7 +242,7 @@ impl SparseFd {
             *c = Complex64::new(x, 0.0);
         }
         for g in 0..self.groups {
-            let cols = &self.cols[self.group_range(g)];
+            let cols = self.group_cols(g);
             for &j in cols {
                 let j = j as usize;
                 ws.xc[j] = Complex64::new(p.x[j], ws.h[j]);
@@ -280,10 +252,11 @@ impl SparseFd {
                 problem.residuals_complex(xc, fc)
             })?;
             let values = jac.values_mut();
-            for (c, &j) in self.group_range(g).zip(cols) {
+            let c = &self.columns;
+            for &j in cols {
                 let h = ws.h[j as usize];
-                for k in self.ent_ptr[c]..self.ent_ptr[c + 1] {
-                    values[self.pos[k] as usize] = ws.fc[self.rows[k] as usize].im / h;
+                for k in c.range(j as usize) {
+                    values[c.pos[k] as usize] = ws.fc[c.rows[k] as usize].im / h;
                 }
             }
             for &j in cols {
