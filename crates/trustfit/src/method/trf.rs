@@ -658,14 +658,28 @@ pub(crate) fn solve<'p, P: Residuals + ?Sized, S: Subproblem>(
             status = check_termination(reduction, cost, sn, x_norm, ratio, ctx.ftol, ctx.xtol);
             if status.is_some() {
                 if reduction > 0.0 {
-                    accept(&mut x, &x_new, &mut f_true, &f_new, &mut cost, cost_new);
+                    accept(
+                        &mut x,
+                        &mut x_new,
+                        &mut f_true,
+                        &mut f_new,
+                        &mut cost,
+                        cost_new,
+                    );
                 }
                 break;
             }
             alpha *= delta / delta_new;
             delta = delta_new;
             if reduction > 0.0 {
-                accept(&mut x, &x_new, &mut f_true, &f_new, &mut cost, cost_new);
+                accept(
+                    &mut x,
+                    &mut x_new,
+                    &mut f_true,
+                    &mut f_new,
+                    &mut cost,
+                    cost_new,
+                );
             }
         }
         if reduction > 0.0 {
@@ -720,15 +734,17 @@ pub(crate) fn solve<'p, P: Residuals + ?Sized, S: Subproblem>(
     })
 }
 
+/// Takes the trial point: the buffers are exchanged, not copied (the old point's
+/// buffers are the next trial's scratch).
 fn accept(
-    x: &mut [f64],
-    x_new: &[f64],
-    f_true: &mut [f64],
-    f_new: &[f64],
+    x: &mut Vec<f64>,
+    x_new: &mut Vec<f64>,
+    f_true: &mut Vec<f64>,
+    f_new: &mut Vec<f64>,
     cost: &mut f64,
     cost_new: f64,
 ) {
-    x.copy_from_slice(x_new);
-    f_true.copy_from_slice(f_new);
+    std::mem::swap(x, x_new);
+    std::mem::swap(f_true, f_new);
     *cost = cost_new;
 }
