@@ -613,7 +613,9 @@ impl Residuals for SmallBa {
 
 #[test]
 fn schur_complement_takes_the_cholesky_steps_on_bundle_adjustment() {
-    // The two exact solvers factor the same matrices two ways: same path, same minimum.
+    // The two exact solvers factor the same matrices two ways (Schur also corrects a
+    // near miss of the α search to first order instead of refactoring, a step within
+    // the search's tolerance): same evaluations, same minimum.
     let ba = SmallBa::new();
     let x0 = ba.p.x0.clone();
     let run = |t| {

@@ -19,6 +19,9 @@ use crate::method::common::norm;
 use crate::method::jac_store::JacStore;
 use crate::method::trf::Subproblem;
 
+/// Relative miss of ‖p(α)‖ − Δ below which [`NormalSolve::EXTRAPOLATE`] applies.
+const EXTRAPOLATE_WITHIN: f64 = 0.1;
+
 /// A factorization of the damped normal equations `B + αI` of one pattern.
 pub(crate) trait NormalSolve: Sized {
     /// Analyses `jac`'s pattern (once per solve).
@@ -36,6 +39,10 @@ pub(crate) trait NormalSolve: Sized {
         self.solve(work);
         dot(p, work)
     }
+    /// Whether a near miss of the α search is corrected to first order instead of
+    /// refactored (for factorizations much dearer than a solve); `inverse_quadratic`
+    /// must then leave `(B + αI)⁻¹ p` in `work`.
+    const EXTRAPOLATE: bool = false;
 }
 
 impl NormalSolve for NormalEquations {
@@ -69,6 +76,7 @@ impl NormalSolve for SchurComplement {
     fn solve(&mut self, rhs: &mut [f64]) {
         SchurComplement::solve(self, rhs);
     }
+    const EXTRAPOLATE: bool = true;
 }
 
 /// State of the Cholesky trust-region solver for one solve.
@@ -223,6 +231,14 @@ impl<N: NormalSolve> Subproblem for CholeskySolver<N> {
                 // α → 0: the step is the interior limit, which this p approximates.
                 // Chasing α → 0 would only amplify rounding along the null space.
                 interior = true;
+                break;
+            }
+            if N::EXTRAPOLATE && phi.abs() < EXTRAPOLATE_WITHIN * delta && next > lo && next < hi {
+                // p(α') ≈ p(α) + (α − α')(B + αI)⁻¹ p(α): dp/dα = −(B + αI)⁻¹ p.
+                for (p, w) in p_h.iter_mut().zip(&self.w) {
+                    *p += (alpha - next) * w;
+                }
+                alpha = next;
                 break;
             }
             alpha = if next > lo && next < hi && next.is_finite() {
