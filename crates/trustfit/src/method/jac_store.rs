@@ -188,11 +188,17 @@ impl JacStore<'_> {
     /// True when any stored value is not finite.
     pub fn has_non_finite(&self) -> bool {
         match self {
-            JacStore::Dense { data, .. } => data.iter().any(|v| !v.is_finite()),
-            JacStore::Sparse(a) => a.values().iter().any(|v| !v.is_finite()),
+            JacStore::Dense { data, .. } => any_non_finite(data),
+            JacStore::Sparse(a) => any_non_finite(a.values()),
             JacStore::Operator(_) => false,
         }
     }
+}
+
+/// True when some entry is infinite or NaN. An OR over all entries (no early exit)
+/// vectorizes; the Jacobian is almost always finite, so an early exit saves nothing.
+fn any_non_finite(v: &[f64]) -> bool {
+    v.iter().fold(false, |acc, x| acc | !x.is_finite())
 }
 
 /// `A = [J·diag(d); diag(e)]` (the second block only when `e` is given), the matrix
