@@ -122,6 +122,23 @@ impl NormalEquations {
                     let (start, end) = (indptr[r], indptr[r + 1]);
                     let cols = &p.indices()[start..end];
                     let len = cols.len().min(sv.len());
+                    // Short rows (chains, stencils) with the length known at compile
+                    // time: the loops unroll and the slot updates pipeline.
+                    match len {
+                        2 => {
+                            band_row::<2>(b, w, &cols[..2], &values[start..start + 2], d);
+                            continue;
+                        }
+                        3 => {
+                            band_row::<3>(b, w, &cols[..3], &values[start..start + 3], d);
+                            continue;
+                        }
+                        4 => {
+                            band_row::<4>(b, w, &cols[..4], &values[start..start + 4], d);
+                            continue;
+                        }
+                        _ => {}
+                    }
                     for t in 0..len {
                         sv[t] = values[start + t] * d[cols[t]];
                     }
@@ -194,6 +211,23 @@ impl NormalEquations {
         work.copy_from_slice(p);
         self.solve(work);
         p.iter().zip(work.iter()).map(|(a, b)| a * b).sum()
+    }
+}
+
+/// Adds row `(cols, vals)` of J (scaled by `d`) to B in band storage of width `w`:
+/// `B(cols[t], cols[a]) += v_a v_t` for `a ≤ t`, in the general loop's order.
+#[inline]
+fn band_row<const L: usize>(b: &mut [f64], w: usize, cols: &[usize], vals: &[f64], d: &[f64]) {
+    let mut c = [0usize; L];
+    let mut v = [0.0f64; L];
+    for t in 0..L {
+        c[t] = cols[t];
+        v[t] = vals[t] * d[c[t]];
+    }
+    for a in 0..L {
+        for t in a..L {
+            b[BandLdlt::slot(w, c[t], c[a])] += v[a] * v[t];
+        }
     }
 }
 
@@ -323,6 +357,40 @@ impl General {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn band_and_general_layouts_agree_for_rows_of_every_length() {
+        // Rows of 1..=5 entries (the unrolled band kernels take 2, 3 and 4).
+        let n = 7;
+        let mut t = Vec::new();
+        for (r, len) in [1usize, 2, 3, 4, 5, 3, 2, 4].into_iter().enumerate() {
+            let first = r % (n - len + 1);
+            for k in 0..len {
+                t.push((
+                    r,
+                    first + k,
+                    1.0 + 0.1 * (r * 7 + k) as f64 - 0.35 * k as f64,
+                ));
+            }
+        }
+        let j = CsrMatrix::from_triplets(8, n, &t).unwrap();
+        let d: Vec<f64> = (0..n).map(|i| 0.5 + 0.25 * i as f64).collect();
+        let c: Vec<f64> = (0..n).map(|i| 0.01 * i as f64).collect();
+        let r: Vec<f64> = (0..n).map(|i| (i as f64 * 0.7).cos()).collect();
+        let mut sols = Vec::new();
+        for max_band in [MAX_BAND, 0] {
+            let mut ne = NormalEquations::with_max_band(&j, max_band).unwrap();
+            assert_eq!(matches!(ne.layout, Layout::Band(_)), max_band > 0);
+            ne.fill(&j, &d, Some(&c));
+            assert!(ne.factor(0.3));
+            let mut x = r.clone();
+            ne.solve(&mut x);
+            sols.push(x);
+        }
+        for (a, b) in sols[0].iter().zip(&sols[1]) {
+            assert!((a - b).abs() <= 1e-12 * b.abs().max(1.0), "{a} vs {b}");
+        }
+    }
 
     #[test]
     fn solves_the_damped_normal_equations() {
