@@ -20,6 +20,23 @@ pub(crate) struct BandLdlt {
     inv_d: Vec<f64>,
 }
 
+/// `$fixed` with the constant `$k` equal to `w` when a fixed-width kernel exists
+/// (1 ≤ w ≤ 8), else `$general`.
+macro_rules! by_width {
+    ($w:expr, |$k:ident| $fixed:expr, $general:expr) => {
+        by_width!(@arms $w, $k, $fixed, $general, 1 2 3 4 5 6 7 8)
+    };
+    (@arms $w:expr, $k:ident, $fixed:expr, $general:expr, $($n:literal)*) => {
+        match $w {
+            $($n => {
+                const $k: usize = $n;
+                $fixed
+            })*
+            _ => $general,
+        }
+    };
+}
+
 impl BandLdlt {
     /// Storage for an `n × n` matrix of half-bandwidth `w`.
     pub fn new(n: usize, w: usize) -> Self {
@@ -59,15 +76,11 @@ impl BandLdlt {
                 return false;
             }
         }
-        macro_rules! fixed {
-            ($($k:literal)*) => {
-                match w {
-                    $($k => factor_rows::<$k>(a, alpha, &mut self.l, &mut self.inv_d, head),)*
-                    _ => (head..n).all(|i| self.factor_row(a, alpha, i)),
-                }
-            };
-        }
-        fixed!(1 2 3 4 5 6 7 8)
+        by_width!(
+            w,
+            |W| factor_rows::<W>(a, alpha, &mut self.l, &mut self.inv_d, head),
+            (head..n).all(|i| self.factor_row(a, alpha, i))
+        )
     }
 
     /// Row `i` for any width: `L(i, c) = s_c / D(c)`, `s_c = A(i, c) − Σ_k s_k L(c, k)`,
@@ -101,46 +114,38 @@ impl BandLdlt {
 
     /// Solves `L D Lᵀ x = b` in place.
     pub fn solve(&self, b: &mut [f64]) {
-        let (n, w) = (self.n, self.w);
-        let b = &mut b[..n];
-        // Rows without a full band (the first w forward, the last w backward) go
-        // through the general loops; the rest through a fixed-width kernel.
-        let head = w.min(n);
-        macro_rules! fixed {
-            ($($k:literal)*) => {
-                match w {
-                    $($k => {
-                        self.forward_rows(b, 0..head);
-                        forward_fixed::<$k>(&self.l, b, head);
-                        self.backward_rows(b, (n - head..n).rev());
-                        backward_fixed::<$k>(&self.l, &self.inv_d, b, n - head);
-                    })*
-                    _ => {
-                        self.forward_rows(b, 0..n);
-                        self.backward_rows(b, (0..n).rev());
-                    }
-                }
-            };
-        }
-        fixed!(1 2 3 4 5 6 7 8)
+        let b = &mut b[..self.n];
+        self.forward(b);
+        self.backward(b);
     }
 
-    /// `y = L⁻¹ b` in place.
+    /// `x = D⁻¹ y` then `x = L⁻ᵀ x` in place. Rows without a full band below them (the
+    /// last w) go through the general loop; the rest through a fixed-width kernel.
+    fn backward(&self, b: &mut [f64]) {
+        let (n, w) = (self.n, self.w);
+        let head = w.min(n);
+        by_width!(
+            w,
+            |W| {
+                self.backward_rows(b, (n - head..n).rev());
+                backward_fixed::<W>(&self.l, &self.inv_d, b, n - head);
+            },
+            self.backward_rows(b, (0..n).rev())
+        )
+    }
+
+    /// `y = L⁻¹ b` in place (the first w rows by the general loop).
     fn forward(&self, b: &mut [f64]) {
         let (n, w) = (self.n, self.w);
         let head = w.min(n);
-        macro_rules! fixed {
-            ($($k:literal)*) => {
-                match w {
-                    $($k => {
-                        self.forward_rows(b, 0..head);
-                        forward_fixed::<$k>(&self.l, b, head);
-                    })*
-                    _ => self.forward_rows(b, 0..n),
-                }
-            };
-        }
-        fixed!(1 2 3 4 5 6 7 8)
+        by_width!(
+            w,
+            |W| {
+                self.forward_rows(b, 0..head);
+                forward_fixed::<W>(&self.l, b, head);
+            },
+            self.forward_rows(b, 0..n)
+        )
     }
 
     /// Forward substitution over `rows` (any width), terms in increasing column order

@@ -656,21 +656,6 @@ pub(crate) fn solve<'p, P: Residuals + ?Sized, S: Subproblem>(
             let sn = norm(&step);
             step_norm = Some(sn);
             status = check_termination(reduction, cost, sn, x_norm, ratio, ctx.ftol, ctx.xtol);
-            if status.is_some() {
-                if reduction > 0.0 {
-                    accept(
-                        &mut x,
-                        &mut x_new,
-                        &mut f_true,
-                        &mut f_new,
-                        &mut cost,
-                        cost_new,
-                    );
-                }
-                break;
-            }
-            alpha *= delta / delta_new;
-            delta = delta_new;
             if reduction > 0.0 {
                 accept(
                     &mut x,
@@ -681,6 +666,11 @@ pub(crate) fn solve<'p, P: Residuals + ?Sized, S: Subproblem>(
                     cost_new,
                 );
             }
+            if status.is_some() {
+                break;
+            }
+            alpha *= delta / delta_new;
+            delta = delta_new;
         }
         if reduction > 0.0 {
             ctx.evaluate_jac(&x, &f_true, &mut jac)
