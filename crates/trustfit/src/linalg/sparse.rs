@@ -119,6 +119,21 @@ impl SparsityPattern {
                 format!("{} offsets", indptr.len()),
             ));
         }
+        // Canonical CSR (sorted unique columns per row, in range: what scipy's
+        // `csr_array` usually holds) is taken as it is; anything else is rebuilt.
+        let canonical = (0..nrows).all(|i| {
+            let row = &indices[indptr[i]..indptr[i + 1]];
+            row.windows(2).all(|w| w[0] < w[1]) && row.last().is_none_or(|&j| j < ncols)
+        });
+        if canonical {
+            return Ok(Self {
+                nrows,
+                ncols,
+                indices32: compact(ncols, &indices),
+                indptr: indptr.into(),
+                indices: indices.into(),
+            });
+        }
         let entries = (0..nrows).flat_map(|i| {
             indices[indptr[i]..indptr[i + 1]]
                 .iter()
@@ -515,6 +530,17 @@ mod tests {
         let (colptr, rows) = a.pattern().column_rows();
         assert_eq!(colptr, vec![0, 2, 4]);
         assert_eq!(rows, vec![0, 1, 0, 2]);
+    }
+
+    #[test]
+    fn from_csr_takes_canonical_rows_as_they_are() {
+        let a = SparsityPattern::from_csr(3, 4, vec![0, 2, 2, 4], vec![0, 3, 1, 2]).unwrap();
+        let b = SparsityPattern::from_entries(3, 4, [(0, 0), (0, 3), (2, 1), (2, 2)]).unwrap();
+        assert_eq!(a, b);
+        // Out of range, duplicated or unsorted: rebuilt (and checked) entry by entry.
+        assert!(SparsityPattern::from_csr(1, 2, vec![0, 1], vec![2]).is_err());
+        let d = SparsityPattern::from_csr(1, 3, vec![0, 3], vec![2, 0, 2]).unwrap();
+        assert_eq!(d.row(0), &[0, 2]);
     }
 
     #[test]
