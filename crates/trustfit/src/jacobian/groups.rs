@@ -8,7 +8,7 @@
 //! order of decreasing degree, which usually needs fewer groups (banded matrices
 //! reach the optimum, the band width).
 
-use crate::linalg::sparse::SparsityPattern;
+use crate::linalg::sparse::{Columns, SparsityPattern};
 
 /// How columns are grouped for finite differences with a sparsity pattern.
 ///
@@ -109,59 +109,6 @@ pub(crate) fn legacy_permutation(n: usize) -> Vec<u32> {
         a.swap(i, j);
     }
     a
-}
-
-/// A pattern by columns, with 32-bit indices: the rows of column `j` are
-/// `rows[colptr[j]..colptr[j + 1]]` (increasing), and `pos` is each entry's index in
-/// the CSR values. Built once per solve from the CSR rows; the grouping passes and
-/// the differenced Jacobian both read it.
-pub(crate) struct Columns {
-    pub colptr: Vec<u32>,
-    pub rows: Vec<u32>,
-    pub pos: Vec<u32>,
-}
-
-impl Columns {
-    /// `None` when an index does not fit in 32 bits (below `u32::MAX`).
-    pub fn new(pattern: &SparsityPattern) -> Option<Self> {
-        let (m, n, nnz) = (pattern.nrows(), pattern.ncols(), pattern.nnz());
-        let fits = |v: usize| u32::try_from(v).is_ok_and(|v| v < u32::MAX);
-        if !(fits(m) && fits(n) && fits(nnz)) {
-            return None;
-        }
-        let mut colptr = vec![0u32; n + 1];
-        for &j in pattern.indices() {
-            colptr[j + 1] += 1;
-        }
-        for j in 0..n {
-            colptr[j + 1] += colptr[j];
-        }
-        let mut next = colptr.clone();
-        let mut rows = vec![0u32; nnz];
-        let mut pos = vec![0u32; nnz];
-        let indptr = pattern.indptr();
-        for i in 0..m {
-            for (t, &j) in pattern.row(i).iter().enumerate() {
-                let q = next[j] as usize;
-                next[j] += 1;
-                rows[q] = i as u32;
-                pos[q] = (indptr[i] + t) as u32;
-            }
-        }
-        Some(Self { colptr, rows, pos })
-    }
-
-    /// Entry range of column `j`.
-    #[inline]
-    pub fn range(&self, j: usize) -> std::ops::Range<usize> {
-        self.colptr[j] as usize..self.colptr[j + 1] as usize
-    }
-
-    /// Rows of column `j`.
-    #[inline]
-    pub fn col(&self, j: usize) -> &[u32] {
-        &self.rows[self.range(j)]
-    }
 }
 
 /// Groups the columns of `pattern` (`columns` is its column form).
@@ -303,7 +250,7 @@ mod tests {
     #[test]
     fn groups_never_share_a_row() {
         let p = tridiagonal(200);
-        let c = Columns::new(&p).unwrap();
+        let c = p.columns().unwrap();
         let s = group_columns(&p, &c, ColumnGrouping::Scipy);
         assert_valid(&p, &s);
         let lf = group_columns(&p, &c, ColumnGrouping::LargestFirst);

@@ -7,8 +7,8 @@ use rayon::prelude::*;
 
 use crate::error::{CallbackError, Error};
 use crate::jacobian::finite_diff::{FdParams, FdWorkspace, compute_steps};
-use crate::jacobian::groups::{ColumnGrouping, Columns, group_columns};
-use crate::linalg::sparse::{CsrMatrix, SparsityPattern};
+use crate::jacobian::groups::{ColumnGrouping, group_columns};
+use crate::linalg::sparse::{Columns, CsrMatrix, SparsityPattern};
 use crate::options::JacSpec;
 use crate::problem::{Residuals, eval_residuals, guarded};
 
@@ -38,7 +38,7 @@ impl SparseFd {
     /// # Errors
     /// [`Error::InvalidOption`] for patterns beyond 32-bit indices.
     pub fn new(pattern: &SparsityPattern, rule: ColumnGrouping) -> Result<Self, Error> {
-        let columns = Columns::new(pattern).ok_or_else(too_large)?;
+        let columns = pattern.columns().ok_or_else(too_large)?;
         let n = pattern.ncols();
         let g = group_columns(pattern, &columns, rule);
         let count = g.count;

@@ -52,8 +52,6 @@ const MAX_BAND: usize = 16;
 pub(crate) struct NormalEquations {
     n: usize,
     layout: Layout,
-    /// True when the last `factor` succeeded.
-    factored: bool,
 }
 
 enum Layout {
@@ -99,11 +97,7 @@ impl NormalEquations {
         } else {
             Layout::General(Box::new(General::new(p)?))
         };
-        Ok(Self {
-            n,
-            layout,
-            factored: false,
-        })
+        Ok(Self { n, layout })
     }
 
     /// `B = D JᵀJ D + diag(c)` (c omitted when `None`).
@@ -177,16 +171,14 @@ impl NormalEquations {
                 }
             }
         }
-        self.factored = false;
     }
 
     /// Factors `B + αI`; `false` when it is not numerically positive definite.
     pub fn factor(&mut self, alpha: f64) -> bool {
-        self.factored = match &mut self.layout {
+        match &mut self.layout {
             Layout::Band(band) => band.ldlt.factor(&band.b, alpha),
             Layout::General(g) => g.factor(self.n, alpha),
-        };
-        self.factored
+        }
     }
 
     /// Solves `(B + αI) x = rhs` in place with the last successful factorization.

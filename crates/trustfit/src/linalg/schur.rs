@@ -91,8 +91,10 @@ impl SchurComplement {
     pub fn new(jac: &CsrMatrix) -> Result<Self, Error> {
         let p = jac.pattern();
         let (m, n) = (p.nrows(), p.ncols());
-        let (colptr, rows) = p.column_rows();
-        let col = |j: usize| &rows[colptr[j]..colptr[j + 1]];
+        let columns = p
+            .columns()
+            .ok_or_else(|| not_applicable("J has 2³² − 1 or more rows, columns or entries"))?;
+        let col = |j: usize| columns.col(j);
         // Runs of adjacent columns with the same rows.
         let mut blocks: Vec<(usize, usize)> = Vec::new();
         let mut j = 0;
@@ -113,10 +115,10 @@ impl SchurComplement {
         let mut chosen = vec![false; blocks.len()];
         for &b in &order {
             let rs = col(blocks[b].0);
-            if rs.iter().all(|&r| row_block[r] == usize::MAX) {
+            if rs.iter().all(|&r| row_block[r as usize] == usize::MAX) {
                 chosen[b] = true;
                 for &r in rs {
-                    row_block[r] = b;
+                    row_block[r as usize] = b;
                 }
             }
         }
@@ -161,7 +163,7 @@ impl SchurComplement {
         for b in 0..ne {
             let from = nb.len();
             for &r in col(e_start[b]) {
-                for &c in p.row(r) {
+                for &c in p.row(r as usize) {
                     if f_of_col[c] != usize::MAX {
                         nb.push(f_of_col[c]);
                     }

@@ -228,24 +228,62 @@ impl SparsityPattern {
         &self.indices
     }
 
-    /// For each column, the rows holding an entry (CSC structure).
-    pub(crate) fn column_rows(&self) -> (Vec<usize>, Vec<usize>) {
-        let mut colptr = vec![0usize; self.ncols + 1];
-        for &j in self.indices.iter() {
+    /// The pattern by columns (32-bit indices); `None` beyond them.
+    pub(crate) fn columns(&self) -> Option<Columns> {
+        Columns::new(self)
+    }
+}
+
+/// A pattern by columns, with 32-bit indices: the rows of column `j` are
+/// `rows[colptr[j]..colptr[j + 1]]` (increasing), and `pos` is each entry's index in
+/// the CSR values ([`SparsityPattern::columns`]). Built once per solve: the column
+/// grouping, the differenced Jacobian and the Schur partition read it.
+pub(crate) struct Columns {
+    pub colptr: Vec<u32>,
+    pub rows: Vec<u32>,
+    pub pos: Vec<u32>,
+}
+
+impl Columns {
+    /// `None` when an index does not fit in 32 bits (below `u32::MAX`).
+    fn new(pattern: &SparsityPattern) -> Option<Self> {
+        let (m, n, nnz) = (pattern.nrows(), pattern.ncols(), pattern.nnz());
+        let fits = |v: usize| u32::try_from(v).is_ok_and(|v| v < u32::MAX);
+        if !(fits(m) && fits(n) && fits(nnz)) {
+            return None;
+        }
+        let mut colptr = vec![0u32; n + 1];
+        for &j in pattern.indices() {
             colptr[j + 1] += 1;
         }
-        for j in 0..self.ncols {
+        for j in 0..n {
             colptr[j + 1] += colptr[j];
         }
         let mut next = colptr.clone();
-        let mut rows = vec![0usize; self.nnz()];
-        for i in 0..self.nrows {
-            for &j in self.row(i) {
-                rows[next[j]] = i;
+        let mut rows = vec![0u32; nnz];
+        let mut pos = vec![0u32; nnz];
+        let indptr = pattern.indptr();
+        for i in 0..m {
+            for (t, &j) in pattern.row(i).iter().enumerate() {
+                let q = next[j] as usize;
                 next[j] += 1;
+                rows[q] = i as u32;
+                pos[q] = (indptr[i] + t) as u32;
             }
         }
-        (colptr, rows)
+        Some(Self { colptr, rows, pos })
+    }
+
+    /// Entry range of column `j`.
+    #[inline]
+    pub fn range(&self, j: usize) -> std::ops::Range<usize> {
+        self.colptr[j] as usize..self.colptr[j + 1] as usize
+    }
+
+    /// Rows of column `j`.
+    #[inline]
+    pub fn col(&self, j: usize) -> &[u32] {
+        &self.rows[self.range(j)]
     }
 }
 
@@ -527,9 +565,9 @@ mod tests {
             let expect: f64 = (0..3).map(|i| d[i * 2 + j] * y[i]).sum();
             assert_eq!(x[j], expect);
         }
-        let (colptr, rows) = a.pattern().column_rows();
-        assert_eq!(colptr, vec![0, 2, 4]);
-        assert_eq!(rows, vec![0, 1, 0, 2]);
+        let c = a.pattern().columns().unwrap();
+        assert_eq!(c.colptr, vec![0, 2, 4]);
+        assert_eq!(c.rows, vec![0, 1, 0, 2]);
     }
 
     #[test]
