@@ -39,9 +39,12 @@ mod loss;
 mod method;
 pub mod minpack;
 mod options;
+mod plan;
 mod problem;
 mod report;
 mod solve;
+mod verbose;
+mod workspace;
 
 pub use error::{BestPoint, CallbackError, Error};
 pub use fit::{
@@ -59,5 +62,7 @@ pub use problem::{
     Absent, CallbackResult, FnProblem, JacobianProducts, MaybeComplex, MaybeJacobian, Residuals,
     ThreadSafe, from_fn,
 };
-pub use report::{IterationSummary, Printer, Report, Status, py_e};
+pub use report::{IterationSummary, Report, Status};
+pub use verbose::{Printer, py_e};
+pub use workspace::{Solution, Solver};
 pub use solve::{least_squares, least_squares_with_callback};

@@ -4,6 +4,8 @@
 //! `ρ″(z)/C²` (spec §3.2). Buffers live in [`LossEval`], allocated once per solve.
 
 use crate::error::Error;
+use crate::jacobian::store::JacStore;
+use crate::linalg::vector::dot;
 use crate::options::{EPS, Loss};
 use crate::problem::guarded;
 
@@ -146,7 +148,52 @@ pub(crate) fn cost_only(
     }
 }
 
-/// Plain dot product.
-pub(crate) fn dot(a: &[f64], b: &[f64]) -> f64 {
-    a.iter().zip(b).map(|(x, y)| x * y).sum()
+/// The robust-loss side of a solve: costs at trial points, and the scaling of f and J
+/// at accepted points (spec §3.3). Buffers sized once per plan.
+pub(crate) struct LossScaling {
+    loss: Loss,
+    f_scale: f64,
+    eval: LossEval,
+    /// Row factors for J stored other than densely (length m, or empty).
+    row_scale: Vec<f64>,
+}
+
+impl LossScaling {
+    /// Buffers for m residuals (none for the linear loss).
+    pub fn new(loss: &Loss, f_scale: f64, m: usize) -> Self {
+        let len = if *loss == Loss::Linear { 0 } else { m };
+        Self {
+            loss: loss.clone(),
+            f_scale,
+            eval: LossEval::new(len),
+            row_scale: vec![0.0; len],
+        }
+    }
+
+    /// Cost of trial residuals (scipy's cost-only form).
+    pub fn cost_of(&mut self, f: &[f64]) -> Result<f64, Error> {
+        cost_only(&self.loss, self.f_scale, f, &mut self.eval)
+    }
+
+    /// At an accepted point: copies `f_true` into `fs`, applies the robust-loss scaling
+    /// to `fs` and `jac`, and returns the "full" cost.
+    pub fn scale(
+        &mut self,
+        f_true: &[f64],
+        fs: &mut [f64],
+        jac: &mut JacStore<'_>,
+    ) -> Result<f64, Error> {
+        fs.copy_from_slice(f_true);
+        if self.loss == Loss::Linear {
+            return Ok(0.5 * dot(f_true, f_true));
+        }
+        self.eval.evaluate(&self.loss, self.f_scale, f_true)?;
+        if let JacStore::Dense { data, n } = jac {
+            self.eval.scale_jac_and_fun(fs, data, *n);
+        } else {
+            self.eval.scale_fun_rows(fs, &mut self.row_scale);
+            jac.scale_rows(&self.row_scale);
+        }
+        Ok(self.eval.cost())
+    }
 }

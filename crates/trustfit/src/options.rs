@@ -455,7 +455,7 @@ pub struct Options {
     /// Threads for finite-difference columns (default 1; needs a thread-safe problem).
     pub workers: Option<usize>,
     /// Where `verbose` output goes (default: standard output).
-    pub printer: Option<crate::report::Printer>,
+    pub printer: Option<crate::verbose::Printer>,
     #[doc(hidden)]
     pub non_exhaustive: NonExhaustive,
 }

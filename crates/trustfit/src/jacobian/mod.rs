@@ -1,5 +1,8 @@
-//! Jacobians by finite differences and complex step (spec §5).
+//! The one home of J: its storage (dense, CSR, matrix-free), its evaluation, finite
+//! differences and complex step (spec §5), and column groups for sparse differences.
 
+pub(crate) mod evaluate;
 pub(crate) mod finite_diff;
 pub(crate) mod groups;
 pub(crate) mod sparse_fd;
+pub(crate) mod store;

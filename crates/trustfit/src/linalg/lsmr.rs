@@ -28,18 +28,6 @@ pub(crate) struct LsmrParams {
     pub maxiter: Option<usize>,
 }
 
-impl From<&crate::options::TrOptions> for LsmrParams {
-    fn from(o: &crate::options::TrOptions) -> Self {
-        Self {
-            damp: o.damp,
-            atol: o.atol,
-            btol: o.btol,
-            conlim: o.conlim,
-            maxiter: o.maxiter,
-        }
-    }
-}
-
 /// Buffers of one LSMR problem size.
 pub(crate) struct Lsmr {
     u: Vec<f64>,

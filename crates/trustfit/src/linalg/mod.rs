@@ -7,3 +7,4 @@ pub(crate) mod lsmr;
 pub(crate) mod normal_eq;
 pub(crate) mod schur;
 pub(crate) mod sparse;
+pub(crate) mod vector;

@@ -8,40 +8,46 @@
 //! own `fdjac2`, see [`crate::minpack::lmdif`] for `leastsq`).
 
 use crate::error::{BestPoint, Error};
-use crate::loss::dot;
-use crate::method::common::{Context, Outcome, jt_times, norm_inf};
-use crate::method::jac_store::JacStore;
+use crate::jacobian::evaluate::JacobianEvaluator;
+use crate::jacobian::store::jt_times;
+use crate::linalg::vector::{dot, norm_inf};
+use crate::method::minimizer::{LoopState, Outcome};
+use crate::method::scale::Scaling;
 use crate::minpack::{LmSystem, LmWorkspace, LmderParams, lmder};
 use crate::options::JacSpec;
-use crate::problem::Residuals;
+use crate::plan::Plan;
+use crate::problem::{Residuals, eval_residuals};
 use crate::report::Status;
 
-/// Adapts the evaluation context to MINPACK's callbacks (column-major Jacobian).
-struct System<'x, 'a, 'c, P: ?Sized> {
-    ctx: &'x mut Context<'a, 'c, P>,
-    jac_rows: Vec<f64>,
-    /// f(x0), already computed by the front door: reused for MINPACK's first call.
-    cached_f0: Option<(Vec<f64>, Vec<f64>)>,
+/// Adapts the evaluation to MINPACK's callbacks (column-major Jacobian).
+struct System<'s, 'c, P: ?Sized> {
+    problem: &'s P,
+    plan: &'s Plan,
+    eval: &'s mut JacobianEvaluator,
+    jac_rows: &'s mut [f64],
+    /// x0 and f(x0), already computed by the front door: reused for MINPACK's first call.
+    cached_f0: Option<(&'c [f64], &'c [f64])>,
     /// Where `jac_rows` was last evaluated: scipy's memo skips re-evaluating there.
     jac_at: Vec<f64>,
 }
 
-impl<P: Residuals + ?Sized> LmSystem for System<'_, '_, '_, P> {
+impl<P: Residuals + ?Sized> LmSystem for System<'_, '_, P> {
     type Error = Error;
 
     fn residuals(&mut self, x: &[f64], f: &mut [f64]) -> Result<(), Error> {
         if let Some((x0, f0)) = self.cached_f0.take()
             && x0 == x
         {
-            f.copy_from_slice(&f0);
+            f.copy_from_slice(f0);
             return Ok(());
         }
-        self.ctx.fun(x, f)
+        eval_residuals(self.problem, x, f)
     }
 
     fn jacobian(&mut self, x: &[f64], f_at_x: &[f64], fjac: &mut [f64]) -> Result<(), Error> {
-        let (m, n) = (self.ctx.m, self.ctx.n);
-        self.ctx.jac(x, f_at_x, &mut self.jac_rows)?;
+        let (m, n) = (self.plan.m, self.plan.n);
+        self.eval
+            .dense(self.problem, self.plan, x, f_at_x, self.jac_rows)?;
         self.jac_at.copy_from_slice(x);
         for j in 0..n {
             for i in 0..m {
@@ -64,39 +70,45 @@ fn status_of(info: i32) -> Status {
     }
 }
 
-/// Runs lm from `x0` with `f0 = f(x0)`; `x_scale` values give MINPACK mode 2.
+/// Runs lm from `st.x` with `st.f_true = f(x)`; fixed `x_scale` values give MINPACK
+/// mode 2. On return `st` holds x, f, the gradient, and `jac` the dense J at x.
 pub(crate) fn solve<P: Residuals + ?Sized>(
-    ctx: &mut Context<'_, '_, P>,
-    x0: Vec<f64>,
-    f0: Vec<f64>,
-    x_scale: Option<Vec<f64>>,
-) -> Result<Outcome<'static>, Error> {
-    let (m, n) = (ctx.m, ctx.n);
-    let params = LmderParams {
-        ftol: ctx.ftol,
-        xtol: ctx.xtol,
-        gtol: ctx.gtol,
-        maxfev: ctx.max_nfev,
-        factor: 100.0,
-        diag: x_scale.map(|s| s.iter().map(|v| 1.0 / v).collect()),
+    problem: &P,
+    plan: &Plan,
+    eval: &mut JacobianEvaluator,
+    st: &mut LoopState,
+    jac: &mut [f64],
+) -> Result<Outcome, Error> {
+    let (m, n) = (plan.m, plan.n);
+    let diag = match (&plan.scaling, plan.x_scale_given) {
+        (Scaling::Fixed(s), true) => Some(s.iter().map(|v| 1.0 / v).collect()),
+        _ => None,
     };
-    let initial_cost = 0.5 * dot(&f0, &f0);
-    let mut x = x0.clone();
-    let mut fvec = vec![0.0; m];
+    let params = LmderParams {
+        ftol: plan.ftol,
+        xtol: plan.xtol,
+        gtol: plan.gtol,
+        maxfev: plan.max_nfev,
+        factor: 100.0,
+        diag,
+    };
+    let initial_cost = 0.5 * dot(&st.f_true, &st.f_true);
+    st.x_new.copy_from_slice(&st.x);
     let mut work = LmWorkspace::new(m, n);
-    let analytic = ctx.jac_spec == JacSpec::Analytic;
     let mut system = System {
-        ctx,
-        jac_rows: vec![0.0; m * n],
-        cached_f0: Some((x0, f0)),
+        problem,
+        plan,
+        eval,
+        jac_rows: jac,
+        cached_f0: Some((&st.x_new, &st.f_true)),
         jac_at: vec![f64::NAN; n],
     };
-    let out = match lmder(&mut system, &mut x, &mut fvec, m, &params, &mut work) {
+    let out = match lmder(&mut system, &mut st.x, &mut st.f_new, m, &params, &mut work) {
         Ok(out) => out,
         Err((e, partial)) => {
             let cost = 0.5 * partial.fnorm * partial.fnorm;
             return Err(e.with_best(BestPoint {
-                x,
+                x: st.x.clone(),
                 cost,
                 nfev: partial.nfev,
             }));
@@ -104,30 +116,27 @@ pub(crate) fn solve<P: Residuals + ?Sized>(
     };
     // scipy re-evaluates the (memoised) Jacobian at the returned x to fill `res.jac`;
     // the memo makes that free when MINPACK's last Jacobian was already at x (gtol exit).
-    let mut jac = std::mem::take(&mut system.jac_rows);
-    let fresh = system.jac_at != x;
-    let ctx = system.ctx;
+    let fresh = system.jac_at != st.x;
+    let System { eval, jac_rows, .. } = system;
+    std::mem::swap(&mut st.f_true, &mut st.f_new);
+    let cost = 0.5 * dot(&st.f_true, &st.f_true);
     if fresh {
-        ctx.jac(&x, &fvec, &mut jac).map_err(|e| {
-            e.with_best(BestPoint {
-                x: x.clone(),
-                cost: 0.5 * dot(&fvec, &fvec),
-                nfev: out.nfev,
-            })
-        })?;
+        eval.dense(problem, plan, &st.x, &st.f_true, jac_rows)
+            .map_err(|e| {
+                e.with_best(BestPoint {
+                    x: st.x.clone(),
+                    cost,
+                    nfev: out.nfev,
+                })
+            })?;
     }
-    let mut grad = vec![0.0; n];
-    jt_times(&jac, &fvec, n, &mut grad);
+    jt_times(jac_rows, &st.f_true, n, &mut st.grad);
+    st.active_mask.fill(0);
     Ok(Outcome {
-        cost: 0.5 * dot(&fvec, &fvec),
-        optimality: norm_inf(&grad),
-        x,
-        fun: fvec,
-        jac: JacStore::Dense { data: jac, n },
-        grad,
-        active_mask: vec![0; n],
+        cost,
+        optimality: norm_inf(&st.grad),
         nfev: out.nfev,
-        njev: analytic.then_some(out.njev),
+        njev: (plan.jac_spec == JacSpec::Analytic).then_some(out.njev),
         status: status_of(out.info),
         nit: out.njev,
         initial_cost,

@@ -1,9 +1,10 @@
-//! The three algorithms, one file each, and the kernels they share.
+//! The methods: one trust-region loop (`minimizer`) with two strategies (trf,
+//! dogbox) over pluggable subproblem solvers, and MINPACK's Levenberg–Marquardt.
 
-pub(crate) mod cholesky_step;
-pub(crate) mod common;
 pub(crate) mod dogbox;
-pub(crate) mod jac_store;
 pub(crate) mod lm;
-pub(crate) mod subspace;
+pub(crate) mod minimizer;
+pub(crate) mod scale;
+pub(crate) mod subproblem;
 pub(crate) mod trf;
+pub(crate) mod trust_region;

@@ -6,12 +6,12 @@
 use std::cell::RefCell;
 
 use crate::error::Error;
-use crate::linalg::lsmr::LinearMap;
 use crate::linalg::sparse::CsrMatrix;
-use crate::method::common::{column_norms, jt_times};
+use crate::linalg::vector::any_non_finite;
 use crate::problem::{JacobianProducts, guarded};
 
-/// The Jacobian storage of one solve.
+/// The Jacobian storage of one solve (dense and sparse storage is kept in the
+/// [`Workspace`](crate::workspace) between solves; an operator is set up per solve).
 pub(crate) enum JacStore<'p> {
     /// Row-major `m × n`.
     Dense { data: Vec<f64>, n: usize },
@@ -195,54 +195,25 @@ impl JacStore<'_> {
     }
 }
 
-/// True when some entry is infinite or NaN. An OR over all entries (no early exit)
-/// vectorizes; the Jacobian is almost always finite, so an early exit saves nothing.
-fn any_non_finite(v: &[f64]) -> bool {
-    v.iter().fold(false, |acc, x| acc | !x.is_finite())
+/// `g = Jᵀ f` for row-major J.
+pub(crate) fn jt_times(jac: &[f64], f: &[f64], n: usize, g: &mut [f64]) {
+    g[..n].fill(0.0);
+    for (row, &fi) in jac.chunks_exact(n).zip(f) {
+        for (gj, &jij) in g.iter_mut().zip(row) {
+            *gj += jij * fi;
+        }
+    }
 }
 
-/// `A = [J·diag(d); diag(e)]` (the second block only when `e` is given), the matrix
-/// LSMR sees in trf's subproblem.
-pub(crate) struct ScaledJacobian<'a> {
-    pub jac: &'a JacStore<'a>,
-    pub d: &'a [f64],
-    pub extra: Option<&'a [f64]>,
-    pub m: usize,
-    pub tmp: &'a RefCell<Vec<f64>>,
-}
-
-impl LinearMap for ScaledJacobian<'_> {
-    fn rows(&self) -> usize {
-        self.m + self.extra.map_or(0, <[f64]>::len)
-    }
-
-    fn cols(&self) -> usize {
-        self.d.len()
-    }
-
-    fn apply(&self, x: &[f64], y: &mut [f64]) -> Result<(), Error> {
-        let mut t = self.tmp.borrow_mut();
-        self.jac.mul_scaled(x, self.d, &mut t, &mut y[..self.m]);
-        self.jac.take_error()?;
-        if let Some(e) = self.extra {
-            for ((y, &x), &e) in y[self.m..].iter_mut().zip(x).zip(e) {
-                *y = x * e;
-            }
+/// Column norms of a row-major J (x_scale='jac', spec §4).
+pub(crate) fn column_norms(jac: &[f64], n: usize, out: &mut [f64]) {
+    out[..n].fill(0.0);
+    for row in jac.chunks_exact(n) {
+        for (o, &v) in out.iter_mut().zip(row) {
+            *o += v * v;
         }
-        Ok(())
     }
-
-    fn apply_t(&self, y: &[f64], x: &mut [f64]) -> Result<(), Error> {
-        self.jac.tmul(&y[..self.m], x);
-        self.jac.take_error()?;
-        for (x, &d) in x.iter_mut().zip(self.d) {
-            *x *= d;
-        }
-        if let Some(e) = self.extra {
-            for ((x, &y), &e) in x.iter_mut().zip(&y[self.m..]).zip(e) {
-                *x += y * e;
-            }
-        }
-        Ok(())
+    for o in out[..n].iter_mut() {
+        *o = o.sqrt();
     }
 }

@@ -1,0 +1,310 @@
+//! The one trust-region loop of trf and dogbox (Ceres' TrustRegionMinimizer in
+//! shape): gradient and optimality, the gtol test, trials until the cost decreases
+//! (radius update, ftol/xtol tests), acceptance, the Jacobian update with robust-loss
+//! scaling and `x_scale='jac'`, verbose rows, the callback, and the best point carried
+//! by any error once the iteration has started. A [`Strategy`] (trf or dogbox) only
+//! chooses steps; its subproblem solver solves the linear model.
+
+use std::ops::ControlFlow;
+
+use crate::error::{BestPoint, Error};
+use crate::jacobian::evaluate::JacobianEvaluator;
+use crate::jacobian::store::JacStore;
+use crate::linalg::vector::{all_finite, norm};
+use crate::loss::LossScaling;
+use crate::method::scale::VariableScale;
+use crate::method::trust_region::{check_termination, update_tr_radius};
+use crate::options::JacSpec;
+use crate::plan::Plan;
+use crate::problem::{Residuals, eval_residuals};
+use crate::report::{IterationSummary, Status};
+use crate::verbose::{emit, header_line, row_line};
+
+/// The user's per-iteration callback; `Break` stops the solve (status −2).
+pub(crate) type IterationCallback<'c> = dyn FnMut(&IterationSummary<'_>) -> ControlFlow<()> + 'c;
+
+/// The point of the iteration and its buffers (length n or m), reused across solves.
+pub(crate) struct LoopState {
+    pub x: Vec<f64>,
+    pub x_new: Vec<f64>,
+    /// Residuals at `x`, never loss-scaled.
+    pub f_true: Vec<f64>,
+    pub f_new: Vec<f64>,
+    /// Loss-scaled residuals at `x`.
+    pub fs: Vec<f64>,
+    /// `g = Jᵀ fs` (a strategy may zero frozen components during an iteration).
+    pub g: Vec<f64>,
+    /// Filled at the end: the reported gradient and active set.
+    pub grad: Vec<f64>,
+    pub active_mask: Vec<i32>,
+}
+
+impl LoopState {
+    /// Buffers for m residuals and n variables.
+    pub fn new(m: usize, n: usize) -> Self {
+        Self {
+            x: vec![0.0; n],
+            x_new: vec![0.0; n],
+            f_true: vec![0.0; m],
+            f_new: vec![0.0; m],
+            fs: vec![0.0; m],
+            g: vec![0.0; n],
+            grad: vec![0.0; n],
+            active_mask: vec![0; n],
+        }
+    }
+}
+
+/// What the loop needs besides the strategy: evaluation, loss, point, scales.
+pub(crate) struct LoopParts {
+    pub eval: JacobianEvaluator,
+    pub loss: LossScaling,
+    pub st: LoopState,
+    pub scales: VariableScale,
+}
+
+/// One trial step, as the strategy built it (`x_new` is in the state).
+pub(crate) struct Trial {
+    /// Reduction of the model's cost.
+    pub predicted: f64,
+    /// Step length in the trust region's norm.
+    pub step_h_norm: f64,
+    /// Whether the step reached the region's boundary (the radius may then grow).
+    pub boundary_hit: bool,
+    /// Euclidean length of the step in x.
+    pub step_norm: f64,
+}
+
+/// How trf and dogbox differ: the region's shape, the step, what "active" means.
+pub(crate) trait Strategy {
+    /// The trust radius at x0 (0 or NaN become 1).
+    fn initial_radius(&mut self, plan: &Plan, st: &LoopState, scales: &VariableScale) -> f64;
+    /// Loop head: the first-order optimality at x (dogbox also freezes variables).
+    fn optimality(&mut self, plan: &Plan, st: &mut LoopState) -> f64;
+    /// Once per iteration: set up the model (and its subproblem) at x.
+    fn prepare(
+        &mut self,
+        plan: &Plan,
+        jac: &JacStore<'_>,
+        st: &LoopState,
+        scales: &VariableScale,
+        g_norm: f64,
+        delta: f64,
+    ) -> Result<(), Error>;
+    /// One trial for radius `delta`: writes `st.x_new`.
+    fn trial(
+        &mut self,
+        plan: &Plan,
+        jac: &JacStore<'_>,
+        st: &mut LoopState,
+        scales: &VariableScale,
+        delta: f64,
+    ) -> Trial;
+    /// The radius changes between trials (trf rescales its α).
+    fn radius_changed(&mut self, _delta: f64, _delta_new: f64) {}
+    /// After the trial point became x: adjust it (dogbox pins variables to the bounds
+    /// its step reached); `true` when x moved, so f(x) must be evaluated again.
+    fn accepted(&mut self, plan: &Plan, x: &mut [f64]) -> bool;
+    /// At the end: the reported gradient and active set into `st.grad`, `st.active_mask`.
+    fn finish(&mut self, plan: &Plan, st: &mut LoopState);
+}
+
+/// What a method returns; the vectors are in the workspace's [`LoopState`].
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct Outcome {
+    pub cost: f64,
+    pub initial_cost: f64,
+    pub optimality: f64,
+    pub nfev: usize,
+    pub njev: Option<usize>,
+    pub status: Status,
+    pub nit: usize,
+}
+
+/// The counters and scalars of one run of the loop.
+struct Run {
+    cost: f64,
+    nfev: usize,
+    njev: usize,
+    nit: usize,
+    delta: f64,
+    step_norm: Option<f64>,
+    actual_reduction: Option<f64>,
+    status: Option<Status>,
+}
+
+impl Run {
+    fn best(&self, st: &LoopState) -> BestPoint {
+        BestPoint {
+            x: st.x.clone(),
+            cost: self.cost,
+            nfev: self.nfev,
+        }
+    }
+}
+
+/// Runs the loop from `parts.st.x` (strictly feasible for trf) with `parts.st.f_true`
+/// = f(x0) and `jac` = J(x0).
+pub(crate) fn minimize<P: Residuals + ?Sized, S: Strategy>(
+    problem: &P,
+    plan: &Plan,
+    parts: &mut LoopParts,
+    jac: &mut JacStore<'_>,
+    strategy: &mut S,
+    mut callback: Option<&mut IterationCallback<'_>>,
+) -> Result<Outcome, Error> {
+    let st = &mut parts.st;
+    let cost = parts.loss.scale(&st.f_true, &mut st.fs, jac)?;
+    jac.tmul(&st.fs, &mut st.g);
+    jac.take_error()?;
+    parts.scales.reset(&plan.scaling, jac);
+    let mut delta = strategy.initial_radius(plan, st, &parts.scales);
+    if delta == 0.0 || delta.is_nan() {
+        delta = 1.0;
+    }
+    let mut run = Run {
+        cost,
+        nfev: 1,
+        njev: 1,
+        nit: 0,
+        delta,
+        step_norm: None,
+        actual_reduction: None,
+        status: None,
+    };
+    if plan.verbose == 2 {
+        emit(plan.printer.as_ref(), &header_line());
+    }
+    let g_norm = loop {
+        let g_norm = strategy.optimality(plan, &mut parts.st);
+        if g_norm < plan.gtol {
+            run.status = Some(Status::Gtol);
+        }
+        if plan.verbose == 2 {
+            let (r, s) = (run.actual_reduction, run.step_norm);
+            let row = row_line(run.nit, run.nfev, run.cost, r, s, g_norm);
+            emit(plan.printer.as_ref(), &row);
+        }
+        if run.status.is_some() || run.nfev == plan.max_nfev {
+            break g_norm;
+        }
+        iterate(problem, plan, parts, jac, strategy, &mut run, g_norm)
+            .map_err(|e| e.with_best(run.best(&parts.st)))?;
+        if notify(callback.as_deref_mut(), &run, &parts.st)? {
+            run.status = Some(Status::CallbackStop);
+            break g_norm;
+        }
+    };
+    strategy.finish(plan, &mut parts.st);
+    Ok(Outcome {
+        cost: run.cost,
+        initial_cost: cost,
+        optimality: g_norm,
+        nfev: run.nfev,
+        njev: Some(run.njev),
+        status: run.status.unwrap_or(Status::MaxNfev),
+        nit: run.nit,
+    })
+}
+
+/// One outer iteration: trials until the cost decreases (or a test stops the solve),
+/// then the new point's Jacobian.
+fn iterate<P: Residuals + ?Sized, S: Strategy>(
+    problem: &P,
+    plan: &Plan,
+    parts: &mut LoopParts,
+    jac: &mut JacStore<'_>,
+    strategy: &mut S,
+    run: &mut Run,
+    g_norm: f64,
+) -> Result<(), Error> {
+    let LoopParts {
+        eval,
+        loss,
+        st,
+        scales,
+    } = parts;
+    strategy
+        .prepare(plan, jac, st, scales, g_norm, run.delta)
+        .and_then(|()| jac.take_error())?;
+    let mut reduction = -1.0;
+    let mut cost_new = run.cost;
+    let x_norm = norm(&st.x);
+    while reduction <= 0.0 && run.nfev < plan.max_nfev {
+        let trial = strategy.trial(plan, jac, st, scales, run.delta);
+        jac.take_error()
+            .and_then(|()| eval_residuals(problem, &st.x_new, &mut st.f_new))?;
+        run.nfev += 1;
+        if !all_finite(&st.f_new) {
+            run.delta = 0.25 * trial.step_h_norm;
+            continue;
+        }
+        cost_new = loss.cost_of(&st.f_new)?;
+        reduction = run.cost - cost_new;
+        let (delta_new, ratio) = update_tr_radius(
+            run.delta,
+            reduction,
+            trial.predicted,
+            trial.step_h_norm,
+            trial.boundary_hit,
+        );
+        run.step_norm = Some(trial.step_norm);
+        let (ftol, xtol) = (plan.ftol, plan.xtol);
+        run.status = check_termination(reduction, run.cost, trial.step_norm, x_norm, ratio, ftol, xtol);
+        if run.status.is_some() {
+            break;
+        }
+        strategy.radius_changed(run.delta, delta_new);
+        run.delta = delta_new;
+    }
+    if reduction > 0.0 {
+        // The trial point becomes x: buffers are exchanged, not copied.
+        std::mem::swap(&mut st.x, &mut st.x_new);
+        std::mem::swap(&mut st.f_true, &mut st.f_new);
+        run.cost = cost_new;
+        let moved = strategy.accepted(plan, &mut st.x);
+        if moved && plan.jac_spec != JacSpec::Analytic {
+            // scipy's memoised jac re-evaluates f at a moved x (uncounted) to difference.
+            eval_residuals(problem, &st.x, &mut st.f_new)?;
+            eval.evaluate(problem, plan, &st.x, &st.f_new, jac)?;
+        } else {
+            eval.evaluate(problem, plan, &st.x, &st.f_true, jac)?;
+        }
+        run.njev += 1;
+        // Keep the trial's cost (scipy keeps cost_new); only rescale J and f.
+        loss.scale(&st.f_true, &mut st.fs, jac)?;
+        jac.tmul(&st.fs, &mut st.g);
+        jac.take_error()?;
+        scales.update(jac);
+        run.actual_reduction = Some(reduction);
+    } else {
+        run.step_norm = Some(0.0);
+        run.actual_reduction = Some(0.0);
+    }
+    run.nit += 1;
+    Ok(())
+}
+
+/// Calls the user's callback after an iteration; `true` means "stop". A failing
+/// callback's error carries the current point as the best one.
+fn notify(
+    callback: Option<&mut IterationCallback<'_>>,
+    run: &Run,
+    st: &LoopState,
+) -> Result<bool, Error> {
+    let Some(cb) = callback else {
+        return Ok(false);
+    };
+    let summary = IterationSummary {
+        iteration: run.nit,
+        nfev: run.nfev,
+        cost: run.cost,
+        x: &st.x,
+        fun: &st.f_true,
+        step_norm: run.step_norm.unwrap_or(0.0),
+        cost_reduction: run.actual_reduction.unwrap_or(0.0),
+    };
+    let flow = crate::problem::guarded("callback", || Ok(cb(&summary)))
+        .map_err(|e| e.with_best(run.best(st)))?;
+    Ok(flow.is_break())
+}

@@ -1,0 +1,383 @@
+//! [`Solver`]: a plan plus every buffer of a solve — J's storage, the loop's vectors,
+//! the strategy's and the subproblem solver's — so that many problems of one shape
+//! are solved without planning or allocating again (the batch fitter runs one per
+//! thread). [`least_squares`](crate::least_squares) is one plan, one solve.
+
+use std::ops::ControlFlow;
+
+use crate::bounds::make_strictly_feasible;
+use crate::error::Error;
+use crate::jacobian::evaluate::JacobianEvaluator;
+use crate::jacobian::sparse_fd::SparseFd;
+use crate::jacobian::store::{JacStore, OperatorJac};
+use crate::linalg::normal_eq::NormalEquations;
+use crate::linalg::schur::SchurComplement;
+use crate::linalg::sparse::CsrMatrix;
+use crate::linalg::vector::all_finite;
+use crate::loss::LossScaling;
+use crate::method::dogbox::Dogbox;
+use crate::method::minimizer::{IterationCallback, LoopParts, LoopState, Outcome, Strategy, minimize};
+use crate::method::scale::VariableScale;
+use crate::method::subproblem::AnySubproblem;
+use crate::method::subproblem::cholesky::CholeskySolver;
+use crate::method::subproblem::exact::ExactSolver;
+use crate::method::subproblem::lsmr::LsmrSolver;
+use crate::method::trf::Trf;
+use crate::method::lm;
+use crate::options::{JacSpec, Method, Options, TrSolver};
+use crate::plan::{Plan, Storage, check_start};
+use crate::problem::{Residuals, eval_residuals};
+use crate::report::{IterationSummary, Report, Status};
+use crate::verbose::{emit, final_lines};
+
+/// The method's own state.
+enum MethodState {
+    Trf(Box<Trf>),
+    Dogbox(Box<Dogbox>),
+    Lm,
+}
+
+/// A reusable solver: plans once for a problem's shape and options, then solves any
+/// number of problems of that shape (same m, n, sparsity) from any start, allocating
+/// nothing after the first solve (dense or sparse J; a matrix-free J sets up its
+/// operator per solve).
+///
+/// ```
+/// use trustfit::{Solver, from_fn, Options};
+/// let data = [[1.0, 2.0], [3.0, 5.0]];
+/// let model = |k: usize| {
+///     let d = data[k];
+///     from_fn(2, move |x: &[f64], f: &mut [f64]| {
+///         f[0] = x[0] - d[0];
+///         f[1] = x[1] - d[1];
+///     })
+/// };
+/// let mut solver = Solver::new(&model(0), &[0.0, 0.0], &Options::default()).unwrap();
+/// for k in 0..2 {
+///     let sol = solver.solve(&model(k), &[0.0, 0.0]).unwrap();
+///     assert!(sol.status.is_success());
+///     assert!((sol.x[1] - data[k][1]).abs() < 1e-8);
+/// }
+/// ```
+pub struct Solver {
+    plan: Plan,
+    parts: LoopParts,
+    /// J's storage for dense and sparse J (an operator is set up per solve).
+    jac: JacStore<'static>,
+    method: MethodState,
+    jac_groups: Option<usize>,
+    /// The robust-loss row factors of a matrix-free J after the last solve.
+    operator_row_scale: Option<Vec<f64>>,
+}
+
+/// The result of [`Solver::solve`], borrowed from the solver's buffers (copy what you
+/// keep before the next solve).
+#[derive(Debug, Clone, Copy)]
+pub struct Solution<'a> {
+    /// Solution found.
+    pub x: &'a [f64],
+    /// Cost `½ Σ ρ(fᵢ²)` at `x`.
+    pub cost: f64,
+    /// Residuals at `x`.
+    pub fun: &'a [f64],
+    /// Gradient of the cost at `x`.
+    pub grad: &'a [f64],
+    /// First-order optimality measure.
+    pub optimality: f64,
+    /// −1 / +1 for a variable at its lower / upper bound, else 0.
+    pub active_mask: &'a [i32],
+    /// Residual evaluations.
+    pub nfev: usize,
+    /// Jacobian evaluations (`None` for lm with finite differences).
+    pub njev: Option<usize>,
+    /// Why the solve stopped.
+    pub status: Status,
+    /// Outer iterations.
+    pub nit: usize,
+    /// Cost at the start.
+    pub initial_cost: f64,
+}
+
+impl Solver {
+    /// Plans for `problem`'s shape and `options` (every check of
+    /// [`least_squares`](crate::least_squares) that does not need f(x0)), and allocates
+    /// every buffer. `x0` gives n and is checked against the bounds.
+    ///
+    /// # Errors
+    /// As [`least_squares`](crate::least_squares)'s option and shape errors.
+    pub fn new<P: Residuals + ?Sized>(
+        problem: &P,
+        x0: &[f64],
+        options: &Options,
+    ) -> Result<Solver, Error> {
+        let mut plan = Plan::new(problem, x0, options)?;
+        plan.finish(problem, options, false)?;
+        Solver::from_plan(problem, plan)
+    }
+
+    /// Every buffer for a finished plan.
+    pub(crate) fn from_plan<P: Residuals + ?Sized>(problem: &P, plan: Plan) -> Result<Solver, Error> {
+        let (m, n) = (plan.m, plan.n);
+        let pool = match plan.workers {
+            Some(w) if w > 1 && plan.jac_spec != JacSpec::Analytic && problem.as_sync().is_some() => {
+                rayon::ThreadPoolBuilder::new().num_threads(w).build().ok()
+            }
+            _ => None,
+        };
+        let (jac, sparse_fd) = match &plan.storage {
+            Storage::Sparse {
+                pattern,
+                differenced,
+            } => {
+                let sfd = match differenced {
+                    true => Some(SparseFd::new(pattern, plan.column_grouping)?),
+                    false => None,
+                };
+                (JacStore::Sparse(CsrMatrix::zeros(pattern.clone())), sfd)
+            }
+            Storage::Dense => (JacStore::Dense { data: vec![0.0; m * n], n }, None),
+            Storage::Operator => (JacStore::Dense { data: Vec::new(), n }, None),
+        };
+        let per_group = if plan.jac_spec == JacSpec::ThreePoint { 2 } else { 1 };
+        let jac_groups = sparse_fd.as_ref().map(|s| s.groups * per_group);
+        let method = match plan.method {
+            Method::Lm => MethodState::Lm,
+            Method::Trf => MethodState::Trf(Box::new(Trf::new(m, n, subproblem(&plan, &jac)?))),
+            Method::Dogbox => {
+                MethodState::Dogbox(Box::new(Dogbox::new(m, n, subproblem(&plan, &jac)?)))
+            }
+        };
+        let parts = LoopParts {
+            eval: JacobianEvaluator::new(&plan, sparse_fd, pool),
+            loss: LossScaling::new(&plan.loss, plan.f_scale, m),
+            st: LoopState::new(m, n),
+            scales: VariableScale::new(n),
+        };
+        Ok(Solver {
+            plan,
+            parts,
+            jac,
+            method,
+            jac_groups,
+            operator_row_scale: None,
+        })
+    }
+
+    /// Solves `problem` (of the planned shape) from `x0`.
+    ///
+    /// # Errors
+    /// A shape other than the planned one, `x0` outside the bounds, residuals not
+    /// finite at `x0`; failures of user code during the solve carry the best point.
+    pub fn solve<P: Residuals + ?Sized>(
+        &mut self,
+        problem: &P,
+        x0: &[f64],
+    ) -> Result<Solution<'_>, Error> {
+        self.solve_inner(problem, x0, None)
+    }
+
+    /// [`Solver::solve`] with a callback after every iteration (see
+    /// [`least_squares_with_callback`](crate::least_squares_with_callback)).
+    ///
+    /// # Errors
+    /// As [`Solver::solve`].
+    pub fn solve_with_callback<P: Residuals + ?Sized>(
+        &mut self,
+        problem: &P,
+        x0: &[f64],
+        callback: &mut dyn FnMut(&IterationSummary<'_>) -> ControlFlow<()>,
+    ) -> Result<Solution<'_>, Error> {
+        self.solve_inner(problem, x0, Some(callback))
+    }
+
+    fn solve_inner<P: Residuals + ?Sized>(
+        &mut self,
+        problem: &P,
+        x0: &[f64],
+        callback: Option<&mut IterationCallback<'_>>,
+    ) -> Result<Solution<'_>, Error> {
+        let (m, n) = (self.plan.m, self.plan.n);
+        if x0.len() != n || problem.num_residuals() != m {
+            return Err(Error::ShapeMismatch {
+                what: "This solver was planned for another shape.".into(),
+                expected: format!("m = {m}, n = {n}"),
+                got: format!("m = {}, n = {}", problem.num_residuals(), x0.len()),
+            });
+        }
+        check_start(x0, &self.plan.lb, &self.plan.ub)?;
+        let st = &mut self.parts.st;
+        st.x.copy_from_slice(x0);
+        start_point(&self.plan, &mut st.x);
+        eval_residuals(problem, &st.x, &mut st.f_true)?;
+        check_finite_start(&st.f_true)?;
+        let out = self.run(problem, callback)?;
+        let st = &self.parts.st;
+        Ok(Solution {
+            x: &st.x,
+            cost: out.cost,
+            fun: &st.f_true,
+            grad: &st.grad,
+            optimality: out.optimality,
+            active_mask: &st.active_mask,
+            nfev: out.nfev,
+            njev: out.njev,
+            status: out.status,
+            nit: out.nit,
+            initial_cost: out.initial_cost,
+        })
+    }
+
+    /// The planned settings.
+    pub(crate) fn plan(&self) -> &Plan {
+        &self.plan
+    }
+
+    /// The loop's point and buffers (the front door fills x and f(x) before `run`).
+    pub(crate) fn state(&mut self) -> &mut LoopState {
+        &mut self.parts.st
+    }
+
+    /// Runs the planned method from the state's x and f(x).
+    pub(crate) fn run<P: Residuals + ?Sized>(
+        &mut self,
+        problem: &P,
+        callback: Option<&mut IterationCallback<'_>>,
+    ) -> Result<Outcome, Error> {
+        let (plan, parts) = (&self.plan, &mut self.parts);
+        let row_scale = &mut self.operator_row_scale;
+        let outcome = match (&mut self.method, &mut self.jac) {
+            (MethodState::Lm, JacStore::Dense { data, .. }) => {
+                lm::solve(problem, plan, &mut parts.eval, &mut parts.st, data)?
+            }
+            (MethodState::Lm, _) => return Err(Error::option("method", "'lm' needs a dense Jacobian.")),
+            (MethodState::Trf(s), jac) => {
+                trust_region(problem, plan, parts, jac, row_scale, s.as_mut(), callback)?
+            }
+            (MethodState::Dogbox(s), jac) => {
+                trust_region(problem, plan, parts, jac, row_scale, s.as_mut(), callback)?
+            }
+        };
+        if plan.verbose >= 1 {
+            let o = &outcome;
+            let lines = final_lines(o.status.message(), o.nfev, o.initial_cost, o.cost, o.optimality);
+            for line in &lines {
+                emit(plan.printer.as_ref(), line);
+            }
+        }
+        Ok(outcome)
+    }
+
+    /// The report of the last run, taking the buffers (the front door's last step).
+    pub(crate) fn into_report(self, out: Outcome, time: std::time::Duration) -> Report {
+        let Solver {
+            plan,
+            parts,
+            jac,
+            jac_groups,
+            operator_row_scale,
+            ..
+        } = self;
+        let (dense, sparse) = match jac {
+            JacStore::Dense { data, .. } => (data, None),
+            JacStore::Sparse(a) => (Vec::new(), Some(a)),
+            JacStore::Operator(_) => (Vec::new(), None),
+        };
+        let st = parts.st;
+        Report {
+            x: st.x,
+            cost: out.cost,
+            fun: st.f_true,
+            jac: dense,
+            jac_sparse: sparse,
+            jac_row_scale: operator_row_scale,
+            jac_groups,
+            grad: st.grad,
+            optimality: out.optimality,
+            active_mask: st.active_mask,
+            nfev: out.nfev,
+            njev: out.njev,
+            status: out.status,
+            nit: out.nit,
+            m: plan.m,
+            n: plan.n,
+            method: plan.method,
+            jac_kind: plan.jac_spec,
+            tr_solver: plan.tr_solver,
+            initial_cost: out.initial_cost,
+            time,
+            warnings: plan.warnings,
+        }
+    }
+}
+
+/// trf or dogbox from the state's x: J(x0) into its storage (the operator is set up
+/// here, borrowing the problem's products), then the loop.
+fn trust_region<P: Residuals + ?Sized, S: Strategy>(
+    problem: &P,
+    plan: &Plan,
+    parts: &mut LoopParts,
+    stored: &mut JacStore<'_>,
+    row_scale: &mut Option<Vec<f64>>,
+    strategy: &mut S,
+    callback: Option<&mut IterationCallback<'_>>,
+) -> Result<Outcome, Error> {
+    if let (Storage::Operator, Some(products)) = (&plan.storage, problem.jacobian_products()) {
+        let mut jac = JacStore::Operator(OperatorJac::new(products, plan.m, plan.n));
+        let out = from_start(problem, plan, parts, &mut jac, strategy, callback);
+        if let JacStore::Operator(op) = &jac {
+            *row_scale = op.row_scale().map(<[f64]>::to_vec);
+        }
+        return out;
+    }
+    from_start(problem, plan, parts, stored, strategy, callback)
+}
+
+fn from_start<P: Residuals + ?Sized, S: Strategy>(
+    problem: &P,
+    plan: &Plan,
+    parts: &mut LoopParts,
+    jac: &mut JacStore<'_>,
+    strategy: &mut S,
+    callback: Option<&mut IterationCallback<'_>>,
+) -> Result<Outcome, Error> {
+    let st = &parts.st;
+    parts.eval.evaluate(problem, plan, &st.x, &st.f_true, jac)?;
+    minimize(problem, plan, parts, jac, strategy, callback)
+}
+
+/// The subproblem solver the plan asks for, sized for J's storage.
+fn subproblem(plan: &Plan, jac: &JacStore<'_>) -> Result<AnySubproblem, Error> {
+    let (m, n) = (plan.m, plan.n);
+    let dogbox = plan.method == Method::Dogbox;
+    Ok(match plan.tr_solver {
+        Some(TrSolver::Cholesky) => AnySubproblem::Cholesky(CholeskySolver::<NormalEquations>::new(jac)?),
+        Some(TrSolver::Schur) => AnySubproblem::Schur(CholeskySolver::<SchurComplement>::new(jac)?),
+        Some(TrSolver::Lsmr) if dogbox => {
+            AnySubproblem::Lsmr(LsmrSolver::for_dogbox(m, n, plan.tr_options.clone()))
+        }
+        Some(TrSolver::Lsmr) => {
+            AnySubproblem::Lsmr(LsmrSolver::for_trf(m, n, plan.bounded, plan.tr_options.clone()))
+        }
+        _ if dogbox => AnySubproblem::Exact(ExactSolver::for_dogbox(m, n)),
+        _ => AnySubproblem::Exact(ExactSolver::for_trf(m, n, plan.bounded)),
+    })
+}
+
+/// trf starts strictly inside the bounds (scipy's `make_strictly_feasible`).
+pub(crate) fn start_point(plan: &Plan, x: &mut [f64]) {
+    if plan.method == Method::Trf && plan.bounded {
+        make_strictly_feasible(x, &plan.lb, &plan.ub, 1e-10);
+    }
+}
+
+/// scipy's check of f(x0).
+pub(crate) fn check_finite_start(f0: &[f64]) -> Result<(), Error> {
+    if all_finite(f0) {
+        Ok(())
+    } else {
+        Err(Error::NonFinite {
+            what: "Residuals are not finite in the initial point.".into(),
+            best: None,
+        })
+    }
+}
