@@ -183,7 +183,77 @@ pub enum Error {
     },
 }
 
+/// The variant of an [`Error`] without its fields: a stable name for logging and
+/// matching (`Error` itself is `#[non_exhaustive]`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[non_exhaustive]
+pub enum ErrorKind {
+    /// [`Error::InvalidOption`].
+    InvalidOption,
+    /// [`Error::ShapeMismatch`].
+    ShapeMismatch,
+    /// [`Error::InfeasibleStart`].
+    InfeasibleStart,
+    /// [`Error::InvalidBounds`].
+    InvalidBounds,
+    /// [`Error::NonFinite`].
+    NonFinite,
+    /// [`Error::Unsupported`].
+    Unsupported,
+    /// [`Error::Callback`].
+    Callback,
+    /// [`Error::LinearAlgebra`].
+    LinearAlgebra,
+}
+
+impl ErrorKind {
+    /// A snake_case name, e.g. `"invalid_option"`.
+    ///
+    /// ```
+    /// assert_eq!(trustfit::ErrorKind::NonFinite.as_str(), "non_finite");
+    /// ```
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ErrorKind::InvalidOption => "invalid_option",
+            ErrorKind::ShapeMismatch => "shape_mismatch",
+            ErrorKind::InfeasibleStart => "infeasible_start",
+            ErrorKind::InvalidBounds => "invalid_bounds",
+            ErrorKind::NonFinite => "non_finite",
+            ErrorKind::Unsupported => "unsupported",
+            ErrorKind::Callback => "callback",
+            ErrorKind::LinearAlgebra => "linear_algebra",
+        }
+    }
+}
+
+impl std::fmt::Display for ErrorKind {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
 impl Error {
+    /// Which variant this is, for logging or matching without naming fields.
+    ///
+    /// ```
+    /// let p = trustfit::from_fn(1, |x: &[f64], f: &mut [f64]| f[0] = x[0]);
+    /// let opts = trustfit::Options { max_nfev: Some(0), ..Default::default() };
+    /// let err = trustfit::least_squares(&p, &[1.0], &opts).unwrap_err();
+    /// assert_eq!(err.kind(), trustfit::ErrorKind::InvalidOption);
+    /// ```
+    pub fn kind(&self) -> ErrorKind {
+        match self {
+            Error::InvalidOption { .. } => ErrorKind::InvalidOption,
+            Error::ShapeMismatch { .. } => ErrorKind::ShapeMismatch,
+            Error::InfeasibleStart { .. } => ErrorKind::InfeasibleStart,
+            Error::InvalidBounds { .. } => ErrorKind::InvalidBounds,
+            Error::NonFinite { .. } => ErrorKind::NonFinite,
+            Error::Unsupported { .. } => ErrorKind::Unsupported,
+            Error::Callback { .. } => ErrorKind::Callback,
+            Error::LinearAlgebra { .. } => ErrorKind::LinearAlgebra,
+        }
+    }
+
     /// The best point found before the error, when the solve had already started.
     ///
     /// ```

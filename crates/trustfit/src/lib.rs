@@ -43,10 +43,11 @@ mod plan;
 mod problem;
 mod report;
 mod solve;
+mod timing;
 mod verbose;
 mod workspace;
 
-pub use error::{BestPoint, CallbackError, Error};
+pub use error::{BestPoint, CallbackError, Error, ErrorKind};
 pub use fit::{
     Covariance, CurveFitOptions, CurveFitResult, LeastsqOptions, LeastsqResult, Sigma, curve_fit,
     leastsq, leastsq_message,
@@ -63,6 +64,7 @@ pub use problem::{
     ThreadSafe, from_fn,
 };
 pub use report::{IterationSummary, Report, Status};
+pub use solve::{least_squares, least_squares_with_callback};
+pub use timing::Timing;
 pub use verbose::{Printer, py_e};
 pub use workspace::{Solution, Solver};
-pub use solve::{least_squares, least_squares_with_callback};

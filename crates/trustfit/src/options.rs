@@ -170,7 +170,7 @@ impl FromStr for TrSolver {
             "schur" => Ok(TrSolver::Schur),
             _ => Err(Error::option(
                 "tr_solver",
-                "must be None, 'exact' or 'lsmr'.",
+                "must be None, 'exact' or 'lsmr'. trustfit also accepts 'cholesky' and 'schur' (sparse J).",
             )),
         }
     }

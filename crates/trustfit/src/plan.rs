@@ -128,7 +128,10 @@ impl Plan {
             && options.jac != JacSpec::Analytic
             && problem.as_sync().is_none()
         {
-            warnings.push("`workers` ignored: the problem is not marked thread-safe (use `.thread_safe()`).".into());
+            warnings.push(
+                "`workers` ignored: the problem is not marked thread-safe (use `.thread_safe()`)."
+                    .into(),
+            );
         }
         let (ftol, xtol, gtol) = options.tolerances();
         let x_scale_given = scale_values.is_some();
@@ -329,7 +332,9 @@ fn storage<P: Residuals + ?Sized>(
     }
     // Matrix-free J (scipy's LinearOperator): checks in scipy's order.
     if options.method == Method::Lm {
-        return Err(lm_unsupported("method='lm' works only with dense Jacobian matrices."));
+        return Err(lm_unsupported(
+            "method='lm' works only with dense Jacobian matrices.",
+        ));
     }
     if options.tr_solver == Some(TrSolver::Exact) {
         return Err(Error::option(

@@ -3,7 +3,8 @@
 use std::fmt;
 use std::time::Duration;
 
-use crate::options::{JacSpec, Method, TrSolver};
+use crate::options::{JacSpec, Method, TrSolver, XScale};
+use crate::timing::Timing;
 use crate::verbose::py_e;
 
 /// Why the solver stopped, with scipy's status codes and messages.
@@ -142,12 +143,22 @@ pub struct Report {
     pub jac_kind: JacSpec,
     /// Trust-region solver used (`None` for lm).
     pub tr_solver: Option<TrSolver>,
+    /// `tr_solver` as requested (`None`: the default for J's storage).
+    pub requested_tr_solver: Option<TrSolver>,
+    /// `x_scale` as requested.
+    pub x_scale: XScale,
+    /// Stored entries of the final J (m·n when dense, nnz when sparse, 0 matrix-free).
+    pub jac_entries: usize,
     /// Cost at `x0`.
     pub initial_cost: f64,
     /// Wall time of the solve.
     pub time: Duration,
+    /// Where the time went (trf and dogbox on problems large enough to time cheaply).
+    pub timing: Option<Timing>,
     /// Warnings scipy would emit (e.g. tolerances below machine epsilon).
     pub warnings: Vec<String>,
+    /// Options given that had no effect with the method and solver used.
+    pub ignored_options: Vec<String>,
 }
 
 impl Report {
@@ -187,22 +198,49 @@ impl Report {
     }
 }
 
+impl Report {
+    /// Ceres' FullReport habit: each setting as requested and as used (defaults and
+    /// fallbacks show).
+    fn fmt_settings(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        writeln!(f, "  {:<13}{:<22}{}", "setting", "requested", "used")?;
+        let method = self.method.to_string();
+        writeln!(f, "  {:<13}{:<22}{}", "method", method, method)?;
+        let asked = self
+            .requested_tr_solver
+            .map_or("None (default)".to_string(), |t| t.to_string());
+        let used = self
+            .tr_solver
+            .map_or("- (MINPACK)".to_string(), |t| t.to_string());
+        writeln!(f, "  {:<13}{:<22}{}", "tr_solver", asked, used)?;
+        let storage = match (&self.jac_sparse, self.jac.is_empty()) {
+            (Some(_), _) => "sparse",
+            (None, false) => "dense",
+            (None, true) => "matrix-free",
+        };
+        let groups = self
+            .jac_groups
+            .map_or(String::new(), |g| format!(", {g} evaluations"));
+        let jac = self.jac_kind.to_string();
+        writeln!(f, "  {:<13}{:<22}{jac} ({storage}{groups})", "jac", jac)?;
+        let x_scale = match &self.x_scale {
+            XScale::Default if self.method == Method::Lm => ("default".into(), "jac"),
+            XScale::Default => ("default".into(), "1.0"),
+            XScale::Jac => ("jac".into(), "jac"),
+            XScale::Values(v) => (format!("{} values", v.len()), "as given"),
+        };
+        writeln!(f, "  {:<13}{:<22}{}", "x_scale", x_scale.0, x_scale.1)
+    }
+}
+
 impl fmt::Display for Report {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         writeln!(f, "trustfit least_squares report")?;
         writeln!(
             f,
             "  problem      m = {} residuals, n = {} variables, Jacobian entries {}",
-            self.m,
-            self.n,
-            self.m * self.n
+            self.m, self.n, self.jac_entries
         )?;
-        let solver = self.tr_solver.map_or("-".to_string(), |t| t.to_string());
-        writeln!(
-            f,
-            "  method       {} (tr_solver {}, jac {})",
-            self.method, solver, self.jac_kind
-        )?;
+        self.fmt_settings(f)?;
         writeln!(
             f,
             "  cost         initial {}, final {}, change {}",
@@ -214,7 +252,14 @@ impl fmt::Display for Report {
         writeln!(f, "  iterations   {}", self.nit)?;
         let njev = self.njev.map_or("None".to_string(), |v| v.to_string());
         writeln!(f, "  evaluations  nfev {}, njev {}", self.nfev, njev)?;
-        writeln!(f, "  time         {:.3} ms", self.time.as_secs_f64() * 1e3)?;
+        write!(f, "  time         {:.3} ms", self.time.as_secs_f64() * 1e3)?;
+        match &self.timing {
+            Some(t) => {
+                let other = t.other(self.time).as_secs_f64() * 1e3;
+                writeln!(f, ": {t}, other {other:.3} ms")?;
+            }
+            None => writeln!(f)?,
+        }
         writeln!(
             f,
             "  status       {} ({})",
@@ -235,6 +280,9 @@ impl fmt::Display for Report {
         writeln!(f, "]")?;
         for w in &self.warnings {
             writeln!(f, "  warning      {w}")?;
+        }
+        for w in &self.ignored_options {
+            writeln!(f, "  ignored      {w}")?;
         }
         Ok(())
     }

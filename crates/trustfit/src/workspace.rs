@@ -16,18 +16,21 @@ use crate::linalg::sparse::CsrMatrix;
 use crate::linalg::vector::all_finite;
 use crate::loss::LossScaling;
 use crate::method::dogbox::Dogbox;
-use crate::method::minimizer::{IterationCallback, LoopParts, LoopState, Outcome, Strategy, minimize};
+use crate::method::lm;
+use crate::method::minimizer::{
+    IterationCallback, LoopParts, LoopState, Outcome, Strategy, minimize,
+};
 use crate::method::scale::VariableScale;
 use crate::method::subproblem::AnySubproblem;
 use crate::method::subproblem::cholesky::CholeskySolver;
 use crate::method::subproblem::exact::ExactSolver;
 use crate::method::subproblem::lsmr::LsmrSolver;
 use crate::method::trf::Trf;
-use crate::method::lm;
 use crate::options::{JacSpec, Method, Options, TrSolver};
 use crate::plan::{Plan, Storage, check_start};
 use crate::problem::{Residuals, eval_residuals};
 use crate::report::{IterationSummary, Report, Status};
+use crate::timing::{Phase, Stopwatch, TIMED_ENTRIES, Timing};
 use crate::verbose::{emit, final_lines};
 
 /// The method's own state.
@@ -116,10 +119,15 @@ impl Solver {
     }
 
     /// Every buffer for a finished plan.
-    pub(crate) fn from_plan<P: Residuals + ?Sized>(problem: &P, plan: Plan) -> Result<Solver, Error> {
+    pub(crate) fn from_plan<P: Residuals + ?Sized>(
+        problem: &P,
+        plan: Plan,
+    ) -> Result<Solver, Error> {
         let (m, n) = (plan.m, plan.n);
         let pool = match plan.workers {
-            Some(w) if w > 1 && plan.jac_spec != JacSpec::Analytic && problem.as_sync().is_some() => {
+            Some(w)
+                if w > 1 && plan.jac_spec != JacSpec::Analytic && problem.as_sync().is_some() =>
+            {
                 rayon::ThreadPoolBuilder::new().num_threads(w).build().ok()
             }
             _ => None,
@@ -135,10 +143,26 @@ impl Solver {
                 };
                 (JacStore::Sparse(CsrMatrix::zeros(pattern.clone())), sfd)
             }
-            Storage::Dense => (JacStore::Dense { data: vec![0.0; m * n], n }, None),
-            Storage::Operator => (JacStore::Dense { data: Vec::new(), n }, None),
+            Storage::Dense => (
+                JacStore::Dense {
+                    data: vec![0.0; m * n],
+                    n,
+                },
+                None,
+            ),
+            Storage::Operator => (
+                JacStore::Dense {
+                    data: Vec::new(),
+                    n,
+                },
+                None,
+            ),
         };
-        let per_group = if plan.jac_spec == JacSpec::ThreePoint { 2 } else { 1 };
+        let per_group = if plan.jac_spec == JacSpec::ThreePoint {
+            2
+        } else {
+            1
+        };
         let jac_groups = sparse_fd.as_ref().map(|s| s.groups * per_group);
         let method = match plan.method {
             Method::Lm => MethodState::Lm,
@@ -152,6 +176,11 @@ impl Solver {
             loss: LossScaling::new(&plan.loss, plan.f_scale, m),
             st: LoopState::new(m, n),
             scales: VariableScale::new(n),
+            clock: Stopwatch {
+                enabled: plan.method != Method::Lm
+                    && (!matches!(plan.storage, Storage::Dense) || m * n >= TIMED_ENTRIES),
+                ..Default::default()
+            },
         };
         Ok(Solver {
             plan,
@@ -227,11 +256,6 @@ impl Solver {
         })
     }
 
-    /// The planned settings.
-    pub(crate) fn plan(&self) -> &Plan {
-        &self.plan
-    }
-
     /// The loop's point and buffers (the front door fills x and f(x) before `run`).
     pub(crate) fn state(&mut self) -> &mut LoopState {
         &mut self.parts.st
@@ -244,12 +268,15 @@ impl Solver {
         callback: Option<&mut IterationCallback<'_>>,
     ) -> Result<Outcome, Error> {
         let (plan, parts) = (&self.plan, &mut self.parts);
+        parts.clock.timing = Timing::default();
         let row_scale = &mut self.operator_row_scale;
         let outcome = match (&mut self.method, &mut self.jac) {
             (MethodState::Lm, JacStore::Dense { data, .. }) => {
                 lm::solve(problem, plan, &mut parts.eval, &mut parts.st, data)?
             }
-            (MethodState::Lm, _) => return Err(Error::option("method", "'lm' needs a dense Jacobian.")),
+            (MethodState::Lm, _) => {
+                return Err(Error::option("method", "'lm' needs a dense Jacobian."));
+            }
             (MethodState::Trf(s), jac) => {
                 trust_region(problem, plan, parts, jac, row_scale, s.as_mut(), callback)?
             }
@@ -259,7 +286,13 @@ impl Solver {
         };
         if plan.verbose >= 1 {
             let o = &outcome;
-            let lines = final_lines(o.status.message(), o.nfev, o.initial_cost, o.cost, o.optimality);
+            let lines = final_lines(
+                o.status.message(),
+                o.nfev,
+                o.initial_cost,
+                o.cost,
+                o.optimality,
+            );
             for line in &lines {
                 emit(plan.printer.as_ref(), line);
             }
@@ -283,7 +316,12 @@ impl Solver {
             JacStore::Operator(_) => (Vec::new(), None),
         };
         let st = parts.st;
+        let nnz = match &sparse {
+            Some(a) => a.values().len(),
+            None => dense.len(),
+        };
         Report {
+            jac_entries: nnz,
             x: st.x,
             cost: out.cost,
             fun: st.f_true,
@@ -305,7 +343,11 @@ impl Solver {
             tr_solver: plan.tr_solver,
             initial_cost: out.initial_cost,
             time,
+            timing: parts.clock.enabled.then_some(parts.clock.timing),
+            requested_tr_solver: plan.requested_tr_solver,
+            x_scale: plan.requested_x_scale,
             warnings: plan.warnings,
+            ignored_options: plan.ignored,
         }
     }
 }
@@ -340,8 +382,10 @@ fn from_start<P: Residuals + ?Sized, S: Strategy>(
     strategy: &mut S,
     callback: Option<&mut IterationCallback<'_>>,
 ) -> Result<Outcome, Error> {
-    let st = &parts.st;
-    parts.eval.evaluate(problem, plan, &st.x, &st.f_true, jac)?;
+    let (st, eval) = (&parts.st, &mut parts.eval);
+    parts.clock.time(Phase::Jacobian, || {
+        eval.evaluate(problem, plan, &st.x, &st.f_true, jac)
+    })?;
     minimize(problem, plan, parts, jac, strategy, callback)
 }
 
@@ -350,14 +394,19 @@ fn subproblem(plan: &Plan, jac: &JacStore<'_>) -> Result<AnySubproblem, Error> {
     let (m, n) = (plan.m, plan.n);
     let dogbox = plan.method == Method::Dogbox;
     Ok(match plan.tr_solver {
-        Some(TrSolver::Cholesky) => AnySubproblem::Cholesky(CholeskySolver::<NormalEquations>::new(jac)?),
+        Some(TrSolver::Cholesky) => {
+            AnySubproblem::Cholesky(CholeskySolver::<NormalEquations>::new(jac)?)
+        }
         Some(TrSolver::Schur) => AnySubproblem::Schur(CholeskySolver::<SchurComplement>::new(jac)?),
         Some(TrSolver::Lsmr) if dogbox => {
             AnySubproblem::Lsmr(LsmrSolver::for_dogbox(m, n, plan.tr_options.clone()))
         }
-        Some(TrSolver::Lsmr) => {
-            AnySubproblem::Lsmr(LsmrSolver::for_trf(m, n, plan.bounded, plan.tr_options.clone()))
-        }
+        Some(TrSolver::Lsmr) => AnySubproblem::Lsmr(LsmrSolver::for_trf(
+            m,
+            n,
+            plan.bounded,
+            plan.tr_options.clone(),
+        )),
         _ if dogbox => AnySubproblem::Exact(ExactSolver::for_dogbox(m, n)),
         _ => AnySubproblem::Exact(ExactSolver::for_trf(m, n, plan.bounded)),
     })

@@ -11,7 +11,7 @@ use crate::linalg::vector::any_non_finite;
 use crate::problem::{JacobianProducts, guarded};
 
 /// The Jacobian storage of one solve (dense and sparse storage is kept in the
-/// [`Workspace`](crate::workspace) between solves; an operator is set up per solve).
+/// solver between solves; an operator is set up per solve).
 pub(crate) enum JacStore<'p> {
     /// Row-major `m × n`.
     Dense { data: Vec<f64>, n: usize },

@@ -17,7 +17,7 @@ use faer::linalg::cholesky::llt::factor::{
 use faer::{MatMut, Par};
 
 use crate::error::Error;
-use crate::linalg::sparse::CsrMatrix;
+use crate::linalg::sparse::{CsrMatrix, SparsityPattern};
 
 /// Largest block eliminated (its C block is factored densely).
 const MAX_E_BLOCK: usize = 8;
@@ -80,6 +80,62 @@ fn not_applicable(why: &str) -> Error {
         "tr_solver",
         format!("'schur' does not apply to this Jacobian: {why}; use 'cholesky'."),
     )
+}
+
+/// The F columns each eliminated block's rows touch (sorted, unique), as CSR-like
+/// pointers and indices.
+fn neighbours<'c>(
+    p: &SparsityPattern,
+    col: &impl Fn(usize) -> &'c [u32],
+    e_start: &[usize],
+    f_of_col: &[usize],
+) -> (Vec<usize>, Vec<usize>) {
+    let ne = e_start.len();
+    let mut nb_ptr = vec![0usize; ne + 1];
+    let mut nb = Vec::new();
+    for b in 0..ne {
+        let from = nb.len();
+        for &r in col(e_start[b]) {
+            for &c in p.row(r as usize) {
+                if f_of_col[c] != usize::MAX {
+                    nb.push(f_of_col[c]);
+                }
+            }
+        }
+        nb[from..].sort_unstable();
+        let mut len = from;
+        for t in from..nb.len() {
+            if t == from || nb[t] != nb[len - 1] {
+                nb[len] = nb[t];
+                len += 1;
+            }
+        }
+        nb.truncate(len);
+        nb_ptr[b + 1] = len;
+    }
+    (nb_ptr, nb)
+}
+
+/// Each block's neighbour list cut into runs of consecutive F columns
+/// `(position in the list, first column, length)`.
+fn contiguous_runs(nb_ptr: &[usize], nb: &[usize]) -> (Vec<usize>, Vec<(usize, usize, usize)>) {
+    let ne = nb_ptr.len() - 1;
+    let mut run_ptr = vec![0usize; ne + 1];
+    let mut runs = Vec::new();
+    for b in 0..ne {
+        let list = &nb[nb_ptr[b]..nb_ptr[b + 1]];
+        let mut t = 0;
+        while t < list.len() {
+            let mut e = t + 1;
+            while e < list.len() && list[e] == list[e - 1] + 1 {
+                e += 1;
+            }
+            runs.push((t, list[t], e - t));
+            t = e;
+        }
+        run_ptr[b + 1] = runs.len();
+    }
+    (run_ptr, runs)
 }
 
 impl SchurComplement {
@@ -157,44 +213,8 @@ impl SchurComplement {
                 "{nf} columns would remain in a dense Schur complement (at most {MAX_F})"
             )));
         }
-        // Neighbours of each block: the F columns of its rows.
-        let mut nb_ptr = vec![0usize; ne + 1];
-        let mut nb = Vec::new();
-        for b in 0..ne {
-            let from = nb.len();
-            for &r in col(e_start[b]) {
-                for &c in p.row(r as usize) {
-                    if f_of_col[c] != usize::MAX {
-                        nb.push(f_of_col[c]);
-                    }
-                }
-            }
-            nb[from..].sort_unstable();
-            let mut len = from;
-            for t in from..nb.len() {
-                if t == from || nb[t] != nb[len - 1] {
-                    nb[len] = nb[t];
-                    len += 1;
-                }
-            }
-            nb.truncate(len);
-            nb_ptr[b + 1] = len;
-        }
-        let mut run_ptr = vec![0usize; ne + 1];
-        let mut runs = Vec::new();
-        for b in 0..ne {
-            let list = &nb[nb_ptr[b]..nb_ptr[b + 1]];
-            let mut t = 0;
-            while t < list.len() {
-                let mut e = t + 1;
-                while e < list.len() && list[e] == list[e - 1] + 1 {
-                    e += 1;
-                }
-                runs.push((t, list[t], e - t));
-                t = e;
-            }
-            run_ptr[b + 1] = runs.len();
-        }
+        let (nb_ptr, nb) = neighbours(p, &col, &e_start, &f_of_col);
+        let (run_ptr, runs) = contiguous_runs(&nb_ptr, &nb);
         let mut entries = Vec::with_capacity(p.nnz());
         for r in 0..m {
             let b = row_block[r];

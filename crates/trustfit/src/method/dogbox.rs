@@ -14,7 +14,7 @@ use crate::bounds::{step_size_to_bound, step_to_bound_from_zero_neg};
 use crate::error::Error;
 use crate::jacobian::store::JacStore;
 use crate::linalg::vector::{dot, norm, norm_inf};
-use crate::method::minimizer::{LoopState, Strategy, Trial};
+use crate::method::minimizer::{LoopState, Strategy, Trial, View};
 use crate::method::scale::VariableScale;
 use crate::method::subproblem::{AnySubproblem, Subproblem};
 use crate::method::trust_region::minimize_quadratic_1d;
@@ -182,13 +182,12 @@ impl Strategy for Dogbox {
 
     fn prepare(
         &mut self,
-        plan: &Plan,
-        jac: &JacStore<'_>,
+        v: &View<'_, '_>,
         st: &LoopState,
-        scales: &VariableScale,
         _g_norm: f64,
         _delta: f64,
     ) -> Result<(), Error> {
+        let (plan, jac, scales) = (v.plan, v.jac, v.scales);
         let (f, free) = (&mut self.f, &self.free);
         for (k, &j) in free.iter().enumerate() {
             f.x[k] = st.x[j];
@@ -199,8 +198,15 @@ impl Strategy for Dogbox {
         }
         let nf = free.len();
         let (g, active) = (&st.g, &self.g_active);
-        self.sub
-            .newton_step(jac, &st.fs, g, &scales.scale, free, active, &mut self.w.newton)?;
+        self.sub.newton_step(
+            jac,
+            &st.fs,
+            g,
+            &scales.scale,
+            free,
+            active,
+            &mut self.w.newton,
+        )?;
         // The quadratic along the anti-gradient: a = ½‖J_F g_F‖², b = −g_F·g_F.
         match jac {
             JacStore::Dense { data, n } if self.sub.free_column_products() => {
@@ -216,14 +222,8 @@ impl Strategy for Dogbox {
         Ok(())
     }
 
-    fn trial(
-        &mut self,
-        plan: &Plan,
-        jac: &JacStore<'_>,
-        st: &mut LoopState,
-        scales: &VariableScale,
-        delta: f64,
-    ) -> Trial {
+    fn trial(&mut self, v: &View<'_, '_>, st: &mut LoopState, delta: f64) -> Trial {
+        let (plan, jac, scales) = (v.plan, v.jac, v.scales);
         let tr_hit = self.dogleg(delta);
         let nf = self.free.len();
         let step_f = &self.w.step_f[..nf];

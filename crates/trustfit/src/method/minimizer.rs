@@ -18,6 +18,7 @@ use crate::options::JacSpec;
 use crate::plan::Plan;
 use crate::problem::{Residuals, eval_residuals};
 use crate::report::{IterationSummary, Status};
+use crate::timing::{Phase, Stopwatch};
 use crate::verbose::{emit, header_line, row_line};
 
 /// The user's per-iteration callback; `Break` stops the solve (status −2).
@@ -61,6 +62,7 @@ pub(crate) struct LoopParts {
     pub loss: LossScaling,
     pub st: LoopState,
     pub scales: VariableScale,
+    pub clock: Stopwatch,
 }
 
 /// One trial step, as the strategy built it (`x_new` is in the state).
@@ -75,6 +77,13 @@ pub(crate) struct Trial {
     pub step_norm: f64,
 }
 
+/// What a strategy reads during an iteration: the plan, J and the variable scales.
+pub(crate) struct View<'a, 'j> {
+    pub plan: &'a Plan,
+    pub jac: &'a JacStore<'j>,
+    pub scales: &'a VariableScale,
+}
+
 /// How trf and dogbox differ: the region's shape, the step, what "active" means.
 pub(crate) trait Strategy {
     /// The trust radius at x0 (0 or NaN become 1).
@@ -84,22 +93,13 @@ pub(crate) trait Strategy {
     /// Once per iteration: set up the model (and its subproblem) at x.
     fn prepare(
         &mut self,
-        plan: &Plan,
-        jac: &JacStore<'_>,
+        v: &View<'_, '_>,
         st: &LoopState,
-        scales: &VariableScale,
         g_norm: f64,
         delta: f64,
     ) -> Result<(), Error>;
     /// One trial for radius `delta`: writes `st.x_new`.
-    fn trial(
-        &mut self,
-        plan: &Plan,
-        jac: &JacStore<'_>,
-        st: &mut LoopState,
-        scales: &VariableScale,
-        delta: f64,
-    ) -> Trial;
+    fn trial(&mut self, v: &View<'_, '_>, st: &mut LoopState, delta: f64) -> Trial;
     /// The radius changes between trials (trf rescales its α).
     fn radius_changed(&mut self, _delta: f64, _delta_new: f64) {}
     /// After the trial point became x: adjust it (dogbox pins variables to the bounds
@@ -223,17 +223,25 @@ fn iterate<P: Residuals + ?Sized, S: Strategy>(
         loss,
         st,
         scales,
+        clock,
     } = parts;
-    strategy
-        .prepare(plan, jac, st, scales, g_norm, run.delta)
-        .and_then(|()| jac.take_error())?;
+    let view = View { plan, jac, scales };
+    clock.time(Phase::LinearAlgebra, || {
+        strategy.prepare(&view, st, g_norm, run.delta)
+    })?;
+    jac.take_error()?;
     let mut reduction = -1.0;
     let mut cost_new = run.cost;
     let x_norm = norm(&st.x);
     while reduction <= 0.0 && run.nfev < plan.max_nfev {
-        let trial = strategy.trial(plan, jac, st, scales, run.delta);
-        jac.take_error()
-            .and_then(|()| eval_residuals(problem, &st.x_new, &mut st.f_new))?;
+        let view = View { plan, jac, scales };
+        let trial = clock.time(Phase::LinearAlgebra, || {
+            strategy.trial(&view, st, run.delta)
+        });
+        jac.take_error()?;
+        clock.time(Phase::Residuals, || {
+            eval_residuals(problem, &st.x_new, &mut st.f_new)
+        })?;
         run.nfev += 1;
         if !all_finite(&st.f_new) {
             run.delta = 0.25 * trial.step_h_norm;
@@ -250,7 +258,15 @@ fn iterate<P: Residuals + ?Sized, S: Strategy>(
         );
         run.step_norm = Some(trial.step_norm);
         let (ftol, xtol) = (plan.ftol, plan.xtol);
-        run.status = check_termination(reduction, run.cost, trial.step_norm, x_norm, ratio, ftol, xtol);
+        run.status = check_termination(
+            reduction,
+            run.cost,
+            trial.step_norm,
+            x_norm,
+            ratio,
+            ftol,
+            xtol,
+        );
         if run.status.is_some() {
             break;
         }
@@ -263,13 +279,15 @@ fn iterate<P: Residuals + ?Sized, S: Strategy>(
         std::mem::swap(&mut st.f_true, &mut st.f_new);
         run.cost = cost_new;
         let moved = strategy.accepted(plan, &mut st.x);
-        if moved && plan.jac_spec != JacSpec::Analytic {
-            // scipy's memoised jac re-evaluates f at a moved x (uncounted) to difference.
-            eval_residuals(problem, &st.x, &mut st.f_new)?;
-            eval.evaluate(problem, plan, &st.x, &st.f_new, jac)?;
-        } else {
-            eval.evaluate(problem, plan, &st.x, &st.f_true, jac)?;
-        }
+        clock.time(Phase::Jacobian, || {
+            if moved && plan.jac_spec != JacSpec::Analytic {
+                // scipy's memoised jac re-evaluates f at a moved x (uncounted) to difference.
+                eval_residuals(problem, &st.x, &mut st.f_new)?;
+                eval.evaluate(problem, plan, &st.x, &st.f_new, jac)
+            } else {
+                eval.evaluate(problem, plan, &st.x, &st.f_true, jac)
+            }
+        })?;
         run.njev += 1;
         // Keep the trial's cost (scipy keeps cost_new); only rescale J and f.
         loss.scale(&st.f_true, &mut st.fs, jac)?;

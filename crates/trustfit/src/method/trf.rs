@@ -18,9 +18,8 @@ use crate::bounds::{
     make_strictly_feasible, step_size_to_bound,
 };
 use crate::error::Error;
-use crate::jacobian::store::JacStore;
 use crate::linalg::vector::{dot, nan_max, norm, norm_inf};
-use crate::method::minimizer::{LoopState, Strategy, Trial};
+use crate::method::minimizer::{LoopState, Strategy, Trial, View};
 use crate::method::scale::VariableScale;
 use crate::method::subproblem::{AnySubproblem, Subproblem};
 use crate::method::trust_region::minimize_quadratic_1d;
@@ -266,13 +265,12 @@ impl Strategy for Trf {
 
     fn prepare(
         &mut self,
-        plan: &Plan,
-        jac: &JacStore<'_>,
+        v: &View<'_, '_>,
         st: &LoopState,
-        scales: &VariableScale,
         g_norm: f64,
         delta: f64,
     ) -> Result<(), Error> {
+        let (plan, jac, scales) = (v.plan, v.jac, v.scales);
         // The scaled quantities of spec §7.3.
         let g = &st.g;
         if plan.bounded {
@@ -296,14 +294,8 @@ impl Strategy for Trf {
             .prepare(jac, &st.fs, &self.d, diag_h, &self.g_h, delta)
     }
 
-    fn trial(
-        &mut self,
-        plan: &Plan,
-        jac: &JacStore<'_>,
-        st: &mut LoopState,
-        _scales: &VariableScale,
-        delta: f64,
-    ) -> Trial {
+    fn trial(&mut self, v: &View<'_, '_>, st: &mut LoopState, delta: f64) -> Trial {
+        let (plan, jac) = (v.plan, v.jac);
         let n = plan.n;
         self.alpha = self.sub.step(delta, self.alpha, &mut self.p_h);
         let sub = &self.sub;

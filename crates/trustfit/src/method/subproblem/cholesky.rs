@@ -11,10 +11,10 @@
 //! eliminating small independent blocks (`tr_solver='schur'`, bundle adjustment).
 
 use crate::error::Error;
+use crate::jacobian::store::JacStore;
 use crate::linalg::normal_eq::NormalEquations;
 use crate::linalg::schur::SchurComplement;
 use crate::linalg::sparse::CsrMatrix;
-use crate::jacobian::store::JacStore;
 use crate::linalg::vector::{dot, norm};
 use crate::method::subproblem::Subproblem;
 
@@ -305,7 +305,11 @@ impl<N: NormalSolve> Subproblem for CholeskySolver<N> {
             if factored {
                 break;
             }
-            alpha = if alpha == 0.0 { 1e-12 * b_max } else { alpha * 100.0 };
+            alpha = if alpha == 0.0 {
+                1e-12 * b_max
+            } else {
+                alpha * 100.0
+            };
             factored = self.ne.factor(alpha);
         }
         if !factored {

@@ -297,4 +297,3 @@ impl LinearMap for FreeColumns<'_> {
         Ok(())
     }
 }
-
