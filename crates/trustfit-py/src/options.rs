@@ -1,0 +1,170 @@
+//! The one converter between Python's option dicts and the core's option structs, and
+//! back from the core's results to dicts with named fields.
+//!
+//! A Python-visible option is a key of the dict `trustfit.optimize` builds and one arm
+//! of [`set_option`] (or [`set_leastsq_option`]); nothing else changes. Unknown keys
+//! are a `ValueError`, so a misspelt key cannot be silently ignored.
+
+use numpy::PyReadonlyArray1;
+use pyo3::exceptions::PyValueError;
+use pyo3::prelude::*;
+use pyo3::types::{PyDict, PyTuple};
+use trustfit::{
+    Bounds, JacSpec, LeastsqOptions, Loss, Method, Options, TrOptions, TrSolver, XScale,
+};
+
+use crate::callback::{python_loss, python_printer};
+use crate::errors::to_pyerr;
+
+/// The names users may pass, from the core's own `as_str` (scipy's spelling and, for
+/// losses, the order scipy's error message prints them in).
+pub fn option_names(py: Python<'_>) -> PyResult<Bound<'_, PyDict>> {
+    let methods = [Method::Trf, Method::Dogbox, Method::Lm].map(Method::as_str);
+    let losses = [
+        Loss::Linear,
+        Loss::Huber,
+        Loss::SoftL1,
+        Loss::Cauchy,
+        Loss::Arctan,
+    ]
+    .map(|l| l.as_str());
+    let tr_solvers = [
+        TrSolver::Exact,
+        TrSolver::Lsmr,
+        TrSolver::Cholesky,
+        TrSolver::Schur,
+    ]
+    .map(TrSolver::as_str);
+    let schemes =
+        [JacSpec::TwoPoint, JacSpec::ThreePoint, JacSpec::ComplexStep].map(JacSpec::as_str);
+    let names = PyDict::new(py);
+    names.set_item("methods", PyTuple::new(py, methods)?)?;
+    names.set_item("losses", PyTuple::new(py, losses)?)?;
+    names.set_item("tr_solvers", PyTuple::new(py, tr_solvers)?)?;
+    names.set_item("jac_schemes", PyTuple::new(py, schemes)?)?;
+    Ok(names)
+}
+
+/// A float64 array option as a vector (the Python side passes contiguous arrays).
+fn vector(value: &Bound<'_, PyAny>, key: &str) -> PyResult<Vec<f64>> {
+    let arr: PyReadonlyArray1<'_, f64> = value.extract().map_err(|_| {
+        PyValueError::new_err(format!("option `{key}` must be a 1-d float64 array"))
+    })?;
+    Ok(arr.as_array().to_vec())
+}
+
+/// `None` as `None`, anything else through `read`.
+fn optional<'py, T>(
+    value: &Bound<'py, PyAny>,
+    read: impl FnOnce(&Bound<'py, PyAny>) -> PyResult<T>,
+) -> PyResult<Option<T>> {
+    if value.is_none() {
+        Ok(None)
+    } else {
+        read(value).map(Some)
+    }
+}
+
+/// A name the core parses (`Method`, `JacSpec`, `TrSolver`, `Loss`), with its error.
+fn parsed<T: std::str::FromStr<Err = trustfit::Error>>(value: &Bound<'_, PyAny>) -> PyResult<T> {
+    value.extract::<String>()?.parse().map_err(to_pyerr)
+}
+
+/// `tr_options` as a dict of the LSMR keys the core knows; missing keys keep its defaults.
+fn tr_options(value: &Bound<'_, PyAny>) -> PyResult<TrOptions> {
+    let mut t = TrOptions::default();
+    for (key, v) in value.cast::<PyDict>()?.iter() {
+        match key.extract::<String>()?.as_str() {
+            "damp" => t.damp = v.extract()?,
+            "atol" => t.atol = v.extract()?,
+            "btol" => t.btol = v.extract()?,
+            "conlim" => t.conlim = v.extract()?,
+            "maxiter" => t.maxiter = v.extract()?,
+            "regularize" => t.regularize = v.extract()?,
+            other => {
+                return Err(PyValueError::new_err(format!(
+                    "unknown key `{other}` in tr_options"
+                )));
+            }
+        }
+    }
+    Ok(t)
+}
+
+/// One `least_squares` option into `o`.
+fn set_option(o: &mut Options, key: &str, v: &Bound<'_, PyAny>) -> PyResult<()> {
+    match key {
+        "method" => o.method = parsed(v)?,
+        "jac" => o.jac = parsed(v)?,
+        "bounds" => {
+            o.bounds = match optional(v, |b| b.extract::<(Bound<PyAny>, Bound<PyAny>)>())? {
+                Some((lb, ub)) => Bounds::new(vector(&lb, "lb")?, vector(&ub, "ub")?),
+                None => Bounds::none(),
+            }
+        }
+        "ftol" => o.ftol = v.extract()?,
+        "xtol" => o.xtol = v.extract()?,
+        "gtol" => o.gtol = v.extract()?,
+        "x_scale" => {
+            o.x_scale = if v.is_none() {
+                XScale::Default
+            } else if v.extract::<String>().is_ok_and(|s| s == "jac") {
+                XScale::Jac
+            } else {
+                XScale::Values(vector(v, "x_scale")?)
+            }
+        }
+        "loss" => {
+            o.loss = if v.is_callable() {
+                python_loss(v.clone().unbind())
+            } else {
+                parsed::<Loss>(v)?
+            }
+        }
+        "f_scale" => o.f_scale = v.extract()?,
+        "diff_step" => o.diff_step = optional(v, |d| vector(d, "diff_step"))?,
+        "tr_solver" => o.tr_solver = optional(v, parsed)?,
+        "tr_options" => o.tr_options = optional(v, tr_options)?.unwrap_or_default(),
+        "max_nfev" => o.max_nfev = v.extract()?,
+        "verbose" => {
+            o.verbose = v.extract()?;
+            o.printer = (o.verbose > 0).then(python_printer);
+        }
+        _ => return Err(PyValueError::new_err(format!("unknown option `{key}`"))),
+    }
+    Ok(())
+}
+
+/// The options dict of `least_squares` as the core's [`Options`] (defaults: scipy's).
+pub fn read_options(dict: &Bound<'_, PyDict>) -> PyResult<Options> {
+    let mut o = Options::default();
+    for (key, value) in dict.iter() {
+        set_option(&mut o, &key.extract::<String>()?, &value)?;
+    }
+    Ok(o)
+}
+
+/// One `leastsq` option into `o`.
+fn set_leastsq_option(o: &mut LeastsqOptions, key: &str, v: &Bound<'_, PyAny>) -> PyResult<()> {
+    match key {
+        "ftol" => o.ftol = v.extract()?,
+        "xtol" => o.xtol = v.extract()?,
+        "gtol" => o.gtol = v.extract()?,
+        "maxfev" => o.maxfev = v.extract()?,
+        "epsfcn" => o.epsfcn = v.extract()?,
+        "factor" => o.factor = v.extract()?,
+        "diag" => o.diag = optional(v, |d| vector(d, "diag"))?,
+        _ => return Err(PyValueError::new_err(format!("unknown option `{key}`"))),
+    }
+    Ok(())
+}
+
+/// The options dict of `leastsq` as the core's [`LeastsqOptions`] (`dfun` is set from
+/// whether a `Dfun` was given, not from the dict).
+pub fn read_leastsq_options(dict: &Bound<'_, PyDict>) -> PyResult<LeastsqOptions> {
+    let mut o = LeastsqOptions::default();
+    for (key, value) in dict.iter() {
+        set_leastsq_option(&mut o, &key.extract::<String>()?, &value)?;
+    }
+    Ok(o)
+}
