@@ -6,6 +6,8 @@ from typing import Any, Callable, Optional
 import numpy as np
 import numpy.typing as npt
 
+__all__ = ["solve", "leastsq_solve", "NAMES", "TrustfitError", "__version__"]
+
 __version__: str
 
 # The names users may pass: "methods", "losses", "tr_solvers", "jac_schemes", each a tuple
