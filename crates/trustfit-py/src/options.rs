@@ -70,25 +70,23 @@ fn parsed<T: std::str::FromStr<Err = trustfit::Error>>(value: &Bound<'_, PyAny>)
     value.extract::<String>()?.parse().map_err(to_pyerr)
 }
 
-/// `tr_options` as a dict of the LSMR keys the core knows; missing keys keep its defaults.
-fn tr_options(value: &Bound<'_, PyAny>) -> PyResult<TrOptions> {
-    let mut t = TrOptions::default();
-    for (key, v) in value.cast::<PyDict>()?.iter() {
-        match key.extract::<String>()?.as_str() {
-            "damp" => t.damp = v.extract()?,
-            "atol" => t.atol = v.extract()?,
-            "btol" => t.btol = v.extract()?,
-            "conlim" => t.conlim = v.extract()?,
-            "maxiter" => t.maxiter = v.extract()?,
-            "regularize" => t.regularize = v.extract()?,
-            other => {
-                return Err(PyValueError::new_err(format!(
-                    "unknown key `{other}` in tr_options"
-                )));
-            }
-        }
+/// A key no option struct knows (a typo on the Python side).
+fn unknown(key: &str) -> PyErr {
+    PyValueError::new_err(format!("unknown option `{key}`"))
+}
+
+/// One key of `tr_options` (the LSMR keys the core knows) into `t`.
+fn set_tr_option(t: &mut TrOptions, key: &str, v: &Bound<'_, PyAny>) -> PyResult<()> {
+    match key {
+        "damp" => t.damp = v.extract()?,
+        "atol" => t.atol = v.extract()?,
+        "btol" => t.btol = v.extract()?,
+        "conlim" => t.conlim = v.extract()?,
+        "maxiter" => t.maxiter = v.extract()?,
+        "regularize" => t.regularize = v.extract()?,
+        _ => return Err(unknown(key)),
     }
-    Ok(t)
+    Ok(())
 }
 
 /// One `least_squares` option into `o`.
@@ -124,24 +122,38 @@ fn set_option(o: &mut Options, key: &str, v: &Bound<'_, PyAny>) -> PyResult<()> 
         "f_scale" => o.f_scale = v.extract()?,
         "diff_step" => o.diff_step = optional(v, |d| vector(d, "diff_step"))?,
         "tr_solver" => o.tr_solver = optional(v, parsed)?,
-        "tr_options" => o.tr_options = optional(v, tr_options)?.unwrap_or_default(),
+        "tr_options" => {
+            let dict = optional(v, |d| Ok(d.cast::<PyDict>()?.clone()))?;
+            o.tr_options = match dict {
+                Some(d) => read_dict(&d, set_tr_option)?,
+                None => TrOptions::default(),
+            }
+        }
         "max_nfev" => o.max_nfev = v.extract()?,
         "verbose" => {
             o.verbose = v.extract()?;
             o.printer = (o.verbose > 0).then(python_printer);
         }
-        _ => return Err(PyValueError::new_err(format!("unknown option `{key}`"))),
+        _ => return Err(unknown(key)),
     }
     Ok(())
 }
 
-/// The options dict of `least_squares` as the core's [`Options`] (defaults: scipy's).
-pub fn read_options(dict: &Bound<'_, PyDict>) -> PyResult<Options> {
-    let mut o = Options::default();
+/// The core's defaults with every `(key, value)` of `dict` applied by `set`.
+fn read_dict<T: Default>(
+    dict: &Bound<'_, PyDict>,
+    set: impl Fn(&mut T, &str, &Bound<'_, PyAny>) -> PyResult<()>,
+) -> PyResult<T> {
+    let mut o = T::default();
     for (key, value) in dict.iter() {
-        set_option(&mut o, &key.extract::<String>()?, &value)?;
+        set(&mut o, &key.extract::<String>()?, &value)?;
     }
     Ok(o)
+}
+
+/// The options dict of `least_squares` as the core's [`Options`] (defaults: scipy's).
+pub fn read_options(dict: &Bound<'_, PyDict>) -> PyResult<Options> {
+    read_dict(dict, set_option)
 }
 
 /// One `leastsq` option into `o`.
@@ -154,7 +166,7 @@ fn set_leastsq_option(o: &mut LeastsqOptions, key: &str, v: &Bound<'_, PyAny>) -
         "epsfcn" => o.epsfcn = v.extract()?,
         "factor" => o.factor = v.extract()?,
         "diag" => o.diag = optional(v, |d| vector(d, "diag"))?,
-        _ => return Err(PyValueError::new_err(format!("unknown option `{key}`"))),
+        _ => return Err(unknown(key)),
     }
     Ok(())
 }
@@ -162,9 +174,5 @@ fn set_leastsq_option(o: &mut LeastsqOptions, key: &str, v: &Bound<'_, PyAny>) -
 /// The options dict of `leastsq` as the core's [`LeastsqOptions`] (`dfun` is set from
 /// whether a `Dfun` was given, not from the dict).
 pub fn read_leastsq_options(dict: &Bound<'_, PyDict>) -> PyResult<LeastsqOptions> {
-    let mut o = LeastsqOptions::default();
-    for (key, value) in dict.iter() {
-        set_leastsq_option(&mut o, &key.extract::<String>()?, &value)?;
-    }
-    Ok(o)
+    read_dict(dict, set_leastsq_option)
 }
