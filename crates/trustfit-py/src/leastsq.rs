@@ -149,7 +149,7 @@ fn padded<T: Copy + Default>(mut v: Vec<T>, len: usize) -> Vec<T> {
 /// `options` holds `ftol`, `xtol`, `gtol`, `maxfev` (already resolved: > 0), `epsfcn`,
 /// `factor` and `diag` (read by `options::read_leastsq_options`). Returns a dict with
 /// `x`, `fvec`, `nfev`, `njev` (None without `dfun`), `fjac` (n, m), `ipvt` (0-based
-/// int32), `qtf` and `info`.
+/// int32), `qtf`, `info` and `mesg` (scipy's message for `info`).
 #[pyfunction]
 #[pyo3(signature = (func, x0, fvec0, options, *, args, dfun=None, col_deriv=false, convert))]
 #[allow(clippy::too_many_arguments)]
@@ -203,5 +203,7 @@ pub fn leastsq_solve<'py>(
     out.set_item("ipvt", PyArray1::from_slice(py, &padded(ipvt, n)))?;
     out.set_item("qtf", PyArray1::from_slice(py, &padded(r.qtf, n)))?;
     out.set_item("info", r.ier)?;
+    // scipy's text for `info`; Rust spells a NaN tolerance "NaN" where Python's `%f` has "nan".
+    out.set_item("mesg", r.mesg.replace("NaN", "nan"))?;
     Ok(out)
 }

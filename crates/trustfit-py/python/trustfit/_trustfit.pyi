@@ -50,4 +50,4 @@ def leastsq_solve(
     convert: Callable[[Any, int, int], npt.NDArray[np.float64]],
 ) -> dict[str, Any]:
     """Runs the core's leastsq; `options`: ftol, xtol, gtol, maxfev, epsfcn, factor,
-    diag. Returns x, fvec, nfev, njev, fjac (n, m), ipvt (0-based int32), qtf, info."""
+    diag. Returns x, fvec, nfev, njev, fjac (n, m), ipvt (0-based int32), qtf, info, mesg."""

@@ -800,46 +800,6 @@ _LEASTSQ_SUCCESS = (1, 2, 3, 4)
 _LEASTSQ_FAILURE = (5, 6, 7, 8)
 
 
-def _leastsq_message(info, ftol, xtol, gtol, maxfev):
-    """scipy's text for MINPACK's ``info`` (the same words and number formats)."""
-    if info == 1:
-        return (
-            "Both actual and predicted relative reductions in the sum of squares\n"
-            f"  are at most {ftol:f}"
-        )
-    if info == 2:
-        return f"The relative error between two consecutive iterates is at most {xtol:f}"
-    if info == 3:
-        return (
-            "Both actual and predicted relative reductions in the sum of squares\n"
-            f"  are at most {ftol:f} and the relative error between two consecutive "
-            f"iterates is at \n  most {xtol:f}"
-        )
-    if info == 4:
-        return (
-            "The cosine of the angle between func(x) and any column of the\n"
-            f"  Jacobian is at most {gtol:f} in absolute value"
-        )
-    if info == 5:
-        return f"Number of calls to function has reached maxfev = {maxfev}."
-    if info == 6:
-        return (
-            f"ftol={ftol:f} is too small, no further reduction in the sum of squares\n"
-            "  is possible."
-        )
-    if info == 7:
-        return (
-            f"xtol={xtol:f} is too small, no further improvement in the approximate\n"
-            "  solution is possible."
-        )
-    if info == 8:
-        return (
-            f"gtol={gtol:f} is too small, func(x) is orthogonal to the columns of\n"
-            "  the Jacobian to machine precision."
-        )
-    return "Improper input parameters."
-
-
 def _check_func(checker, argname, thefunc, x0, args, numinputs, output_shape=None):
     """Calls ``thefunc`` once at ``x0`` to learn its output shape and dtype, as scipy does.
 
@@ -1075,10 +1035,9 @@ def leastsq(
         func, x, f_first, options, args=args, dfun=Dfun, col_deriv=bool(col_deriv),
         convert=_as_minpack_array,
     )
-    x, fvec, info = res["x"], res["fvec"], res["info"]
+    x, fvec, info, mesg = res["x"], res["fvec"], res["info"], res["mesg"]
     fjac, ipvt = res["fjac"], res["ipvt"]
     if full_output:
-        mesg = _leastsq_message(info, ftol, xtol, gtol, maxfev)
         cov_x = _cov_from_r(fjac, ipvt) if info in _LEASTSQ_SUCCESS else None
         # scipy's fvec keeps the shape of func's first result (0-d gives a scalar).
         if np.ndim(f_first) == 0:
@@ -1089,9 +1048,9 @@ def leastsq(
         infodict.update(fjac=fjac, ipvt=ipvt, qtf=res["qtf"])
         return x, cov_x, infodict, mesg, info
     if info in _LEASTSQ_FAILURE:
-        warn(_leastsq_message(info, ftol, xtol, gtol, maxfev), RuntimeWarning, stacklevel=2)
+        warn(mesg, RuntimeWarning, stacklevel=2)
     elif info == 0:
-        raise TypeError(_leastsq_message(info, ftol, xtol, gtol, maxfev))
+        raise TypeError(mesg)
     return x, info
 
 
