@@ -2,10 +2,10 @@
 //!
 //! The public API is `trustfit.least_squares`, `trustfit.leastsq` and `trustfit.curve_fit`
 //! (python/trustfit/optimize.py), which do scipy's argument validation in Python, evaluate
-//! `f(x0)` (and `J(x0)`) once to learn `m` and check shapes, and then call [`solve`] or
-//! [`leastsq::leastsq_solve`] here with the problem's callables and one dict of options
-//! (read once by [`options`] into the core's option structs). Results come back as dicts
-//! with named fields.
+//! `f(x0)` (and `J(x0)`) once to learn `m` and check shapes, and then call `solve` or
+//! `leastsq_solve` (src/leastsq.rs) here with the problem's callables and one dict of
+//! options (read once by src/options.rs into the core's option structs). Results come
+//! back as dicts with named fields.
 //! This module holds no numerics: it adapts Python callables to [`trustfit::Residuals`]
 //! and converts options and results.
 

@@ -1,5 +1,5 @@
-//! The one converter between Python's option dicts and the core's option structs, and
-//! back from the core's results to dicts with named fields.
+//! The one converter from Python's option dicts to the core's option structs (results
+//! go back as dicts with named fields: `report_dict` in lib.rs, `leastsq_solve`).
 //!
 //! A Python-visible option is a key of the dict `trustfit.optimize` builds and one arm
 //! of [`set_option`] (or [`set_leastsq_option`]); nothing else changes. Unknown keys
