@@ -201,6 +201,7 @@ fn solve<'py>(
 fn _trustfit(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_function(wrap_pyfunction!(solve, m)?)?;
     m.add_function(wrap_pyfunction!(leastsq::leastsq_solve, m)?)?;
+    m.add_function(wrap_pyfunction!(options::name_error, m)?)?;
     m.add("NAMES", options::option_names(m.py())?)?;
     m.add("TrustfitError", m.py().get_type::<TrustfitError>())?;
     m.add("__version__", env!("CARGO_PKG_VERSION"))?;

@@ -6,7 +6,7 @@
 //! are a `ValueError`, so a misspelt key cannot be silently ignored.
 
 use numpy::PyReadonlyArray1;
-use pyo3::exceptions::PyValueError;
+use pyo3::exceptions::{PyBaseException, PyValueError};
 use pyo3::prelude::*;
 use pyo3::types::{PyDict, PyTuple};
 use trustfit::{
@@ -43,6 +43,23 @@ pub fn option_names(py: Python<'_>) -> PyResult<Bound<'_, PyDict>> {
     names.set_item("tr_solvers", PyTuple::new(py, tr_solvers)?)?;
     names.set_item("jac_schemes", PyTuple::new(py, schemes)?)?;
     Ok(names)
+}
+
+/// The core's error for a name it does not parse, as the exception to raise: scipy's
+/// `ValueError` and message for `kind` "method", "jac", "loss" or "tr_solver". The
+/// Python side tests membership in [`option_names`] itself, in scipy's order and with
+/// scipy's semantics for values that are not strings.
+#[pyfunction]
+pub fn name_error(py: Python<'_>, kind: &str) -> PyResult<Py<PyBaseException>> {
+    let err = match kind {
+        "method" => "".parse::<Method>().err(),
+        "jac" => "".parse::<JacSpec>().err(),
+        "loss" => "".parse::<Loss>().err(),
+        "tr_solver" => "".parse::<TrSolver>().err(),
+        _ => None,
+    };
+    let err = err.ok_or_else(|| unknown(kind))?;
+    Ok(to_pyerr(err).into_value(py))
 }
 
 /// A float64 array option as a vector (the Python side passes contiguous arrays).

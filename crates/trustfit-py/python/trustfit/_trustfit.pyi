@@ -6,7 +6,7 @@ from typing import Any, Callable, Optional
 import numpy as np
 import numpy.typing as npt
 
-__all__ = ["solve", "leastsq_solve", "NAMES", "TrustfitError", "__version__"]
+__all__ = ["solve", "leastsq_solve", "name_error", "NAMES", "TrustfitError", "__version__"]
 
 __version__: str
 
@@ -51,3 +51,7 @@ def leastsq_solve(
 ) -> dict[str, Any]:
     """Runs the core's leastsq; `options`: ftol, xtol, gtol, maxfev, epsfcn, factor,
     diag. Returns x, fvec, nfev, njev, fjac (n, m), ipvt (0-based int32), qtf, info, mesg."""
+
+def name_error(kind: str) -> BaseException:
+    """The core's exception (scipy's ValueError and message) for a `kind` ("method", "jac",
+    "loss", "tr_solver") it does not know the value of."""

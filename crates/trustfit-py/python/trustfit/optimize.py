@@ -38,7 +38,7 @@ METHODS = _trustfit.NAMES["methods"]
 TR_SOLVERS = _trustfit.NAMES["tr_solvers"]
 FD_METHODS = _trustfit.NAMES["jac_schemes"]
 
-# Same keys and order as scipy, whose error message prints them (`dict_keys([...])`).
+# A dict as scipy's (membership by hash: an unhashable `loss` is a TypeError, as there).
 IMPLEMENTED_LOSSES = dict.fromkeys(_trustfit.NAMES["losses"])
 
 # Keyword arguments scipy's LSMR solver accepts in `tr_options` (trf also takes `regularize`).
@@ -483,20 +483,19 @@ def least_squares(
     >>> res.x.round(6), res.status
     (array([1.224371, 1.5     ]), 2)
     """
+    # scipy's first checks, in its order; the messages are the core's (scipy's words).
     if method not in METHODS:
-        raise ValueError("`method` must be 'trf', 'dogbox' or 'lm'.")
+        raise _trustfit.name_error("method")
 
     if jac not in FD_METHODS and not callable(jac):
-        raise ValueError("`jac` must be '2-point', '3-point', 'cs' or callable.")
+        raise _trustfit.name_error("jac")
 
-    # 'cholesky' and 'schur' are trustfit's extensions (see the docstring); scipy's message.
+    # 'cholesky' and 'schur' are trustfit's extensions (see the docstring).
     if tr_solver not in (None, *TR_SOLVERS):
-        raise ValueError("`tr_solver` must be None, 'exact' or 'lsmr'.")
+        raise _trustfit.name_error("tr_solver")
 
     if loss not in IMPLEMENTED_LOSSES and not callable(loss):
-        raise ValueError(
-            f"`loss` must be one of {IMPLEMENTED_LOSSES.keys()} or a callable."
-        )
+        raise _trustfit.name_error("loss")
 
     if method == "lm" and loss != "linear":
         raise ValueError("method='lm' supports only 'linear' loss function.")
