@@ -344,6 +344,36 @@ def _fd_jacobian_for_low_precision(fun, args, kwargs, scheme, diff_step, lb, ub,
     return jac
 
 
+def _optimize_result(res, m, n, zero_mask, no_njev):
+    """The core's result dict as scipy's OptimizeResult: ``jac`` as scipy returns it (an
+    ndarray, a csr_array, or the LinearOperator scaled by the robust loss), an all-zero
+    ``active_mask`` for unbounded trf and ``njev`` None for lm with finite differences."""
+    J = res["jac"]
+    if isinstance(J, tuple) and len(J) == 2:
+        J, row_scale = J
+        if row_scale is not None:
+            J = _left_scaled_operator(J, row_scale)
+    elif isinstance(J, tuple):
+        data, indptr, indices = J
+        J = csr_array((data, indices, indptr), shape=(m, n))
+    x = res["x"]
+    status = res["status"]
+    return OptimizeResult(
+        x=x,
+        cost=np.float64(res["cost"]),
+        fun=res["fun"],
+        jac=J,
+        grad=res["grad"],
+        optimality=np.float64(res["optimality"]),
+        active_mask=np.zeros_like(x) if zero_mask else res["active_mask"],
+        nfev=res["nfev"],
+        njev=None if no_njev else res["njev"],
+        status=status,
+        message=res["message"],
+        success=status > 0,
+    )
+
+
 def least_squares(
     fun,
     x0,
@@ -746,40 +776,14 @@ def least_squares(
         operator0=operator0,
         callback=_wrap_callback(callback),
     )
-    status = res["status"]
-    if lsmr_error is not None and status != 1 and not (
+    if lsmr_error is not None and res["status"] != 1 and not (
         max_nfev_arg is not None and max_nfev_arg == 1
     ):
         raise lsmr_error
-    J = res["jac"]
-    if isinstance(J, tuple) and len(J) == 2:
-        J, row_scale = J
-        if row_scale is not None:
-            J = _left_scaled_operator(J, row_scale)
-    elif isinstance(J, tuple):
-        data, indptr, indices = J
-        J = csr_array((data, indices, indptr), shape=(m, n))
-
-    x = res["x"]
-    active_mask = res["active_mask"]
-    if method == "trf" and unbounded:
-        active_mask = np.zeros_like(x)
-    njev = res["njev"]
-    if method == "lm" and not callable(jac):
-        njev = None
-    return OptimizeResult(
-        x=x,
-        cost=np.float64(res["cost"]),
-        fun=res["fun"],
-        jac=J,
-        grad=res["grad"],
-        optimality=np.float64(res["optimality"]),
-        active_mask=active_mask,
-        nfev=res["nfev"],
-        njev=njev,
-        status=status,
-        message=res["message"],
-        success=status > 0,
+    return _optimize_result(
+        res, m, n,
+        zero_mask=method == "trf" and unbounded,
+        no_njev=method == "lm" and not callable(jac),
     )
 
 
