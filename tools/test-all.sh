@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
 # Runs every test of the project: formatting, lints, Rust tests (unit, integration,
 # doctests) for the whole workspace, a CLI smoke run, and the Python package's pytest
-# suite (tools/test-python.sh builds it into .venv, installing maturin, numpy, scipy
-# and pytest from PyPI). Needs cargo and python3 (and ../shared/data for the NIST
+# suite (tools/test-python.sh builds it into .venv, installing maturin, numpy, scipy,
+# pytest and mypy from PyPI). Needs cargo and python3 (and ../shared/data for the NIST
 # tests, which skip with a printed reason when it is absent).
 set -euo pipefail
 cd "$(dirname "$0")/.."

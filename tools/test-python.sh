@@ -1,7 +1,9 @@
 #!/usr/bin/env bash
 # Builds the Python extension (crates/trustfit-py) into .venv and runs its pytest suite.
 # Creates .venv at the repository root when missing and installs maturin, numpy,
-# scipy==1.17.1 and pytest from PyPI; needs cargo and python3 >= 3.9, nothing else.
+# scipy==1.17.1, pytest and mypy from PyPI; needs cargo and python3 >= 3.9, nothing else.
+# mypy's stubtest checks the stubs (python/trustfit/*.pyi) against the built module: a
+# missing or stale signature fails the run (after pytest, which runs either way).
 # Repeated runs are incremental: `maturin develop --release` reuses the repo's target/.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -14,7 +16,7 @@ if [[ ! -x "$VENV/bin/python" ]]; then
 fi
 echo "== installing test dependencies"
 "$VENV/bin/python" -m pip install -q --disable-pip-version-check \
-  "maturin>=1.9,<2" numpy "scipy==1.17.1" pytest
+  "maturin>=1.9,<2" numpy "scipy==1.17.1" pytest "mypy>=1.11,<2"
 
 echo "== building trustfit (maturin develop --release)"
 export VIRTUAL_ENV="$VENV"
@@ -33,4 +35,12 @@ set -e
 summary=$(grep -E '^=* ?[0-9]+ (passed|failed)' "$CARGO_TARGET_DIR/pytest-output.txt" | tail -1 || true)
 [[ -z "$summary" ]] && summary=$(grep -E '(passed|failed|error)' "$CARGO_TARGET_DIR/pytest-output.txt" | tail -1 || true)
 echo "python: ${summary}"
+
+echo "== stubtest trustfit (python/trustfit/*.pyi against the module)"
+stub_status=0
+MYPY_CACHE_DIR="$CARGO_TARGET_DIR/mypy-cache" "$VENV/bin/python" -m mypy.stubtest \
+  --mypy-config-file crates/trustfit-py/pyproject.toml trustfit || stub_status=$?
+if [[ "$status" -eq 0 ]]; then
+  status=$stub_status
+fi
 exit "$status"

@@ -15,42 +15,32 @@ solver); best of `--repeat` (3) wall times each, one BLAS thread.
 
 import argparse
 import os
+import sys
 import time
 import timeit
+from pathlib import Path
 
 os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")  # scipy with one BLAS thread
 
 import numpy as np  # noqa: E402
 import scipy.optimize  # noqa: E402
-import scipy.sparse  # noqa: E402
 
 import trustfit  # noqa: E402
 
-
-def rosen(x):
-    return np.array([10 * (x[1] - x[0] ** 2), 1 - x[0]])
-
-
-def rosen_jac(x):
-    return np.array([[-20 * x[0], 10.0], [-1.0, 0.0]])
-
-
-T = np.linspace(0, 10, 15)
-Y = 0.5 + 2 * np.exp(-T) + 0.1 * np.sin(3 * T)
-Y[3] += 2
-Y[8] += 2
-
-
-def expfit(p):
-    return p[0] + p[1] * np.exp(p[2] * T) - Y
-
-
-T_DECAY = np.linspace(0, 4, 25)
-Y_DECAY = 3.0 * np.exp(-1.3 * T_DECAY) + 0.05 * np.cos(7 * T_DECAY)
-
-
-def decay(p):
-    return p[0] * np.exp(-p[1] * T_DECAY) - Y_DECAY
+# The residual functions the parity tests use (crates/trustfit-py/tests/problems.py).
+sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests"))
+from problems import (  # noqa: E402
+    T_DECAY,
+    Y_DECAY,
+    broyden,
+    broyden_sparsity,
+    decay,
+    expfit,
+    expfit_jac,
+    gauss,
+    rosen,
+    rosen_jac,
+)
 
 
 def decay_model(x, a, b):
@@ -65,15 +55,6 @@ def decay_model_jac(x, a, b):
 X_G = np.linspace(-3, 5, 200)
 Y_G = 3.0 * np.exp(-((X_G - 1.2) ** 2) / (2 * 0.8**2)) + 0.2 + 0.1 * np.sin(5 * X_G)
 SIGMA_G = 0.05 + 0.01 * np.abs(X_G)
-
-
-def gauss(x, amp, mu, s, off):
-    return amp * np.exp(-((x - mu) ** 2) / (2 * s**2)) + off
-
-
-def expfit_jac(p):
-    e = np.exp(p[2] * T)
-    return np.column_stack([np.ones_like(T), e, p[1] * T * e])
 
 
 CASES = {
@@ -145,19 +126,6 @@ def per_call_pair(call_scipy, call_ours, repeat):
         for k in (0, 1):
             best[k] = min(best[k], timers[k].timeit(numbers[k]) / numbers[k])
     return best
-
-
-def broyden(x):
-    """scipy's documentation example: Broyden tridiagonal residuals."""
-    f = (3 - x) * x + 1
-    f[1:] -= x[:-1]
-    f[:-1] -= 2 * x[1:]
-    return f
-
-
-def broyden_sparsity(n):
-    diags = [np.ones(n - 1), np.ones(n), np.ones(n - 1)]
-    return scipy.sparse.diags_array(diags, offsets=[-1, 0, 1], shape=(n, n), format="csr")
 
 
 def best_wall(call, repeat):

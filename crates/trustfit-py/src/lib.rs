@@ -2,25 +2,26 @@
 //!
 //! The public API is `trustfit.least_squares`, `trustfit.leastsq` and `trustfit.curve_fit`
 //! (python/trustfit/optimize.py), which do scipy's argument validation in Python, evaluate
-//! `f(x0)` (and `J(x0)`) once to learn `m` and check shapes, and then call [`solve`] or
-//! [`minpack::leastsq_solve`] here with everything normalised.
+//! `f(x0)` (and `J(x0)`) once to learn `m` and check shapes, and then call `solve` or
+//! `leastsq_solve` (src/leastsq.rs) here with the problem's callables and one dict of
+//! options (read once by src/options.rs into the core's option structs). Results come
+//! back as dicts with named fields.
 //! This module holds no numerics: it adapts Python callables to [`trustfit::Residuals`]
-//! and builds [`trustfit::Options`].
+//! and converts options and results.
 
 mod callback;
 mod convert;
 mod errors;
-mod minpack;
+mod leastsq;
+mod options;
 
 use numpy::{PyArray1, PyArrayMethods, PyReadonlyArray1, PyReadonlyArray2};
 use pyo3::exceptions::PyValueError;
 use pyo3::prelude::*;
 use pyo3::types::{PyDict, PyTuple};
-use trustfit::{
-    Bounds, JacSpec, Loss, Method, Options, SparsityPattern, TrOptions, TrSolver, XScale,
-};
+use trustfit::{JacSpec, Report, SparsityPattern};
 
-use callback::{IterationHook, PyProblem, python_loss, python_printer};
+use callback::{IterationHook, PyProblem};
 use errors::{TrustfitError, to_pyerr};
 
 fn slice_of<'a>(arr: &'a PyReadonlyArray1<'_, f64>, what: &str) -> PyResult<&'a [f64]> {
@@ -41,24 +42,92 @@ fn index_vec(arr: &PyReadonlyArray1<'_, i64>, what: &str) -> PyResult<Vec<usize>
         .collect()
 }
 
-/// `tr_options` as the core's [`TrOptions`]: `(damp, atol, btol, conlim, maxiter, regularize)`.
-type TrOptionsTuple = (f64, f64, f64, f64, Option<usize>, bool);
+/// Core indices as int64 for numpy.
+fn to_i64(v: &[usize]) -> PyResult<Vec<i64>> {
+    v.iter()
+        .map(|&i| i64::try_from(i).map_err(|_| PyValueError::new_err("sparse index out of range")))
+        .collect()
+}
+
+/// `res.jac` as the core left it: an `(m, n)` array, `(data, indptr, indices)` when J
+/// was sparse, or `(operator, row_scale or None)` when J was matrix-free.
+fn final_jacobian<'py>(
+    py: Python<'py>,
+    r: &mut Report,
+    operator: Option<Bound<'py, PyAny>>,
+    (m, n): (usize, usize),
+) -> PyResult<Bound<'py, PyAny>> {
+    if let Some(op) = operator {
+        // The final LinearOperator, and the robust-loss row factors scipy applies.
+        let rows = r.jac_row_scale.take().map(|s| PyArray1::from_vec(py, s));
+        return Ok(PyTuple::new(py, [op, rows.into_pyobject(py)?.into_any()])?.into_any());
+    }
+    if let Some(a) = &r.jac_sparse {
+        let indptr = PyArray1::from_vec(py, to_i64(a.pattern().indptr())?);
+        let indices = PyArray1::from_vec(py, to_i64(a.pattern().indices())?);
+        let data = PyArray1::from_slice(py, a.values());
+        let parts = [data.into_any(), indptr.into_any(), indices.into_any()];
+        return Ok(PyTuple::new(py, parts)?.into_any());
+    }
+    let jac = std::mem::take(&mut r.jac);
+    Ok(PyArray1::from_vec(py, jac).reshape([m, n])?.into_any())
+}
+
+/// The core's [`Report`] as a dict with scipy's `OptimizeResult` field names (`jac` as
+/// [`final_jacobian`] gives it, `status` scipy's code, `message` scipy's text).
+fn report_dict<'py>(
+    py: Python<'py>,
+    mut r: Report,
+    operator: Option<Bound<'py, PyAny>>,
+    shape: (usize, usize),
+) -> PyResult<Bound<'py, PyDict>> {
+    let out = PyDict::new(py);
+    out.set_item("jac", final_jacobian(py, &mut r, operator, shape)?)?;
+    out.set_item("x", PyArray1::from_vec(py, r.x))?;
+    out.set_item("cost", r.cost)?;
+    out.set_item("fun", PyArray1::from_vec(py, r.fun))?;
+    out.set_item("grad", PyArray1::from_vec(py, r.grad))?;
+    out.set_item("optimality", r.optimality)?;
+    let mask: Vec<i64> = r.active_mask.iter().map(|&v| i64::from(v)).collect();
+    out.set_item("active_mask", PyArray1::from_vec(py, mask))?;
+    out.set_item("nfev", r.nfev)?;
+    out.set_item("njev", r.njev)?;
+    out.set_item("status", r.status.scipy_status())?;
+    out.set_item("message", r.status.message())?;
+    Ok(out)
+}
+
+/// The CSR structure `(indptr, indices)` of shape `(m, n)` as a pattern.
+fn read_pattern(
+    sparsity: Option<(PyReadonlyArray1<'_, i64>, PyReadonlyArray1<'_, i64>)>,
+    m: usize,
+    n: usize,
+) -> PyResult<Option<SparsityPattern>> {
+    let Some((indptr, indices)) = sparsity else {
+        return Ok(None);
+    };
+    let (indptr, indices) = (
+        index_vec(&indptr, "indptr")?,
+        index_vec(&indices, "indices")?,
+    );
+    SparsityPattern::from_csr(m, n, indptr, indices)
+        .map(Some)
+        .map_err(to_pyerr)
+}
 
 /// Runs the solver on already-validated arguments (see `trustfit.optimize`).
 ///
+/// `options` holds the core's options by scipy's names (read by `options::read_options`).
 /// `sparsity = (indptr, indices)` is a sorted CSR structure of shape `(m, n)`: the
 /// `jac_sparsity` of finite differences, or, with a callable `jac`, the fixed structure
 /// of a sparse analytic Jacobian (then `j0` and every `jac` call give its `nnz` values).
+/// `operator0` (the LinearOperator `jac(x0)` returned) makes J matrix-free.
 ///
-/// Returns `(x, cost, fun, jac, grad, optimality, active_mask, nfev, njev, status)`,
-/// where `jac` is an `(m, n)` array, `(data, indptr, indices)` when J was sparse, or
-/// `(operator, row_scale or None)` when `operator0` (the LinearOperator `jac(x0)`
-/// returned) made J matrix-free.
+/// Returns a dict with the fields of scipy's `OptimizeResult` (see [`report_dict`]).
 #[pyfunction]
 #[pyo3(signature = (
-    fun, x0, f0, jac, jac_kind, j0, args, kwargs, lb, ub, method, ftol, xtol, gtol,
-    x_scale, x_scale_values, loss, f_scale, diff_step, max_nfev, verbose, callback,
-    tr_solver=None, tr_options=None, sparsity=None, operator0=None
+    fun, x0, f0, options, *, jac=None, j0=None, args=None, kwargs=None, sparsity=None,
+    operator0=None, callback=None
 ))]
 #[allow(clippy::too_many_arguments)]
 fn solve<'py>(
@@ -66,30 +135,15 @@ fn solve<'py>(
     fun: Bound<'py, PyAny>,
     x0: PyReadonlyArray1<'py, f64>,
     f0: PyReadonlyArray1<'py, f64>,
+    options: Bound<'py, PyDict>,
     jac: Option<Bound<'py, PyAny>>,
-    jac_kind: &str,
     j0: Option<PyReadonlyArray2<'py, f64>>,
-    args: Bound<'py, PyTuple>,
+    args: Option<Bound<'py, PyTuple>>,
     kwargs: Option<Bound<'py, PyDict>>,
-    lb: Option<PyReadonlyArray1<'py, f64>>,
-    ub: Option<PyReadonlyArray1<'py, f64>>,
-    method: &str,
-    ftol: f64,
-    xtol: f64,
-    gtol: f64,
-    x_scale: &str,
-    x_scale_values: Option<PyReadonlyArray1<'py, f64>>,
-    loss: Bound<'py, PyAny>,
-    f_scale: f64,
-    diff_step: Option<PyReadonlyArray1<'py, f64>>,
-    max_nfev: Option<usize>,
-    verbose: u8,
-    callback: Option<Bound<'py, PyAny>>,
-    tr_solver: Option<&str>,
-    tr_options: Option<TrOptionsTuple>,
     sparsity: Option<(PyReadonlyArray1<'py, i64>, PyReadonlyArray1<'py, i64>)>,
     operator0: Option<Bound<'py, PyAny>>,
-) -> PyResult<Bound<'py, PyTuple>> {
+    callback: Option<Bound<'py, PyAny>>,
+) -> PyResult<Bound<'py, PyDict>> {
     let x0s = slice_of(&x0, "x0")?;
     let f0s = slice_of(&f0, "f0")?;
     let j0s = match &j0 {
@@ -100,18 +154,7 @@ fn solve<'py>(
         None => None,
     };
     let (m, n) = (f0s.len(), x0s.len());
-    let pattern = match &sparsity {
-        Some((indptr, indices)) => Some(
-            SparsityPattern::from_csr(
-                m,
-                n,
-                index_vec(indptr, "indptr")?,
-                index_vec(indices, "indices")?,
-            )
-            .map_err(to_pyerr)?,
-        ),
-        None => None,
-    };
+    let pattern = read_pattern(sparsity, m, n)?;
     let j0_len = match (&pattern, &jac) {
         (Some(p), Some(_)) => p.nnz(),
         _ => m * n,
@@ -119,73 +162,15 @@ fn solve<'py>(
     if j0s.is_some_and(|j| j.len() != j0_len) {
         return Err(PyValueError::new_err("`J0` has the wrong size"));
     }
-
-    let method: Method = method.parse().map_err(to_pyerr)?;
-    let jac_spec: JacSpec = if jac.is_some() {
-        JacSpec::Analytic
+    let mut opts = options::read_options(&options)?;
+    let problem_pattern = if jac.is_some() {
+        opts.jac = JacSpec::Analytic;
+        pattern
     } else {
-        jac_kind.parse().map_err(to_pyerr)?
+        opts.jac_sparsity = pattern;
+        None
     };
-    let loss = if loss.is_callable() {
-        python_loss(loss.unbind())
-    } else {
-        loss.extract::<String>()?
-            .parse::<Loss>()
-            .map_err(to_pyerr)?
-    };
-    let bounds = match (&lb, &ub) {
-        (Some(l), Some(u)) => Bounds::new(slice_of(l, "lb")?.to_vec(), slice_of(u, "ub")?.to_vec()),
-        _ => Bounds::none(),
-    };
-    let x_scale = match (x_scale, &x_scale_values) {
-        ("jac", _) => XScale::Jac,
-        (_, Some(v)) => XScale::Values(slice_of(v, "x_scale")?.to_vec()),
-        _ => XScale::Default,
-    };
-    let diff_step = match &diff_step {
-        Some(d) => Some(slice_of(d, "diff_step")?.to_vec()),
-        None => None,
-    };
-    let tr_solver = match tr_solver {
-        Some(name) => Some(name.parse::<TrSolver>().map_err(to_pyerr)?),
-        None => None,
-    };
-    let tr_options = match tr_options {
-        Some((damp, atol, btol, conlim, maxiter, regularize)) => TrOptions {
-            damp,
-            atol,
-            btol,
-            conlim,
-            maxiter,
-            regularize,
-        },
-        None => TrOptions::default(),
-    };
-    let (problem_pattern, jac_sparsity) = if jac.is_some() {
-        (pattern, None)
-    } else {
-        (None, pattern)
-    };
-    let options = Options {
-        jac: jac_spec,
-        tr_solver,
-        tr_options,
-        jac_sparsity,
-        bounds,
-        method,
-        ftol: Some(ftol),
-        xtol: Some(xtol),
-        gtol: Some(gtol),
-        x_scale,
-        loss,
-        f_scale,
-        diff_step,
-        max_nfev,
-        verbose,
-        printer: (verbose > 0).then(python_printer),
-        ..Default::default()
-    };
-
+    let args = args.unwrap_or_else(|| PyTuple::empty(py));
     let mut problem = PyProblem::new(py, fun, jac, args, kwargs, x0s, f0s, j0s, problem_pattern);
     if let Some(op0) = operator0 {
         problem = problem.with_operator(op0);
@@ -193,66 +178,31 @@ fn solve<'py>(
     let (report, hook_error) = match callback {
         Some(cb) => {
             let mut hook = IterationHook::new(py, cb);
-            let report =
-                trustfit::least_squares_with_callback(&problem, x0s, &options, &mut |it| {
-                    hook.call(it)
-                });
+            let report = trustfit::least_squares_with_callback(&problem, x0s, &opts, &mut |it| {
+                hook.call(it)
+            });
             (report, hook.error)
         }
-        None => (trustfit::least_squares(&problem, x0s, &options), None),
+        None => (trustfit::least_squares(&problem, x0s, &opts), None),
     };
     if let Some(err) = hook_error {
         return Err(err);
     }
-    let r = report.map_err(to_pyerr)?;
-
-    let x = PyArray1::from_vec(py, r.x);
-    let fun = PyArray1::from_vec(py, r.fun);
-    let jac = match (r.jac_sparse, problem.last_operator()) {
-        (_, Some(op)) => {
-            // The final LinearOperator, and the robust-loss row factors scipy applies.
-            let rows = r.jac_row_scale.map(|s| PyArray1::from_vec(py, s));
-            PyTuple::new(py, [op, rows.into_pyobject(py)?.into_any()])?.into_any()
-        }
-        (Some(a), None) => {
-            let to_i64 = |v: &[usize]| -> PyResult<Vec<i64>> {
-                v.iter()
-                    .map(|&i| {
-                        i64::try_from(i)
-                            .map_err(|_| PyValueError::new_err("sparse index out of range"))
-                    })
-                    .collect()
-            };
-            let indptr = PyArray1::from_vec(py, to_i64(a.pattern().indptr())?);
-            let indices = PyArray1::from_vec(py, to_i64(a.pattern().indices())?);
-            let data = PyArray1::from_slice(py, a.values());
-            PyTuple::new(py, [data.into_any(), indptr.into_any(), indices.into_any()])?.into_any()
-        }
-        (None, None) => PyArray1::from_vec(py, r.jac).reshape([m, n])?.into_any(),
-    };
-    let grad = PyArray1::from_vec(py, r.grad);
-    let mask: Vec<i64> = r.active_mask.iter().map(|&v| i64::from(v)).collect();
-    let active_mask = PyArray1::from_vec(py, mask);
-    let items: [Bound<'py, PyAny>; 10] = [
-        x.into_any(),
-        r.cost.into_pyobject(py)?.into_any(),
-        fun.into_any(),
-        jac,
-        grad.into_any(),
-        r.optimality.into_pyobject(py)?.into_any(),
-        active_mask.into_any(),
-        r.nfev.into_pyobject(py)?.into_any(),
-        r.njev.into_pyobject(py)?.into_any(),
-        r.status.scipy_status().into_pyobject(py)?.into_any(),
-    ];
-    PyTuple::new(py, items)
+    report_dict(
+        py,
+        report.map_err(to_pyerr)?,
+        problem.last_operator(),
+        (m, n),
+    )
 }
 
 /// The compiled module `trustfit._trustfit`.
 #[pymodule]
 fn _trustfit(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_function(wrap_pyfunction!(solve, m)?)?;
-    m.add_function(wrap_pyfunction!(minpack::leastsq_solve, m)?)?;
+    m.add_function(wrap_pyfunction!(leastsq::leastsq_solve, m)?)?;
+    m.add_function(wrap_pyfunction!(options::name_error, m)?)?;
+    m.add("NAMES", options::option_names(m.py())?)?;
     m.add("TrustfitError", m.py().get_type::<TrustfitError>())?;
     m.add("__version__", env!("CARGO_PKG_VERSION"))?;
     Ok(())

@@ -1,6 +1,7 @@
 """Behaviour of the binding itself: exceptions, messages, verbose text, callbacks, call
 counts, result types and the features that are not implemented yet."""
 
+import importlib
 import traceback
 import warnings
 
@@ -11,17 +12,11 @@ from scipy.sparse import csr_array
 from scipy.sparse.linalg import aslinearoperator
 
 import trustfit
-from trustfit import least_squares
+from problems import decay, rosen, rosen_jac
+from trustfit import _trustfit, least_squares
+from trustfit import optimize as tf_optimize
 
 METHODS = ["trf", "dogbox", "lm"]
-
-
-def rosen(x):
-    return np.array([10 * (x[1] - x[0] ** 2), 1 - x[0]])
-
-
-def rosen_jac(x):
-    return np.array([[-20 * x[0], 10.0], [-1.0, 0.0]])
 
 
 def trivial(x, a=0.0):
@@ -160,14 +155,6 @@ def test_jacobian_as_nested_list_and_float32_residuals():
     res = least_squares(lambda x: np.float32(1.0) * rosen(x).astype(np.float32),
                         [-2.0, 1.0], jac=lambda x: rosen_jac(x).tolist())
     np.testing.assert_allclose(res.x, [1.0, 1.0], atol=1e-3)
-
-
-T_DECAY = np.linspace(0, 4, 25)
-Y_DECAY = 3.0 * np.exp(-1.3 * T_DECAY) + 0.05 * np.cos(7 * T_DECAY)
-
-
-def decay(p):
-    return p[0] * np.exp(-p[1] * T_DECAY) - Y_DECAY
 
 
 @pytest.mark.parametrize("method", METHODS)
@@ -335,3 +322,31 @@ def test_public_names():
         "__version__",
     ]
     assert issubclass(trustfit.TrustfitError, RuntimeError)
+
+
+def test_names_come_from_the_core_and_are_scipys():
+    scipy_lsq = importlib.import_module("scipy.optimize._lsq.least_squares")
+    assert list(tf_optimize.IMPLEMENTED_LOSSES) == list(scipy_lsq.IMPLEMENTED_LOSSES)
+    assert tf_optimize.METHODS == ("trf", "dogbox", "lm")
+    assert tf_optimize.FD_METHODS == ("2-point", "3-point", "cs")
+    assert tf_optimize.TR_SOLVERS == ("exact", "lsmr", "cholesky", "schur")
+    for kind in ("method", "jac", "loss", "tr_solver"):
+        assert isinstance(_trustfit.name_error(kind), ValueError)
+    with pytest.raises(ValueError, match="unknown option `solver`"):
+        raise _trustfit.name_error("solver")
+
+
+def test_binding_options_dict():
+    # An empty dict is the core's defaults, which are scipy's.
+    x0 = np.array([2.0, 2.0])
+    res = _trustfit.solve(rosen, x0, rosen(x0), {})
+    ref = least_squares(rosen, x0)
+    np.testing.assert_array_equal(res["x"], ref.x)
+    assert (res["nfev"], res["status"], res["message"]) == (ref.nfev, ref.status, ref.message)
+    # A misspelt key is an error, not silently a default.
+    with pytest.raises(ValueError, match="unknown option `fttol`"):
+        _trustfit.solve(rosen, x0, rosen(x0), {"fttol": 1e-3})
+    with pytest.raises(ValueError, match="unknown option `dampp`"):
+        _trustfit.solve(rosen, x0, rosen(x0), {"tr_options": {"dampp": 1.0}})
+    with pytest.raises(ValueError, match="unknown option `maxfevs`"):
+        _trustfit.leastsq_solve(rosen, x0, rosen(x0), {"maxfevs": 10}, args=(), convert=None)

@@ -13,6 +13,7 @@ import pytest
 import scipy.optimize
 
 import trustfit
+from problems import decay, decay_jac, expfit, expfit_jac, rosen, rosen_jac
 
 # x agreement where both follow the same path: iterates agree up to LAPACK/BLAS rounding,
 # amplified by at most a few iterations.
@@ -20,42 +21,6 @@ X_RTOL = 1e-6
 X_ATOL = 1e-10
 # "No worse than scipy" margin for rounding-driven paths.
 COST_SLACK = 1e-8
-
-
-def rosen(x):
-    return np.array([10 * (x[1] - x[0] ** 2), 1 - x[0]])
-
-
-def rosen_jac(x):
-    return np.array([[-20 * x[0], 10.0], [-1.0, 0.0]])
-
-
-T_EXP = np.linspace(0, 10, 15)
-Y_EXP = 0.5 + 2 * np.exp(-T_EXP) + 0.1 * np.sin(3 * T_EXP)
-Y_EXP[3] += 2
-Y_EXP[8] += 2
-
-
-def expfit(p):
-    return p[0] + p[1] * np.exp(p[2] * T_EXP) - Y_EXP
-
-
-def expfit_jac(p):
-    e = np.exp(p[2] * T_EXP)
-    return np.column_stack([np.ones_like(T_EXP), e, p[1] * T_EXP * e])
-
-
-T_DECAY = np.linspace(0, 4, 25)
-Y_DECAY = 3.0 * np.exp(-1.3 * T_DECAY) + 0.05 * np.cos(7 * T_DECAY)
-
-
-def decay(p):
-    return p[0] * np.exp(-p[1] * T_DECAY) - Y_DECAY
-
-
-def decay_jac(p):
-    e = np.exp(-p[1] * T_DECAY)
-    return np.column_stack([e, -p[0] * T_DECAY * e])
 
 
 def linear2(x):

@@ -21,6 +21,14 @@ import pytest
 import scipy.optimize
 
 import trustfit
+from problems import (
+    Y_EXP_CLEAN,
+    expfit_jac,
+    expfit_residuals,
+    gauss,
+    rosen,
+    rosen_jac,
+)
 
 POPT_RTOL = 1e-6
 PCOV_RTOL = 1e-4
@@ -46,10 +54,6 @@ def decay_jac(x, a, b, c):
 
 X_GAUSS = np.linspace(-3, 5, 40)
 Y_GAUSS = 3.0 * np.exp(-((X_GAUSS - 1.2) ** 2) / (2 * 0.8**2)) + 0.2 + 0.1 * _rng.standard_normal(40)
-
-
-def gauss(x, amp, mu, s, off):
-    return amp * np.exp(-((x - mu) ** 2) / (2 * s**2)) + off
 
 
 def gauss_jac(x, amp, mu, s, off):
@@ -190,25 +194,7 @@ def test_curve_fit_no_full_output_and_warning():
 # --- leastsq -------------------------------------------------------------------------
 
 
-def rosen(x):
-    return np.array([10 * (x[1] - x[0] ** 2), 1 - x[0]])
-
-
-def rosen_jac(x):
-    return np.array([[-20 * x[0], 10.0], [-1.0, 0.0]])
-
-
-T_EXP = np.linspace(0, 10, 15)
-Y_EXP = 0.5 + 2 * np.exp(-T_EXP) + 0.1 * np.sin(3 * T_EXP)
-
-
-def expfit(p):
-    return p[0] + p[1] * np.exp(p[2] * T_EXP) - Y_EXP
-
-
-def expfit_jac(p):
-    e = np.exp(p[2] * T_EXP)
-    return np.column_stack([np.ones_like(T_EXP), e, p[1] * T_EXP * e])
+expfit = expfit_residuals(Y_EXP_CLEAN)
 
 
 def gauss_res(p):

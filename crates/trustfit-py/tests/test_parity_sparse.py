@@ -15,6 +15,7 @@ import scipy.sparse
 import scipy.sparse.linalg
 
 import trustfit
+from problems import broyden, broyden_sparsity
 
 N = 1000
 X_RTOL = 1e-6
@@ -27,20 +28,12 @@ SHIFT = np.zeros(N)
 SHIFT[::97] = 4.0
 
 
-def broyden(x):
-    f = (3 - x) * x + 1
-    f[1:] -= x[:-1]
-    f[:-1] -= 2 * x[1:]
-    return f
-
-
 def broyden_shifted(x):
     return broyden(x) - SHIFT
 
 
 def sparsity(n=N):
-    diags = [np.ones(n - 1), np.ones(n), np.ones(n - 1)]
-    return scipy.sparse.diags_array(diags, offsets=[-1, 0, 1], shape=(n, n), format="lil")
+    return broyden_sparsity(n, format="lil")
 
 
 def broyden_jac(x):

@@ -1,13 +1,18 @@
-"""Type stubs of the compiled module ``trustfit._trustfit`` (kept in step with src/lib.rs)."""
+"""Type stubs of the compiled module ``trustfit._trustfit`` (checked against it by mypy's
+stubtest in tools/test-python.sh)."""
 
 from typing import Any, Callable, Optional
 
 import numpy as np
 import numpy.typing as npt
 
-__all__ = ["solve", "leastsq_solve", "TrustfitError", "__version__"]
+__all__ = ["solve", "leastsq_solve", "name_error", "NAMES", "TrustfitError", "__version__"]
 
 __version__: str
+
+# The names users may pass: "methods", "losses", "tr_solvers", "jac_schemes", each a tuple
+# of the core's spellings (losses in the order scipy's error message prints them).
+NAMES: dict[str, tuple[str, ...]]
 
 class TrustfitError(RuntimeError):
     """A failure inside trustfit that scipy has no exception for."""
@@ -16,64 +21,37 @@ def solve(
     fun: Callable[..., Any],
     x0: npt.NDArray[np.float64],
     f0: npt.NDArray[np.float64],
-    jac: Optional[Callable[..., Any]],
-    jac_kind: str,
-    j0: Optional[npt.NDArray[np.float64]],
-    args: tuple[Any, ...],
-    kwargs: Optional[dict[str, Any]],
-    lb: Optional[npt.NDArray[np.float64]],
-    ub: Optional[npt.NDArray[np.float64]],
-    method: str,
-    ftol: float,
-    xtol: float,
-    gtol: float,
-    x_scale: str,
-    x_scale_values: Optional[npt.NDArray[np.float64]],
-    loss: str | Callable[[npt.NDArray[np.float64]], Any],
-    f_scale: float,
-    diff_step: Optional[npt.NDArray[np.float64]],
-    max_nfev: Optional[int],
-    verbose: int,
-    callback: Optional[Callable[[npt.NDArray[np.float64], npt.NDArray[np.float64], int, int, float], bool]],
-    tr_solver: Optional[str] = None,
-    tr_options: Optional[tuple[float, float, float, float, Optional[int], bool]] = None,
+    options: dict[str, Any],
+    *,
+    jac: Optional[Callable[..., Any]] = None,
+    j0: Optional[npt.NDArray[np.float64]] = None,
+    args: Optional[tuple[Any, ...]] = None,
+    kwargs: Optional[dict[str, Any]] = None,
     sparsity: Optional[tuple[npt.NDArray[np.int64], npt.NDArray[np.int64]]] = None,
-) -> tuple[
-    npt.NDArray[np.float64],  # x
-    float,  # cost
-    npt.NDArray[np.float64],  # fun
-    # jac: (m, n), or (data, indptr, indices) of a CSR matrix when J was sparse
-    npt.NDArray[np.float64] | tuple[npt.NDArray[np.float64], npt.NDArray[np.int64], npt.NDArray[np.int64]],
-    npt.NDArray[np.float64],  # grad
-    float,  # optimality
-    npt.NDArray[np.int64],  # active_mask
-    int,  # nfev
-    Optional[int],  # njev
-    int,  # status
-]: ...
+    operator0: Optional[Any] = None,
+    callback: Optional[
+        Callable[[npt.NDArray[np.float64], npt.NDArray[np.float64], int, int, float], bool]
+    ] = None,
+) -> dict[str, Any]:
+    """Runs the core's least_squares; `options` by scipy's names (method, jac, bounds,
+    ftol, xtol, gtol, x_scale, loss, f_scale, diff_step, tr_solver, tr_options, max_nfev,
+    verbose). Returns x, cost, fun, jac, grad, optimality, active_mask, nfev, njev,
+    status and message."""
 
 def leastsq_solve(
     func: Callable[..., Any],
     x0: npt.NDArray[np.float64],
-    fvec0: npt.NDArray[np.float64],
+    fvec0: Any,
+    options: dict[str, Any],
+    *,
     args: tuple[Any, ...],
-    dfun: Optional[Callable[..., Any]],
-    col_deriv: bool,
-    ftol: float,
-    xtol: float,
-    gtol: float,
-    maxfev: int,
-    epsfcn: float,
-    factor: float,
-    diag: Optional[npt.NDArray[np.float64]],
+    dfun: Optional[Callable[..., Any]] = None,
+    col_deriv: bool = False,
     convert: Callable[[Any, int, int], npt.NDArray[np.float64]],
-) -> tuple[
-    npt.NDArray[np.float64],  # x
-    npt.NDArray[np.float64],  # fvec (m,)
-    int,  # nfev
-    int,  # njev
-    npt.NDArray[np.float64],  # fjac (n, m)
-    npt.NDArray[np.int32],  # ipvt (0-based)
-    npt.NDArray[np.float64],  # qtf (n,)
-    int,  # info
-]: ...
+) -> dict[str, Any]:
+    """Runs the core's leastsq; `options`: ftol, xtol, gtol, maxfev, epsfcn, factor,
+    diag. Returns x, fvec, nfev, njev, fjac (n, m), ipvt (0-based int32), qtf, info, mesg."""
+
+def name_error(kind: str) -> BaseException:
+    """The core's exception (scipy's ValueError and message) for a `kind` ("method", "jac",
+    "loss", "tr_solver") it does not know the value of."""

@@ -32,20 +32,14 @@ __all__ = ["least_squares", "leastsq", "curve_fit", "covariance"]
 
 EPS = np.finfo(float).eps
 
-TERMINATION_MESSAGES = {
-    -2: "Stopped because `callback` function raised `StopIteration` or returned `True`",
-    -1: "Improper input parameters status returned from `leastsq`",
-    0: "The maximum number of function evaluations is exceeded.",
-    1: "`gtol` termination condition is satisfied.",
-    2: "`ftol` termination condition is satisfied.",
-    3: "`xtol` termination condition is satisfied.",
-    4: "Both `ftol` and `xtol` termination conditions are satisfied.",
-}
+# The names users may pass, as the core spells and parses them (one place: the binding
+# exports them from the core's Method, Loss, TrSolver and JacSpec).
+METHODS = _trustfit.NAMES["methods"]
+TR_SOLVERS = _trustfit.NAMES["tr_solvers"]
+FD_METHODS = _trustfit.NAMES["jac_schemes"]
 
-# Same keys and order as scipy, whose error message prints them (`dict_keys([...])`).
-IMPLEMENTED_LOSSES = dict(linear=None, huber=None, soft_l1=None, cauchy=None, arctan=None)
-
-FD_METHODS = ("2-point", "3-point", "cs")
+# A dict as scipy's (membership by hash: an unhashable `loss` is a TypeError, as there).
+IMPLEMENTED_LOSSES = dict.fromkeys(_trustfit.NAMES["losses"])
 
 # Keyword arguments scipy's LSMR solver accepts in `tr_options` (trf also takes `regularize`).
 _LSMR_OPTIONS = {"damp", "atol", "btol", "conlim", "maxiter", "show", "x0"}
@@ -70,8 +64,8 @@ def _left_scaled_operator(J, d):
 
 
 def _lsmr_options(tr_options, method, n):
-    """`tr_options` for the LSMR solver as the core's tuple
-    ``(damp, atol, btol, conlim, maxiter, regularize)``, with scipy's errors.
+    """`tr_options` for the LSMR solver as the core's keys
+    ``damp, atol, btol, conlim, maxiter, regularize``, with scipy's errors.
 
     scipy passes them to ``scipy.sparse.linalg.lsmr(A, b, **tr_options)`` (trf pops
     'regularize' first; dogbox warns and drops it), so an unknown key is lsmr's TypeError.
@@ -96,14 +90,15 @@ def _lsmr_options(tr_options, method, n):
     if x0 is not None and (np.shape(x0) != (n,) or np.any(np.asarray(x0) != 0)):
         raise _not_implemented("A nonzero `x0` in `tr_options`")
     maxiter = opts.get("maxiter")
-    return (
-        float(opts.get("damp", 0.0)),
-        float(opts.get("atol", 1e-6)),
-        float(opts.get("btol", 1e-6)),
-        float(opts.get("conlim", 1e8)),
-        None if maxiter is None else max(0, math.ceil(maxiter)),  # lsmr: `itn < maxiter`
-        bool(regularize),
-    )
+    return {
+        "damp": float(opts.get("damp", 0.0)),
+        "atol": float(opts.get("atol", 1e-6)),
+        "btol": float(opts.get("btol", 1e-6)),
+        "conlim": float(opts.get("conlim", 1e8)),
+        # lsmr stops at `itn < maxiter`
+        "maxiter": None if maxiter is None else max(0, math.ceil(maxiter)),
+        "regularize": bool(regularize),
+    }
 
 
 def _csr_structure(A):
@@ -349,6 +344,36 @@ def _fd_jacobian_for_low_precision(fun, args, kwargs, scheme, diff_step, lb, ub,
     return jac
 
 
+def _optimize_result(res, m, n, zero_mask, no_njev):
+    """The core's result dict as scipy's OptimizeResult: ``jac`` as scipy returns it (an
+    ndarray, a csr_array, or the LinearOperator scaled by the robust loss), an all-zero
+    ``active_mask`` for unbounded trf and ``njev`` None for lm with finite differences."""
+    J = res["jac"]
+    if isinstance(J, tuple) and len(J) == 2:
+        J, row_scale = J
+        if row_scale is not None:
+            J = _left_scaled_operator(J, row_scale)
+    elif isinstance(J, tuple):
+        data, indptr, indices = J
+        J = csr_array((data, indices, indptr), shape=(m, n))
+    x = res["x"]
+    status = res["status"]
+    return OptimizeResult(
+        x=x,
+        cost=np.float64(res["cost"]),
+        fun=res["fun"],
+        jac=J,
+        grad=res["grad"],
+        optimality=np.float64(res["optimality"]),
+        active_mask=np.zeros_like(x) if zero_mask else res["active_mask"],
+        nfev=res["nfev"],
+        njev=None if no_njev else res["njev"],
+        status=status,
+        message=res["message"],
+        success=status > 0,
+    )
+
+
 def least_squares(
     fun,
     x0,
@@ -488,20 +513,19 @@ def least_squares(
     >>> res.x.round(6), res.status
     (array([1.224371, 1.5     ]), 2)
     """
-    if method not in ["trf", "dogbox", "lm"]:
-        raise ValueError("`method` must be 'trf', 'dogbox' or 'lm'.")
+    # scipy's first checks, in its order; the messages are the core's (scipy's words).
+    if method not in METHODS:
+        raise _trustfit.name_error("method")
 
-    if jac not in ["2-point", "3-point", "cs"] and not callable(jac):
-        raise ValueError("`jac` must be '2-point', '3-point', 'cs' or callable.")
+    if jac not in FD_METHODS and not callable(jac):
+        raise _trustfit.name_error("jac")
 
-    # 'cholesky' is trustfit's extension (see the docstring); scipy's message otherwise.
-    if tr_solver not in [None, "exact", "lsmr", "cholesky", "schur"]:
-        raise ValueError("`tr_solver` must be None, 'exact' or 'lsmr'.")
+    # 'cholesky' and 'schur' are trustfit's extensions (see the docstring).
+    if tr_solver not in (None, *TR_SOLVERS):
+        raise _trustfit.name_error("tr_solver")
 
     if loss not in IMPLEMENTED_LOSSES and not callable(loss):
-        raise ValueError(
-            f"`loss` must be one of {IMPLEMENTED_LOSSES.keys()} or a callable."
-        )
+        raise _trustfit.name_error("loss")
 
     if method == "lm" and loss != "linear":
         raise ValueError("method='lm' supports only 'linear' loss function.")
@@ -701,12 +725,12 @@ def least_squares(
         J0_64 = J0_64.reshape(1, -1)  # the nnz values of J(x0), read as a flat slice
 
     if x_scale_default:
-        # The core's default is scipy's: 1 for trf and dogbox, 'jac' for lm.
-        x_scale_kind, x_scale_values = "default", None
+        # The core's default (None) is scipy's: 1 for trf and dogbox, 'jac' for lm.
+        x_scale_option = None
     elif isinstance(x_scale, str):
-        x_scale_kind, x_scale_values = "jac", None
+        x_scale_option = "jac"
     else:
-        x_scale_kind, x_scale_values = "values", np.ascontiguousarray(x_scale, dtype=float)
+        x_scale_option = np.ascontiguousarray(x_scale, dtype=float)
     if diff_step is not None:
         diff_step = np.ascontiguousarray(np.atleast_1d(diff_step), dtype=float).ravel()
     max_nfev_arg = max_nfev
@@ -721,63 +745,45 @@ def least_squares(
         # (With verbose >= 1 the core's two closing lines are printed before the error.)
         max_nfev = 1
 
-    x, cost, f, J, grad, optimality, active_mask, nfev, njev, status = _trustfit.solve(
+    options = {
+        "method": method,
+        "jac": jac_kind,
+        "bounds": None if unbounded else (
+            np.ascontiguousarray(lb, dtype=float), np.ascontiguousarray(ub, dtype=float)
+        ),
+        "ftol": float(ftol),
+        "xtol": float(xtol),
+        "gtol": float(gtol),
+        "x_scale": x_scale_option,
+        "loss": loss,
+        "f_scale": float(f_scale),
+        "diff_step": diff_step,
+        "max_nfev": max_nfev,
+        "verbose": int(verbose),
+        "tr_solver": tr_solver,
+        "tr_options": lsmr_options,
+    }
+    res = _trustfit.solve(
         fun,
         x0,
         f0_64,
-        jac_callable,
-        jac_kind,
-        J0_64,
-        args,
-        kwargs,
-        None if unbounded else np.ascontiguousarray(lb, dtype=float),
-        None if unbounded else np.ascontiguousarray(ub, dtype=float),
-        method,
-        float(ftol),
-        float(xtol),
-        float(gtol),
-        x_scale_kind,
-        x_scale_values,
-        loss,
-        float(f_scale),
-        diff_step,
-        max_nfev,
-        int(verbose),
-        _wrap_callback(callback),
-        tr_solver,
-        lsmr_options,
-        sparsity,
-        operator0,
+        options,
+        jac=jac_callable,
+        j0=J0_64,
+        args=args,
+        kwargs=kwargs,
+        sparsity=sparsity,
+        operator0=operator0,
+        callback=_wrap_callback(callback),
     )
-    if lsmr_error is not None and status != 1 and not (
+    if lsmr_error is not None and res["status"] != 1 and not (
         max_nfev_arg is not None and max_nfev_arg == 1
     ):
         raise lsmr_error
-    if isinstance(J, tuple) and len(J) == 2:
-        J, row_scale = J
-        if row_scale is not None:
-            J = _left_scaled_operator(J, row_scale)
-    elif isinstance(J, tuple):
-        data, indptr, indices = J
-        J = csr_array((data, indices, indptr), shape=(m, n))
-
-    if method == "trf" and unbounded:
-        active_mask = np.zeros_like(x)
-    if method == "lm" and not callable(jac):
-        njev = None
-    return OptimizeResult(
-        x=x,
-        cost=np.float64(cost),
-        fun=f,
-        jac=J,
-        grad=grad,
-        optimality=np.float64(optimality),
-        active_mask=active_mask,
-        nfev=nfev,
-        njev=njev,
-        status=status,
-        message=TERMINATION_MESSAGES[status],
-        success=status > 0,
+    return _optimize_result(
+        res, m, n,
+        zero_mask=method == "trf" and unbounded,
+        no_njev=method == "lm" and not callable(jac),
     )
 
 
@@ -795,46 +801,6 @@ except ImportError:  # pragma: no cover - scipy moved it
 
 _LEASTSQ_SUCCESS = (1, 2, 3, 4)
 _LEASTSQ_FAILURE = (5, 6, 7, 8)
-
-
-def _leastsq_message(info, ftol, xtol, gtol, maxfev):
-    """scipy's text for MINPACK's ``info`` (the same words and number formats)."""
-    if info == 1:
-        return (
-            "Both actual and predicted relative reductions in the sum of squares\n"
-            f"  are at most {ftol:f}"
-        )
-    if info == 2:
-        return f"The relative error between two consecutive iterates is at most {xtol:f}"
-    if info == 3:
-        return (
-            "Both actual and predicted relative reductions in the sum of squares\n"
-            f"  are at most {ftol:f} and the relative error between two consecutive "
-            f"iterates is at \n  most {xtol:f}"
-        )
-    if info == 4:
-        return (
-            "The cosine of the angle between func(x) and any column of the\n"
-            f"  Jacobian is at most {gtol:f} in absolute value"
-        )
-    if info == 5:
-        return f"Number of calls to function has reached maxfev = {maxfev}."
-    if info == 6:
-        return (
-            f"ftol={ftol:f} is too small, no further reduction in the sum of squares\n"
-            "  is possible."
-        )
-    if info == 7:
-        return (
-            f"xtol={xtol:f} is too small, no further improvement in the approximate\n"
-            "  solution is possible."
-        )
-    if info == 8:
-        return (
-            f"gtol={gtol:f} is too small, func(x) is orthogonal to the columns of\n"
-            "  the Jacobian to machine precision."
-        )
-    return "Improper input parameters."
 
 
 def _check_func(checker, argname, thefunc, x0, args, numinputs, output_shape=None):
@@ -1059,37 +1025,35 @@ def leastsq(
         diag = np.ascontiguousarray(diag[:n])
     f_first = func(x.copy(), *args)  # read by the solver as scipy's wrapper reads it
 
-    x, fvec, nfev, njev, fjac, ipvt, qtf, info = _trustfit.leastsq_solve(
-        func,
-        x,
-        f_first,
-        args,
-        Dfun,
-        bool(col_deriv),
-        ftol,
-        xtol,
-        gtol,
-        maxfev if maxfev > 0 else sys.maxsize,  # scipy never stops on maxfev < 0
-        epsfcn,
-        factor,
-        diag,
-        _as_minpack_array,
+    options = {
+        "ftol": ftol,
+        "xtol": xtol,
+        "gtol": gtol,
+        "maxfev": maxfev if maxfev > 0 else sys.maxsize,  # scipy never stops on maxfev < 0
+        "epsfcn": epsfcn,
+        "factor": factor,
+        "diag": diag,
+    }
+    res = _trustfit.leastsq_solve(
+        func, x, f_first, options, args=args, dfun=Dfun, col_deriv=bool(col_deriv),
+        convert=_as_minpack_array,
     )
+    x, fvec, info, mesg = res["x"], res["fvec"], res["info"], res["mesg"]
+    fjac, ipvt = res["fjac"], res["ipvt"]
     if full_output:
-        mesg = _leastsq_message(info, ftol, xtol, gtol, maxfev)
         cov_x = _cov_from_r(fjac, ipvt) if info in _LEASTSQ_SUCCESS else None
         # scipy's fvec keeps the shape of func's first result (0-d gives a scalar).
         if np.ndim(f_first) == 0:
             fvec = fvec.reshape(())[()]
-        infodict = {"fvec": fvec, "nfev": nfev}
+        infodict = {"fvec": fvec, "nfev": res["nfev"]}
         if Dfun is not None:
-            infodict["njev"] = njev
-        infodict.update(fjac=fjac, ipvt=ipvt, qtf=qtf)
+            infodict["njev"] = res["njev"]
+        infodict.update(fjac=fjac, ipvt=ipvt, qtf=res["qtf"])
         return x, cov_x, infodict, mesg, info
     if info in _LEASTSQ_FAILURE:
-        warn(_leastsq_message(info, ftol, xtol, gtol, maxfev), RuntimeWarning, stacklevel=2)
+        warn(mesg, RuntimeWarning, stacklevel=2)
     elif info == 0:
-        raise TypeError(_leastsq_message(info, ftol, xtol, gtol, maxfev))
+        raise TypeError(mesg)
     return x, info
 
 
