@@ -587,9 +587,14 @@ pub fn timed_leastsq(
         method: Method::Lm,
         jac_kind: cfg.jac,
         tr_solver: None,
+        requested_tr_solver: None,
+        x_scale: trustfit::XScale::Default,
+        jac_entries: 0,
         initial_cost: f64::NAN,
         time: std::time::Duration::from_secs_f64(time),
+        timing: None,
         warnings: Vec::new(),
+        ignored_options: Vec::new(),
     };
     Ok((report, time, reps))
 }

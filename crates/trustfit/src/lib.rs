@@ -37,7 +37,7 @@ mod jacobian;
 mod linalg;
 mod loss;
 mod method;
-pub mod minpack;
+mod minpack;
 mod options;
 mod plan;
 mod problem;

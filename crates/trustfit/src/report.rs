@@ -202,7 +202,7 @@ impl Report {
     /// Ceres' FullReport habit: each setting as requested and as used (defaults and
     /// fallbacks show).
     fn fmt_settings(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        writeln!(f, "  {:<13}{:<22}{}", "setting", "requested", "used")?;
+        writeln!(f, "  {:<13}{:<22}used", "setting", "requested")?;
         let method = self.method.to_string();
         writeln!(f, "  {:<13}{:<22}{}", "method", method, method)?;
         let asked = self

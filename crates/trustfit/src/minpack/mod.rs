@@ -33,7 +33,6 @@ mod scipy_refs;
 #[cfg(test)]
 mod test_problems;
 
-pub use enorm::enorm;
 pub use lmder::{lmder, lmdif};
 
 /// Machine epsilon as MINPACK's `dpmpar(1)` (`np.finfo(float).eps`).
@@ -78,6 +77,7 @@ pub struct LmderParams {
 impl LmderParams {
     /// scipy `leastsq` defaults with a `Dfun` (LMDER): ftol = xtol = 1.49012e-8, gtol = 0,
     /// maxfev = 100·(n+1), factor = 100, mode 1.
+    #[cfg(test)]
     pub fn leastsq(n: usize) -> Self {
         Self {
             ftol: 1.49012e-8,
@@ -91,6 +91,7 @@ impl LmderParams {
 
     /// scipy `leastsq` defaults without a `Dfun` (LMDIF): as [`LmderParams::leastsq`] but
     /// maxfev = 200·(n+1), since the count includes the finite-difference evaluations.
+    #[cfg(test)]
     pub fn leastsq_lmdif(n: usize) -> Self {
         Self {
             maxfev: n.saturating_add(1).saturating_mul(200),
@@ -100,6 +101,7 @@ impl LmderParams {
 
     /// What `least_squares(method='lm')` passes with its defaults: ftol = xtol = gtol =
     /// 1e-8, maxfev = 100·n, factor = 100, mode 1 (`x_scale='jac'`).
+    #[cfg(test)]
     pub fn least_squares(n: usize) -> Self {
         Self {
             ftol: 1e-8,
@@ -224,11 +226,13 @@ impl LmWorkspace {
     }
 
     /// Number of residuals the buffers are sized for.
+    #[cfg(test)]
     pub fn m(&self) -> usize {
         self.m
     }
 
     /// Number of parameters the buffers are sized for.
+    #[cfg(test)]
     pub fn n(&self) -> usize {
         self.n
     }
