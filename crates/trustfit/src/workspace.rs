@@ -37,7 +37,7 @@ use crate::verbose::{emit, final_lines};
 enum MethodState {
     Trf(Box<Trf>),
     Dogbox(Box<Dogbox>),
-    Lm,
+    Lm(Box<lm::LmState>),
 }
 
 /// A reusable solver: plans once for a problem's shape and options, then solves any
@@ -165,7 +165,7 @@ impl Solver {
         };
         let jac_groups = sparse_fd.as_ref().map(|s| s.groups * per_group);
         let method = match plan.method {
-            Method::Lm => MethodState::Lm,
+            Method::Lm => MethodState::Lm(Box::new(lm::LmState::new(&plan))),
             Method::Trf => MethodState::Trf(Box::new(Trf::new(m, n, subproblem(&plan, &jac)?))),
             Method::Dogbox => {
                 MethodState::Dogbox(Box::new(Dogbox::new(m, n, subproblem(&plan, &jac)?)))
@@ -271,10 +271,10 @@ impl Solver {
         parts.clock.timing = Timing::default();
         let row_scale = &mut self.operator_row_scale;
         let outcome = match (&mut self.method, &mut self.jac) {
-            (MethodState::Lm, JacStore::Dense { data, .. }) => {
-                lm::solve(problem, plan, &mut parts.eval, &mut parts.st, data)?
+            (MethodState::Lm(lm), JacStore::Dense { data, .. }) => {
+                lm::solve(problem, plan, &mut parts.eval, &mut parts.st, data, lm)?
             }
-            (MethodState::Lm, _) => {
+            (MethodState::Lm(_), _) => {
                 return Err(Error::option("method", "'lm' needs a dense Jacobian."));
             }
             (MethodState::Trf(s), jac) => {

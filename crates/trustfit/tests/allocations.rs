@@ -8,7 +8,7 @@ use std::alloc::{GlobalAlloc, Layout, System};
 use std::sync::atomic::{AtomicUsize, Ordering};
 
 use trustfit::{
-    Bounds, CallbackError, JacSpec, JacobianProducts, Loss, Method, Options, Residuals,
+    Bounds, CallbackError, JacSpec, JacobianProducts, Loss, Method, Options, Residuals, Solver,
     SparsityPattern, TrSolver, XScale, from_fn, least_squares,
 };
 
@@ -113,6 +113,13 @@ impl JacobianProducts for ExpOperator {
 
 #[test]
 fn iterations_allocate_nothing() {
+    // One test (the counter is global: the harness allocates beside a parallel test).
+    per_iteration_allocations_are_none();
+    reused_solver_allocates_nothing();
+}
+
+/// A long solve makes as many allocations as a short one, for every method.
+fn per_iteration_allocations_are_none() {
     let bounded = Bounds::new(vec![0.0, 0.0, -5.0], vec![10.0, 10.0, 0.0]);
     // Every entry of the 15×3 Jacobian is structurally nonzero: the sparse path, dense data.
     let full = SparsityPattern::from_dense(15, 3, &[1.0; 45]);
@@ -212,6 +219,16 @@ fn iterations_allocate_nothing() {
             },
         ),
         (
+            "dogbox cholesky bounded",
+            Options {
+                method: Method::Dogbox,
+                tr_solver: Some(TrSolver::Cholesky),
+                jac_sparsity: Some(full.clone()),
+                bounds: bounded.clone(),
+                ..Default::default()
+            },
+        ),
+        (
             "dogbox lsmr",
             Options {
                 method: Method::Dogbox,
@@ -276,5 +293,48 @@ fn iterations_allocate_nothing() {
             short, long,
             "{name}: {short} allocations for {nit_short} iterations, {long} for {nit_long}"
         );
+    }
+}
+
+/// The 5×3 problem of the workspace acceptance test: 10⁴ solves, no allocation.
+fn reused_solver_allocates_nothing() {
+    let t = [0.0, 0.5, 1.0, 1.5, 2.0];
+    let y = [1.21, 0.93, 0.72, 0.58, 0.47];
+    let p = from_fn(5, move |q: &[f64], f: &mut [f64]| {
+        for i in 0..5 {
+            f[i] = q[0] * (q[1] * t[i]).exp() + q[2] - y[i];
+        }
+    });
+    let bounded = Bounds::new(vec![0.0, -2.0, -1.0], vec![3.0, 0.0, 1.0]);
+    let sets = [
+        ("trf", Options::default()),
+        (
+            "trf bounded huber",
+            Options {
+                bounds: bounded.clone(),
+                loss: Loss::Huber,
+                ..Default::default()
+            },
+        ),
+        (
+            "dogbox bounded",
+            Options {
+                method: Method::Dogbox,
+                bounds: bounded,
+                ..Default::default()
+            },
+        ),
+    ];
+    for (name, opts) in sets {
+        let x0 = [1.0, -0.5, 0.0];
+        let mut solver = Solver::new(&p, &x0, &opts).unwrap();
+        let first = solver.solve(&p, &x0).unwrap().cost;
+        let before = ALLOCATIONS.load(Ordering::Relaxed);
+        for _ in 0..10_000 {
+            let s = solver.solve(&p, &x0).unwrap();
+            assert_eq!(s.cost.to_bits(), first.to_bits(), "{name}");
+        }
+        let made = ALLOCATIONS.load(Ordering::Relaxed) - before;
+        assert_eq!(made, 0, "{name}: {made} allocations in 10⁴ reused solves");
     }
 }

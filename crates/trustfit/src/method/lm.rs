@@ -28,7 +28,7 @@ struct System<'s, 'c, P: ?Sized> {
     /// x0 and f(x0), already computed by the front door: reused for MINPACK's first call.
     cached_f0: Option<(&'c [f64], &'c [f64])>,
     /// Where `jac_rows` was last evaluated: scipy's memo skips re-evaluating there.
-    jac_at: Vec<f64>,
+    jac_at: &'s mut [f64],
 }
 
 impl<P: Residuals + ?Sized> LmSystem for System<'_, '_, P> {
@@ -70,6 +70,35 @@ fn status_of(info: i32) -> Status {
     }
 }
 
+/// lm's buffers and parameters, kept between solves.
+pub(crate) struct LmState {
+    params: LmderParams,
+    work: LmWorkspace,
+    jac_at: Vec<f64>,
+}
+
+impl LmState {
+    /// MINPACK's parameters from the plan, and buffers for its shape.
+    pub fn new(plan: &Plan) -> Self {
+        let diag = match (&plan.scaling, plan.x_scale_given) {
+            (Scaling::Fixed(s), true) => Some(s.iter().map(|v| 1.0 / v).collect()),
+            _ => None,
+        };
+        Self {
+            params: LmderParams {
+                ftol: plan.ftol,
+                xtol: plan.xtol,
+                gtol: plan.gtol,
+                maxfev: plan.max_nfev,
+                factor: 100.0,
+                diag,
+            },
+            work: LmWorkspace::new(plan.m, plan.n),
+            jac_at: vec![f64::NAN; plan.n],
+        }
+    }
+}
+
 /// Runs lm from `st.x` with `st.f_true = f(x)`; fixed `x_scale` values give MINPACK
 /// mode 2. On return `st` holds x, f, the gradient, and `jac` the dense J at x.
 pub(crate) fn solve<P: Residuals + ?Sized>(
@@ -78,32 +107,28 @@ pub(crate) fn solve<P: Residuals + ?Sized>(
     eval: &mut JacobianEvaluator,
     st: &mut LoopState,
     jac: &mut [f64],
+    lm: &mut LmState,
 ) -> Result<Outcome, Error> {
     let (m, n) = (plan.m, plan.n);
-    let diag = match (&plan.scaling, plan.x_scale_given) {
-        (Scaling::Fixed(s), true) => Some(s.iter().map(|v| 1.0 / v).collect()),
-        _ => None,
-    };
-    let params = LmderParams {
-        ftol: plan.ftol,
-        xtol: plan.xtol,
-        gtol: plan.gtol,
-        maxfev: plan.max_nfev,
-        factor: 100.0,
-        diag,
-    };
+    lm.jac_at.fill(f64::NAN);
     let initial_cost = 0.5 * dot(&st.f_true, &st.f_true);
     st.x_new.copy_from_slice(&st.x);
-    let mut work = LmWorkspace::new(m, n);
     let mut system = System {
         problem,
         plan,
         eval,
         jac_rows: jac,
         cached_f0: Some((&st.x_new, &st.f_true)),
-        jac_at: vec![f64::NAN; n],
+        jac_at: &mut lm.jac_at,
     };
-    let out = match lmder(&mut system, &mut st.x, &mut st.f_new, m, &params, &mut work) {
+    let out = match lmder(
+        &mut system,
+        &mut st.x,
+        &mut st.f_new,
+        m,
+        &lm.params,
+        &mut lm.work,
+    ) {
         Ok(out) => out,
         Err((e, partial)) => {
             let cost = 0.5 * partial.fnorm * partial.fnorm;
@@ -116,7 +141,7 @@ pub(crate) fn solve<P: Residuals + ?Sized>(
     };
     // scipy re-evaluates the (memoised) Jacobian at the returned x to fill `res.jac`;
     // the memo makes that free when MINPACK's last Jacobian was already at x (gtol exit).
-    let fresh = system.jac_at != st.x;
+    let fresh = *system.jac_at != *st.x;
     let System { eval, jac_rows, .. } = system;
     std::mem::swap(&mut st.f_true, &mut st.f_new);
     let cost = 0.5 * dot(&st.f_true, &st.f_true);
