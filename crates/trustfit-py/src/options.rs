@@ -19,24 +19,10 @@ use crate::errors::to_pyerr;
 /// The names users may pass, from the core's own `as_str` (scipy's spelling and, for
 /// losses, the order scipy's error message prints them in).
 pub fn option_names(py: Python<'_>) -> PyResult<Bound<'_, PyDict>> {
-    let methods = [Method::Trf, Method::Dogbox, Method::Lm].map(Method::as_str);
-    let losses = [
-        Loss::Linear,
-        Loss::Huber,
-        Loss::SoftL1,
-        Loss::Cauchy,
-        Loss::Arctan,
-    ]
-    .map(|l| l.as_str());
-    let tr_solvers = [
-        TrSolver::Exact,
-        TrSolver::Lsmr,
-        TrSolver::Cholesky,
-        TrSolver::Schur,
-    ]
-    .map(TrSolver::as_str);
-    let schemes =
-        [JacSpec::TwoPoint, JacSpec::ThreePoint, JacSpec::ComplexStep].map(JacSpec::as_str);
+    let methods = Method::ALL.map(Method::as_str);
+    let losses = Loss::NAMES;
+    let tr_solvers = TrSolver::ALL.map(TrSolver::as_str);
+    let schemes = JacSpec::SCHEMES.map(JacSpec::as_str);
     let names = PyDict::new(py);
     names.set_item("methods", PyTuple::new(py, methods)?)?;
     names.set_item("losses", PyTuple::new(py, losses)?)?;

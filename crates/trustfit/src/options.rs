@@ -22,6 +22,14 @@ pub enum Method {
 }
 
 impl Method {
+    /// Every method, in scipy's order: the list front ends offer.
+    ///
+    /// ```
+    /// let names: Vec<&str> = trustfit::Method::ALL.iter().map(|m| m.as_str()).collect();
+    /// assert_eq!(names, ["trf", "dogbox", "lm"]);
+    /// ```
+    pub const ALL: [Method; 3] = [Method::Trf, Method::Dogbox, Method::Lm];
+
     /// scipy's name of the method.
     ///
     /// ```
@@ -75,6 +83,14 @@ pub enum JacSpec {
 }
 
 impl JacSpec {
+    /// The difference schemes (scipy's string values of `jac`).
+    ///
+    /// ```
+    /// assert_eq!(trustfit::JacSpec::SCHEMES[2].as_str(), "cs");
+    /// ```
+    pub const SCHEMES: [JacSpec; 3] =
+        [JacSpec::TwoPoint, JacSpec::ThreePoint, JacSpec::ComplexStep];
+
     /// scipy's name ("2-point", "3-point", "cs"; "analytic" stands for a callable).
     ///
     /// ```
@@ -136,6 +152,18 @@ pub enum TrSolver {
 }
 
 impl TrSolver {
+    /// Every trust-region solver: scipy's two, then trustfit's sparse exact ones.
+    ///
+    /// ```
+    /// assert_eq!(trustfit::TrSolver::ALL.len(), 4);
+    /// ```
+    pub const ALL: [TrSolver; 4] = [
+        TrSolver::Exact,
+        TrSolver::Lsmr,
+        TrSolver::Cholesky,
+        TrSolver::Schur,
+    ];
+
     /// scipy's name.
     ///
     /// ```
@@ -212,6 +240,15 @@ pub enum Loss {
 }
 
 impl Loss {
+    /// The built-in losses' names, in scipy's order (each parses with `FromStr`).
+    ///
+    /// ```
+    /// for name in trustfit::Loss::NAMES {
+    ///     assert_eq!(name.parse::<trustfit::Loss>().unwrap().as_str(), name);
+    /// }
+    /// ```
+    pub const NAMES: [&'static str; 5] = ["linear", "huber", "soft_l1", "cauchy", "arctan"];
+
     /// scipy's name ("callable" for a custom loss).
     ///
     /// ```

@@ -227,6 +227,10 @@ pub trait JacobianProducts {
 
 /// What a user closure may return: nothing, or a `Result` whose error converts into
 /// [`CallbackError`].
+#[diagnostic::on_unimplemented(
+    message = "a residual or Jacobian closure must return `()` or `Result<(), E>`, not `{Self}`",
+    note = "a closure that only panics is inferred to return `!`: write `|x, f| -> () {{ panic!(..) }}`"
+)]
 pub trait CallbackResult {
     /// Normalises to `Result<(), CallbackError>`.
     fn into_result(self) -> Result<(), CallbackError>;
