@@ -30,7 +30,7 @@ use crate::options::{JacSpec, Method, Options, TrSolver};
 use crate::plan::{Plan, Storage, check_start};
 use crate::problem::{Residuals, eval_residuals};
 use crate::report::{IterationSummary, Report, Status};
-use crate::timing::{Phase, Stopwatch, TIMED_ENTRIES, Timing};
+use crate::timing::{Stopwatch, TIMED_ENTRIES, Timing};
 use crate::verbose::{emit, final_lines};
 
 /// The method's own state.
@@ -352,8 +352,8 @@ impl Solver {
     }
 }
 
-/// trf or dogbox from the state's x: J(x0) into its storage (the operator is set up
-/// here, borrowing the problem's products), then the loop.
+/// trf or dogbox from the state's x (a matrix-free J's operator is set up here,
+/// borrowing the problem's products).
 fn trust_region<P: Residuals + ?Sized, S: Strategy>(
     problem: &P,
     plan: &Plan,
@@ -365,28 +365,13 @@ fn trust_region<P: Residuals + ?Sized, S: Strategy>(
 ) -> Result<Outcome, Error> {
     if let (Storage::Operator, Some(products)) = (&plan.storage, problem.jacobian_products()) {
         let mut jac = JacStore::Operator(OperatorJac::new(products, plan.m, plan.n));
-        let out = from_start(problem, plan, parts, &mut jac, strategy, callback);
+        let out = minimize(problem, plan, parts, &mut jac, strategy, callback);
         if let JacStore::Operator(op) = &jac {
             *row_scale = op.row_scale().map(<[f64]>::to_vec);
         }
         return out;
     }
-    from_start(problem, plan, parts, stored, strategy, callback)
-}
-
-fn from_start<P: Residuals + ?Sized, S: Strategy>(
-    problem: &P,
-    plan: &Plan,
-    parts: &mut LoopParts,
-    jac: &mut JacStore<'_>,
-    strategy: &mut S,
-    callback: Option<&mut IterationCallback<'_>>,
-) -> Result<Outcome, Error> {
-    let (st, eval) = (&parts.st, &mut parts.eval);
-    parts.clock.time(Phase::Jacobian, || {
-        eval.evaluate(problem, plan, &st.x, &st.f_true, jac)
-    })?;
-    minimize(problem, plan, parts, jac, strategy, callback)
+    minimize(problem, plan, parts, stored, strategy, callback)
 }
 
 /// The subproblem solver the plan asks for, sized for J's storage.

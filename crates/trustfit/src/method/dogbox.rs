@@ -16,7 +16,7 @@ use crate::jacobian::store::JacStore;
 use crate::linalg::vector::{dot, norm, norm_inf};
 use crate::method::minimizer::{LoopState, Strategy, Trial, View};
 use crate::method::scale::VariableScale;
-use crate::method::subproblem::{AnySubproblem, Subproblem};
+use crate::method::subproblem::{AnySubproblem, FreeVariables, Subproblem};
 use crate::method::trust_region::minimize_quadratic_1d;
 use crate::plan::Plan;
 
@@ -180,13 +180,7 @@ impl Strategy for Dogbox {
         norm_inf(&st.g)
     }
 
-    fn prepare(
-        &mut self,
-        v: &View<'_, '_>,
-        st: &LoopState,
-        _g_norm: f64,
-        _delta: f64,
-    ) -> Result<(), Error> {
+    fn prepare(&mut self, v: &View<'_, '_>, st: &LoopState) -> Result<(), Error> {
         let (plan, jac, scales) = (v.plan, v.jac, v.scales);
         let (f, free) = (&mut self.f, &self.free);
         for (k, &j) in free.iter().enumerate() {
@@ -197,16 +191,16 @@ impl Strategy for Dogbox {
             f.g[k] = st.g[j];
         }
         let nf = free.len();
-        let (g, active) = (&st.g, &self.g_active);
-        self.sub.newton_step(
+        let g = &st.g;
+        let vars = FreeVariables {
             jac,
-            &st.fs,
+            fs: &st.fs,
             g,
-            &scales.scale,
+            scale: &scales.scale,
             free,
-            active,
-            &mut self.w.newton,
-        )?;
+            active: &self.g_active,
+        };
+        self.sub.newton_step(&vars, &mut self.w.newton)?;
         // The quadratic along the anti-gradient: a = ½‖J_F g_F‖², b = −g_F·g_F.
         match jac {
             JacStore::Dense { data, n } if self.sub.free_column_products() => {
@@ -222,7 +216,8 @@ impl Strategy for Dogbox {
         Ok(())
     }
 
-    fn trial(&mut self, v: &View<'_, '_>, st: &mut LoopState, delta: f64) -> Trial {
+    fn trial(&mut self, v: &View<'_, '_>, st: &mut LoopState) -> Trial {
+        let delta = v.delta;
         let (plan, jac, scales) = (v.plan, v.jac, v.scales);
         let tr_hit = self.dogleg(delta);
         let nf = self.free.len();

@@ -77,11 +77,14 @@ pub(crate) struct Trial {
     pub step_norm: f64,
 }
 
-/// What a strategy reads during an iteration: the plan, J and the variable scales.
+/// What a strategy reads during an iteration: the plan, J, the variable scales, the
+/// first-order optimality at x and the trust radius.
 pub(crate) struct View<'a, 'j> {
     pub plan: &'a Plan,
     pub jac: &'a JacStore<'j>,
     pub scales: &'a VariableScale,
+    pub g_norm: f64,
+    pub delta: f64,
 }
 
 /// How trf and dogbox differ: the region's shape, the step, what "active" means.
@@ -91,15 +94,9 @@ pub(crate) trait Strategy {
     /// Loop head: the first-order optimality at x (dogbox also freezes variables).
     fn optimality(&mut self, plan: &Plan, st: &mut LoopState) -> f64;
     /// Once per iteration: set up the model (and its subproblem) at x.
-    fn prepare(
-        &mut self,
-        v: &View<'_, '_>,
-        st: &LoopState,
-        g_norm: f64,
-        delta: f64,
-    ) -> Result<(), Error>;
-    /// One trial for radius `delta`: writes `st.x_new`.
-    fn trial(&mut self, v: &View<'_, '_>, st: &mut LoopState, delta: f64) -> Trial;
+    fn prepare(&mut self, v: &View<'_, '_>, st: &LoopState) -> Result<(), Error>;
+    /// One trial for radius `v.delta`: writes `st.x_new`.
+    fn trial(&mut self, v: &View<'_, '_>, st: &mut LoopState) -> Trial;
     /// The radius changes between trials (trf rescales its α).
     fn radius_changed(&mut self, _delta: f64, _delta_new: f64) {}
     /// After the trial point became x: adjust it (dogbox pins variables to the bounds
@@ -143,8 +140,18 @@ impl Run {
     }
 }
 
+/// One run of the loop over borrowed parts.
+struct Minimizer<'a, 'j, P: ?Sized, S> {
+    problem: &'a P,
+    plan: &'a Plan,
+    parts: &'a mut LoopParts,
+    jac: &'a mut JacStore<'j>,
+    strategy: &'a mut S,
+    run: Run,
+}
+
 /// Runs the loop from `parts.st.x` (strictly feasible for trf) with `parts.st.f_true`
-/// = f(x0) and `jac` = J(x0).
+/// = f(x0): J(x0) first, then iterations until a test stops it.
 pub(crate) fn minimize<P: Residuals + ?Sized, S: Strategy>(
     problem: &P,
     plan: &Plan,
@@ -153,16 +160,21 @@ pub(crate) fn minimize<P: Residuals + ?Sized, S: Strategy>(
     strategy: &mut S,
     mut callback: Option<&mut IterationCallback<'_>>,
 ) -> Result<Outcome, Error> {
-    let st = &mut parts.st;
+    let LoopParts {
+        eval, st, clock, ..
+    } = parts;
+    clock.time(Phase::Jacobian, || {
+        eval.evaluate(problem, plan, &st.x, &st.f_true, jac)
+    })?;
     let cost = parts.loss.scale(&st.f_true, &mut st.fs, jac)?;
     jac.tmul(&st.fs, &mut st.g);
     jac.take_error()?;
     parts.scales.reset(&plan.scaling, jac);
-    let mut delta = strategy.initial_radius(plan, st, &parts.scales);
+    let mut delta = strategy.initial_radius(plan, &parts.st, &parts.scales);
     if delta == 0.0 || delta.is_nan() {
         delta = 1.0;
     }
-    let mut run = Run {
+    let run = Run {
         cost,
         nfev: 1,
         njev: 1,
@@ -172,30 +184,31 @@ pub(crate) fn minimize<P: Residuals + ?Sized, S: Strategy>(
         actual_reduction: None,
         status: None,
     };
+    let mut me = Minimizer {
+        problem,
+        plan,
+        parts,
+        jac,
+        strategy,
+        run,
+    };
     if plan.verbose == 2 {
         emit(plan.printer.as_ref(), &header_line());
     }
     let g_norm = loop {
-        let g_norm = strategy.optimality(plan, &mut parts.st);
-        if g_norm < plan.gtol {
-            run.status = Some(Status::Gtol);
-        }
-        if plan.verbose == 2 {
-            let (r, s) = (run.actual_reduction, run.step_norm);
-            let row = row_line(run.nit, run.nfev, run.cost, r, s, g_norm);
-            emit(plan.printer.as_ref(), &row);
-        }
-        if run.status.is_some() || run.nfev == plan.max_nfev {
+        let g_norm = me.strategy.optimality(plan, &mut me.parts.st);
+        if me.head(g_norm) {
             break g_norm;
         }
-        iterate(problem, plan, parts, jac, strategy, &mut run, g_norm)
-            .map_err(|e| e.with_best(run.best(&parts.st)))?;
-        if notify(callback.as_deref_mut(), &run, &parts.st)? {
-            run.status = Some(Status::CallbackStop);
+        me.iterate(g_norm)
+            .map_err(|e| e.with_best(me.run.best(&me.parts.st)))?;
+        if notify(callback.as_deref_mut(), &me.run, &me.parts.st)? {
+            me.run.status = Some(Status::CallbackStop);
             break g_norm;
         }
     };
-    strategy.finish(plan, &mut parts.st);
+    me.strategy.finish(plan, &mut me.parts.st);
+    let run = &me.run;
     Ok(Outcome {
         cost: run.cost,
         initial_cost: cost,
@@ -207,78 +220,105 @@ pub(crate) fn minimize<P: Residuals + ?Sized, S: Strategy>(
     })
 }
 
-/// One outer iteration: trials until the cost decreases (or a test stops the solve),
-/// then the new point's Jacobian.
-fn iterate<P: Residuals + ?Sized, S: Strategy>(
-    problem: &P,
-    plan: &Plan,
-    parts: &mut LoopParts,
-    jac: &mut JacStore<'_>,
-    strategy: &mut S,
-    run: &mut Run,
-    g_norm: f64,
-) -> Result<(), Error> {
-    let LoopParts {
-        eval,
-        loss,
-        st,
-        scales,
-        clock,
-    } = parts;
-    let view = View { plan, jac, scales };
-    clock.time(Phase::LinearAlgebra, || {
-        strategy.prepare(&view, st, g_norm, run.delta)
-    })?;
-    jac.take_error()?;
-    let mut reduction = -1.0;
-    let mut cost_new = run.cost;
-    let x_norm = norm(&st.x);
-    while reduction <= 0.0 && run.nfev < plan.max_nfev {
-        let view = View { plan, jac, scales };
-        let trial = clock.time(Phase::LinearAlgebra, || {
-            strategy.trial(&view, st, run.delta)
-        });
-        jac.take_error()?;
-        clock.time(Phase::Residuals, || {
-            eval_residuals(problem, &st.x_new, &mut st.f_new)
-        })?;
-        run.nfev += 1;
-        if !all_finite(&st.f_new) {
-            run.delta = 0.25 * trial.step_h_norm;
-            continue;
+impl<P: Residuals + ?Sized, S: Strategy> Minimizer<'_, '_, P, S> {
+    /// Loop head: gtol test and verbose row; `true` when the loop ends here.
+    fn head(&mut self, g_norm: f64) -> bool {
+        let (plan, run) = (self.plan, &mut self.run);
+        if g_norm < plan.gtol {
+            run.status = Some(Status::Gtol);
         }
-        cost_new = loss.cost_of(&st.f_new)?;
-        reduction = run.cost - cost_new;
-        let (delta_new, ratio) = update_tr_radius(
-            run.delta,
-            reduction,
-            trial.predicted,
-            trial.step_h_norm,
-            trial.boundary_hit,
-        );
-        run.step_norm = Some(trial.step_norm);
-        let (ftol, xtol) = (plan.ftol, plan.xtol);
-        run.status = check_termination(
-            reduction,
-            run.cost,
-            trial.step_norm,
-            x_norm,
-            ratio,
-            ftol,
-            xtol,
-        );
-        if run.status.is_some() {
-            break;
+        if plan.verbose == 2 {
+            let (r, s) = (run.actual_reduction, run.step_norm);
+            let row = row_line(run.nit, run.nfev, run.cost, r, s, g_norm);
+            emit(plan.printer.as_ref(), &row);
         }
-        strategy.radius_changed(run.delta, delta_new);
-        run.delta = delta_new;
+        run.status.is_some() || run.nfev == plan.max_nfev
     }
-    if reduction > 0.0 {
-        // The trial point becomes x: buffers are exchanged, not copied.
+
+    /// One outer iteration: trials until the cost decreases (or a test stops the
+    /// solve), then the new point's Jacobian.
+    fn iterate(&mut self, g_norm: f64) -> Result<(), Error> {
+        let (plan, problem) = (self.plan, self.problem);
+        let LoopParts {
+            loss,
+            st,
+            scales,
+            clock,
+            ..
+        } = &mut *self.parts;
+        let run = &mut self.run;
+        let (jac, strategy) = (&*self.jac, &mut *self.strategy);
+        let view = |delta| View {
+            plan,
+            jac,
+            scales,
+            g_norm,
+            delta,
+        };
+        clock.time(Phase::LinearAlgebra, || {
+            strategy.prepare(&view(run.delta), st)
+        })?;
+        jac.take_error()?;
+        let mut reduction = -1.0;
+        let mut cost_new = run.cost;
+        let x_norm = norm(&st.x);
+        while reduction <= 0.0 && run.nfev < plan.max_nfev {
+            let trial = clock.time(Phase::LinearAlgebra, || {
+                strategy.trial(&view(run.delta), st)
+            });
+            jac.take_error()?;
+            clock.time(Phase::Residuals, || {
+                eval_residuals(problem, &st.x_new, &mut st.f_new)
+            })?;
+            run.nfev += 1;
+            if !all_finite(&st.f_new) {
+                run.delta = 0.25 * trial.step_h_norm;
+                continue;
+            }
+            cost_new = loss.cost_of(&st.f_new)?;
+            reduction = run.cost - cost_new;
+            let (delta_new, ratio) = update_tr_radius(
+                run.delta,
+                reduction,
+                trial.predicted,
+                trial.step_h_norm,
+                trial.boundary_hit,
+            );
+            run.step_norm = Some(trial.step_norm);
+            let (ftol, xtol) = (plan.ftol, plan.xtol);
+            let (cost, sn) = (run.cost, trial.step_norm);
+            run.status = check_termination(reduction, cost, sn, x_norm, ratio, ftol, xtol);
+            if run.status.is_some() {
+                break;
+            }
+            strategy.radius_changed(run.delta, delta_new);
+            run.delta = delta_new;
+        }
+        if reduction > 0.0 {
+            self.accept(reduction, cost_new)?;
+        } else {
+            self.run.step_norm = Some(0.0);
+            self.run.actual_reduction = Some(0.0);
+        }
+        self.run.nit += 1;
+        Ok(())
+    }
+
+    /// The trial point becomes x (buffers are exchanged, not copied), then its J.
+    fn accept(&mut self, reduction: f64, cost_new: f64) -> Result<(), Error> {
+        let (plan, problem) = (self.plan, self.problem);
+        let LoopParts {
+            eval,
+            loss,
+            st,
+            scales,
+            clock,
+        } = &mut *self.parts;
+        let jac = &mut *self.jac;
         std::mem::swap(&mut st.x, &mut st.x_new);
         std::mem::swap(&mut st.f_true, &mut st.f_new);
-        run.cost = cost_new;
-        let moved = strategy.accepted(plan, &mut st.x);
+        self.run.cost = cost_new;
+        let moved = self.strategy.accepted(plan, &mut st.x);
         clock.time(Phase::Jacobian, || {
             if moved && plan.jac_spec != JacSpec::Analytic {
                 // scipy's memoised jac re-evaluates f at a moved x (uncounted) to difference.
@@ -288,19 +328,15 @@ fn iterate<P: Residuals + ?Sized, S: Strategy>(
                 eval.evaluate(problem, plan, &st.x, &st.f_true, jac)
             }
         })?;
-        run.njev += 1;
+        self.run.njev += 1;
         // Keep the trial's cost (scipy keeps cost_new); only rescale J and f.
         loss.scale(&st.f_true, &mut st.fs, jac)?;
         jac.tmul(&st.fs, &mut st.g);
         jac.take_error()?;
         scales.update(jac);
-        run.actual_reduction = Some(reduction);
-    } else {
-        run.step_norm = Some(0.0);
-        run.actual_reduction = Some(0.0);
+        self.run.actual_reduction = Some(reduction);
+        Ok(())
     }
-    run.nit += 1;
-    Ok(())
 }
 
 /// Calls the user's callback after an iteration; `true` means "stop". A failing

@@ -21,7 +21,7 @@ use crate::error::Error;
 use crate::linalg::vector::{dot, nan_max, norm, norm_inf};
 use crate::method::minimizer::{LoopState, Strategy, Trial, View};
 use crate::method::scale::VariableScale;
-use crate::method::subproblem::{AnySubproblem, Subproblem};
+use crate::method::subproblem::{AnySubproblem, ScaledModel, Subproblem};
 use crate::method::trust_region::minimize_quadratic_1d;
 use crate::plan::Plan;
 
@@ -263,14 +263,9 @@ impl Strategy for Trf {
         }
     }
 
-    fn prepare(
-        &mut self,
-        v: &View<'_, '_>,
-        st: &LoopState,
-        g_norm: f64,
-        delta: f64,
-    ) -> Result<(), Error> {
+    fn prepare(&mut self, v: &View<'_, '_>, st: &LoopState) -> Result<(), Error> {
         let (plan, jac, scales) = (v.plan, v.jac, v.scales);
+        let (g_norm, delta) = (v.g_norm, v.delta);
         // The scaled quantities of spec §7.3.
         let g = &st.g;
         if plan.bounded {
@@ -289,12 +284,18 @@ impl Strategy for Trf {
         for j in 0..plan.n {
             self.g_h[j] = self.d[j] * g[j];
         }
-        let diag_h = plan.bounded.then_some(&self.diag_h[..]);
-        self.sub
-            .prepare(jac, &st.fs, &self.d, diag_h, &self.g_h, delta)
+        self.sub.prepare(&ScaledModel {
+            jac,
+            fs: &st.fs,
+            d: &self.d,
+            diag_h: plan.bounded.then_some(&self.diag_h[..]),
+            g_h: &self.g_h,
+            delta,
+        })
     }
 
-    fn trial(&mut self, v: &View<'_, '_>, st: &mut LoopState, delta: f64) -> Trial {
+    fn trial(&mut self, v: &View<'_, '_>, st: &mut LoopState) -> Trial {
+        let delta = v.delta;
         let (plan, jac) = (v.plan, v.jac);
         let n = plan.n;
         self.alpha = self.sub.step(delta, self.alpha, &mut self.p_h);

@@ -16,7 +16,7 @@ use crate::linalg::normal_eq::NormalEquations;
 use crate::linalg::schur::SchurComplement;
 use crate::linalg::sparse::CsrMatrix;
 use crate::linalg::vector::{dot, norm};
-use crate::method::subproblem::Subproblem;
+use crate::method::subproblem::{FreeVariables, ScaledModel, Subproblem};
 
 /// Relative miss of ‖p(α)‖ − Δ below which [`NormalSolve::EXTRAPOLATE`] applies.
 const EXTRAPOLATE_WITHIN: f64 = 0.1;
@@ -150,15 +150,14 @@ fn sparse<'a>(jac: &'a JacStore<'_>) -> Result<&'a CsrMatrix, Error> {
 }
 
 impl<N: NormalSolve> Subproblem for CholeskySolver<N> {
-    fn prepare(
-        &mut self,
-        jac: &JacStore<'_>,
-        _fs: &[f64],
-        d: &[f64],
-        diag_h: Option<&[f64]>,
-        g_h: &[f64],
-        _delta: f64,
-    ) -> Result<(), Error> {
+    fn prepare(&mut self, model: &ScaledModel<'_, '_>) -> Result<(), Error> {
+        let ScaledModel {
+            jac,
+            d,
+            diag_h,
+            g_h,
+            ..
+        } = *model;
         let a = sparse(jac)?;
         self.d.copy_from_slice(d);
         self.g_h.copy_from_slice(g_h);
@@ -280,14 +279,17 @@ impl<N: NormalSolve> Subproblem for CholeskySolver<N> {
     /// factors is added (a Levenberg–Marquardt step, nearly the minimum-norm one).
     fn newton_step(
         &mut self,
-        jac: &JacStore<'_>,
-        _fs: &[f64],
-        g: &[f64],
-        scale: &[f64],
-        free: &[usize],
-        active: &[bool],
+        vars: &FreeVariables<'_, '_>,
         newton: &mut [f64],
     ) -> Result<(), Error> {
+        let FreeVariables {
+            jac,
+            g,
+            scale,
+            free,
+            active,
+            ..
+        } = *vars;
         let a = sparse(jac)?;
         let n = scale.len();
         for j in 0..n {

@@ -6,7 +6,7 @@ use crate::error::Error;
 use crate::jacobian::store::JacStore;
 use crate::linalg::dense::ThinSvd;
 use crate::linalg::vector::norm;
-use crate::method::subproblem::Subproblem;
+use crate::method::subproblem::{FreeVariables, ScaledModel, Subproblem};
 use crate::options::EPS;
 
 fn dense_only() -> Error {
@@ -70,15 +70,10 @@ impl ExactSolver {
 }
 
 impl Subproblem for ExactSolver {
-    fn prepare(
-        &mut self,
-        jac: &JacStore<'_>,
-        fs: &[f64],
-        d: &[f64],
-        diag_h: Option<&[f64]>,
-        _g_h: &[f64],
-        _delta: f64,
-    ) -> Result<(), Error> {
+    fn prepare(&mut self, model: &ScaledModel<'_, '_>) -> Result<(), Error> {
+        let ScaledModel {
+            jac, fs, d, diag_h, ..
+        } = *model;
         let JacStore::Dense { data: jac, .. } = jac else {
             return Err(dense_only());
         };
@@ -124,14 +119,10 @@ impl Subproblem for ExactSolver {
 
     fn newton_step(
         &mut self,
-        jac: &JacStore<'_>,
-        fs: &[f64],
-        _g: &[f64],
-        _scale: &[f64],
-        free: &[usize],
-        _active: &[bool],
+        vars: &FreeVariables<'_, '_>,
         newton: &mut [f64],
     ) -> Result<(), Error> {
+        let FreeVariables { jac, fs, free, .. } = *vars;
         let JacStore::Dense { data: jac, .. } = jac else {
             return Err(dense_only());
         };

@@ -8,8 +8,8 @@ use crate::error::Error;
 use crate::jacobian::store::JacStore;
 use crate::linalg::lsmr::{LinearMap, Lsmr, LsmrParams};
 use crate::linalg::vector::{dot, norm};
-use crate::method::subproblem::Subproblem;
 use crate::method::subproblem::subspace::{orthonormal_pair, solve_trust_region_2d};
+use crate::method::subproblem::{FreeVariables, ScaledModel, Subproblem};
 use crate::method::trust_region::minimize_quadratic_1d;
 use crate::options::TrOptions;
 
@@ -75,15 +75,16 @@ impl LsmrSolver {
 }
 
 impl Subproblem for LsmrSolver {
-    fn prepare(
-        &mut self,
-        jac: &JacStore<'_>,
-        fs: &[f64],
-        d: &[f64],
-        diag_h: Option<&[f64]>,
-        g_h: &[f64],
-        delta: f64,
-    ) -> Result<(), Error> {
+    fn prepare(&mut self, model: &ScaledModel<'_, '_>) -> Result<(), Error> {
+        let ScaledModel {
+            jac,
+            fs,
+            d,
+            diag_h,
+            g_h,
+            delta,
+            ..
+        } = *model;
         let (m, n) = (self.m, self.n);
         self.d.copy_from_slice(d);
         let opts = &self.options;
@@ -187,14 +188,17 @@ impl Subproblem for LsmrSolver {
 
     fn newton_step(
         &mut self,
-        jac: &JacStore<'_>,
-        fs: &[f64],
-        _g: &[f64],
-        scale: &[f64],
-        free: &[usize],
-        active: &[bool],
+        vars: &FreeVariables<'_, '_>,
         newton: &mut [f64],
     ) -> Result<(), Error> {
+        let FreeVariables {
+            jac,
+            fs,
+            scale,
+            free,
+            active,
+            ..
+        } = *vars;
         // Gauss–Newton step from LSMR on J·diag(scale) with the active columns
         // removed (their adjoint components zeroed).
         let op = FreeColumns {

@@ -16,37 +16,43 @@ use crate::jacobian::store::JacStore;
 use crate::linalg::normal_eq::NormalEquations;
 use crate::linalg::schur::SchurComplement;
 
+/// trf's scaled model at the current x (spec §7.3): `Ĵ = J·diag(d)`, `diag_h` = Ĉ
+/// when bounded, `g_h` = d ⊙ g, and the trust radius.
+pub(crate) struct ScaledModel<'a, 'j> {
+    pub jac: &'a JacStore<'j>,
+    pub fs: &'a [f64],
+    pub d: &'a [f64],
+    pub diag_h: Option<&'a [f64]>,
+    pub g_h: &'a [f64],
+    pub delta: f64,
+}
+
+/// dogbox's free variables at the current x: `scale` is the variable scale,
+/// `active[j]` marks the frozen variables, `g` is Jᵀf with those zeroed, `free` lists
+/// the others in order.
+pub(crate) struct FreeVariables<'a, 'j> {
+    pub jac: &'a JacStore<'j>,
+    pub fs: &'a [f64],
+    pub g: &'a [f64],
+    pub scale: &'a [f64],
+    pub free: &'a [usize],
+    pub active: &'a [bool],
+}
+
 /// How a trust-region model is solved.
 pub(crate) trait Subproblem {
-    /// trf, once per outer iteration: the scaled quantities of spec §7.3 at the
-    /// current x (`d` scaling, `diag_h` = Ĉ when bounded, `g_h` = d ⊙ g).
-    #[allow(clippy::too_many_arguments)]
-    fn prepare(
-        &mut self,
-        jac: &JacStore<'_>,
-        fs: &[f64],
-        d: &[f64],
-        diag_h: Option<&[f64]>,
-        g_h: &[f64],
-        delta: f64,
-    ) -> Result<(), Error>;
+    /// trf, once per outer iteration: set up for the model.
+    fn prepare(&mut self, model: &ScaledModel<'_, '_>) -> Result<(), Error>;
     /// trf, per trial: the hat-space step `p_h` for radius `delta`; returns the new
     /// Levenberg–Marquardt α.
     fn step(&mut self, delta: f64, alpha: f64, p_h: &mut [f64]) -> f64;
     /// trf: `out = Ĵ s` (m rows) with the `d` of the last `prepare`.
     fn jh_mul(&self, jac: &JacStore<'_>, s: &[f64], out: &mut [f64]);
     /// dogbox: the Gauss–Newton step `argmin ‖J_F p + f‖` on the free variables,
-    /// written in the order of `free` into `newton`. `scale` is the variable scale,
-    /// `active[j]` marks the frozen variables, `g` is Jᵀf with those zeroed.
-    #[allow(clippy::too_many_arguments)]
+    /// written in the order of `vars.free` into `newton`.
     fn newton_step(
         &mut self,
-        jac: &JacStore<'_>,
-        fs: &[f64],
-        g: &[f64],
-        scale: &[f64],
-        free: &[usize],
-        active: &[bool],
+        vars: &FreeVariables<'_, '_>,
         newton: &mut [f64],
     ) -> Result<(), Error>;
     /// dogbox: whether its model products use the free columns of a dense J only
@@ -79,16 +85,8 @@ macro_rules! dispatch {
 }
 
 impl Subproblem for AnySubproblem {
-    fn prepare(
-        &mut self,
-        jac: &JacStore<'_>,
-        fs: &[f64],
-        d: &[f64],
-        diag_h: Option<&[f64]>,
-        g_h: &[f64],
-        delta: f64,
-    ) -> Result<(), Error> {
-        dispatch!(self, s => s.prepare(jac, fs, d, diag_h, g_h, delta))
+    fn prepare(&mut self, model: &ScaledModel<'_, '_>) -> Result<(), Error> {
+        dispatch!(self, s => s.prepare(model))
     }
 
     fn step(&mut self, delta: f64, alpha: f64, p_h: &mut [f64]) -> f64 {
@@ -101,15 +99,10 @@ impl Subproblem for AnySubproblem {
 
     fn newton_step(
         &mut self,
-        jac: &JacStore<'_>,
-        fs: &[f64],
-        g: &[f64],
-        scale: &[f64],
-        free: &[usize],
-        active: &[bool],
+        vars: &FreeVariables<'_, '_>,
         newton: &mut [f64],
     ) -> Result<(), Error> {
-        dispatch!(self, s => s.newton_step(jac, fs, g, scale, free, active, newton))
+        dispatch!(self, s => s.newton_step(vars, newton))
     }
 
     fn free_column_products(&self) -> bool {
