@@ -9,7 +9,7 @@ use faer::dyn_stack::{MemBuffer, MemStack};
 use faer::linalg::svd::{ComputeSvdVectors, svd, svd_scratch};
 use faer::{MatMut, MatRef, Par};
 
-use crate::error::Error;
+use crate::linalg::error::LinalgError;
 
 /// Storage for the thin SVD of matrices up to `max_rows × max_cols`.
 pub(crate) struct ThinSvd {
@@ -62,14 +62,11 @@ impl ThinSvd {
 
     /// Factors the active matrix (destroying `a`) and writes `Uᵀ b` into `utb`.
     /// `s` and `v` then hold the thin SVD's singular values and right vectors.
-    pub fn factor_and_project(&mut self, b: &[f64], utb: &mut [f64]) -> Result<(), Error> {
+    pub fn factor_and_project(&mut self, b: &[f64], utb: &mut [f64]) -> Result<(), LinalgError> {
         let (r, c) = (self.rows, self.cols);
         if r >= c && c > 0 && c <= JACOBI_MAX_COLS {
             if self.a[..r * c].iter().any(|v| !v.is_finite()) {
-                return Err(Error::NonFinite {
-                    what: "Jacobian values are not finite.".into(),
-                    best: None,
-                });
+                return Err(LinalgError::NonFinite);
             }
             self.rhs[..r].copy_from_slice(&b[..r]);
             super::jacobi::tall_svd(
@@ -102,28 +99,21 @@ impl ThinSvd {
     }
 
     /// Factors the active matrix; `s`, `u`, `v` then hold the thin SVD.
-    pub fn factor(&mut self) -> Result<(), Error> {
+    pub fn factor(&mut self) -> Result<(), LinalgError> {
         let (r, c, k) = (self.rows, self.cols, self.k());
         if k == 0 {
             return Ok(());
         }
         if self.a[..r * c].iter().any(|v| !v.is_finite()) {
-            return Err(Error::NonFinite {
-                what: "Jacobian values are not finite.".into(),
-                best: None,
-            });
+            return Err(LinalgError::NonFinite);
         }
         let a = MatRef::from_column_major_slice(&self.a[..r * c], r, c);
         let u = MatMut::from_column_major_slice_mut(&mut self.u[..r * k], r, k);
         let v = MatMut::from_column_major_slice_mut(&mut self.v[..c * k], c, k);
         let s = DiagMut::from_slice_mut(&mut self.s[..k]);
         let stack = MemStack::new(&mut self.mem);
-        svd(a, s, Some(u), Some(v), Par::Seq, stack, Default::default()).map_err(|_| {
-            Error::LinearAlgebra {
-                message: "SVD did not converge".into(),
-                best: None,
-            }
-        })
+        svd(a, s, Some(u), Some(v), Par::Seq, stack, Default::default())
+            .map_err(|_| LinalgError::NotConverged("SVD"))
     }
 
     /// `out = Uᵀ b` (length k), with `b` of length `rows` (missing tail entries are 0).

@@ -3,18 +3,18 @@
 //! order. `A` is only touched through products, so dense, sparse and matrix-free
 //! Jacobians share it. The workspace is allocated once per solve.
 
-use crate::error::Error;
-
 /// A linear map `A: Rⁿ → Rᵐ` given by its products.
 pub(crate) trait LinearMap {
+    /// What a failing product returns (a user's operator can fail).
+    type Error;
     /// `m`.
     fn rows(&self) -> usize;
     /// `n`.
     fn cols(&self) -> usize;
     /// `y = A x`.
-    fn apply(&self, x: &[f64], y: &mut [f64]) -> Result<(), Error>;
+    fn apply(&self, x: &[f64], y: &mut [f64]) -> Result<(), Self::Error>;
     /// `x = Aᵀ y`.
-    fn apply_t(&self, y: &[f64], x: &mut [f64]) -> Result<(), Error>;
+    fn apply_t(&self, y: &[f64], x: &mut [f64]) -> Result<(), Self::Error>;
 }
 
 /// LSMR's parameters (scipy's defaults: atol = btol = 1e-6, conlim = 1e8,
@@ -102,7 +102,12 @@ impl Lsmr {
     }
 
     /// Solves `min ‖A x − b‖² + damp²‖x‖²` into `self.x`.
-    pub fn solve(&mut self, a: &dyn LinearMap, b: &[f64], p: &LsmrParams) -> Result<(), Error> {
+    pub fn solve<A: LinearMap + ?Sized>(
+        &mut self,
+        a: &A,
+        b: &[f64],
+        p: &LsmrParams,
+    ) -> Result<(), A::Error> {
         let (m, n) = (a.rows(), a.cols());
         let maxiter = p.maxiter.unwrap_or(m.min(n));
         self.x.fill(0.0);
@@ -250,19 +255,20 @@ mod tests {
     }
 
     impl LinearMap for Dense {
+        type Error = std::convert::Infallible;
         fn rows(&self) -> usize {
             self.m
         }
         fn cols(&self) -> usize {
             self.n
         }
-        fn apply(&self, x: &[f64], y: &mut [f64]) -> Result<(), Error> {
+        fn apply(&self, x: &[f64], y: &mut [f64]) -> Result<(), Self::Error> {
             for i in 0..self.m {
                 y[i] = (0..self.n).map(|j| self.a[i * self.n + j] * x[j]).sum();
             }
             Ok(())
         }
-        fn apply_t(&self, y: &[f64], x: &mut [f64]) -> Result<(), Error> {
+        fn apply_t(&self, y: &[f64], x: &mut [f64]) -> Result<(), Self::Error> {
             for j in 0..self.n {
                 x[j] = (0..self.m).map(|i| self.a[i * self.n + j] * y[i]).sum();
             }

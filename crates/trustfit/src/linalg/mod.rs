@@ -2,6 +2,7 @@
 
 pub(crate) mod band;
 pub(crate) mod dense;
+pub(crate) mod error;
 pub(crate) mod jacobi;
 pub(crate) mod lsmr;
 pub(crate) mod normal_eq;

@@ -17,8 +17,8 @@ use faer::sparse::linalg::cholesky::{
 use faer::sparse::{SparseColMatRef, SymbolicSparseColMatRef};
 use faer::{Conj, MatMut, Par, Side};
 
-use crate::error::Error;
 use crate::linalg::band::BandLdlt;
+use crate::linalg::error::LinalgError;
 use crate::linalg::sparse::{CsrMatrix, SparsityPattern};
 
 /// B in band storage and its factorization.
@@ -59,11 +59,8 @@ enum Layout {
     General(Box<General>),
 }
 
-fn linalg_error(what: &str) -> Error {
-    Error::LinearAlgebra {
-        message: format!("sparse Cholesky: {what}"),
-        best: None,
-    }
+fn linalg_error(what: &str) -> LinalgError {
+    LinalgError::Setup(format!("sparse Cholesky: {what}"))
 }
 
 /// Half-bandwidth of JᵀJ: the widest column span of a row of J.
@@ -79,12 +76,12 @@ fn normal_bandwidth(p: &SparsityPattern) -> usize {
 
 impl NormalEquations {
     /// Analyses the structure of `JᵀJ` for `jac`'s pattern.
-    pub fn new(jac: &CsrMatrix) -> Result<Self, Error> {
+    pub fn new(jac: &CsrMatrix) -> Result<Self, LinalgError> {
         Self::with_max_band(jac, MAX_BAND)
     }
 
     /// [`NormalEquations::new`], factoring as a band up to half-bandwidth `max_band`.
-    fn with_max_band(jac: &CsrMatrix, max_band: usize) -> Result<Self, Error> {
+    fn with_max_band(jac: &CsrMatrix, max_band: usize) -> Result<Self, LinalgError> {
         let p = jac.pattern();
         let n = p.ncols();
         let w = normal_bandwidth(p);
@@ -226,7 +223,7 @@ fn band_row<const L: usize>(b: &mut [f64], w: usize, cols: &[usize], vals: &[f64
 impl General {
     /// The CSC structure of B's upper triangle and the slot of every pair of entries
     /// of a row of J; the symbolic Cholesky analysis.
-    fn new(p: &SparsityPattern) -> Result<Self, Error> {
+    fn new(p: &SparsityPattern) -> Result<Self, LinalgError> {
         let n = p.ncols();
         // Upper-triangle entries (i ≤ j) per column j, diagonal always present (faer
         // reads the upper side directly when it keeps the natural order): a counting

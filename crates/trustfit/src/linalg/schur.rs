@@ -16,7 +16,7 @@ use faer::linalg::cholesky::llt::factor::{
 };
 use faer::{MatMut, Par};
 
-use crate::error::Error;
+use crate::linalg::error::LinalgError;
 use crate::linalg::sparse::{CsrMatrix, SparsityPattern};
 
 /// Largest block eliminated (its C block is factored densely).
@@ -75,11 +75,10 @@ pub(crate) struct SchurComplement {
     stack: MemBuffer,
 }
 
-fn not_applicable(why: &str) -> Error {
-    Error::option(
-        "tr_solver",
-        format!("'schur' does not apply to this Jacobian: {why}; use 'cholesky'."),
-    )
+fn not_applicable(why: &str) -> LinalgError {
+    LinalgError::NotApplicable(format!(
+        "'schur' does not apply to this Jacobian: {why}; use 'cholesky'."
+    ))
 }
 
 /// The F columns each eliminated block's rows touch (sorted, unique), as CSR-like
@@ -144,7 +143,7 @@ impl SchurComplement {
     /// # Errors
     /// [`Error::InvalidOption`] when no block can be eliminated or the remaining
     /// columns are too many for a dense Schur complement.
-    pub fn new(jac: &CsrMatrix) -> Result<Self, Error> {
+    pub fn new(jac: &CsrMatrix) -> Result<Self, LinalgError> {
         let p = jac.pattern();
         let (m, n) = (p.nrows(), p.ncols());
         let columns = p
@@ -245,10 +244,8 @@ impl SchurComplement {
         }
         let longest_row = (0..m).map(|r| p.row(r).len()).max().unwrap_or(0);
         let req = cholesky_in_place_scratch::<f64>(nf, Par::Seq, Default::default());
-        let stack = MemBuffer::try_new(req).map_err(|e| Error::LinearAlgebra {
-            message: format!("Schur complement workspace: {e:?}"),
-            best: None,
-        })?;
+        let stack = MemBuffer::try_new(req)
+            .map_err(|e| LinalgError::Setup(format!("Schur complement workspace: {e:?}")))?;
         Ok(Self {
             nf,
             f_cols,

@@ -46,7 +46,7 @@ pub(crate) trait NormalSolve: Sized {
 
 impl NormalSolve for NormalEquations {
     fn build(jac: &CsrMatrix) -> Result<Self, Error> {
-        NormalEquations::new(jac)
+        Ok(NormalEquations::new(jac)?)
     }
     fn fill(&mut self, jac: &CsrMatrix, d: &[f64], c: Option<&[f64]>) {
         NormalEquations::fill(self, jac, d, c);
@@ -64,7 +64,7 @@ impl NormalSolve for NormalEquations {
 
 impl NormalSolve for SchurComplement {
     fn build(jac: &CsrMatrix) -> Result<Self, Error> {
-        SchurComplement::new(jac)
+        Ok(SchurComplement::new(jac)?)
     }
     fn fill(&mut self, jac: &CsrMatrix, d: &[f64], c: Option<&[f64]>) {
         SchurComplement::fill(self, jac, d, c);

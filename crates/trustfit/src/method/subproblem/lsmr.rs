@@ -233,6 +233,8 @@ struct ScaledJacobian<'a> {
 }
 
 impl LinearMap for ScaledJacobian<'_> {
+    type Error = Error;
+
     fn rows(&self) -> usize {
         self.m + self.extra.map_or(0, <[f64]>::len)
     }
@@ -278,6 +280,8 @@ struct FreeColumns<'a> {
 }
 
 impl LinearMap for FreeColumns<'_> {
+    type Error = Error;
+
     fn rows(&self) -> usize {
         self.jac.nrows()
     }
