@@ -5,7 +5,7 @@
 #![allow(unsafe_code)] // a counting global allocator must implement GlobalAlloc
 
 use std::alloc::{GlobalAlloc, Layout, System};
-use std::sync::atomic::{AtomicUsize, Ordering};
+use std::cell::Cell;
 
 use trustfit::{
     Bounds, CallbackError, JacSpec, JacobianProducts, Loss, Method, Options, Residuals, Solver,
@@ -14,18 +14,31 @@ use trustfit::{
 
 struct Counting;
 
-static ALLOCATIONS: AtomicUsize = AtomicUsize::new(0);
+thread_local! {
+    /// Allocations made by this thread: the test harness's own threads allocate
+    /// beside a running test, and must not be counted.
+    static ALLOCATIONS: Cell<usize> = const { Cell::new(0) };
+}
+
+fn count_one() {
+    // `try_with`: a thread being torn down has no slot left (nothing to count then).
+    let _ = ALLOCATIONS.try_with(|c| c.set(c.get() + 1));
+}
+
+fn allocations_so_far() -> usize {
+    ALLOCATIONS.with(Cell::get)
+}
 
 unsafe impl GlobalAlloc for Counting {
     unsafe fn alloc(&self, layout: Layout) -> *mut u8 {
-        ALLOCATIONS.fetch_add(1, Ordering::Relaxed);
+        count_one();
         unsafe { System.alloc(layout) }
     }
     unsafe fn dealloc(&self, ptr: *mut u8, layout: Layout) {
         unsafe { System.dealloc(ptr, layout) }
     }
     unsafe fn realloc(&self, ptr: *mut u8, layout: Layout, new_size: usize) -> *mut u8 {
-        ALLOCATIONS.fetch_add(1, Ordering::Relaxed);
+        count_one();
         unsafe { System.realloc(ptr, layout, new_size) }
     }
 }
@@ -65,9 +78,9 @@ fn count(p: &impl Residuals, opts: &Options, max_nfev: usize) -> (usize, usize) 
         gtol: tiny,
         ..opts.clone()
     };
-    let before = ALLOCATIONS.load(Ordering::Relaxed);
+    let before = allocations_so_far();
     let r = least_squares(p, &[1.0, 1.0, 0.0], &opts).unwrap();
-    (ALLOCATIONS.load(Ordering::Relaxed) - before, r.nit)
+    (allocations_so_far() - before, r.nit)
 }
 
 /// The same exponential fit with a matrix-free Jacobian (products only).
@@ -329,12 +342,12 @@ fn reused_solver_allocates_nothing() {
         let x0 = [1.0, -0.5, 0.0];
         let mut solver = Solver::new(&p, &x0, &opts).unwrap();
         let first = solver.solve(&p, &x0).unwrap().cost;
-        let before = ALLOCATIONS.load(Ordering::Relaxed);
+        let before = allocations_so_far();
         for _ in 0..10_000 {
             let s = solver.solve(&p, &x0).unwrap();
             assert_eq!(s.cost.to_bits(), first.to_bits(), "{name}");
         }
-        let made = ALLOCATIONS.load(Ordering::Relaxed) - before;
+        let made = allocations_so_far() - before;
         assert_eq!(made, 0, "{name}: {made} allocations in 10⁴ reused solves");
     }
 }
