@@ -7,59 +7,26 @@
 
 use std::io::Write;
 
-use trustfit::{CallbackError, JacSpec, Residuals, SparsityPattern, XScale};
+use trustfit::{JacSpec, XScale};
+use trustfit_problems::adapter::SparseAdapter;
 use trustfit_problems::ba::BalProblem;
 
 use crate::CliError;
 use crate::bench::{BenchConfig, Outcome, Row, Summary, emit};
 use crate::bench_sparse::{LargeCase, large_row};
 
-/// A BAL problem as [`Residuals`] with its sparse analytic Jacobian.
-pub struct BalResiduals {
-    problem: BalProblem,
-    pattern: SparsityPattern,
-}
-
-impl BalResiduals {
-    /// Wraps a parsed problem.
-    ///
-    /// # Errors
-    /// When the problem's structure is inconsistent (never for a parsed file).
-    pub fn new(problem: BalProblem) -> Result<Self, trustfit::Error> {
-        let pattern = SparsityPattern::from_entries(problem.m(), problem.n(), problem.sparsity())?;
-        Ok(Self { problem, pattern })
-    }
-}
-
-impl Residuals for BalResiduals {
-    fn num_residuals(&self) -> usize {
-        self.problem.m()
-    }
-
-    fn residuals(&self, x: &[f64], f: &mut [f64]) -> Result<(), CallbackError> {
-        self.problem.residuals(x, f);
-        Ok(())
-    }
-
-    fn has_jacobian(&self) -> bool {
-        true
-    }
-
-    fn jacobian_sparsity(&self) -> Option<SparsityPattern> {
-        Some(self.pattern.clone())
-    }
-
-    fn sparse_jacobian(&self, x: &[f64], values: &mut [f64]) -> Result<(), CallbackError> {
-        // The pattern lists each row's 9 camera then 3 point columns, already sorted,
-        // so CSR order is the problem's own order.
-        self.problem.jacobian_values(x, values);
-        Ok(())
-    }
-
-    fn as_sync(&self) -> Option<&(dyn Residuals + Sync)> {
-        Some(self)
-    }
-}
+/// A BAL problem as [`trustfit::Residuals`] with its sparse analytic Jacobian (the
+/// pattern lists each row's 9 camera then 3 point columns, already sorted, so CSR
+/// order is the problem's own order).
+///
+/// ```
+/// use trustfit::Residuals;
+/// let text = "1 1 1\n0 0 0.1 -0.2\n0 0 0 0 0 -5 1 0 0\n0 0 0\n";
+/// let p = trustfit_problems::ba::BalProblem::parse(text).unwrap();
+/// let r = trustfit_cli::bench_ba::BalResiduals::new(p).unwrap();
+/// assert_eq!((r.num_residuals(), r.pattern().nnz()), (2, 24));
+/// ```
+pub type BalResiduals = SparseAdapter<BalProblem>;
 
 /// Runs the BA suite.
 ///
@@ -103,15 +70,15 @@ pub fn run(cfg: &BenchConfig, out: &mut dyn Write, summary: &mut Summary) -> Res
         let row = match loaded {
             Ok(res) => {
                 if cfg.jac != JacSpec::Analytic {
-                    options.jac_sparsity = Some(res.pattern.clone());
+                    options.jac_sparsity = Some(res.pattern().clone());
                 }
                 let case = LargeCase {
                     suite: "ba",
                     label: label(&path),
                     start: "file",
                     problem: &res,
-                    x0: &res.problem.x0,
-                    nnz: res.pattern.nnz(),
+                    x0: &res.problem().x0,
+                    nnz: res.pattern().nnz(),
                 };
                 large_row(cfg, &options, &case)
             }

@@ -7,10 +7,8 @@
 use std::io::Write;
 use std::time::Instant;
 
-use trustfit::{
-    CallbackError, JacSpec, Options, Report, Residuals, SparsityPattern, least_squares,
-};
-use trustfit_problems::TestProblem;
+use trustfit::{JacSpec, Options, Report, Residuals, least_squares};
+use trustfit_problems::adapter::SparseAdapter;
 use trustfit_problems::sparse::BroydenTridiagonal;
 
 use crate::CliError;
@@ -23,75 +21,22 @@ pub const SIZES: [usize; 3] = [10_000, 100_000, 1_000_000];
 ///
 /// ```
 /// use trustfit::Residuals;
-/// let p = trustfit_cli::bench_sparse::SparseBroyden::new(5);
+/// let p = trustfit_cli::bench_sparse::sparse_broyden(5).unwrap();
 /// assert_eq!(p.jacobian_sparsity().map(|s| s.nnz()), Some(13));
 /// ```
-pub struct SparseBroyden {
-    problem: BroydenTridiagonal,
-    pattern: SparsityPattern,
-}
+pub type SparseBroyden = SparseAdapter<BroydenTridiagonal>;
 
-impl SparseBroyden {
-    /// The system of size `n`.
-    pub fn new(n: usize) -> Self {
-        let problem = BroydenTridiagonal::new(n);
-        let pattern = SparsityPattern::from_entries(n, n, problem.sparsity())
-            .unwrap_or_else(|_| unreachable_pattern(n));
-        Self { problem, pattern }
-    }
-
-    /// The structure of J (3n − 2 entries).
-    pub fn pattern(&self) -> &SparsityPattern {
-        &self.pattern
-    }
-}
-
-/// `sparsity()` only lists in-range entries, so this is never reached; an empty
-/// pattern keeps the function total without a panic.
-fn unreachable_pattern(n: usize) -> SparsityPattern {
-    SparsityPattern::from_dense(n, n, &[])
-}
-
-impl Residuals for SparseBroyden {
-    fn num_residuals(&self) -> usize {
-        self.problem.m()
-    }
-
-    fn residuals(&self, x: &[f64], f: &mut [f64]) -> Result<(), CallbackError> {
-        self.problem.residuals(x, f);
-        Ok(())
-    }
-
-    fn has_jacobian(&self) -> bool {
-        true
-    }
-
-    fn jacobian_sparsity(&self) -> Option<SparsityPattern> {
-        Some(self.pattern.clone())
-    }
-
-    fn sparse_jacobian(&self, x: &[f64], values: &mut [f64]) -> Result<(), CallbackError> {
-        // Row-major entries: (i, i−1) = −1, (i, i) = 3 − 2xᵢ, (i, i+1) = −2.
-        let n = self.problem.n;
-        let mut k = 0;
-        for i in 0..n {
-            if i > 0 {
-                values[k] = -1.0;
-                k += 1;
-            }
-            values[k] = 3.0 - 2.0 * x[i];
-            k += 1;
-            if i + 1 < n {
-                values[k] = -2.0;
-                k += 1;
-            }
-        }
-        Ok(())
-    }
-
-    fn as_sync(&self) -> Option<&(dyn Residuals + Sync)> {
-        Some(self)
-    }
+/// The system of size `n` with its sparse Jacobian.
+///
+/// # Errors
+/// Never for a valid size (the pattern lists in-range entries only).
+///
+/// ```
+/// let p = trustfit_cli::bench_sparse::sparse_broyden(4).unwrap();
+/// assert_eq!(p.pattern().nnz(), 10);
+/// ```
+pub fn sparse_broyden(n: usize) -> Result<SparseBroyden, trustfit::Error> {
+    SparseAdapter::new(BroydenTridiagonal::new(n))
 }
 
 /// What a large-problem row needs to know about its case.
@@ -211,38 +156,20 @@ pub fn run(cfg: &BenchConfig, out: &mut dyn Write, summary: &mut Summary) -> Res
         )));
     }
     for n in sizes {
-        let p = SparseBroyden::new(n);
+        let p = sparse_broyden(n).map_err(|e| CliError::Usage(e.to_string()))?;
         if cfg.jac != JacSpec::Analytic {
-            options.jac_sparsity = Some(p.pattern.clone());
+            options.jac_sparsity = Some(p.pattern().clone());
         }
-        let x0 = p.problem.x0();
+        let x0 = p.problem().x0();
         let case = LargeCase {
             suite: "sparse",
-            label: p.problem.label(),
-            start: p.problem.start(),
+            label: p.problem().label(),
+            start: p.problem().start(),
             problem: &p,
             x0: &x0,
-            nnz: p.pattern.nnz(),
+            nnz: p.pattern().nnz(),
         };
         emit(out, &large_row(cfg, &options, &case), summary)?;
     }
     Ok(())
-}
-
-#[cfg(test)]
-#[allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn analytic_sparse_jacobian_matches_the_problem() {
-        let p = SparseBroyden::new(7);
-        let x: Vec<f64> = (0..7).map(|i| 0.3 * i as f64 - 1.0).collect();
-        let mut values = vec![0.0; p.pattern.nnz()];
-        p.sparse_jacobian(&x, &mut values).unwrap();
-        let a = trustfit::CsrMatrix::new(p.pattern.clone(), values).unwrap();
-        let mut dense = vec![0.0; 49];
-        p.problem.jacobian(&x, &mut dense);
-        assert_eq!(a.to_dense(), dense);
-    }
 }

@@ -11,7 +11,9 @@
 //! The core's [`trustfit::curve_fit`] does the same with finite differences;
 //! this module exists because the formula supplies derivatives.
 
-use trustfit::{Bounds, JacSpec, LeastsqOptions, Loss, Method, Options, Printer, from_fn};
+use trustfit::{
+    Bounds, Covariance, JacSpec, LeastsqOptions, Loss, Method, Options, Printer, Residuals, from_fn,
+};
 
 use crate::formula::Formula;
 
@@ -157,97 +159,24 @@ pub fn fit(spec: &FitSpec) -> Result<FitResult, String> {
             spec.loss.as_str()
         ));
     }
-    let (popt, pcov_unscaled, cost, status, message, success, nfev, njev) = if method == Method::Lm
-    {
-        if n > m {
-            return Err(format!(
-                "the number of parameters ({n}) must not exceed the number of data points ({m})"
-            ));
-        }
-        let opts = LeastsqOptions {
-            dfun: true,
-            ..Default::default()
-        };
-        let r = trustfit::leastsq(&problem, &spec.p0, &opts).map_err(|e| e.to_string())?;
-        let cost = 0.5 * r.fvec.iter().map(|v| v * v).sum::<f64>();
-        let success = (1..=4).contains(&r.ier);
-        if spec.verbose > 0 {
-            // scipy's leastsq has no verbose output; a one-line summary instead.
-            eprintln!(
-                "lm (MINPACK LMDER): ier {}, nfev {}, final cost {}: {}",
-                r.ier,
-                r.nfev,
-                trustfit::py_e(cost, 4),
-                crate::formula::one_line(&r.mesg)
-            );
-        }
-        let cov = if success { r.cov_x } else { None };
-        (r.x, cov, cost, r.ier, r.mesg, success, r.nfev, r.njev)
+    let Solved {
+        popt,
+        cov,
+        cost,
+        status,
+        message,
+        success,
+        nfev,
+        njev,
+    } = if method == Method::Lm {
+        solve_lm(spec, &problem)?
     } else {
-        let printer = Printer::new(|line| eprintln!("{line}"));
-        let opts = Options {
-            method,
-            jac: JacSpec::Analytic,
-            bounds: match &spec.bounds {
-                Some((lb, ub)) => Bounds::new(lb.clone(), ub.clone()),
-                None => Bounds::default(),
-            },
-            loss: spec.loss.clone(),
-            f_scale: spec.f_scale,
-            verbose: spec.verbose,
-            printer: Some(printer),
-            ..Default::default()
-        };
-        let r = trustfit::least_squares(&problem, &spec.p0, &opts).map_err(|e| e.to_string())?;
-        // curve_fit: pinv(JᵀJ) from the SVD of the returned Jacobian (unscaled here).
-        let cov = r
-            .covariance(true)
-            .ok()
-            .filter(|c| c.estimated)
-            .map(|c| c.matrix);
-        (
-            r.x.clone(),
-            cov,
-            r.cost,
-            r.status.scipy_status(),
-            r.message().to_string(),
-            r.success(),
-            r.nfev,
-            r.njev,
-        )
+        solve_least_squares(spec, method, &problem)?
     };
-    // scipy's post-processing of pcov.
-    let ysize = m;
-    let mut warning = None;
-    let mut pcov = match pcov_unscaled {
-        Some(p) if !p.iter().any(|v| v.is_nan()) => p,
-        _ => {
-            warning = Some(());
-            vec![f64::INFINITY; n * n]
-        }
-    };
-    let sum_r2 = 2.0 * cost;
-    if warning.is_none() && !spec.absolute_sigma {
-        if ysize > n {
-            let s = sum_r2 / (ysize - n) as f64;
-            pcov.iter_mut().for_each(|v| *v *= s);
-        } else {
-            pcov.fill(f64::INFINITY);
-            warning = Some(());
-        }
-    }
-    let stderr: Vec<f64> = (0..n).map(|i| pcov[i * n + i].sqrt()).collect();
-    let mut correlation = vec![f64::NAN; n * n];
-    if warning.is_none() {
-        for a in 0..n {
-            for b in 0..n {
-                correlation[a * n + b] = if a == b {
-                    1.0
-                } else {
-                    pcov[a * n + b] / (stderr[a] * stderr[b])
-                };
-            }
-        }
+    // The report's correlations: exactly 1 on the diagonal, NaN when not estimable.
+    let mut correlation = cov.correlation;
+    for a in 0..n {
+        correlation[a * n + a] = if cov.estimated { 1.0 } else { f64::NAN };
     }
     let fitted: Vec<f64> = spec.x.iter().map(|x| formula.value(&popt, x)).collect();
     let chi2: f64 = (0..m)
@@ -261,8 +190,8 @@ pub fn fit(spec: &FitSpec) -> Result<FitResult, String> {
     let r2 = 1.0 - chi2 / ss_tot;
     Ok(FitResult {
         popt,
-        stderr,
-        pcov,
+        stderr: cov.stderr,
+        pcov: cov.matrix,
         correlation,
         cost,
         chi2,
@@ -276,7 +205,97 @@ pub fn fit(spec: &FitSpec) -> Result<FitResult, String> {
         nfev,
         njev,
         fitted,
-        warning: warning.map(|()| "Covariance of the parameters could not be estimated".into()),
+        warning: (!cov.estimated)
+            .then(|| "Covariance of the parameters could not be estimated".into()),
+    })
+}
+
+/// What a solver returns to [`fit`]: the solution and its covariance (scipy's rules).
+struct Solved {
+    popt: Vec<f64>,
+    cov: Covariance,
+    cost: f64,
+    status: i32,
+    message: String,
+    success: bool,
+    nfev: usize,
+    njev: Option<usize>,
+}
+
+/// curve_fit's `lm`: [`trustfit::leastsq`] with the analytic Jacobian, and its `cov_x`.
+fn solve_lm<P: Residuals>(spec: &FitSpec, problem: &P) -> Result<Solved, String> {
+    let (m, n) = (spec.y.len(), spec.p0.len());
+    if n > m {
+        return Err(format!(
+            "the number of parameters ({n}) must not exceed the number of data points ({m})"
+        ));
+    }
+    let opts = LeastsqOptions {
+        dfun: true,
+        ..Default::default()
+    };
+    let r = trustfit::leastsq(problem, &spec.p0, &opts).map_err(|e| e.to_string())?;
+    let cost = 0.5 * r.fvec.iter().map(|v| v * v).sum::<f64>();
+    let success = (1..=4).contains(&r.ier);
+    if spec.verbose > 0 {
+        // scipy's leastsq has no verbose output; a one-line summary instead.
+        eprintln!(
+            "lm (MINPACK LMDER): ier {}, nfev {}, final cost {}: {}",
+            r.ier,
+            r.nfev,
+            trustfit::py_e(cost, 4),
+            crate::formula::one_line(&r.mesg)
+        );
+    }
+    // scipy's leastsq gives cov_x only for ier 1–4.
+    let cov = Covariance::from_unscaled(r.cov_x, 2.0 * cost, m, n, spec.absolute_sigma);
+    Ok(Solved {
+        popt: r.x,
+        cov,
+        cost,
+        status: r.ier,
+        message: r.mesg,
+        success,
+        nfev: r.nfev,
+        njev: r.njev,
+    })
+}
+
+/// curve_fit's `trf`/`dogbox`: [`trustfit::least_squares`] and [`trustfit::Report::covariance`].
+fn solve_least_squares<P: Residuals>(
+    spec: &FitSpec,
+    method: Method,
+    problem: &P,
+) -> Result<Solved, String> {
+    let (m, n) = (spec.y.len(), spec.p0.len());
+    let printer = Printer::new(|line| eprintln!("{line}"));
+    let opts = Options {
+        method,
+        jac: JacSpec::Analytic,
+        bounds: match &spec.bounds {
+            Some((lb, ub)) => Bounds::new(lb.clone(), ub.clone()),
+            None => Bounds::default(),
+        },
+        loss: spec.loss.clone(),
+        f_scale: spec.f_scale,
+        verbose: spec.verbose,
+        printer: Some(printer),
+        ..Default::default()
+    };
+    let r = trustfit::least_squares(problem, &spec.p0, &opts).map_err(|e| e.to_string())?;
+    // curve_fit: pinv(JᵀJ) from the SVD of the returned Jacobian, scaled by 2·cost/(m − n).
+    let cov = r.covariance(spec.absolute_sigma).unwrap_or_else(|_| {
+        Covariance::from_unscaled(None, 2.0 * r.cost, m, n, spec.absolute_sigma)
+    });
+    Ok(Solved {
+        popt: r.x.clone(),
+        cov,
+        cost: r.cost,
+        status: r.status.scipy_status(),
+        message: r.message().to_string(),
+        success: r.success(),
+        nfev: r.nfev,
+        njev: r.njev,
     })
 }
 

@@ -12,11 +12,11 @@
 //! * `trustfit bench` — [`bench`](mod@bench): solve the MINPACK-1 or NIST StRD suite and
 //!   print one JSON line per case, in the schema of the peer benchmarks.
 //!
-//! [`adapter::ProblemAdapter`] lets the solver run any
-//! [`trustfit_problems::TestProblem`]; [`progress`] draws progress bars on a terminal.
-//! Planned: `bench --suite sparse|ba`.
+//! [`adapter::ProblemAdapter`] (re-exported from `trustfit-problems`, its one home)
+//! lets the solver run any [`trustfit_problems::TestProblem`]; [`progress`] draws
+//! progress bars on a terminal.
 
-pub mod adapter;
+pub use trustfit_problems::adapter;
 pub mod bench;
 pub mod bench_ba;
 pub mod bench_sparse;

@@ -19,6 +19,7 @@
 //! assert!((f[0] - 1.125).abs() < 1e-15 && (f[1] + 1.95).abs() < 1e-15);
 //! ```
 
+use crate::TestProblem;
 use std::ops::{Add, Div, Mul, Neg, Sub};
 use std::path::Path;
 
@@ -340,13 +341,19 @@ impl BalProblem {
     /// Jacobian values at `x` in the order of [`sparsity`](Self::sparsity) (12 per row).
     pub fn jacobian_values(&self, x: &[f64], values: &mut [f64]) {
         for k in 0..self.obs_index.len() {
-            let (cam, pt) = self.blocks(x, k);
-            let cam: [Jet<12>; 9] = std::array::from_fn(|i| Jet::variable(cam[i], i));
-            let pt: [Jet<12>; 3] = std::array::from_fn(|i| Jet::variable(pt[i], 9 + i));
-            let r = reprojection(&cam, &pt, self.obs_xy[k]);
-            values[24 * k..24 * k + 12].copy_from_slice(&r[0].d);
-            values[24 * k + 12..24 * k + 24].copy_from_slice(&r[1].d);
+            let [d0, d1] = self.observation_jacobian(x, k);
+            values[24 * k..24 * k + 12].copy_from_slice(&d0);
+            values[24 * k + 12..24 * k + 24].copy_from_slice(&d1);
         }
+    }
+
+    /// Rows 2k and 2k+1 of J: derivatives by the 9 camera then the 3 point parameters.
+    fn observation_jacobian(&self, x: &[f64], k: usize) -> [[f64; 12]; 2] {
+        let (cam, pt) = self.blocks(x, k);
+        let cam: [Jet<12>; 9] = std::array::from_fn(|i| Jet::variable(cam[i], i));
+        let pt: [Jet<12>; 3] = std::array::from_fn(|i| Jet::variable(pt[i], 9 + i));
+        let r = reprojection(&cam, &pt, self.obs_xy[k]);
+        [r[0].d, r[1].d]
     }
 
     /// ½‖f(x)‖².
@@ -354,6 +361,37 @@ impl BalProblem {
         let mut f = vec![0.0; self.m()];
         self.residuals(x, &mut f);
         0.5 * f.iter().map(|v| v * v).sum::<f64>()
+    }
+}
+
+/// The dense Jacobian is for small problems and checks: a BAL file's is far too large,
+/// use [`BalProblem::sparsity`] and [`BalProblem::jacobian_values`] (or
+/// [`SparseAdapter`](crate::adapter::SparseAdapter)).
+impl TestProblem for BalProblem {
+    fn n(&self) -> usize {
+        BalProblem::n(self)
+    }
+
+    fn m(&self) -> usize {
+        BalProblem::m(self)
+    }
+
+    fn residuals(&self, x: &[f64], f: &mut [f64]) {
+        BalProblem::residuals(self, x, f);
+    }
+
+    fn jacobian(&self, x: &[f64], jac: &mut [f64]) {
+        let n = BalProblem::n(self);
+        jac.fill(0.0);
+        for k in 0..self.obs_index.len() {
+            let (c, p) = self.obs_index[k];
+            let point = 9 * self.num_cameras + 3 * p as usize;
+            for (row, d) in self.observation_jacobian(x, k).iter().enumerate() {
+                let at = (2 * k + row) * n;
+                jac[at + 9 * c as usize..at + 9 * c as usize + 9].copy_from_slice(&d[..9]);
+                jac[at + point..at + point + 3].copy_from_slice(&d[9..]);
+            }
+        }
     }
 }
 
@@ -426,6 +464,23 @@ mod tests {
                 );
             }
         }
+    }
+
+    #[test]
+    fn dense_jacobian_is_the_sparse_one_scattered() {
+        let p = small();
+        let (m, n) = (p.m(), p.n());
+        let pattern = p.sparsity();
+        let mut values = vec![0.0; pattern.len()];
+        p.jacobian_values(&p.x0, &mut values);
+        let mut scattered = vec![0.0; m * n];
+        for (&(i, j), v) in pattern.iter().zip(&values) {
+            scattered[i * n + j] = *v;
+        }
+        let mut dense = vec![f64::NAN; m * n];
+        TestProblem::jacobian(&p, &p.x0, &mut dense);
+        assert_eq!(dense, scattered);
+        assert_eq!(TestProblem::sum_of_squares(&p, &p.x0), 2.0 * p.cost(&p.x0));
     }
 
     #[test]

@@ -12,7 +12,8 @@
 //! * [`sparse`]: the Broyden tridiagonal system (scipy's sparse example).
 //!
 //! [`data`] finds the shared data folder; [`check`] compares an analytic
-//! Jacobian with central differences.
+//! Jacobian with central differences; [`adapter`] makes any problem a
+//! `trustfit::Residuals` (dense or sparse analytic Jacobian).
 //!
 //! Names of problems and starts ("rosenbrock_n2_m2", "10x0", "start1",
 //! "broyden_tridiagonal_n10000") are the ones used by the peer benchmarks
@@ -29,6 +30,7 @@
 //! ```
 #![warn(missing_docs)]
 
+pub mod adapter;
 pub mod ba;
 pub mod check;
 pub mod data;

@@ -54,17 +54,8 @@ impl BroydenTridiagonal {
 
     /// Structural nonzeros (row, col) of the Jacobian in row-major order (3n − 2 of them).
     pub fn sparsity(&self) -> Vec<(usize, usize)> {
-        let n = self.n;
-        let mut out = Vec::with_capacity((3 * n).saturating_sub(2));
-        for i in 0..n {
-            if i > 0 {
-                out.push((i, i - 1));
-            }
-            out.push((i, i));
-            if i + 1 < n {
-                out.push((i, i + 1));
-            }
-        }
+        let mut out = Vec::with_capacity((3 * self.n).saturating_sub(2));
+        self.for_each_entry(|i, j| out.push((i, j)));
         out
     }
 
@@ -73,18 +64,49 @@ impl BroydenTridiagonal {
     /// `out` is cleared first and reused, so a caller can keep one buffer
     /// across iterations without reallocating.
     pub fn jacobian_triplets(&self, x: &[f64], out: &mut Vec<(usize, usize, f64)>) {
-        let n = self.n;
         out.clear();
-        out.reserve((3 * n).saturating_sub(2));
-        for i in 0..n {
+        out.reserve((3 * self.n).saturating_sub(2));
+        self.for_each_entry(|i, j| out.push((i, j, entry(x, i, j))));
+    }
+
+    /// Jacobian values at `x` in the order of [`sparsity`](Self::sparsity) (CSR order).
+    ///
+    /// ```
+    /// use trustfit_problems::sparse::BroydenTridiagonal;
+    /// let mut v = [0.0; 4];
+    /// BroydenTridiagonal::new(2).jacobian_values(&[1.0, 0.5], &mut v);
+    /// assert_eq!(v, [1.0, -2.0, -1.0, 2.0]);
+    /// ```
+    pub fn jacobian_values(&self, x: &[f64], values: &mut [f64]) {
+        let mut k = 0;
+        self.for_each_entry(|i, j| {
+            values[k] = entry(x, i, j);
+            k += 1;
+        });
+    }
+
+    /// Visits the structural nonzeros (row, col) row by row: (i, i−1), (i, i), (i, i+1).
+    fn for_each_entry(&self, mut visit: impl FnMut(usize, usize)) {
+        for i in 0..self.n {
             if i > 0 {
-                out.push((i, i - 1, -1.0));
+                visit(i, i - 1);
             }
-            out.push((i, i, 3.0 - 2.0 * x[i]));
-            if i + 1 < n {
-                out.push((i, i + 1, -2.0));
+            visit(i, i);
+            if i + 1 < self.n {
+                visit(i, i + 1);
             }
         }
+    }
+}
+
+/// `∂f_i/∂x_j` on the tridiagonal: −1 left of the diagonal, 3 − 2xᵢ on it, −2 right of it.
+fn entry(x: &[f64], i: usize, j: usize) -> f64 {
+    if j < i {
+        -1.0
+    } else if j == i {
+        3.0 - 2.0 * x[i]
+    } else {
+        -2.0
     }
 }
 
@@ -117,15 +139,7 @@ impl TestProblem for BroydenTridiagonal {
     fn jacobian(&self, x: &[f64], jac: &mut [f64]) {
         let n = self.n;
         jac[..n * n].fill(0.0);
-        for i in 0..n {
-            if i > 0 {
-                jac[i * n + i - 1] = -1.0;
-            }
-            jac[i * n + i] = 3.0 - 2.0 * x[i];
-            if i + 1 < n {
-                jac[i * n + i + 1] = -2.0;
-            }
-        }
+        self.for_each_entry(|i, j| jac[i * n + j] = entry(x, i, j));
     }
 }
 

@@ -49,8 +49,8 @@ mod workspace;
 
 pub use error::{BestPoint, CallbackError, Error, ErrorKind};
 pub use fit::{
-    Covariance, CurveFitOptions, CurveFitResult, LeastsqOptions, LeastsqResult, Sigma, curve_fit,
-    leastsq, leastsq_message,
+    Covariance, CurveFitOptions, CurveFitResult, LeastsqOptions, LeastsqResult, Sigma,
+    covariance_from_jacobian, curve_fit, leastsq, leastsq_message, pinv_jtj,
 };
 pub use jacobian::groups::ColumnGrouping;
 pub use linalg::sparse::{CsrMatrix, SparsityPattern};

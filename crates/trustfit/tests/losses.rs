@@ -198,25 +198,6 @@ fn expfit() -> FixtureProblem {
     fixture_problem("expfit", &json["problem_data"]).expect("expfit data")
 }
 
-struct Fx(FixtureProblem);
-
-impl Residuals for Fx {
-    fn num_residuals(&self) -> usize {
-        self.0.m
-    }
-    fn residuals(&self, x: &[f64], f: &mut [f64]) -> Result<(), CallbackError> {
-        self.0.residuals(x, f);
-        Ok(())
-    }
-    fn has_jacobian(&self) -> bool {
-        true
-    }
-    fn jacobian(&self, x: &[f64], jac: &mut [f64]) -> Result<(), CallbackError> {
-        self.0.jacobian(x, jac);
-        Ok(())
-    }
-}
-
 /// `report.jac` and `report.grad` are recomputed here from the same formulas (spec §3.3)
 /// in a different summation order: agreement to a few hundred ulps of the largest entry.
 const SCALED_JAC_RTOL: f64 = 1e-12;
@@ -224,7 +205,7 @@ const SCALED_JAC_RTOL: f64 = 1e-12;
 #[test]
 fn report_jac_is_the_robust_scaled_jacobian_at_the_final_x() {
     // Spec §2.1: res.jac = diag(s)·J(x) and res.grad = Jᵀ(ρ′⊙f) at the returned x.
-    let problem = Fx(expfit());
+    let problem = expfit();
     let (m, n, c) = (15, 3, 0.1);
     for method in [Method::Trf, Method::Dogbox] {
         for loss in [Loss::SoftL1, Loss::Huber, Loss::Cauchy, Loss::Arctan] {
@@ -237,7 +218,7 @@ fn report_jac_is_the_robust_scaled_jacobian_at_the_final_x() {
             };
             let r = least_squares(&problem, &[1.0, 1.0, 0.0], &opts).unwrap();
             let mut jac = vec![0.0; m * n];
-            problem.jacobian(&r.x, &mut jac).unwrap();
+            Residuals::jacobian(&problem, &r.x, &mut jac).unwrap();
             let jmax = jac.iter().fold(0.0f64, |a, v| a.max(v.abs()));
             let mut grad = [0.0; 3];
             for i in 0..m {
@@ -300,7 +281,7 @@ fn close(a: f64, b: f64, rtol: f64) -> bool {
 }
 
 /// Runs with a callback recording the iterates.
-fn trajectory(problem: &Fx, opts: &Options) -> (trustfit::Report, Vec<Vec<f64>>) {
+fn trajectory(problem: &FixtureProblem, opts: &Options) -> (trustfit::Report, Vec<Vec<f64>>) {
     let mut xs = Vec::new();
     let r = trustfit::least_squares_with_callback(problem, &[1.0, 1.0, 0.0], opts, &mut |it| {
         xs.push(it.x.to_vec());
@@ -312,7 +293,7 @@ fn trajectory(problem: &Fx, opts: &Options) -> (trustfit::Report, Vec<Vec<f64>>)
 
 #[test]
 fn custom_soft_l1_reproduces_the_built_in_soft_l1_on_expfit() {
-    let problem = Fx(expfit());
+    let problem = expfit();
     for method in [Method::Trf, Method::Dogbox] {
         let base = Options {
             method,
@@ -373,7 +354,7 @@ fn custom_soft_l1_reaches_scipys_expfit_solution() {
         f_scale: 0.1,
         ..Default::default()
     };
-    let r = least_squares(&Fx(expfit()), &[1.0, 1.0, 0.0], &opts).unwrap();
+    let r = least_squares(&expfit(), &[1.0, 1.0, 0.0], &opts).unwrap();
     let x_ref = [0.5293744199388289, 1.9693665556820557, -0.9257960479551864];
     let cost_ref = 0.3931315737093243;
     for j in 0..3 {
@@ -390,7 +371,7 @@ fn custom_soft_l1_reaches_scipys_expfit_solution() {
 #[test]
 fn report_cost_is_the_f_scaled_robust_cost() {
     // cost = ½ Σ C² ρ((fᵢ/C)²) at the returned x, for every built-in loss.
-    let problem = Fx(expfit());
+    let problem = expfit();
     for loss in BUILT_IN {
         let opts = Options {
             loss: loss.clone(),
@@ -443,7 +424,7 @@ fn custom_loss_error_surfaces_as_callback_error() {
                 method,
                 ..Default::default()
             };
-            let e = least_squares(&Fx(expfit()), &[1.0, 1.0, 0.0], &opts).unwrap_err();
+            let e = least_squares(&expfit(), &[1.0, 1.0, 0.0], &opts).unwrap_err();
             let tag = format!("{method} fail_at {fail_at}");
             match &e {
                 Error::Callback { source, best } => {
@@ -481,7 +462,7 @@ fn custom_loss_panic_surfaces_as_callback_error() {
             method,
             ..Default::default()
         };
-        let e = least_squares(&Fx(expfit()), &[1.0, 1.0, 0.0], &opts).unwrap_err();
+        let e = least_squares(&expfit(), &[1.0, 1.0, 0.0], &opts).unwrap_err();
         match e {
             Error::Callback { source, .. } => {
                 assert!(

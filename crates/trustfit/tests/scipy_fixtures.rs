@@ -25,6 +25,7 @@ use trustfit::{
     Bounds, CallbackError, Method, Options, Residuals, TrSolver, XScale, least_squares,
 };
 use trustfit_problems::TestProblem;
+use trustfit_problems::adapter::ProblemAdapter;
 use trustfit_problems::minpack::MinpackCase;
 
 /// x agreement demanded by the acceptance criteria.
@@ -60,6 +61,7 @@ enum Problem {
     Minpack(MinpackCase),
 }
 
+/// The fixture problems' and the MINPACK cases' shared adapters, by variant.
 impl Residuals for Problem {
     fn num_residuals(&self) -> usize {
         match self {
@@ -69,34 +71,28 @@ impl Residuals for Problem {
     }
     fn residuals(&self, x: &[f64], f: &mut [f64]) -> Result<(), CallbackError> {
         match self {
-            Problem::Fixture(p) => p.residuals(x, f),
-            Problem::Minpack(c) => c.residuals(x, f),
+            Problem::Fixture(p) => Residuals::residuals(p, x, f),
+            Problem::Minpack(c) => ProblemAdapter::new(c).residuals(x, f),
         }
-        Ok(())
     }
     fn has_jacobian(&self) -> bool {
         true
     }
     fn jacobian(&self, x: &[f64], jac: &mut [f64]) -> Result<(), CallbackError> {
         match self {
-            Problem::Fixture(p) => p.jacobian(x, jac),
-            Problem::Minpack(c) => c.jacobian(x, jac),
+            Problem::Fixture(p) => Residuals::jacobian(p, x, jac),
+            Problem::Minpack(c) => ProblemAdapter::new(c).jacobian(x, jac),
         }
-        Ok(())
     }
     fn has_complex(&self) -> bool {
         true
     }
     fn residuals_complex(&self, x: &[Complex64], f: &mut [Complex64]) -> Result<(), CallbackError> {
         match self {
-            Problem::Fixture(p) => p.residuals_complex(x, f),
-            Problem::Minpack(c) => {
-                if !minpack_residuals_complex(&c.label(), x, f) {
-                    return Err(CallbackError::new("no complex extension"));
-                }
-            }
+            Problem::Fixture(p) => Residuals::residuals_complex(p, x, f),
+            Problem::Minpack(c) if minpack_residuals_complex(&c.label(), x, f) => Ok(()),
+            Problem::Minpack(_) => Err(CallbackError::new("no complex extension")),
         }
-        Ok(())
     }
 }
 

@@ -12,6 +12,10 @@ use trustfit::{
     Bounds, CallbackError, ColumnGrouping, CsrMatrix, Error, JacSpec, JacobianProducts, Loss,
     Options, Residuals, SparsityPattern, TrSolver, XScale, least_squares,
 };
+use trustfit_problems::TestProblem;
+use trustfit_problems::adapter::SparseAdapter;
+use trustfit_problems::ba::BalProblem;
+use trustfit_problems::sparse::BroydenTridiagonal;
 
 /// Broyden rows, optionally followed by `0.5·(x − t)` observation rows.
 struct Broyden {
@@ -28,16 +32,7 @@ fn observations(n: usize) -> Vec<f64> {
 impl Broyden {
     fn pattern(&self) -> SparsityPattern {
         let n = self.n;
-        let mut e = Vec::new();
-        for i in 0..n {
-            if i > 0 {
-                e.push((i, i - 1));
-            }
-            e.push((i, i));
-            if i + 1 < n {
-                e.push((i, i + 1));
-            }
-        }
+        let mut e = BroydenTridiagonal::new(n).sparsity();
         if self.obs.is_some() {
             e.extend((0..n).map(|i| (n + i, i)));
         }
@@ -56,16 +51,7 @@ impl Residuals for Broyden {
 
     fn residuals(&self, x: &[f64], f: &mut [f64]) -> Result<(), CallbackError> {
         let n = self.n;
-        for i in 0..n {
-            let mut v = (3.0 - x[i]) * x[i] + 1.0;
-            if i > 0 {
-                v -= x[i - 1];
-            }
-            if i + 1 < n {
-                v -= 2.0 * x[i + 1];
-            }
-            f[i] = v;
-        }
+        BroydenTridiagonal::new(n).residuals(x, &mut f[..n]);
         if let Some(t) = &self.obs {
             for i in 0..n {
                 f[n + i] = 0.5 * (x[i] - t[i]);
@@ -84,19 +70,8 @@ impl Residuals for Broyden {
 
     fn sparse_jacobian(&self, x: &[f64], values: &mut [f64]) -> Result<(), CallbackError> {
         let n = self.n;
-        let mut k = 0;
-        for i in 0..n {
-            if i > 0 {
-                values[k] = -1.0;
-                k += 1;
-            }
-            values[k] = 3.0 - 2.0 * x[i];
-            k += 1;
-            if i + 1 < n {
-                values[k] = -2.0;
-                k += 1;
-            }
-        }
+        let k = (3 * n).saturating_sub(2); // the tridiagonal's entries come first
+        BroydenTridiagonal::new(n).jacobian_values(x, &mut values[..k]);
         if self.obs.is_some() {
             values[k..k + n].fill(0.5);
         }
@@ -618,85 +593,55 @@ fn covariance_of_sparse_and_matrix_free_solves() {
 }
 
 /// A small bundle-adjustment problem: 4 cameras, 30 points, each seen by 2–4 cameras.
-struct SmallBa {
-    p: trustfit_problems::ba::BalProblem,
-    pattern: SparsityPattern,
-}
-
-impl SmallBa {
-    fn new() -> Self {
-        // Observations made by the true scene; the start perturbs it.
-        let (cams, pts) = (4, 30);
-        let cam = |c: usize, e: f64| -> [f64; 9] {
-            let c = c as f64;
-            [
-                0.01 * c + e,
-                -0.02 * c,
-                0.03 - e,
-                0.3 * c - 0.45,
-                -0.1 + e,
-                -6.0,
-                1.0,
-                0.01,
-                0.001,
-            ]
-        };
-        let pt = |q: usize, e: f64| -> [f64; 3] {
-            let q = q as f64;
-            [
-                (q * 0.37).sin() + e,
-                (q * 0.23).cos() - e,
-                0.5 * (q * 0.11).sin() + e,
-            ]
-        };
-        let mut obs = String::new();
-        let mut count = 0;
-        for q in 0..pts {
-            for c in 0..cams {
-                if (q + c) % 4 != 3 || c == q % cams {
-                    let uv =
-                        trustfit_problems::ba::reprojection(&cam(c, 0.0), &pt(q, 0.0), [0.0, 0.0]);
-                    obs.push_str(&format!("{c} {q} {} {}\n", uv[0], uv[1]));
-                    count += 1;
-                }
-            }
-        }
-        let mut params = String::new();
+fn small_ba() -> SparseAdapter<BalProblem> {
+    // Observations made by the true scene; the start perturbs it.
+    let (cams, pts) = (4, 30);
+    let cam = |c: usize, e: f64| -> [f64; 9] {
+        let c = c as f64;
+        [
+            0.01 * c + e,
+            -0.02 * c,
+            0.03 - e,
+            0.3 * c - 0.45,
+            -0.1 + e,
+            -6.0,
+            1.0,
+            0.01,
+            0.001,
+        ]
+    };
+    let pt = |q: usize, e: f64| -> [f64; 3] {
+        let q = q as f64;
+        [
+            (q * 0.37).sin() + e,
+            (q * 0.23).cos() - e,
+            0.5 * (q * 0.11).sin() + e,
+        ]
+    };
+    let mut obs = String::new();
+    let mut count = 0;
+    for q in 0..pts {
         for c in 0..cams {
-            for v in cam(c, 0.002 * (c as f64 + 1.0)) {
-                params.push_str(&format!("{v}\n"));
+            if (q + c) % 4 != 3 || c == q % cams {
+                let uv = trustfit_problems::ba::reprojection(&cam(c, 0.0), &pt(q, 0.0), [0.0, 0.0]);
+                obs.push_str(&format!("{c} {q} {} {}\n", uv[0], uv[1]));
+                count += 1;
             }
         }
-        for q in 0..pts {
-            for v in pt(q, 0.01 * ((q % 5) as f64 - 2.0)) {
-                params.push_str(&format!("{v}\n"));
-            }
+    }
+    let mut params = String::new();
+    for c in 0..cams {
+        for v in cam(c, 0.002 * (c as f64 + 1.0)) {
+            params.push_str(&format!("{v}\n"));
         }
-        let text = format!("{cams} {pts} {count}\n{obs}{params}");
-        let p = trustfit_problems::ba::BalProblem::parse(&text).unwrap();
-        let pattern = SparsityPattern::from_entries(p.m(), p.n(), p.sparsity()).unwrap();
-        Self { p, pattern }
     }
-}
-
-impl Residuals for SmallBa {
-    fn num_residuals(&self) -> usize {
-        self.p.m()
+    for q in 0..pts {
+        for v in pt(q, 0.01 * ((q % 5) as f64 - 2.0)) {
+            params.push_str(&format!("{v}\n"));
+        }
     }
-    fn residuals(&self, x: &[f64], f: &mut [f64]) -> Result<(), CallbackError> {
-        self.p.residuals(x, f);
-        Ok(())
-    }
-    fn has_jacobian(&self) -> bool {
-        true
-    }
-    fn jacobian_sparsity(&self) -> Option<SparsityPattern> {
-        Some(self.pattern.clone())
-    }
-    fn sparse_jacobian(&self, x: &[f64], values: &mut [f64]) -> Result<(), CallbackError> {
-        self.p.jacobian_values(x, values);
-        Ok(())
-    }
+    let text = format!("{cams} {pts} {count}\n{obs}{params}");
+    SparseAdapter::new(BalProblem::parse(&text).unwrap()).unwrap()
 }
 
 #[test]
@@ -704,8 +649,8 @@ fn schur_complement_takes_the_cholesky_steps_on_bundle_adjustment() {
     // The two exact solvers factor the same matrices two ways (Schur also corrects a
     // near miss of the α search to first order instead of refactoring, a step within
     // the search's tolerance): same evaluations, same minimum.
-    let ba = SmallBa::new();
-    let x0 = ba.p.x0.clone();
+    let ba = small_ba();
+    let x0 = ba.problem().x0.clone();
     let run = |t| {
         let opts = Options {
             jac: JacSpec::Analytic,
@@ -720,7 +665,7 @@ fn schur_complement_takes_the_cholesky_steps_on_bundle_adjustment() {
     assert!(s.success() && c.success());
     assert_eq!((s.status, s.nfev), (c.status, c.nfev));
     // The observations are exact: both reach zero up to rounding, by the same steps.
-    let cost0 = ba.p.cost(&x0);
+    let cost0 = ba.problem().cost(&x0);
     assert!(
         s.cost.max(c.cost) < 1e-14 * cost0,
         "{} {} of {cost0}",

@@ -17,12 +17,11 @@ mod common;
 use std::collections::BTreeSet;
 use std::panic::{AssertUnwindSafe, catch_unwind};
 
-use common::fixture_problems::{FixtureProblem, fixture_problem, json_f64, json_f64_vec};
-use num_complex::Complex64;
+use common::fixture_problems::{fixture_problem, json_f64, json_f64_vec};
 use serde_json::Value;
 use trustfit::{
-    Bounds, CallbackError, Error, JacSpec, Loss, Method, Options, Residuals, TrSolver, Warning,
-    XScale, from_fn, least_squares,
+    Bounds, Error, JacSpec, Loss, Method, Options, Residuals, TrSolver, Warning, XScale, from_fn,
+    least_squares,
 };
 
 /// Fixture cases the Rust API cannot express, with the reason. Checked against the fixture
@@ -87,38 +86,6 @@ const UNREPRESENTABLE: &[(&str, &str)] = &[
         "`TrOptions` is a struct: unknown keys are compile errors",
     ),
 ];
-
-/// A fixture problem as a [`Residuals`] with its analytic Jacobian and complex extension.
-struct Fx(FixtureProblem);
-
-impl Residuals for Fx {
-    fn num_residuals(&self) -> usize {
-        self.0.m
-    }
-    fn residuals(&self, x: &[f64], f: &mut [f64]) -> Result<(), CallbackError> {
-        self.0.residuals(x, f);
-        Ok(())
-    }
-    fn has_jacobian(&self) -> bool {
-        true
-    }
-    fn jacobian(&self, x: &[f64], jac: &mut [f64]) -> Result<(), CallbackError> {
-        if self.0.jac_shape != (self.0.m, self.0.n) {
-            return Err(CallbackError::new(
-                "fixture Jacobian has a deliberately wrong shape",
-            ));
-        }
-        self.0.jacobian(x, jac);
-        Ok(())
-    }
-    fn has_complex(&self) -> bool {
-        true
-    }
-    fn residuals_complex(&self, x: &[Complex64], f: &mut [Complex64]) -> Result<(), CallbackError> {
-        self.0.residuals_complex(x, f);
-        Ok(())
-    }
-}
 
 fn load() -> Value {
     let path = concat!(
@@ -244,9 +211,8 @@ fn run_case(case: &Value) -> Result<Option<String>, String> {
             let name = case["problem"].as_str().unwrap_or_default();
             let problem = fixture_problem(name, &Value::Null)
                 .ok_or_else(|| format!("{id}: unknown problem {name}"))?;
-            let outcome =
-                catch_unwind(AssertUnwindSafe(|| least_squares(&Fx(problem), &x0, &opts)))
-                    .map_err(|_| format!("{id}: least_squares panicked"))?;
+            let outcome = catch_unwind(AssertUnwindSafe(|| least_squares(&problem, &x0, &opts)))
+                .map_err(|_| format!("{id}: least_squares panicked"))?;
             match outcome {
                 Ok(r) => return Err(format!("{id}: expected an error, got Ok ({})", r.brief())),
                 Err(e) => e,

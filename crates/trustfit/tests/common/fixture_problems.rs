@@ -22,6 +22,8 @@ use std::ops::{Add, Div, Mul, Neg, Sub};
 
 use num_complex::Complex64;
 use serde_json::Value;
+use trustfit::{CallbackError, Residuals};
+use trustfit_problems::minpack::data::{BARD_Y, KOWALIK_U, KOWALIK_Y, MEYER_Y, OSBORNE1_Y};
 
 /// Arithmetic shared by the real and the complex-step evaluations, so both run the same
 /// operations in the same order. Constants enter through [`Scalar::c`].
@@ -290,6 +292,37 @@ impl FixtureProblem {
     }
 }
 
+/// A fixture problem as a [`Residuals`] with its analytic Jacobian and complex extension
+/// (the one adapter the test files share).
+impl Residuals for FixtureProblem {
+    fn num_residuals(&self) -> usize {
+        self.m
+    }
+    fn residuals(&self, x: &[f64], f: &mut [f64]) -> Result<(), CallbackError> {
+        FixtureProblem::residuals(self, x, f);
+        Ok(())
+    }
+    fn has_jacobian(&self) -> bool {
+        true
+    }
+    fn jacobian(&self, x: &[f64], jac: &mut [f64]) -> Result<(), CallbackError> {
+        if self.jac_shape != (self.m, self.n) {
+            return Err(CallbackError::new(
+                "fixture Jacobian has a deliberately wrong shape",
+            ));
+        }
+        FixtureProblem::jacobian(self, x, jac);
+        Ok(())
+    }
+    fn has_complex(&self) -> bool {
+        true
+    }
+    fn residuals_complex(&self, x: &[Complex64], f: &mut [Complex64]) -> Result<(), CallbackError> {
+        FixtureProblem::residuals_complex(self, x, f);
+        Ok(())
+    }
+}
+
 // ---------------------------------------------------------------------------------------------
 // Complex residuals of the MINPACK problems used with jac='cs'
 // ---------------------------------------------------------------------------------------------
@@ -312,25 +345,6 @@ fn cdiv(a: Complex64, b: Complex64) -> Complex64 {
         Complex64::new((ar * rat + ai) * scl, (ai * rat - ar) * scl)
     }
 }
-
-const BARD_Y: [f64; 15] = [
-    0.14, 0.18, 0.22, 0.25, 0.29, 0.32, 0.35, 0.39, 0.37, 0.58, 0.73, 0.96, 1.34, 2.10, 4.39,
-];
-const KOWALIK_Y: [f64; 11] = [
-    0.1957, 0.1947, 0.1735, 0.1600, 0.0844, 0.0627, 0.0456, 0.0342, 0.0323, 0.0235, 0.0246,
-];
-const KOWALIK_U: [f64; 11] = [
-    4.0, 2.0, 1.0, 0.5, 0.25, 0.167, 0.125, 0.1, 0.0833, 0.0714, 0.0625,
-];
-const MEYER_Y: [f64; 16] = [
-    34780.0, 28610.0, 23650.0, 19630.0, 16370.0, 13720.0, 11540.0, 9744.0, 8261.0, 7030.0, 6005.0,
-    5147.0, 4427.0, 3820.0, 3307.0, 2872.0,
-];
-const OSBORNE1_Y: [f64; 33] = [
-    0.844, 0.908, 0.932, 0.936, 0.925, 0.908, 0.881, 0.850, 0.818, 0.784, 0.751, 0.718, 0.685,
-    0.658, 0.628, 0.603, 0.580, 0.558, 0.538, 0.522, 0.506, 0.490, 0.478, 0.467, 0.457, 0.448,
-    0.438, 0.431, 0.424, 0.420, 0.414, 0.411, 0.406,
-];
 
 /// Complex residuals of a complex-analytic MINPACK fixture problem, for `jac='cs'`.
 /// `label` is the MINPACK case label (`"bard_n3_m15"`), with or without the `"minpack:"`
