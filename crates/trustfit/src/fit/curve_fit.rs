@@ -3,6 +3,7 @@
 use super::covariance::{Covariance, covariance_from_jacobian};
 use super::leastsq::{LeastsqOptions, leastsq};
 use crate::error::{CallbackError, Error};
+use crate::linalg::dense::small_cholesky;
 use crate::options::{Bounds, Method, Options};
 use crate::problem::from_fn;
 
@@ -192,24 +193,9 @@ impl Whitening {
                     .collect(),
             )),
             Sigma::Covariance(c) if c.len() == m * m => {
-                let mut l = vec![0.0; m * m];
-                for j in 0..m {
-                    let mut d = c[j * m + j];
-                    for k in 0..j {
-                        d -= l[j * m + k] * l[j * m + k];
-                    }
-                    if d.is_nan() || d <= 0.0 {
-                        return Err(Error::option("sigma", "must be positive definite."));
-                    }
-                    let d = d.sqrt();
-                    l[j * m + j] = d;
-                    for i in j + 1..m {
-                        let mut s = c[i * m + j];
-                        for k in 0..j {
-                            s -= l[i * m + k] * l[j * m + k];
-                        }
-                        l[i * m + j] = s / d;
-                    }
+                let mut l = c.clone();
+                if !small_cholesky(&mut l, m) {
+                    return Err(Error::option("sigma", "must be positive definite."));
                 }
                 Ok(Whitening::Cholesky { l, m })
             }

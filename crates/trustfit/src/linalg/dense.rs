@@ -139,6 +139,31 @@ impl ThinSvd {
     }
 }
 
+/// In-place Cholesky `A = L Lᵀ` of a small row-major `s × s` matrix: reads the lower
+/// triangle, writes L there (the strict upper part is left as it was). `false` when A
+/// is not positive definite or not finite.
+pub(crate) fn small_cholesky(a: &mut [f64], s: usize) -> bool {
+    for j in 0..s {
+        let mut d = a[j * s + j];
+        for k in 0..j {
+            d -= a[j * s + k] * a[j * s + k];
+        }
+        if !(d > 0.0 && d.is_finite()) {
+            return false;
+        }
+        let d = d.sqrt();
+        a[j * s + j] = d;
+        for i in j + 1..s {
+            let mut v = a[i * s + j];
+            for k in 0..j {
+                v -= a[i * s + k] * a[j * s + k];
+            }
+            a[i * s + j] = v / d;
+        }
+    }
+    true
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

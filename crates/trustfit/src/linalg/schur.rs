@@ -16,6 +16,7 @@ use faer::linalg::cholesky::llt::factor::{
 };
 use faer::{MatMut, Par};
 
+use crate::linalg::dense::small_cholesky;
 use crate::linalg::error::LinalgError;
 use crate::linalg::sparse::{CsrMatrix, SparsityPattern};
 
@@ -515,29 +516,6 @@ fn subtract_rank3(
             }
         }
     }
-}
-
-/// In-place Cholesky `A = L Lᵀ` of a small row-major `s × s` matrix (lower part used).
-fn small_cholesky(a: &mut [f64], s: usize) -> bool {
-    for j in 0..s {
-        let mut d = a[j * s + j];
-        for k in 0..j {
-            d -= a[j * s + k] * a[j * s + k];
-        }
-        if !(d > 0.0 && d.is_finite()) {
-            return false;
-        }
-        let d = d.sqrt();
-        a[j * s + j] = d;
-        for i in j + 1..s {
-            let mut v = a[i * s + j];
-            for k in 0..j {
-                v -= a[i * s + k] * a[j * s + k];
-            }
-            a[i * s + j] = v / d;
-        }
-    }
-    true
 }
 
 /// Solves `L Lᵀ x = t` in place for the factor of [`small_cholesky`].

@@ -43,14 +43,15 @@ pub(crate) struct LoopState {
 impl LoopState {
     /// Buffers for m residuals and n variables.
     pub fn new(m: usize, n: usize) -> Self {
+        let (of_n, of_m) = (|| vec![0.0; n], || vec![0.0; m]);
         Self {
-            x: vec![0.0; n],
-            x_new: vec![0.0; n],
-            f_true: vec![0.0; m],
-            f_new: vec![0.0; m],
-            fs: vec![0.0; m],
-            g: vec![0.0; n],
-            grad: vec![0.0; n],
+            x: of_n(),
+            x_new: of_n(),
+            f_true: of_m(),
+            f_new: of_m(),
+            fs: of_m(),
+            g: of_n(),
+            grad: of_n(),
             active_mask: vec![0; n],
         }
     }
@@ -307,19 +308,14 @@ impl<P: Residuals + ?Sized, S: Strategy> Minimizer<'_, '_, P, S> {
     /// The trial point becomes x (buffers are exchanged, not copied), then its J.
     fn accept(&mut self, reduction: f64, cost_new: f64) -> Result<(), Error> {
         let (plan, problem) = (self.plan, self.problem);
-        let LoopParts {
-            eval,
-            loss,
-            st,
-            scales,
-            clock,
-        } = &mut *self.parts;
-        let jac = &mut *self.jac;
+        let (parts, jac) = (&mut *self.parts, &mut *self.jac);
+        let st = &mut parts.st;
         std::mem::swap(&mut st.x, &mut st.x_new);
         std::mem::swap(&mut st.f_true, &mut st.f_new);
         self.run.cost = cost_new;
         let moved = self.strategy.accepted(plan, &mut st.x);
-        clock.time(Phase::Jacobian, || {
+        let eval = &mut parts.eval;
+        parts.clock.time(Phase::Jacobian, || {
             if moved && plan.jac_spec != JacSpec::Analytic {
                 // scipy's memoised jac re-evaluates f at a moved x (uncounted) to difference.
                 eval_residuals(problem, &st.x, &mut st.f_new)?;
@@ -330,10 +326,10 @@ impl<P: Residuals + ?Sized, S: Strategy> Minimizer<'_, '_, P, S> {
         })?;
         self.run.njev += 1;
         // Keep the trial's cost (scipy keeps cost_new); only rescale J and f.
-        loss.scale(&st.f_true, &mut st.fs, jac)?;
+        parts.loss.scale(&st.f_true, &mut st.fs, jac)?;
         jac.tmul(&st.fs, &mut st.g);
         jac.take_error()?;
-        scales.update(jac);
+        parts.scales.update(jac);
         self.run.actual_reduction = Some(reduction);
         Ok(())
     }

@@ -44,39 +44,33 @@ pub(crate) trait NormalSolve: Sized {
     const EXTRAPOLATE: bool = false;
 }
 
-impl NormalSolve for NormalEquations {
-    fn build(jac: &CsrMatrix) -> Result<Self, Error> {
-        Ok(NormalEquations::new(jac)?)
-    }
-    fn fill(&mut self, jac: &CsrMatrix, d: &[f64], c: Option<&[f64]>) {
-        NormalEquations::fill(self, jac, d, c);
-    }
-    fn factor(&mut self, alpha: f64) -> bool {
-        NormalEquations::factor(self, alpha)
-    }
-    fn solve(&mut self, rhs: &mut [f64]) {
-        NormalEquations::solve(self, rhs);
-    }
-    fn inverse_quadratic(&mut self, p: &[f64], work: &mut [f64]) -> f64 {
-        NormalEquations::inverse_quadratic(self, p, work)
-    }
+/// Implements [`NormalSolve`] by the factorization's own methods of the same names.
+macro_rules! normal_solve {
+    ($t:ty, extrapolate: $e:expr, $($quadratic:ident)?) => {
+        impl NormalSolve for $t {
+            fn build(jac: &CsrMatrix) -> Result<Self, Error> {
+                Ok(<$t>::new(jac)?)
+            }
+            fn fill(&mut self, jac: &CsrMatrix, d: &[f64], c: Option<&[f64]>) {
+                <$t>::fill(self, jac, d, c);
+            }
+            fn factor(&mut self, alpha: f64) -> bool {
+                <$t>::factor(self, alpha)
+            }
+            fn solve(&mut self, rhs: &mut [f64]) {
+                <$t>::solve(self, rhs);
+            }
+            $(fn $quadratic(&mut self, p: &[f64], work: &mut [f64]) -> f64 {
+                <$t>::$quadratic(self, p, work)
+            })?
+            const EXTRAPOLATE: bool = $e;
+        }
+    };
 }
 
-impl NormalSolve for SchurComplement {
-    fn build(jac: &CsrMatrix) -> Result<Self, Error> {
-        Ok(SchurComplement::new(jac)?)
-    }
-    fn fill(&mut self, jac: &CsrMatrix, d: &[f64], c: Option<&[f64]>) {
-        SchurComplement::fill(self, jac, d, c);
-    }
-    fn factor(&mut self, alpha: f64) -> bool {
-        SchurComplement::factor(self, alpha)
-    }
-    fn solve(&mut self, rhs: &mut [f64]) {
-        SchurComplement::solve(self, rhs);
-    }
-    const EXTRAPOLATE: bool = true;
-}
+// The band/general normal equations have a cheaper pᵀ(B + αI)⁻¹p of their own.
+normal_solve!(NormalEquations, extrapolate: false, inverse_quadratic);
+normal_solve!(SchurComplement, extrapolate: true,);
 
 /// State of the Cholesky trust-region solver for one solve.
 pub(crate) struct CholeskySolver<N = NormalEquations> {
@@ -282,14 +276,8 @@ impl<N: NormalSolve> Subproblem for CholeskySolver<N> {
         vars: &FreeVariables<'_, '_>,
         newton: &mut [f64],
     ) -> Result<(), Error> {
-        let FreeVariables {
-            jac,
-            g,
-            scale,
-            free,
-            active,
-            ..
-        } = *vars;
+        let (jac, g, scale) = (vars.jac, vars.g, vars.scale);
+        let (free, active) = (vars.free, vars.active);
         let a = sparse(jac)?;
         let n = scale.len();
         for j in 0..n {

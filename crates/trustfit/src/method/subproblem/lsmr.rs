@@ -191,14 +191,8 @@ impl Subproblem for LsmrSolver {
         vars: &FreeVariables<'_, '_>,
         newton: &mut [f64],
     ) -> Result<(), Error> {
-        let FreeVariables {
-            jac,
-            fs,
-            scale,
-            free,
-            active,
-            ..
-        } = *vars;
+        let (jac, fs, scale) = (vars.jac, vars.fs, vars.scale);
+        let (free, active) = (vars.free, vars.active);
         // Gauss–Newton step from LSMR on J·diag(scale) with the active columns
         // removed (their adjoint components zeroed).
         let op = FreeColumns {
