@@ -3,9 +3,11 @@
 //! [`crate::bench`]), reached through [`crate::run`].
 
 use std::path::PathBuf;
+use std::str::FromStr;
 
+use clap::builder::{PossibleValuesParser, TypedValueParser};
 use clap::{Args, Parser, Subcommand, ValueEnum};
-use trustfit::{JacSpec, Loss, Method};
+use trustfit::{JacSpec, Loss, Method, TrSolver};
 
 use crate::bench::{BenchConfig, RepeatPolicy, Suite, Tol};
 use crate::demo::DemoConfig;
@@ -71,14 +73,14 @@ pub struct FitArgs {
     #[arg(long, value_name = "LIST", allow_hyphen_values = true)]
     pub bounds: Option<String>,
     /// Loss function (robust losses need trf or dogbox).
-    #[arg(long, value_enum, default_value_t = LossArg::Linear)]
-    pub loss: LossArg,
+    #[arg(long, value_parser = core_names::<Loss>(&Loss::NAMES), default_value = "linear")]
+    pub loss: Loss,
     /// Soft margin between inlier and outlier residuals.
     #[arg(long, value_name = "F", default_value_t = 1.0)]
     pub f_scale: f64,
     /// Solver method [default: lm, or trf with bounds or a robust loss].
-    #[arg(long, value_enum)]
-    pub method: Option<FitMethodArg>,
+    #[arg(long, value_parser = core_names::<Method>(&Method::ALL.map(Method::as_str)))]
+    pub method: Option<Method>,
     /// Plot data, fit and residuals to this file (.svg or .png).
     #[arg(long, value_name = "FILE")]
     pub plot: Option<PathBuf>,
@@ -102,8 +104,8 @@ unless --no-retry. Standard deviations and RSS are reported, not gated.
 Exit status: 0 when all 54 cases are certified, 1 otherwise, 2 when data are missing.")]
 pub struct NistArgs {
     /// Solver method.
-    #[arg(long, value_enum, default_value_t = FitMethodArg::Trf)]
-    pub method: FitMethodArg,
+    #[arg(long, value_parser = core_names::<Method>(&Method::ALL.map(Method::as_str)), default_value = "trf")]
+    pub method: Method,
     /// Tolerances: tight (ftol = xtol = gtol = machine epsilon) or default (1e-8).
     #[arg(long, value_enum, default_value_t = TolArg::Tight)]
     pub tol: TolArg,
@@ -123,55 +125,6 @@ pub struct DemoArgs {
     pub plot: PathBuf,
 }
 
-/// `--method` values of `fit` and `nist`.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
-pub enum FitMethodArg {
-    /// Trust Region Reflective.
-    Trf,
-    /// Dogleg in a rectangular trust region.
-    Dogbox,
-    /// Levenberg-Marquardt (MINPACK).
-    Lm,
-}
-
-impl From<FitMethodArg> for Method {
-    fn from(m: FitMethodArg) -> Self {
-        match m {
-            FitMethodArg::Trf => Method::Trf,
-            FitMethodArg::Dogbox => Method::Dogbox,
-            FitMethodArg::Lm => Method::Lm,
-        }
-    }
-}
-
-/// `--loss` values.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
-pub enum LossArg {
-    /// Ordinary least squares.
-    Linear,
-    /// Smooth approximation of the absolute value.
-    #[value(name = "soft_l1")]
-    SoftL1,
-    /// Huber.
-    Huber,
-    /// Cauchy (strongly limits outliers).
-    Cauchy,
-    /// Arctan.
-    Arctan,
-}
-
-impl From<LossArg> for Loss {
-    fn from(l: LossArg) -> Self {
-        match l {
-            LossArg::Linear => Loss::Linear,
-            LossArg::SoftL1 => Loss::SoftL1,
-            LossArg::Huber => Loss::Huber,
-            LossArg::Cauchy => Loss::Cauchy,
-            LossArg::Arctan => Loss::Arctan,
-        }
-    }
-}
-
 impl FitArgs {
     /// The fit configuration these arguments describe.
     pub fn to_config(&self) -> FitConfig {
@@ -189,9 +142,9 @@ impl FitArgs {
             absolute_sigma: self.absolute_sigma,
             p0: self.p0.clone(),
             bounds: self.bounds.clone(),
-            loss: self.loss.into(),
+            loss: self.loss.clone(),
             f_scale: self.f_scale,
-            method: self.method.map(Into::into),
+            method: self.method,
             plot: self.plot.clone(),
             json: self.json,
             verbose: self.verbose,
@@ -203,7 +156,7 @@ impl NistArgs {
     /// The certification configuration these arguments describe.
     pub fn to_config(&self) -> NistConfig {
         let mut cfg = NistConfig::new();
-        cfg.method = self.method.into();
+        cfg.method = self.method;
         cfg.tol = self.tol.into();
         cfg.retry = !self.no_retry;
         if let Some(dir) = &self.data_dir {
@@ -220,6 +173,15 @@ impl DemoArgs {
             plot: self.plot.clone(),
         }
     }
+}
+
+/// A value parser offering the core's names (so adding a loss, method or solver to the
+/// core adds it here) and parsing them with the core's `FromStr`.
+fn core_names<T>(names: &[&'static str]) -> impl TypedValueParser<Value = T>
+where
+    T: FromStr<Err = trustfit::Error> + Clone + Send + Sync + 'static,
+{
+    PossibleValuesParser::new(names.to_vec()).try_map(|s| s.parse::<T>().map_err(|e| e.to_string()))
 }
 
 /// Arguments of `trustfit bench`.
@@ -252,35 +214,11 @@ pub struct BenchArgs {
     pub summary: bool,
     /// Trust-region subproblem solver [default: exact for dense J, lsmr for sparse J];
     /// `cholesky` is trustfit's exact sparse solver (trf, sparse suite).
-    #[arg(long, value_enum)]
-    pub tr_solver: Option<TrSolverArg>,
+    #[arg(long, value_parser = core_names::<TrSolver>(&TrSolver::ALL.map(TrSolver::as_str)))]
+    pub tr_solver: Option<TrSolver>,
     /// Override ftol alone (e.g. 1e-4, the setting of scipy's bundle-adjustment example).
     #[arg(long, value_name = "FTOL")]
     pub ftol: Option<f64>,
-}
-
-/// `--tr-solver` values.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
-pub enum TrSolverArg {
-    /// SVD (trf) / least-squares solve (dogbox) of the dense J.
-    Exact,
-    /// LSMR iterations on the (sparse) J.
-    Lsmr,
-    /// Sparse Cholesky of the damped normal equations (trf only).
-    Cholesky,
-    /// Schur complement after eliminating independent small blocks (trf, bundle adjustment).
-    Schur,
-}
-
-impl From<TrSolverArg> for trustfit::TrSolver {
-    fn from(t: TrSolverArg) -> Self {
-        match t {
-            TrSolverArg::Exact => trustfit::TrSolver::Exact,
-            TrSolverArg::Lsmr => trustfit::TrSolver::Lsmr,
-            TrSolverArg::Cholesky => trustfit::TrSolver::Cholesky,
-            TrSolverArg::Schur => trustfit::TrSolver::Schur,
-        }
-    }
 }
 
 /// `--suite` values.
@@ -385,7 +323,7 @@ impl BenchArgs {
         }
         cfg.problem = self.problem.clone();
         cfg.summary = self.summary;
-        cfg.tr_solver = self.tr_solver.map(Into::into);
+        cfg.tr_solver = self.tr_solver;
         cfg.ftol = self.ftol;
         cfg
     }
