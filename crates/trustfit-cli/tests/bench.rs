@@ -12,7 +12,14 @@ fn trustfit(args: &[&str]) -> Output {
         .expect("the trustfit binary runs")
 }
 
+/// The JSON rows of a run that must succeed.
 fn json_lines(out: &Output) -> Vec<Value> {
+    assert!(
+        out.status.success(),
+        "{:?}: {}",
+        out.status,
+        String::from_utf8_lossy(&out.stderr)
+    );
     String::from_utf8(out.stdout.clone())
         .expect("utf-8 output")
         .lines()
@@ -33,12 +40,6 @@ fn minpack_rosenbrock_trf() {
         "--problem",
         "rosenbrock",
     ]);
-    assert!(
-        out.status.success(),
-        "{:?}: {}",
-        out.status,
-        String::from_utf8_lossy(&out.stderr)
-    );
     let rows = json_lines(&out);
     assert_eq!(rows.len(), 3, "{rows:?}");
     for (row, start) in rows.iter().zip(["x0", "10x0", "100x0"]) {
@@ -80,12 +81,6 @@ fn nist_misra1a_both_starts() {
         "--repeat",
         "1",
     ]);
-    assert!(
-        out.status.success(),
-        "{:?}: {}",
-        out.status,
-        String::from_utf8_lossy(&out.stderr)
-    );
     let rows = json_lines(&out);
     assert_eq!(rows.len(), 2, "{rows:?}");
     for (row, start) in rows.iter().zip(["start1", "start2"]) {

@@ -35,13 +35,7 @@ static GLOBAL: Counting = Counting;
 
 /// Allocations made by one solve of the exponential fit with `max_nfev` evaluations.
 fn allocations(opts: &Options, max_nfev: usize) -> (usize, usize) {
-    let t: Vec<f64> = (0..15).map(|i| i as f64 * (10.0 / 14.0)).collect();
-    let mut y: Vec<f64> = t
-        .iter()
-        .map(|&t| 0.5 + 2.0 * (-t).exp() + 0.1 * (3.0 * t).sin())
-        .collect();
-    y[3] += 2.0;
-    y[8] += 2.0;
+    let (t, y) = trustfit_problems::seeds::expfit_data();
     let p = from_fn(15, |p: &[f64], f: &mut [f64]| {
         for i in 0..15 {
             f[i] = p[0] + p[1] * (p[2] * t[i]).exp() - y[i];

@@ -10,9 +10,12 @@
 //!     def j3(x): d = x[0]-x[1]; return np.array([[1.0,0.0],[0.0,1.0],[0.2*d,-0.2*d]])
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
+mod common;
+
 use std::cell::RefCell;
 use std::ops::ControlFlow;
 
+use common::logged::{corner, corner_bounds};
 use trustfit::{
     Bounds, JacSpec, Method, Options, Report, Residuals, from_fn, least_squares,
     least_squares_with_callback,
@@ -30,26 +33,6 @@ fn rosen(log: &RefCell<Vec<Vec<f64>>>) -> impl Residuals + '_ {
         f[1] = 1.0 - x[0];
     })
     .with_jacobian(|x: &[f64], j: &mut [f64]| j.copy_from_slice(&[-20.0 * x[0], 10.0, -1.0, 0.0]))
-}
-
-/// f = [x0 − 3, x1 + 2, 0.1(x0 − x1)²]: with x0 ≤ 2 and x1 ≥ −1 both bounds are active at
-/// the solution [2, −1] (gradient there: −0.46 on x0, +0.46 on x1, both pushing outward).
-fn corner(log: &RefCell<Vec<Vec<f64>>>) -> impl Residuals + '_ {
-    from_fn(3, move |x: &[f64], f: &mut [f64]| {
-        log.borrow_mut().push(x.to_vec());
-        let d = x[0] - x[1];
-        f[0] = x[0] - 3.0;
-        f[1] = x[1] + 2.0;
-        f[2] = 0.1 * d * d;
-    })
-    .with_jacobian(|x: &[f64], j: &mut [f64]| {
-        let d = x[0] - x[1];
-        j.copy_from_slice(&[1.0, 0.0, 0.0, 1.0, 0.2 * d, -0.2 * d]);
-    })
-}
-
-fn corner_bounds() -> Bounds {
-    Bounds::new(vec![NINF, -1.0], vec![2.0, INF])
 }
 
 /// Resolved (lb, ub) for n = 2.
