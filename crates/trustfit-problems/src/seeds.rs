@@ -3,6 +3,11 @@
 //! reference tests, the allocation tests and `trustfit demo`.
 
 /// The true parameters (a, b, c) of `y = a + b·exp(c·t)`.
+///
+/// ```
+/// let [a, b, c] = trustfit_problems::seeds::EXPFIT_TRUE;
+/// assert_eq!(a + b * (c * 0.0f64).exp(), 2.5); // y at t = 0, without the ripple
+/// ```
 pub const EXPFIT_TRUE: [f64; 3] = [0.5, 2.0, -1.0];
 
 /// The data (t, y): `t = 0, 10/14, …, 10`, `y = 0.5 + 2·exp(−t) + 0.1·sin(3t)`, plus 2 at

@@ -9,7 +9,7 @@ mod common;
 
 use std::cell::RefCell;
 
-use common::fixture_problems::load_fixture;
+use common::fixture_problems::{json_f64_vec, load_fixture};
 
 use serde_json::Value;
 use trustfit::{
@@ -221,12 +221,7 @@ fn sparse_path_matches_scipy() {
         };
         assert_eq!(r.tr_solver, Some(TrSolver::Lsmr), "{id}");
         let res = &case["result"];
-        let x_ref: Vec<f64> = res["x"]
-            .as_array()
-            .unwrap()
-            .iter()
-            .map(|v| v.as_f64().unwrap())
-            .collect();
+        let x_ref = json_f64_vec(&res["x"]).unwrap();
         let cost_ref = res["cost"].as_f64().unwrap();
         let status = res["status"].as_i64().unwrap() as i32;
         let nfev = res["nfev"].as_u64().unwrap() as usize;
@@ -355,12 +350,7 @@ fn cholesky_solver_follows_scipys_exact_solver() {
         let cost_ref = res["cost"].as_f64().unwrap();
         let nfev_ref = res["nfev"].as_u64().unwrap() as usize;
         let status = res["status"].as_i64().unwrap() as i32;
-        let x_ref: Vec<f64> = res["x"]
-            .as_array()
-            .unwrap()
-            .iter()
-            .map(|v| v.as_f64().unwrap())
-            .collect();
+        let x_ref = json_f64_vec(&res["x"]).unwrap();
         let x_err =
             r.x.iter()
                 .zip(&x_ref)
