@@ -1,16 +1,13 @@
 //! Runs the built `trustfit` binary: `bench` on MINPACK Rosenbrock and NIST Misra1a, and bad arguments.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
-use std::process::{Command, Output};
+mod common;
+
+use std::process::Output;
+
+use common::{trustfit, without_nist};
 
 use serde_json::Value;
-
-fn trustfit(args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_trustfit"))
-        .args(args)
-        .output()
-        .expect("the trustfit binary runs")
-}
 
 /// The JSON rows of a run that must succeed.
 fn json_lines(out: &Output) -> Vec<Value> {
@@ -67,9 +64,7 @@ fn minpack_rosenbrock_trf() {
 
 #[test]
 fn nist_misra1a_both_starts() {
-    let dir = trustfit_problems::data::default_data_dir();
-    if let Err(e) = trustfit_problems::data::nist_dir(&dir) {
-        eprintln!("skipping nist_misra1a_both_starts: {e}");
+    if without_nist("nist_misra1a_both_starts") {
         return;
     }
     let out = trustfit(&[
