@@ -429,21 +429,22 @@ fn x_scale_of_wrong_length_is_a_shape_mismatch() {
 
 #[test]
 fn analytic_jac_without_a_jacobian_is_an_invalid_option() {
-    for method in [Method::Trf, Method::Dogbox, Method::Lm] {
-        let opts = Options {
-            jac: JacSpec::Analytic,
-            method,
-            ..Default::default()
-        };
-        assert_invalid_option(&opts, "jac", method.as_str());
-    }
+    assert_jac_rejected(
+        JacSpec::Analytic,
+        &[Method::Trf, Method::Dogbox, Method::Lm],
+    );
 }
 
 #[test]
 fn complex_step_without_complex_residuals_is_an_invalid_option() {
-    for method in [Method::Trf, Method::Dogbox] {
+    assert_jac_rejected(JacSpec::ComplexStep, &[Method::Trf, Method::Dogbox]);
+}
+
+/// `jac` on a problem without the callbacks it needs is an invalid option, per method.
+fn assert_jac_rejected(jac: JacSpec, methods: &[Method]) {
+    for &method in methods {
         let opts = Options {
-            jac: JacSpec::ComplexStep,
+            jac,
             method,
             ..Default::default()
         };
