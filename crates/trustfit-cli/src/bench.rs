@@ -298,6 +298,58 @@ pub struct Solved {
     pub extra: Extra,
 }
 
+impl Solved {
+    /// A solved case from the solver's report; the suite supplies the costs (from its own
+    /// problem code), the timing, x when shown and its own fields.
+    pub(crate) fn from_report(
+        report: &Report,
+        (cost, cost0): (f64, f64),
+        (time_s, repeats): (f64, usize),
+        x: Option<Vec<f64>>,
+        extra: Extra,
+    ) -> Self {
+        Self {
+            nfev: report.nfev,
+            njev: report.njev,
+            iterations: report.nit,
+            status: report.status.scipy_status(),
+            success: report.success(),
+            message: report.message(),
+            cost,
+            cost0,
+            optimality: report.optimality,
+            time_s,
+            repeats,
+            x,
+            extra,
+        }
+    }
+}
+
+impl Row {
+    /// The row of a case that could not be loaded or solved.
+    pub(crate) fn failed(
+        cfg: &BenchConfig,
+        suite: &'static str,
+        problem: String,
+        start: &'static str,
+        error: String,
+    ) -> Self {
+        Self {
+            suite,
+            problem,
+            start,
+            solver: "trustfit",
+            method: cfg.method.as_str(),
+            jac: cfg.jac.as_str(),
+            tol: cfg.tol_label(),
+            n: None,
+            m: None,
+            outcome: Outcome::Failed { error },
+        }
+    }
+}
+
 /// Suite-specific fields of a solved case.
 #[derive(Debug, Clone, Serialize)]
 #[serde(untagged)]
@@ -627,21 +679,14 @@ fn run_case(cfg: &BenchConfig, options: &Options, case: &Case<'_>) -> Row {
                     }
                 }
             };
-            Outcome::Solved(Box::new(Solved {
-                nfev: report.nfev,
-                njev: report.njev,
-                iterations: report.nit,
-                status: report.status.scipy_status(),
-                success: report.success(),
-                message: report.message(),
-                cost,
-                cost0: adapter.cost(case.x0),
-                optimality: report.optimality,
-                time_s,
-                repeats,
-                x: (report.x.len() <= MAX_X_LEN).then_some(report.x),
+            let x = (report.x.len() <= MAX_X_LEN).then(|| report.x.clone());
+            Outcome::Solved(Box::new(Solved::from_report(
+                &report,
+                (cost, adapter.cost(case.x0)),
+                (time_s, repeats),
+                x,
                 extra,
-            }))
+            )))
         }
     };
     Row {
@@ -750,20 +795,13 @@ pub fn run(
                     }
                     Err(e) => {
                         for k in 1..=2 {
-                            let row = Row {
-                                suite: cfg.suite.as_str(),
-                                problem: name.to_string(),
-                                start: NistProblem::start_label(k),
-                                solver: "trustfit",
-                                method: cfg.method.as_str(),
-                                jac: cfg.jac.as_str(),
-                                tol: cfg.tol_label(),
-                                n: None,
-                                m: None,
-                                outcome: Outcome::Failed {
-                                    error: e.to_string(),
-                                },
-                            };
+                            let row = Row::failed(
+                                cfg,
+                                cfg.suite.as_str(),
+                                name.to_string(),
+                                NistProblem::start_label(k),
+                                e.to_string(),
+                            );
                             bar.suspend(|| emit(out, &row, &mut summary))?;
                             bar.inc(1);
                         }

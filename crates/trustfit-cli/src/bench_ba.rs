@@ -12,7 +12,7 @@ use trustfit_problems::adapter::SparseAdapter;
 use trustfit_problems::ba::BalProblem;
 
 use crate::CliError;
-use crate::bench::{BenchConfig, Outcome, Row, Summary, emit};
+use crate::bench::{BenchConfig, Row, Summary, emit};
 use crate::bench_sparse::{LargeCase, large_row};
 
 /// A BAL problem as [`trustfit::Residuals`] with its sparse analytic Jacobian (the
@@ -82,18 +82,7 @@ pub fn run(cfg: &BenchConfig, out: &mut dyn Write, summary: &mut Summary) -> Res
                 };
                 large_row(cfg, &options, &case)
             }
-            Err(error) => Row {
-                suite: "ba",
-                problem: label(&path),
-                start: "file",
-                solver: "trustfit",
-                method: cfg.method.as_str(),
-                jac: cfg.jac.as_str(),
-                tol: cfg.tol_label(),
-                n: None,
-                m: None,
-                outcome: Outcome::Failed { error },
-            },
+            Err(error) => Row::failed(cfg, "ba", label(&path), "file", error),
         };
         emit(out, &row, summary)?;
     }

@@ -87,25 +87,18 @@ pub(crate) fn large_row<P: Residuals + ?Sized>(
                 Err(_) => f64::NAN,
             };
             let repeats = times.len();
-            Outcome::Solved(Box::new(Solved {
-                nfev: report.nfev,
-                njev: report.njev,
-                iterations: report.nit,
-                status: report.status.scipy_status(),
-                success: report.success(),
-                message: report.message(),
-                cost,
-                cost0,
-                optimality: report.optimality,
-                time_s: median(&mut times),
-                repeats,
-                x: None,
-                extra: Extra::Sparse {
-                    tr_solver: report.tr_solver.map_or("none", |t| t.as_str()),
-                    jac_groups: report.jac_groups,
-                    nnz: case.nnz,
-                },
-            }))
+            let extra = Extra::Sparse {
+                tr_solver: report.tr_solver.map_or("none", |t| t.as_str()),
+                jac_groups: report.jac_groups,
+                nnz: case.nnz,
+            };
+            Outcome::Solved(Box::new(Solved::from_report(
+                &report,
+                (cost, cost0),
+                (median(&mut times), repeats),
+                None,
+                extra,
+            )))
         }
         (_, e) => Outcome::Failed {
             error: e.unwrap_or_default(),

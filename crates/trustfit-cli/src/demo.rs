@@ -25,7 +25,7 @@ use crate::plot::{Figure, Mark, Series};
 pub const MODEL: &str = "a + b*exp(c*t)";
 
 /// True parameters (a, b, c).
-pub const TRUE: [f64; 3] = [0.5, 2.0, -1.0];
+pub const TRUE: [f64; 3] = trustfit_problems::seeds::EXPFIT_TRUE;
 
 /// The start (a, b, c), as in the seeds' example.
 pub const P0: [f64; 3] = [1.0, 1.0, 0.0];
@@ -44,14 +44,7 @@ pub const F_SCALE: f64 = 0.1;
 /// assert!((y[3] - (0.5 + 2.0 * (-t[3]).exp() + 0.1 * (3.0 * t[3]).sin() + 2.0)).abs() < 1e-15);
 /// ```
 pub fn data() -> (Vec<f64>, Vec<f64>) {
-    let t: Vec<f64> = (0..15).map(|i| i as f64 * (10.0 / 14.0)).collect();
-    let mut y: Vec<f64> = t
-        .iter()
-        .map(|&t| TRUE[0] + TRUE[1] * (TRUE[2] * t).exp() + 0.1 * (3.0 * t).sin())
-        .collect();
-    y[3] += 2.0;
-    y[8] += 2.0;
-    (t, y)
+    trustfit_problems::seeds::expfit_data()
 }
 
 /// What the demo does.

@@ -3,6 +3,7 @@
 //! nothing on stdout and no plot file.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
+use std::ffi::OsStr;
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
@@ -63,6 +64,19 @@ impl Case {
 
 const MODEL: [&str; 2] = ["--model", "a + b*exp(c*t)"];
 
+/// `trustfit fit NAME ARGS` on a CSV file with `text` fails as [`Case::expect_error`] checks.
+fn csv_error(name: &str, text: &str, args: &[&str], needles: &[&str]) {
+    let c = Case::new();
+    let f = c.file(name, text);
+    c.expect_error(&f, args, needles);
+}
+
+/// `trustfit fit good.csv ARGS` fails as [`Case::expect_error`] checks.
+fn good_csv_error(args: &[&str], needles: &[&str]) {
+    let c = Case::new();
+    c.expect_error(&c.path("good.csv"), args, needles);
+}
+
 #[test]
 fn missing_file() {
     let c = Case::new();
@@ -71,33 +85,32 @@ fn missing_file() {
 
 #[test]
 fn malformed_csv() {
-    let c = Case::new();
-    let f = c.file("bad.csv", "t,y\n0,1\n1,2,3\n");
-    c.expect_error(&f, &MODEL, &["malformed CSV", "bad.csv"]);
-}
-
-#[test]
-fn not_a_number() {
-    let c = Case::new();
-    let f = c.file("text.csv", "t,y\n0,1\n1,abc\n2,3\n");
-    c.expect_error(&f, &MODEL, &["line 3", "\"y\"", "not a number"]);
-}
-
-#[test]
-fn unknown_y_column() {
-    let c = Case::new();
-    c.expect_error(
-        &c.path("good.csv"),
-        &["--model", "a*t", "--y", "z"],
-        &["unknown column \"z\""],
+    csv_error(
+        "bad.csv",
+        "t,y\n0,1\n1,2,3\n",
+        &MODEL,
+        &["malformed CSV", "bad.csv"],
     );
 }
 
 #[test]
+fn not_a_number() {
+    csv_error(
+        "text.csv",
+        "t,y\n0,1\n1,abc\n2,3\n",
+        &MODEL,
+        &["line 3", "\"y\"", "not a number"],
+    );
+}
+
+#[test]
+fn unknown_y_column() {
+    good_csv_error(&["--model", "a*t", "--y", "z"], &["unknown column \"z\""]);
+}
+
+#[test]
 fn unknown_x_column() {
-    let c = Case::new();
-    c.expect_error(
-        &c.path("good.csv"),
+    good_csv_error(
         &["--model", "a*t", "--x", "u"],
         &["--x", "unknown column \"u\""],
     );
@@ -105,9 +118,7 @@ fn unknown_x_column() {
 
 #[test]
 fn unknown_sigma_column() {
-    let c = Case::new();
-    c.expect_error(
-        &c.path("good.csv"),
+    good_csv_error(
         &["--model", "a*t", "--sigma", "dy"],
         &["unknown column \"dy\""],
     );
@@ -115,50 +126,42 @@ fn unknown_sigma_column() {
 
 #[test]
 fn unparsable_formula() {
-    let c = Case::new();
-    c.expect_error(
-        &c.path("good.csv"),
-        &["--model", "a + * exp(c*t"],
-        &["cannot parse formula"],
-    );
+    good_csv_error(&["--model", "a + * exp(c*t"], &["cannot parse formula"]);
 }
 
 #[test]
 fn formula_without_parameters() {
-    let c = Case::new();
-    c.expect_error(
-        &c.path("good.csv"),
-        &["--model", "2*exp(-t)"],
-        &["no parameters"],
-    );
+    good_csv_error(&["--model", "2*exp(-t)"], &["no parameters"]);
 }
 
 #[test]
 fn nan_row() {
-    let c = Case::new();
-    let f = c.file("nan.csv", "t,y\n0,1\n1,NaN\n2,3\n");
-    c.expect_error(&f, &MODEL, &["line 3", "NaN"]);
+    csv_error(
+        "nan.csv",
+        "t,y\n0,1\n1,NaN\n2,3\n",
+        &MODEL,
+        &["line 3", "NaN"],
+    );
 }
 
 #[test]
 fn empty_row() {
-    let c = Case::new();
-    let f = c.file("empty.csv", "t,y\n0,1\n,\n2,3\n");
-    c.expect_error(&f, &MODEL, &["line 3", "empty value"]);
+    csv_error(
+        "empty.csv",
+        "t,y\n0,1\n,\n2,3\n",
+        &MODEL,
+        &["line 3", "empty value"],
+    );
 }
 
 #[test]
 fn no_data_rows() {
-    let c = Case::new();
-    let f = c.file("header.csv", "t,y\n");
-    c.expect_error(&f, &MODEL, &["no data rows"]);
+    csv_error("header.csv", "t,y\n", &MODEL, &["no data rows"]);
 }
 
 #[test]
 fn impossible_bounds() {
-    let c = Case::new();
-    c.expect_error(
-        &c.path("good.csv"),
+    good_csv_error(
         &["--model", "a + b*exp(c*t)", "--bounds", "5 <= b <= 1"],
         &["impossible bounds for b"],
     );
@@ -166,9 +169,7 @@ fn impossible_bounds() {
 
 #[test]
 fn unknown_parameter_in_bounds() {
-    let c = Case::new();
-    c.expect_error(
-        &c.path("good.csv"),
+    good_csv_error(
         &["--model", "a + b*exp(c*t)", "--bounds", "0 <= q <= 1"],
         &["--bounds", "unknown parameter \"q\""],
     );
@@ -176,9 +177,7 @@ fn unknown_parameter_in_bounds() {
 
 #[test]
 fn start_outside_bounds() {
-    let c = Case::new();
-    c.expect_error(
-        &c.path("good.csv"),
+    good_csv_error(
         &[
             "--model",
             "a + b*exp(c*t)",
@@ -193,9 +192,7 @@ fn start_outside_bounds() {
 
 #[test]
 fn unknown_parameter_in_p0() {
-    let c = Case::new();
-    c.expect_error(
-        &c.path("good.csv"),
+    good_csv_error(
         &["--model", "a*t", "--p0", "b=1"],
         &["--p0", "unknown parameter \"b\""],
     );
@@ -203,9 +200,7 @@ fn unknown_parameter_in_p0() {
 
 #[test]
 fn lm_with_bounds() {
-    let c = Case::new();
-    c.expect_error(
-        &c.path("good.csv"),
+    good_csv_error(
         &["--model", "a*t", "--bounds", "a>0", "--method", "lm"],
         &["'lm'", "bounds"],
     );
@@ -230,35 +225,28 @@ fn bad_plot_extension() {
     assert!(!c.path("fit.pdf").exists() && out.stdout.is_empty());
 }
 
-#[test]
-fn demo_bad_plot_target() {
-    let c = Case::new();
-    let target = c.path("no/such/dir/demo.svg");
+/// Runs `trustfit ARGS`; expects exit 2, one error line containing `needle`, no output.
+fn expect_exit_2(args: &[&OsStr], needle: &str) {
     let out = Command::new(env!("CARGO_BIN_EXE_trustfit"))
-        .args(["demo", "--plot"])
-        .arg(&target)
+        .args(args)
         .output()
         .unwrap();
     assert_eq!(out.status.code(), Some(2));
     let err = String::from_utf8(out.stderr).unwrap();
-    assert!(
-        err.contains("cannot write the plot") && err.lines().count() == 1,
-        "{err}"
-    );
+    assert!(err.contains(needle) && err.lines().count() == 1, "{err}");
     assert!(out.stdout.is_empty());
 }
 
 #[test]
+fn demo_bad_plot_target() {
+    let c = Case::new();
+    let target = c.path("no/such/dir/demo.svg");
+    let args = ["demo".as_ref(), "--plot".as_ref(), target.as_os_str()];
+    expect_exit_2(&args, "cannot write the plot");
+}
+
+#[test]
 fn nist_missing_data_dir() {
-    let out = Command::new(env!("CARGO_BIN_EXE_trustfit"))
-        .args(["nist", "--data-dir", "/no/such/data"])
-        .output()
-        .unwrap();
-    assert_eq!(out.status.code(), Some(2));
-    let err = String::from_utf8(out.stderr).unwrap();
-    assert!(
-        err.contains("/no/such/data/nist-strd") && err.lines().count() == 1,
-        "{err}"
-    );
-    assert!(out.stdout.is_empty());
+    let args = ["nist", "--data-dir", "/no/such/data"].map(OsStr::new);
+    expect_exit_2(&args, "/no/such/data/nist-strd");
 }

@@ -1,18 +1,22 @@
 //! Runs the built `trustfit` binary: `bench` on MINPACK Rosenbrock and NIST Misra1a, and bad arguments.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
-use std::process::{Command, Output};
+mod common;
+
+use std::process::Output;
+
+use common::{trustfit, without_nist};
 
 use serde_json::Value;
 
-fn trustfit(args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_trustfit"))
-        .args(args)
-        .output()
-        .expect("the trustfit binary runs")
-}
-
+/// The JSON rows of a run that must succeed.
 fn json_lines(out: &Output) -> Vec<Value> {
+    assert!(
+        out.status.success(),
+        "{:?}: {}",
+        out.status,
+        String::from_utf8_lossy(&out.stderr)
+    );
     String::from_utf8(out.stdout.clone())
         .expect("utf-8 output")
         .lines()
@@ -33,12 +37,6 @@ fn minpack_rosenbrock_trf() {
         "--problem",
         "rosenbrock",
     ]);
-    assert!(
-        out.status.success(),
-        "{:?}: {}",
-        out.status,
-        String::from_utf8_lossy(&out.stderr)
-    );
     let rows = json_lines(&out);
     assert_eq!(rows.len(), 3, "{rows:?}");
     for (row, start) in rows.iter().zip(["x0", "10x0", "100x0"]) {
@@ -66,9 +64,7 @@ fn minpack_rosenbrock_trf() {
 
 #[test]
 fn nist_misra1a_both_starts() {
-    let dir = trustfit_problems::data::default_data_dir();
-    if let Err(e) = trustfit_problems::data::nist_dir(&dir) {
-        eprintln!("skipping nist_misra1a_both_starts: {e}");
+    if without_nist("nist_misra1a_both_starts") {
         return;
     }
     let out = trustfit(&[
@@ -80,12 +76,6 @@ fn nist_misra1a_both_starts() {
         "--repeat",
         "1",
     ]);
-    assert!(
-        out.status.success(),
-        "{:?}: {}",
-        out.status,
-        String::from_utf8_lossy(&out.stderr)
-    );
     let rows = json_lines(&out);
     assert_eq!(rows.len(), 2, "{rows:?}");
     for (row, start) in rows.iter().zip(["start1", "start2"]) {

@@ -2,16 +2,13 @@
 //! run as a process.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
-use std::process::{Command, Output};
+mod common;
+
+use std::process::Output;
+
+use common::{trustfit, without_nist};
 
 use serde_json::Value;
-
-fn trustfit(args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_trustfit"))
-        .args(args)
-        .output()
-        .unwrap()
-}
 
 fn ok(out: &Output) -> String {
     assert!(
@@ -159,9 +156,7 @@ fn demo_prints_table_and_plots() {
 
 #[test]
 fn nist_certifies_with_the_default_method() {
-    let dir = trustfit_problems::data::default_data_dir();
-    if let Err(e) = trustfit_problems::data::nist_dir(&dir) {
-        eprintln!("skipping nist_certifies_with_the_default_method: {e}");
+    if without_nist("nist_certifies_with_the_default_method") {
         return;
     }
     let out = trustfit(&["nist"]);
@@ -180,9 +175,7 @@ fn nist_certifies_with_the_default_method() {
 
 #[test]
 fn nist_gate_fails_without_retries_at_default_tolerances() {
-    let dir = trustfit_problems::data::default_data_dir();
-    if let Err(e) = trustfit_problems::data::nist_dir(&dir) {
-        eprintln!("skipping nist_gate_fails_without_retries_at_default_tolerances: {e}");
+    if without_nist("nist_gate_fails_without_retries_at_default_tolerances") {
         return;
     }
     // scipy's defaults certify 48 of 54 with trf (README table): the gate must say so.

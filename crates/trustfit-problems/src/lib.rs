@@ -10,6 +10,7 @@
 //! * [`nist`]: the 27 NIST StRD nonlinear regression datasets, read from
 //!   the original `.dat` files at run time, with their models.
 //! * [`sparse`]: the Broyden tridiagonal system (scipy's sparse example).
+//! * [`seeds`]: the data of the spec's robust exponential fit.
 //!
 //! [`data`] finds the shared data folder; [`check`] compares an analytic
 //! Jacobian with central differences; [`adapter`] makes any problem a
@@ -36,6 +37,7 @@ pub mod check;
 pub mod data;
 pub mod minpack;
 pub mod nist;
+pub mod seeds;
 pub mod sparse;
 
 pub use data::DataError;

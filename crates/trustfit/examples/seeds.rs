@@ -34,13 +34,7 @@ fn main() -> Result<(), trustfit::Error> {
     println!("{}", least_squares(&rosen, &[2.0, 2.0], &opts)?);
 
     println!("== y = a + b·exp(c·t) with two outliers, each loss (f_scale 0.1)");
-    let t: Vec<f64> = (0..15).map(|i| i as f64 * (10.0 / 14.0)).collect();
-    let mut y: Vec<f64> = t
-        .iter()
-        .map(|&t| 0.5 + 2.0 * (-t).exp() + 0.1 * (3.0 * t).sin())
-        .collect();
-    y[3] += 2.0;
-    y[8] += 2.0;
+    let (t, y) = trustfit_problems::seeds::expfit_data();
     let model = from_fn(t.len(), |p: &[f64], f: &mut [f64]| {
         for i in 0..t.len() {
             f[i] = p[0] + p[1] * (p[2] * t[i]).exp() - y[i];

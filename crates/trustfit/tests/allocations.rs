@@ -48,13 +48,7 @@ static GLOBAL: Counting = Counting;
 
 /// Allocations made by one solve of the exponential fit with `max_nfev` evaluations.
 fn allocations(opts: &Options, max_nfev: usize) -> (usize, usize) {
-    let t: Vec<f64> = (0..15).map(|i| i as f64 * (10.0 / 14.0)).collect();
-    let mut y: Vec<f64> = t
-        .iter()
-        .map(|&t| 0.5 + 2.0 * (-t).exp() + 0.1 * (3.0 * t).sin())
-        .collect();
-    y[3] += 2.0;
-    y[8] += 2.0;
+    let (t, y) = trustfit_problems::seeds::expfit_data();
     let p = from_fn(15, |p: &[f64], f: &mut [f64]| {
         for i in 0..15 {
             f[i] = p[0] + p[1] * (p[2] * t[i]).exp() - y[i];
@@ -124,142 +118,82 @@ impl JacobianProducts for ExpOperator {
     }
 }
 
+fn bounded() -> Bounds {
+    Bounds::new(vec![0.0, 0.0, -5.0], vec![10.0, 10.0, 0.0])
+}
+
+/// Every entry of the 15×3 Jacobian is structurally nonzero: the sparse path, dense data.
+fn full() -> SparsityPattern {
+    SparsityPattern::from_dense(15, 3, &[1.0; 45])
+}
+
 #[test]
 fn iterations_allocate_nothing() {
-    // One test (the counter is global: the harness allocates beside a parallel test).
+    // One test (the harness's threads allocate beside parallel tests).
     per_iteration_allocations_are_none();
     reused_solver_allocates_nothing();
 }
 
 /// A long solve makes as many allocations as a short one, for every method.
 fn per_iteration_allocations_are_none() {
-    let bounded = Bounds::new(vec![0.0, 0.0, -5.0], vec![10.0, 10.0, 0.0]);
-    // Every entry of the 15×3 Jacobian is structurally nonzero: the sparse path, dense data.
-    let full = SparsityPattern::from_dense(15, 3, &[1.0; 45]);
-    let cases = [
-        (
-            "trf",
-            Options {
-                method: Method::Trf,
-                ..Default::default()
-            },
-        ),
-        (
-            "trf bounded",
-            Options {
-                method: Method::Trf,
-                bounds: bounded.clone(),
-                ..Default::default()
-            },
-        ),
-        (
-            "trf soft_l1",
-            Options {
-                loss: Loss::SoftL1,
-                f_scale: 0.1,
-                ..Default::default()
-            },
-        ),
-        (
-            "trf analytic",
-            Options {
-                jac: JacSpec::Analytic,
-                ..Default::default()
-            },
-        ),
-        (
-            "dogbox",
-            Options {
-                method: Method::Dogbox,
-                ..Default::default()
-            },
-        ),
-        (
-            "dogbox bounded",
-            Options {
-                method: Method::Dogbox,
-                bounds: bounded.clone(),
-                ..Default::default()
-            },
-        ),
-        (
-            "lm",
-            Options {
-                method: Method::Lm,
-                ..Default::default()
-            },
-        ),
-        (
-            "3-point",
-            Options {
-                jac: JacSpec::ThreePoint,
-                ..Default::default()
-            },
-        ),
-        (
-            "trf lsmr",
-            Options {
-                tr_solver: Some(TrSolver::Lsmr),
-                ..Default::default()
-            },
-        ),
-        (
-            "trf lsmr bounded soft_l1 x_scale=jac",
-            Options {
-                tr_solver: Some(TrSolver::Lsmr),
-                bounds: bounded.clone(),
-                loss: Loss::SoftL1,
-                x_scale: XScale::Jac,
-                ..Default::default()
-            },
-        ),
-        (
-            "trf jac_sparsity 3-point",
-            Options {
-                jac: JacSpec::ThreePoint,
-                jac_sparsity: Some(full.clone()),
-                ..Default::default()
-            },
-        ),
-        (
-            "trf cholesky bounded huber",
-            Options {
-                tr_solver: Some(TrSolver::Cholesky),
-                jac_sparsity: Some(full.clone()),
-                bounds: bounded.clone(),
-                loss: Loss::Huber,
-                ..Default::default()
-            },
-        ),
-        (
-            "dogbox cholesky bounded",
-            Options {
-                method: Method::Dogbox,
-                tr_solver: Some(TrSolver::Cholesky),
-                jac_sparsity: Some(full.clone()),
-                bounds: bounded.clone(),
-                ..Default::default()
-            },
-        ),
-        (
-            "dogbox lsmr",
-            Options {
-                method: Method::Dogbox,
-                tr_solver: Some(TrSolver::Lsmr),
-                ..Default::default()
-            },
-        ),
-        (
-            "dogbox jac_sparsity bounded cauchy",
-            Options {
-                method: Method::Dogbox,
-                jac_sparsity: Some(full),
-                bounds: bounded.clone(),
-                loss: Loss::Cauchy,
-                ..Default::default()
-            },
-        ),
+    type Set = fn(&mut Options);
+    let setters: [(&str, Set); 15] = [
+        ("trf", |o| o.method = Method::Trf),
+        ("trf bounded", |o| {
+            o.method = Method::Trf;
+            o.bounds = bounded();
+        }),
+        ("trf soft_l1", |o| {
+            o.loss = Loss::SoftL1;
+            o.f_scale = 0.1;
+        }),
+        ("trf analytic", |o| o.jac = JacSpec::Analytic),
+        ("dogbox", |o| o.method = Method::Dogbox),
+        ("dogbox bounded", |o| {
+            o.method = Method::Dogbox;
+            o.bounds = bounded();
+        }),
+        ("lm", |o| o.method = Method::Lm),
+        ("3-point", |o| o.jac = JacSpec::ThreePoint),
+        ("trf lsmr", |o| o.tr_solver = Some(TrSolver::Lsmr)),
+        ("trf lsmr bounded soft_l1 x_scale=jac", |o| {
+            o.tr_solver = Some(TrSolver::Lsmr);
+            o.bounds = bounded();
+            o.loss = Loss::SoftL1;
+            o.x_scale = XScale::Jac;
+        }),
+        ("trf jac_sparsity 3-point", |o| {
+            o.jac = JacSpec::ThreePoint;
+            o.jac_sparsity = Some(full());
+        }),
+        ("trf cholesky bounded huber", |o| {
+            o.tr_solver = Some(TrSolver::Cholesky);
+            o.jac_sparsity = Some(full());
+            o.bounds = bounded();
+            o.loss = Loss::Huber;
+        }),
+        ("dogbox cholesky bounded", |o| {
+            o.method = Method::Dogbox;
+            o.tr_solver = Some(TrSolver::Cholesky);
+            o.jac_sparsity = Some(full());
+            o.bounds = bounded();
+        }),
+        ("dogbox lsmr", |o| {
+            o.method = Method::Dogbox;
+            o.tr_solver = Some(TrSolver::Lsmr);
+        }),
+        ("dogbox jac_sparsity bounded cauchy", |o| {
+            o.method = Method::Dogbox;
+            o.jac_sparsity = Some(full());
+            o.bounds = bounded();
+            o.loss = Loss::Cauchy;
+        }),
     ];
+    let cases = setters.map(|(name, set)| {
+        let mut o = Options::default();
+        set(&mut o);
+        (name, o)
+    });
     let t: Vec<f64> = (0..15).map(|i| i as f64 * (10.0 / 14.0)).collect();
     let y = t.iter().map(|&t| 0.5 + 2.0 * (-t).exp()).collect();
     let operator = ExpOperator { t, y };
@@ -272,7 +206,7 @@ fn per_iteration_allocations_are_none() {
         (
             "operator trf bounded soft_l1",
             analytic(Options {
-                bounds: bounded.clone(),
+                bounds: bounded(),
                 loss: Loss::SoftL1,
                 ..Default::default()
             }),
@@ -281,7 +215,7 @@ fn per_iteration_allocations_are_none() {
             "operator dogbox bounded",
             analytic(Options {
                 method: Method::Dogbox,
-                bounds: bounded.clone(),
+                bounds: bounded(),
                 ..Default::default()
             }),
         ),

@@ -10,9 +10,12 @@
 //!     def j3(x): d = x[0]-x[1]; return np.array([[1.0,0.0],[0.0,1.0],[0.2*d,-0.2*d]])
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
+mod common;
+
 use std::cell::RefCell;
 use std::ops::ControlFlow;
 
+use common::logged::{corner, corner_bounds};
 use trustfit::{
     Bounds, JacSpec, Method, Options, Report, Residuals, from_fn, least_squares,
     least_squares_with_callback,
@@ -30,26 +33,6 @@ fn rosen(log: &RefCell<Vec<Vec<f64>>>) -> impl Residuals + '_ {
         f[1] = 1.0 - x[0];
     })
     .with_jacobian(|x: &[f64], j: &mut [f64]| j.copy_from_slice(&[-20.0 * x[0], 10.0, -1.0, 0.0]))
-}
-
-/// f = [x0 − 3, x1 + 2, 0.1(x0 − x1)²]: with x0 ≤ 2 and x1 ≥ −1 both bounds are active at
-/// the solution [2, −1] (gradient there: −0.46 on x0, +0.46 on x1, both pushing outward).
-fn corner(log: &RefCell<Vec<Vec<f64>>>) -> impl Residuals + '_ {
-    from_fn(3, move |x: &[f64], f: &mut [f64]| {
-        log.borrow_mut().push(x.to_vec());
-        let d = x[0] - x[1];
-        f[0] = x[0] - 3.0;
-        f[1] = x[1] + 2.0;
-        f[2] = 0.1 * d * d;
-    })
-    .with_jacobian(|x: &[f64], j: &mut [f64]| {
-        let d = x[0] - x[1];
-        j.copy_from_slice(&[1.0, 0.0, 0.0, 1.0, 0.2 * d, -0.2 * d]);
-    })
-}
-
-fn corner_bounds() -> Bounds {
-    Bounds::new(vec![NINF, -1.0], vec![2.0, INF])
 }
 
 /// Resolved (lb, ub) for n = 2.
@@ -139,6 +122,7 @@ fn every_iterate_and_evaluation_stays_within_bounds() {
 /// reached to ~1e-11 (trf approaches the bound geometrically), so 1e-12 absolute.
 const X_ATOL: f64 = 1e-12;
 
+/// Differences from scipy's x (to `atol`), active_mask, nfev, njev and status.
 fn check(
     r: &Report,
     x: [f64; 2],
@@ -147,9 +131,10 @@ fn check(
     njev: usize,
     status: i32,
     tag: &str,
+    atol: f64,
 ) -> Vec<String> {
     let mut out = Vec::new();
-    if (r.x[0] - x[0]).abs() > X_ATOL || (r.x[1] - x[1]).abs() > X_ATOL {
+    if (r.x[0] - x[0]).abs() > atol || (r.x[1] - x[1]).abs() > atol {
         out.push(format!("{tag}: x {:?}, scipy {x:?}", r.x));
     }
     if r.active_mask != mask {
@@ -197,6 +182,7 @@ fn active_mask_marks_one_lower_and_one_upper_bound_as_scipy() {
             8,
             1,
             &format!("trf {jac}"),
+            X_ATOL,
         ));
         let dogbox = least_squares(
             &p,
@@ -217,6 +203,7 @@ fn active_mask_marks_one_lower_and_one_upper_bound_as_scipy() {
             4,
             1,
             &format!("dogbox {jac}"),
+            X_ATOL,
         ));
         // dogbox pins active variables exactly on their bounds.
         assert_eq!(dogbox.x, vec![2.0, -1.0], "dogbox {jac}");
@@ -247,6 +234,7 @@ fn trf_active_mask_uses_xtol_as_relative_tolerance() {
         8,
         1,
         "trf xtol=None",
+        X_ATOL,
     );
     let dogbox = least_squares(
         &p,
@@ -265,6 +253,7 @@ fn trf_active_mask_uses_xtol_as_relative_tolerance() {
         4,
         1,
         "dogbox xtol=None",
+        X_ATOL,
     ));
     assert!(failures.is_empty(), "{}", failures.join("\n"));
 }
@@ -363,6 +352,7 @@ fn x0_on_a_bound_converges_as_scipy() {
             nfev,
             1,
             &format!("rosen {method}"),
+            X_ATOL,
         ));
     }
     let cases = [
@@ -385,6 +375,7 @@ fn x0_on_a_bound_converges_as_scipy() {
             nfev,
             1,
             &format!("corner {method}"),
+            X_ATOL,
         ));
     }
     assert!(failures.is_empty(), "{}", failures.join("\n"));
@@ -472,23 +463,7 @@ fn one_sided_bounds_match_scipy() {
         };
         let r = least_squares(&rosen(&log), &x0, &opts).unwrap();
         let tag = format!("{method} {bounds:?}");
-        if (r.x[0] - x[0]).abs() > atol || (r.x[1] - x[1]).abs() > atol {
-            failures.push(format!("{tag}: x {:?}, scipy {x:?}", r.x));
-        }
-        if r.active_mask != mask {
-            failures.push(format!(
-                "{tag}: active_mask {:?}, scipy {mask:?}",
-                r.active_mask
-            ));
-        }
-        if (r.nfev, r.njev, r.status.scipy_status()) != (nfev, Some(njev), status) {
-            failures.push(format!(
-                "{tag}: nfev/njev/status {}/{:?}/{}, scipy {nfev}/{njev}/{status}",
-                r.nfev,
-                r.njev,
-                r.status.scipy_status()
-            ));
-        }
+        failures.extend(check(&r, x, mask, nfev, njev, status, &tag, atol));
         if method == Method::Dogbox {
             // dogbox pins the active variable exactly.
             let j = if mask[0] != 0 { 0 } else { 1 };
@@ -583,6 +558,7 @@ fn uniform_bounds_match_scipys_scalar_bounds() {
             njev,
             1,
             &format!("{method} uniform(-1.5, 0.8)"),
+            X_ATOL,
         ));
     }
     assert!(failures.is_empty(), "{}", failures.join("\n"));

@@ -8,18 +8,12 @@ mod common;
 
 use std::cell::RefCell;
 
-use common::fixture_problems::{FixtureProblem, fixture_problem};
-use serde_json::Value;
-use trustfit::{Bounds, EPS, JacSpec, Method, Options, Report, Residuals, from_fn, least_squares};
+use common::fixture_problems::{FixtureProblem, least_squares_problem};
+use common::logged::{corner, corner_bounds};
+use trustfit::{Bounds, EPS, JacSpec, Method, Options, Report, Residuals, least_squares};
 
 fn problem(name: &str) -> FixtureProblem {
-    let path = concat!(
-        env!("CARGO_MANIFEST_DIR"),
-        "/../../tests/fixtures/scipy/least_squares.json"
-    );
-    let text = std::fs::read_to_string(path).expect("fixture file");
-    let json: Value = serde_json::from_str(&text).expect("fixture JSON");
-    fixture_problem(name, &json["problem_data"]).unwrap_or_else(|| panic!("problem {name}"))
+    least_squares_problem(name)
 }
 
 const FD_KINDS: [JacSpec; 3] = [JacSpec::TwoPoint, JacSpec::ThreePoint, JacSpec::ComplexStep];
@@ -263,34 +257,21 @@ fn difference_steps_match_scipy_bitwise() {
 fn per_variable_diff_step_equals_the_broadcast_one() {
     let p = problem("expdecay");
     for jac in [JacSpec::TwoPoint, JacSpec::ThreePoint] {
-        let one = jac_at_x0(
-            &p,
-            &[1.0, 1.0],
-            Options {
-                jac,
-                diff_step: Some(vec![1e-4]),
-                ..Default::default()
-            },
-        );
-        let both = jac_at_x0(
-            &p,
-            &[1.0, 1.0],
-            Options {
-                jac,
-                diff_step: Some(vec![1e-4, 1e-4]),
-                ..Default::default()
-            },
-        );
+        let with_steps = |steps: Vec<f64>| {
+            jac_at_x0(
+                &p,
+                &[1.0, 1.0],
+                Options {
+                    jac,
+                    diff_step: Some(steps),
+                    ..Default::default()
+                },
+            )
+        };
+        let one = with_steps(vec![1e-4]);
+        let both = with_steps(vec![1e-4, 1e-4]);
         assert_eq!(one, both, "{jac}");
-        let other = jac_at_x0(
-            &p,
-            &[1.0, 1.0],
-            Options {
-                jac,
-                diff_step: Some(vec![1e-4, 1e-2]),
-                ..Default::default()
-            },
-        );
+        let other = with_steps(vec![1e-4, 1e-2]);
         assert_ne!(one, other, "{jac}: the second step must be used");
         // Column 0 depends only on step 0.
         for i in 0..40 {
@@ -358,26 +339,6 @@ fn diff_step_given_still_converges_to_the_analytic_solution() {
 // ---------------------------------------------------------------------------------------------
 // Differences at a bound
 // ---------------------------------------------------------------------------------------------
-
-/// f = [x0 − 3, x1 + 2, 0.1(x0 − x1)²] with x0 ≤ 2, x1 ≥ −1: both bounds active at the
-/// solution [2, −1]. Records every point it is evaluated at.
-fn corner_problem(log: &RefCell<Vec<Vec<f64>>>) -> impl Residuals + '_ {
-    from_fn(3, move |x: &[f64], f: &mut [f64]| {
-        log.borrow_mut().push(x.to_vec());
-        let d = x[0] - x[1];
-        f[0] = x[0] - 3.0;
-        f[1] = x[1] + 2.0;
-        f[2] = 0.1 * d * d;
-    })
-    .with_jacobian(|x: &[f64], j: &mut [f64]| {
-        let d = x[0] - x[1];
-        j.copy_from_slice(&[1.0, 0.0, 0.0, 1.0, 0.2 * d, -0.2 * d]);
-    })
-}
-
-fn corner_bounds() -> Bounds {
-    Bounds::new(vec![f64::NEG_INFINITY, -1.0], vec![2.0, f64::INFINITY])
-}
 
 fn inside(x: &[f64], b: &Bounds) -> bool {
     x.iter()
@@ -472,7 +433,7 @@ fn differences_at_a_bound_match_scipy_and_stay_inside() {
     let mut failures = Vec::new();
     for (method, jac, expected_jac, expected_points) in cases {
         let log = RefCell::new(Vec::new());
-        let p = corner_problem(&log);
+        let p = corner(&log);
         let opts = Options {
             method,
             jac,
@@ -504,7 +465,7 @@ fn three_point_at_a_bound_dogbox_keeps_it_exactly() {
     //   nfev 2, njev 2, status 1, and no evaluation beyond x0[0] = 2.
     for jac in [JacSpec::ThreePoint, JacSpec::TwoPoint, JacSpec::Analytic] {
         let log = RefCell::new(Vec::new());
-        let p = corner_problem(&log);
+        let p = corner(&log);
         let opts = Options {
             method: Method::Dogbox,
             jac,
@@ -536,7 +497,7 @@ fn three_point_at_a_bound_trf_stays_strictly_inside() {
     let x_ref = [1.9999999999999998, -0.9999999999999897];
     for jac in [JacSpec::ThreePoint, JacSpec::TwoPoint, JacSpec::Analytic] {
         let log = RefCell::new(Vec::new());
-        let p = corner_problem(&log);
+        let p = corner(&log);
         let opts = Options {
             jac,
             bounds: corner_bounds(),

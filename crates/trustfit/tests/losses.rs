@@ -8,8 +8,7 @@ mod common;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
 
-use common::fixture_problems::{FixtureProblem, fixture_problem};
-use serde_json::Value;
+use common::fixture_problems::{FixtureProblem, least_squares_problem};
 use trustfit::{
     CallbackError, EPS, Error, JacSpec, Loss, Method, Options, Residuals, from_fn, least_squares,
     loss_values,
@@ -189,13 +188,7 @@ const CLOSED_FORM_RTOL: f64 = 128.0 * EPS;
 // ---------------------------------------------------------------------------------------------
 
 fn expfit() -> FixtureProblem {
-    let path = concat!(
-        env!("CARGO_MANIFEST_DIR"),
-        "/../../tests/fixtures/scipy/least_squares.json"
-    );
-    let text = std::fs::read_to_string(path).expect("fixture file");
-    let json: Value = serde_json::from_str(&text).expect("fixture JSON");
-    fixture_problem("expfit", &json["problem_data"]).expect("expfit data")
+    least_squares_problem("expfit")
 }
 
 /// `report.jac` and `report.grad` are recomputed here from the same formulas (spec §3.3)

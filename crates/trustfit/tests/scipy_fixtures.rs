@@ -17,7 +17,8 @@ mod common;
 use std::collections::BTreeMap;
 
 use common::fixture_problems::{
-    FixtureProblem, fixture_problem, json_f64, json_f64_vec, minpack_residuals_complex,
+    FixtureProblem, fixture_problem, json_f64, json_f64_vec, load_fixture,
+    minpack_residuals_complex,
 };
 use num_complex::Complex64;
 use serde_json::Value;
@@ -136,12 +137,7 @@ fn options(o: &Value, n: usize) -> Option<Options> {
 }
 
 fn load() -> Value {
-    let path = concat!(
-        env!("CARGO_MANIFEST_DIR"),
-        "/../../tests/fixtures/scipy/least_squares.json"
-    );
-    let text = std::fs::read_to_string(path).expect("fixture file");
-    serde_json::from_str(&text).expect("fixture JSON")
+    load_fixture("least_squares.json")
 }
 
 fn problem_for(

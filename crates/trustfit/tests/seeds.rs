@@ -63,22 +63,19 @@ fn rosenbrock_unbounded_matches_scipy_counts() {
 
 #[test]
 fn rosenbrock_jac_scaling_matches_scipy_counts() {
-    let r = run(
-        Method::Trf,
-        JacSpec::Analytic,
-        &[-2.0, 1.0],
-        Bounds::none(),
-        XScale::Jac,
-    );
-    assert_eq!((r.nfev, r.njev, r.status), (20, Some(16), Status::Gtol));
-    let r = run(
-        Method::Dogbox,
-        JacSpec::Analytic,
-        &[-2.0, 1.0],
-        Bounds::none(),
-        XScale::Jac,
-    );
-    assert_eq!((r.nfev, r.njev, r.status), (18, Some(14), Status::Gtol));
+    for (method, counts) in [
+        (Method::Trf, (20, Some(16), Status::Gtol)),
+        (Method::Dogbox, (18, Some(14), Status::Gtol)),
+    ] {
+        let r = run(
+            method,
+            JacSpec::Analytic,
+            &[-2.0, 1.0],
+            Bounds::none(),
+            XScale::Jac,
+        );
+        assert_eq!((r.nfev, r.njev, r.status), counts, "{method}");
+    }
 }
 
 #[test]
@@ -111,19 +108,8 @@ fn rosenbrock_with_active_bound_matches_scipy() {
     assert!((r.x[0] - 1.2243707487).abs() < 1e-9);
 }
 
-fn expfit_data() -> (Vec<f64>, Vec<f64>) {
-    let t: Vec<f64> = (0..15).map(|i| i as f64 * (10.0 / 14.0)).collect();
-    let mut y: Vec<f64> = t
-        .iter()
-        .map(|&t| 0.5 + 2.0 * (-t).exp() + 0.1 * (3.0 * t).sin())
-        .collect();
-    y[3] += 2.0;
-    y[8] += 2.0;
-    (t, y)
-}
-
 fn expfit(method: Method, loss: Loss, f_scale: f64, x_scale: XScale) -> trustfit::Report {
-    let (t, y) = expfit_data();
+    let (t, y) = trustfit_problems::seeds::expfit_data();
     let p = from_fn(15, move |p: &[f64], f: &mut [f64]| {
         for i in 0..15 {
             f[i] = p[0] + p[1] * (p[2] * t[i]).exp() - y[i];

@@ -5,7 +5,11 @@
 //! tr_options, on the Broyden tridiagonal system and a variant with observation
 //! rows (`tests/fixtures/scipy/sparse.json`, from `tools/gen_sparse_fixtures.py`).
 
+mod common;
+
 use std::cell::RefCell;
+
+use common::fixture_problems::{json_f64_vec, load_fixture};
 
 use serde_json::Value;
 use trustfit::{
@@ -183,11 +187,7 @@ fn options(o: &Value, p: &Broyden) -> Options {
 }
 
 fn load() -> Value {
-    let path = concat!(
-        env!("CARGO_MANIFEST_DIR"),
-        "/../../tests/fixtures/scipy/sparse.json"
-    );
-    serde_json::from_str(&std::fs::read_to_string(path).unwrap()).unwrap()
+    load_fixture("sparse.json")
 }
 
 #[test]
@@ -221,12 +221,7 @@ fn sparse_path_matches_scipy() {
         };
         assert_eq!(r.tr_solver, Some(TrSolver::Lsmr), "{id}");
         let res = &case["result"];
-        let x_ref: Vec<f64> = res["x"]
-            .as_array()
-            .unwrap()
-            .iter()
-            .map(|v| v.as_f64().unwrap())
-            .collect();
+        let x_ref = json_f64_vec(&res["x"]).unwrap();
         let cost_ref = res["cost"].as_f64().unwrap();
         let status = res["status"].as_i64().unwrap() as i32;
         let nfev = res["nfev"].as_u64().unwrap() as usize;
@@ -290,42 +285,46 @@ fn better_grouping_needs_fewer_evaluations_and_gives_the_same_solution() {
 #[test]
 fn sparse_options_are_validated_in_scipy_words() {
     let p = Broyden { n: 10, obs: None };
-    let wrong = Options {
-        jac_sparsity: Some(SparsityPattern::from_entries(9, 10, [(0, 0)]).unwrap()),
-        ..Default::default()
-    };
-    let e = least_squares(&p, &[-1.0; 10], &wrong)
-        .unwrap_err()
-        .to_string();
-    assert!(e.contains("`jac_sparsity` has wrong shape."), "{e}");
-    let exact = Options {
-        jac_sparsity: Some(p.pattern()),
-        tr_solver: Some(TrSolver::Exact),
-        ..Default::default()
-    };
-    let e = least_squares(&p, &[-1.0; 10], &exact)
-        .unwrap_err()
-        .to_string();
-    assert!(e.contains("incompatible with `jac_sparsity`"), "{e}");
-    let lm = Options {
-        jac_sparsity: Some(p.pattern()),
-        method: trustfit::Method::Lm,
-        ..Default::default()
-    };
-    let e = least_squares(&p, &[-1.0; 10], &lm).unwrap_err().to_string();
-    assert!(
-        e.contains("method='lm' does not support `jac_sparsity`."),
-        "{e}"
-    );
-    let analytic_lm = Options {
-        jac: JacSpec::Analytic,
-        method: trustfit::Method::Lm,
-        ..Default::default()
-    };
-    let e = least_squares(&p, &[-1.0; 10], &analytic_lm)
-        .unwrap_err()
-        .to_string();
-    assert!(e.contains("works only with dense Jacobian matrices"), "{e}");
+    let pattern = Some(p.pattern());
+    let cases = [
+        (
+            Options {
+                jac_sparsity: Some(SparsityPattern::from_entries(9, 10, [(0, 0)]).unwrap()),
+                ..Default::default()
+            },
+            "`jac_sparsity` has wrong shape.",
+        ),
+        (
+            Options {
+                jac_sparsity: pattern.clone(),
+                tr_solver: Some(TrSolver::Exact),
+                ..Default::default()
+            },
+            "incompatible with `jac_sparsity`",
+        ),
+        (
+            Options {
+                jac_sparsity: pattern,
+                method: trustfit::Method::Lm,
+                ..Default::default()
+            },
+            "method='lm' does not support `jac_sparsity`.",
+        ),
+        (
+            Options {
+                jac: JacSpec::Analytic,
+                method: trustfit::Method::Lm,
+                ..Default::default()
+            },
+            "works only with dense Jacobian matrices",
+        ),
+    ];
+    for (opts, want) in cases {
+        let e = least_squares(&p, &[-1.0; 10], &opts)
+            .unwrap_err()
+            .to_string();
+        assert!(e.contains(want), "{e}");
+    }
 }
 
 #[test]
@@ -351,12 +350,7 @@ fn cholesky_solver_follows_scipys_exact_solver() {
         let cost_ref = res["cost"].as_f64().unwrap();
         let nfev_ref = res["nfev"].as_u64().unwrap() as usize;
         let status = res["status"].as_i64().unwrap() as i32;
-        let x_ref: Vec<f64> = res["x"]
-            .as_array()
-            .unwrap()
-            .iter()
-            .map(|v| v.as_f64().unwrap())
-            .collect();
+        let x_ref = json_f64_vec(&res["x"]).unwrap();
         let x_err =
             r.x.iter()
                 .zip(&x_ref)
@@ -473,41 +467,31 @@ impl Residuals for DenseView<'_> {
 fn matrix_free_jacobians_are_validated_in_scipy_words() {
     let op = BroydenOperator::new(Broyden { n: 10, obs: None });
     let x0 = [-1.0; 10];
-    let with = |o: Options| Options {
-        jac: JacSpec::Analytic,
-        ..o
-    };
-    let cases = [
+    type Set = fn(&mut Options);
+    let cases: [(Set, &str); 4] = [
         (
-            with(Options {
-                method: trustfit::Method::Lm,
-                ..Default::default()
-            }),
+            |o| o.method = trustfit::Method::Lm,
             "method='lm' works only with dense Jacobian matrices.",
         ),
         (
-            with(Options {
-                tr_solver: Some(TrSolver::Exact),
-                ..Default::default()
-            }),
+            |o| o.tr_solver = Some(TrSolver::Exact),
             "'exact' works only with dense Jacobian matrices.",
         ),
         (
-            with(Options {
-                x_scale: XScale::Jac,
-                ..Default::default()
-            }),
+            |o| o.x_scale = XScale::Jac,
             "x_scale='jac' can't be used when `jac` returns LinearOperator",
         ),
         (
-            with(Options {
-                tr_solver: Some(TrSolver::Cholesky),
-                ..Default::default()
-            }),
+            |o| o.tr_solver = Some(TrSolver::Cholesky),
             "need a sparse Jacobian",
         ),
     ];
-    for (opts, want) in cases {
+    for (set, want) in cases {
+        let mut opts = Options {
+            jac: JacSpec::Analytic,
+            ..Default::default()
+        };
+        set(&mut opts);
         let e = least_squares(&op, &x0, &opts).unwrap_err().to_string();
         assert!(e.contains(want), "{e}");
     }

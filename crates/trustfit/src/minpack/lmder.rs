@@ -534,12 +534,12 @@ mod tests {
         type Error = Infallible;
         fn residuals(&mut self, x: &[f64], f: &mut [f64]) -> Result<(), Infallible> {
             self.f_calls += 1;
-            (self.p.f)(x, f);
+            self.p.f(x, f);
             Ok(())
         }
         fn jacobian(&mut self, x: &[f64], _f: &[f64], fjac: &mut [f64]) -> Result<(), Infallible> {
             self.j_calls += 1;
-            (self.p.j)(x, fjac);
+            self.p.j(x, fjac);
             Ok(())
         }
     }
@@ -586,7 +586,7 @@ mod tests {
                 let mut calls = 0;
                 let fcn = |x: &[f64], f: &mut [f64]| -> Result<(), Infallible> {
                     calls += 1;
-                    (p.f)(x, f);
+                    p.f(x, f);
                     Ok(())
                 };
                 let out = lmdif(fcn, &mut x, &mut fvec, p.m, &params, EPSMCH, work).unwrap();
@@ -885,7 +885,7 @@ mod tests {
         // x is the last accepted point: the last point the Jacobian was evaluated at,
         // or a later accepted one whose Jacobian was not yet needed.
         let mut fx = [0.0; 2];
-        (lookup("rosenbrock").unwrap().f)(&x, &mut fx);
+        lookup("rosenbrock").unwrap().f(&x, &mut fx);
         assert_eq!(fx, f, "fvec must be f(x)");
         assert_eq!(partial.fnorm, enorm(&f));
         assert_eq!(x.to_vec(), *sys.accepted.last().unwrap());
@@ -918,7 +918,7 @@ mod tests {
         assert_eq!(partial.njev, 3);
         assert_eq!(x.to_vec(), sys.accepted[2]);
         let mut fx = [0.0; 15];
-        (lookup("bard").unwrap().f)(&x, &mut fx);
+        lookup("bard").unwrap().f(&x, &mut fx);
         assert_eq!(fx, f);
     }
 
@@ -935,7 +935,7 @@ mod tests {
             if calls == 4 {
                 return Err("boom");
             }
-            (p.f)(x, out);
+            p.f(x, out);
             Ok(())
         };
         let params = LmderParams::leastsq_lmdif(5);

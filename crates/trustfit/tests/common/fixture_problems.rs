@@ -113,6 +113,22 @@ pub struct FixtureProblem {
     kind: Kind,
 }
 
+/// The JSON of `tests/fixtures/scipy/<file>` (a test fails loudly if it is missing).
+pub fn load_fixture(file: &str) -> Value {
+    let path = format!(
+        "{}/../../tests/fixtures/scipy/{file}",
+        env!("CARGO_MANIFEST_DIR")
+    );
+    let text = std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("{path}: {e}"));
+    serde_json::from_str(&text).unwrap_or_else(|e| panic!("{path}: {e}"))
+}
+
+/// The problem called `name`, with the data of `least_squares.json`.
+pub fn least_squares_problem(name: &str) -> FixtureProblem {
+    let json = load_fixture("least_squares.json");
+    fixture_problem(name, &json["problem_data"]).unwrap_or_else(|| panic!("problem {name}"))
+}
+
 /// Reads a fixture float: a JSON number, or one of the strings `"inf"`, `"-inf"`, `"nan"`.
 pub fn json_f64(v: &Value) -> Option<f64> {
     match v {

@@ -1,1 +1,2 @@
 pub mod fixture_problems;
+pub mod logged;
