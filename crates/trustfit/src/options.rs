@@ -29,45 +29,7 @@ impl Method {
     /// assert_eq!(names, ["trf", "dogbox", "lm"]);
     /// ```
     pub const ALL: [Method; 3] = [Method::Trf, Method::Dogbox, Method::Lm];
-
-    /// scipy's name of the method.
-    ///
-    /// ```
-    /// assert_eq!(trustfit::Method::Dogbox.as_str(), "dogbox");
-    /// ```
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Method::Trf => "trf",
-            Method::Dogbox => "dogbox",
-            Method::Lm => "lm",
-        }
-    }
 }
-
-impl fmt::Display for Method {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(self.as_str())
-    }
-}
-
-impl FromStr for Method {
-    type Err = Error;
-    /// Parses scipy's names.
-    ///
-    /// ```
-    /// assert_eq!("lm".parse::<trustfit::Method>().unwrap(), trustfit::Method::Lm);
-    /// assert!("newton".parse::<trustfit::Method>().is_err());
-    /// ```
-    fn from_str(s: &str) -> Result<Self, Error> {
-        match s {
-            "trf" => Ok(Method::Trf),
-            "dogbox" => Ok(Method::Dogbox),
-            "lm" => Ok(Method::Lm),
-            _ => Err(Error::option("method", "must be 'trf', 'dogbox' or 'lm'.")),
-        }
-    }
-}
-
 /// How the Jacobian is obtained.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub enum JacSpec {
@@ -90,49 +52,7 @@ impl JacSpec {
     /// ```
     pub const SCHEMES: [JacSpec; 3] =
         [JacSpec::TwoPoint, JacSpec::ThreePoint, JacSpec::ComplexStep];
-
-    /// scipy's name ("2-point", "3-point", "cs"; "analytic" stands for a callable).
-    ///
-    /// ```
-    /// assert_eq!(trustfit::JacSpec::ComplexStep.as_str(), "cs");
-    /// ```
-    pub fn as_str(self) -> &'static str {
-        match self {
-            JacSpec::TwoPoint => "2-point",
-            JacSpec::ThreePoint => "3-point",
-            JacSpec::ComplexStep => "cs",
-            JacSpec::Analytic => "analytic",
-        }
-    }
 }
-
-impl fmt::Display for JacSpec {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(self.as_str())
-    }
-}
-
-impl FromStr for JacSpec {
-    type Err = Error;
-    /// Parses scipy's names plus "analytic".
-    ///
-    /// ```
-    /// assert_eq!("3-point".parse::<trustfit::JacSpec>().unwrap(), trustfit::JacSpec::ThreePoint);
-    /// ```
-    fn from_str(s: &str) -> Result<Self, Error> {
-        match s {
-            "2-point" => Ok(JacSpec::TwoPoint),
-            "3-point" => Ok(JacSpec::ThreePoint),
-            "cs" => Ok(JacSpec::ComplexStep),
-            "analytic" | "callable" => Ok(JacSpec::Analytic),
-            _ => Err(Error::option(
-                "jac",
-                "must be '2-point', '3-point', 'cs' or callable.",
-            )),
-        }
-    }
-}
-
 /// How the trust-region subproblem is solved.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum TrSolver {
@@ -163,46 +83,71 @@ impl TrSolver {
         TrSolver::Cholesky,
         TrSolver::Schur,
     ];
-
-    /// scipy's name.
-    ///
-    /// ```
-    /// assert_eq!(trustfit::TrSolver::Exact.as_str(), "exact");
-    /// ```
-    pub fn as_str(self) -> &'static str {
-        match self {
-            TrSolver::Exact => "exact",
-            TrSolver::Lsmr => "lsmr",
-            TrSolver::Cholesky => "cholesky",
-            TrSolver::Schur => "schur",
+}
+/// `as_str`, `Display` and `FromStr` from one table of scipy's names, so each name is
+/// written once; an unknown name gets scipy's `ValueError` message for the option.
+macro_rules! scipy_names {
+    ($t:ident, $option:literal, $message:literal,
+     { $first:ident => $first_name:literal $(, $v:ident => $s:literal $(| $alias:literal)*)* $(,)? }) => {
+        impl $t {
+            #[doc = concat!("scipy's name of the value (`FromStr` parses it back).\n\n```\n",
+                "assert_eq!(trustfit::", stringify!($t), "::", stringify!($first),
+                ".as_str(), \"", $first_name, "\");\n```")]
+            pub fn as_str(self) -> &'static str {
+                match self {
+                    $t::$first => $first_name,
+                    $($t::$v => $s,)*
+                }
+            }
         }
-    }
-}
 
-impl fmt::Display for TrSolver {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(self.as_str())
-    }
-}
-
-impl FromStr for TrSolver {
-    type Err = Error;
-    /// ```
-    /// assert_eq!("lsmr".parse::<trustfit::TrSolver>().unwrap(), trustfit::TrSolver::Lsmr);
-    /// ```
-    fn from_str(s: &str) -> Result<Self, Error> {
-        match s {
-            "exact" => Ok(TrSolver::Exact),
-            "lsmr" => Ok(TrSolver::Lsmr),
-            "cholesky" => Ok(TrSolver::Cholesky),
-            "schur" => Ok(TrSolver::Schur),
-            _ => Err(Error::option(
-                "tr_solver",
-                "must be None, 'exact' or 'lsmr'. trustfit also accepts 'cholesky' and 'schur' (sparse J).",
-            )),
+        impl fmt::Display for $t {
+            fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str(self.as_str())
+            }
         }
-    }
+
+        impl FromStr for $t {
+            type Err = Error;
+            #[doc = concat!("Parses scipy's names.\n\n```\n",
+                "let v: trustfit::", stringify!($t), " = \"", $first_name, "\".parse().unwrap();\n",
+                "assert_eq!(v, trustfit::", stringify!($t), "::", stringify!($first), ");\n",
+                "assert!(\"?\".parse::<trustfit::", stringify!($t), ">().is_err());\n```")]
+            fn from_str(s: &str) -> Result<Self, Error> {
+                match s {
+                    $first_name => Ok($t::$first),
+                    $($s $(| $alias)* => Ok($t::$v),)*
+                    _ => Err(Error::option($option, $message)),
+                }
+            }
+        }
+    };
 }
+
+scipy_names!(Method, "method", "must be 'trf', 'dogbox' or 'lm'.", {
+    Trf => "trf",
+    Dogbox => "dogbox",
+    Lm => "lm",
+});
+
+scipy_names!(JacSpec, "jac", "must be '2-point', '3-point', 'cs' or callable.", {
+    TwoPoint => "2-point",
+    ThreePoint => "3-point",
+    ComplexStep => "cs",
+    Analytic => "analytic" | "callable",
+});
+
+scipy_names!(
+    TrSolver,
+    "tr_solver",
+    "must be None, 'exact' or 'lsmr'. trustfit also accepts 'cholesky' and 'schur' (sparse J).",
+    {
+        Exact => "exact",
+        Lsmr => "lsmr",
+        Cholesky => "cholesky",
+        Schur => "schur",
+    }
+);
 
 /// Variable scaling: the trust region is `‖p / x_scale‖ ≤ Δ`.
 #[derive(Debug, Clone, PartialEq, Default)]

@@ -271,11 +271,7 @@ impl<N: NormalSolve> Subproblem for CholeskySolver<N> {
     /// right-hand side zero). Where B is singular — scipy's least-squares solver would
     /// return the minimum-norm step — the smallest shift α = 10⁻¹²·max(B) ×100ᵏ that
     /// factors is added (a Levenberg–Marquardt step, nearly the minimum-norm one).
-    fn newton_step(
-        &mut self,
-        vars: &FreeVariables<'_, '_>,
-        newton: &mut [f64],
-    ) -> Result<(), Error> {
+    fn newton_step(&mut self, vars: &FreeVariables<'_, '_>, p: &mut [f64]) -> Result<(), Error> {
         let (jac, g, scale) = (vars.jac, vars.g, vars.scale);
         let (free, active) = (vars.free, vars.active);
         let a = sparse(jac)?;
@@ -305,7 +301,7 @@ impl<N: NormalSolve> Subproblem for CholeskySolver<N> {
         if !factored {
             // Never reached for a finite J; the anti-gradient keeps the dogleg defined.
             for (k, &j) in free.iter().enumerate() {
-                newton[k] = -g[j] * scale[j] * scale[j];
+                p[k] = -g[j] * scale[j] * scale[j];
             }
             return Ok(());
         }
@@ -314,7 +310,7 @@ impl<N: NormalSolve> Subproblem for CholeskySolver<N> {
         }
         self.ne.solve(&mut self.w);
         for (k, &j) in free.iter().enumerate() {
-            newton[k] = self.d_free[j] * self.w[j];
+            p[k] = self.d_free[j] * self.w[j];
         }
         Ok(())
     }

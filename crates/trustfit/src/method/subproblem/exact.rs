@@ -117,11 +117,7 @@ impl Subproblem for ExactSolver {
         jh_mul(&self.jh, self.rows, self.m, s, out);
     }
 
-    fn newton_step(
-        &mut self,
-        vars: &FreeVariables<'_, '_>,
-        newton: &mut [f64],
-    ) -> Result<(), Error> {
+    fn newton_step(&mut self, vars: &FreeVariables<'_, '_>, p: &mut [f64]) -> Result<(), Error> {
         let FreeVariables { jac, fs, free, .. } = *vars;
         let JacStore::Dense { data: jac, .. } = jac else {
             return Err(dense_only());
@@ -154,7 +150,7 @@ impl Subproblem for ExactSolver {
                 0.0
             };
         }
-        svd.v_times(&self.wk[..kk], newton);
+        svd.v_times(&self.wk[..kk], p);
         Ok(())
     }
 

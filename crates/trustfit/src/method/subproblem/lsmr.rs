@@ -186,11 +186,7 @@ impl Subproblem for LsmrSolver {
         scaled_mul(jac, &self.d, &self.tmp, s, &mut out[..self.m]);
     }
 
-    fn newton_step(
-        &mut self,
-        vars: &FreeVariables<'_, '_>,
-        newton: &mut [f64],
-    ) -> Result<(), Error> {
+    fn newton_step(&mut self, vars: &FreeVariables<'_, '_>, p: &mut [f64]) -> Result<(), Error> {
         let (jac, fs, scale) = (vars.jac, vars.fs, vars.scale);
         let (free, active) = (vars.free, vars.active);
         // Gauss–Newton step from LSMR on J·diag(scale) with the active columns
@@ -204,7 +200,7 @@ impl Subproblem for LsmrSolver {
         let params = lsmr_params(&self.options);
         self.lsmr.solve(&op, fs, &params)?;
         for (k, &j) in free.iter().enumerate() {
-            newton[k] = -self.lsmr.x[j] * scale[j];
+            p[k] = -self.lsmr.x[j] * scale[j];
         }
         Ok(())
     }

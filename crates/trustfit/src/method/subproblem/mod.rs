@@ -50,11 +50,7 @@ pub(crate) trait Subproblem {
     fn jh_mul(&self, jac: &JacStore<'_>, s: &[f64], out: &mut [f64]);
     /// dogbox: the Gauss–Newton step `argmin ‖J_F p + f‖` on the free variables,
     /// written in the order of `vars.free` into `newton`.
-    fn newton_step(
-        &mut self,
-        vars: &FreeVariables<'_, '_>,
-        newton: &mut [f64],
-    ) -> Result<(), Error>;
+    fn newton_step(&mut self, vars: &FreeVariables<'_, '_>, p: &mut [f64]) -> Result<(), Error>;
     /// dogbox: whether its model products use the free columns of a dense J only
     /// (exact) rather than all of J with the frozen components zero (same values; each
     /// solver keeps the form scipy's counterpart uses).
@@ -97,12 +93,8 @@ impl Subproblem for AnySubproblem {
         dispatch!(self, s => s.jh_mul(jac, s_vec, out))
     }
 
-    fn newton_step(
-        &mut self,
-        vars: &FreeVariables<'_, '_>,
-        newton: &mut [f64],
-    ) -> Result<(), Error> {
-        dispatch!(self, s => s.newton_step(vars, newton))
+    fn newton_step(&mut self, vars: &FreeVariables<'_, '_>, p: &mut [f64]) -> Result<(), Error> {
+        dispatch!(self, s => s.newton_step(vars, p))
     }
 
     fn free_column_products(&self) -> bool {
