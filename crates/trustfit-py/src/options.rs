@@ -41,7 +41,11 @@ pub fn name_error(py: Python<'_>, kind: &str) -> PyResult<Py<PyBaseException>> {
         "method" => "".parse::<Method>().err(),
         "jac" => "".parse::<JacSpec>().err(),
         "loss" => "".parse::<Loss>().err(),
-        "tr_solver" => "".parse::<TrSolver>().err(),
+        // scipy's text verbatim (the core's adds trustfit's two sparse solvers).
+        "tr_solver" => Some(trustfit::Error::InvalidOption {
+            name: "tr_solver",
+            message: "`tr_solver` must be None, 'exact' or 'lsmr'.".into(),
+        }),
         _ => None,
     };
     let err = err.ok_or_else(|| unknown(kind))?;

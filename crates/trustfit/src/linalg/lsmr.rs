@@ -144,23 +144,12 @@ impl Lsmr {
         let damp = p.damp;
         for itn in 1..=maxiter {
             self.iterations = itn;
+            // Golub–Kahan bidiagonalization: the next u, then the next v.
             a.apply(&self.v, &mut self.tmp_m)?;
-            for (u, t) in self.u.iter_mut().zip(&self.tmp_m) {
-                *u = -alpha * *u + t;
-            }
-            beta = norm(&self.u);
+            beta = next_direction(&mut self.u, &self.tmp_m, alpha);
             if beta > 0.0 {
-                let inv = 1.0 / beta;
-                self.u.iter_mut().for_each(|u| *u *= inv);
                 a.apply_t(&self.u, &mut self.tmp_n)?;
-                for (v, t) in self.v.iter_mut().zip(&self.tmp_n) {
-                    *v = -beta * *v + t;
-                }
-                alpha = norm(&self.v);
-                if alpha > 0.0 {
-                    let inv = 1.0 / alpha;
-                    self.v.iter_mut().for_each(|v| *v *= inv);
-                }
+                alpha = next_direction(&mut self.v, &self.tmp_n, beta);
             }
             let (chat, shat, alphahat) = sym_ortho(alphabar, damp);
             let rhoold = rho;
@@ -242,6 +231,20 @@ impl Lsmr {
         }
         Ok(())
     }
+}
+
+/// One bidiagonalization step: `x ← t − c·x`, normalised (left as is when it is 0);
+/// returns its norm.
+fn next_direction(x: &mut [f64], t: &[f64], c: f64) -> f64 {
+    for (x, t) in x.iter_mut().zip(t) {
+        *x = -c * *x + t;
+    }
+    let nrm = norm(x);
+    if nrm > 0.0 {
+        let inv = 1.0 / nrm;
+        x.iter_mut().for_each(|v| *v *= inv);
+    }
+    nrm
 }
 
 #[cfg(test)]
