@@ -7,10 +7,12 @@
 //! options (read once by src/options.rs into the core's option structs). Results come
 //! back as dicts with named fields.
 //! This module holds no numerics: it adapts Python callables to [`trustfit::Residuals`]
-//! and converts options and results.
+//! and converts options and results; src/covariance.rs exposes the core's pcov
+//! (`pinv_jtj`, `covariance_from_unscaled`) to `curve_fit` and `covariance`.
 
 mod callback;
 mod convert;
+mod covariance;
 mod errors;
 mod leastsq;
 mod options;
@@ -202,6 +204,8 @@ fn _trustfit(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_function(wrap_pyfunction!(solve, m)?)?;
     m.add_function(wrap_pyfunction!(leastsq::leastsq_solve, m)?)?;
     m.add_function(wrap_pyfunction!(options::name_error, m)?)?;
+    m.add_function(wrap_pyfunction!(covariance::pinv_jtj, m)?)?;
+    m.add_function(wrap_pyfunction!(covariance::covariance_from_unscaled, m)?)?;
     m.add("NAMES", options::option_names(m.py())?)?;
     m.add("TrustfitError", m.py().get_type::<TrustfitError>())?;
     m.add("__version__", env!("CARGO_PKG_VERSION"))?;

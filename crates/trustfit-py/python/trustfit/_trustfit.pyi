@@ -6,7 +6,16 @@ from typing import Any, Callable, Optional
 import numpy as np
 import numpy.typing as npt
 
-__all__ = ["solve", "leastsq_solve", "name_error", "NAMES", "TrustfitError", "__version__"]
+__all__ = [
+    "solve",
+    "leastsq_solve",
+    "name_error",
+    "pinv_jtj",
+    "covariance_from_unscaled",
+    "NAMES",
+    "TrustfitError",
+    "__version__",
+]
 
 __version__: str
 
@@ -55,3 +64,19 @@ def leastsq_solve(
 def name_error(kind: str) -> BaseException:
     """The core's exception (scipy's ValueError and message) for a `kind` ("method", "jac",
     "loss", "tr_solver") it does not know the value of."""
+
+def pinv_jtj(jac: npt.NDArray[np.float64]) -> npt.NDArray[np.float64]:
+    """The core's pinv(JᵀJ) of an (m, n) Jacobian as scipy's curve_fit computes it for
+    trf/dogbox (SVD of J, singular values <= eps·max(m, n)·s[0] dropped); (n, n),
+    unscaled."""
+
+def covariance_from_unscaled(
+    unscaled: Optional[npt.NDArray[np.float64]],
+    sum_sq: float,
+    m: int,
+    n: int,
+    absolute_sigma: bool,
+) -> dict[str, Any]:
+    """The core's Covariance::from_unscaled: scipy's curve_fit rules for pcov (all inf
+    when `unscaled` is None or NaN; scaled by sum_sq / (m - n) unless absolute_sigma, all
+    inf when m <= n then). Returns pcov, stderr, correlation and estimated."""

@@ -21,7 +21,7 @@ import sys
 from warnings import warn
 
 import numpy as np
-from scipy.linalg import LinAlgError, cholesky, get_lapack_funcs, solve_triangular, svd
+from scipy.linalg import LinAlgError, cholesky, get_lapack_funcs, solve_triangular
 from scipy.optimize import Bounds, OptimizeResult, OptimizeWarning
 from scipy.sparse import csr_array, issparse
 from scipy.sparse.linalg import LinearOperator
@@ -1430,17 +1430,13 @@ def curve_fit(
         popt = res.x
         pcov = _pinv_jtj(res.jac)
 
-    warn_cov = False
-    if pcov is None or np.isnan(pcov).any():
-        pcov = np.full((len(popt), len(popt)), np.inf)
-        warn_cov = True
-    elif not absolute_sigma:
-        if ysize > p0.size:
-            pcov = pcov * (cost / (ysize - p0.size))
-        else:
-            pcov.fill(np.inf)
-            warn_cov = True
-    if warn_cov:
+    # scipy's rules (the core's Covariance::from_unscaled): inf when pcov is None or NaN,
+    # scaled by the residual variance unless absolute_sigma, inf when ysize <= n then.
+    cov = _trustfit.covariance_from_unscaled(
+        pcov, float(cost), ysize, p0.size, bool(absolute_sigma)
+    )
+    pcov = cov["pcov"]
+    if not cov["estimated"]:
         warn(
             "Covariance of the parameters could not be estimated",
             category=OptimizeWarning,
@@ -1454,12 +1450,15 @@ def curve_fit(
 
 def _pinv_jtj(jac):
     """Moore-Penrose inverse of ``JᵀJ`` from the SVD of J, dropping singular values at or
-    below ``eps·max(M, N)·s[0]`` (as scipy's curve_fit)."""
-    _, s, vt = svd(jac, full_matrices=False)
-    threshold = EPS * max(jac.shape) * s[0]
-    s = s[s > threshold]
-    vt = vt[: s.size]
-    return np.dot(vt.T / s**2, vt)
+    below ``eps·max(M, N)·s[0]`` (as scipy's curve_fit): the core's ``pinv_jtj``."""
+    jac = np.asarray(jac, dtype=float)
+    if not np.isfinite(jac).all():
+        # scipy.linalg.svd's check_finite.
+        raise ValueError("array must not contain infs or NaNs")
+    try:
+        return _trustfit.pinv_jtj(jac)
+    except _trustfit.TrustfitError as e:
+        raise LinAlgError("SVD did not converge") from e
 
 
 # ---------------------------------------------------------------------------------------
@@ -1514,23 +1513,17 @@ def covariance(result, absolute_sigma=False):
     if jac.ndim != 2:
         raise ValueError("`result.jac` must be a 2-D array or a sparse array.")
     m, n = jac.shape
-    pcov = _pinv_jtj(jac)
-    estimated = not np.isnan(pcov).any()
-    if estimated and not absolute_sigma:
-        if m > n:
-            pcov = pcov * (2 * float(result.cost) / (m - n))
-        else:
-            estimated = False
+    cov = _trustfit.covariance_from_unscaled(
+        _pinv_jtj(jac), 2 * float(result.cost), m, n, bool(absolute_sigma)
+    )
+    pcov, stderr, correlation = cov["pcov"], cov["stderr"], cov["correlation"]
+    estimated = cov["estimated"]
     if not estimated:
-        pcov = np.full((n, n), np.inf)
         warn(
             "Covariance of the parameters could not be estimated",
             category=OptimizeWarning,
             stacklevel=2,
         )
-    stderr = np.sqrt(np.diag(pcov))
-    with np.errstate(invalid="ignore", divide="ignore"):
-        correlation = pcov / np.outer(stderr, stderr)
     return OptimizeResult(
         pcov=pcov, stderr=stderr, correlation=correlation, estimated=estimated
     )
