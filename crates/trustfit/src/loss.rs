@@ -52,11 +52,12 @@ pub(crate) struct LossEval {
 
 impl LossEval {
     pub fn new(m: usize) -> Self {
+        let zeros = || vec![0.0; m];
         Self {
-            rho: vec![0.0; m],
-            d1: vec![0.0; m],
-            d2: vec![0.0; m],
-            z: vec![0.0; m],
+            rho: zeros(),
+            d1: zeros(),
+            d2: zeros(),
+            z: zeros(),
         }
     }
 

@@ -384,19 +384,14 @@ mod tests {
     #[test]
     fn solves_the_damped_normal_equations() {
         // J (4×3) sparse; check (DJᵀJD + diag(c) + αI) x = r against a dense solve.
-        let j = CsrMatrix::from_triplets(
-            4,
-            3,
-            &[
-                (0, 0, 2.0),
-                (0, 1, 1.0),
-                (1, 1, 3.0),
-                (2, 2, 1.5),
-                (3, 0, 1.0),
-                (3, 2, -1.0),
-            ],
-        )
-        .unwrap();
+        #[rustfmt::skip]
+        let dense = [
+            2.0, 1.0, 0.0,
+            0.0, 3.0, 0.0,
+            0.0, 0.0, 1.5,
+            1.0, 0.0, -1.0,
+        ];
+        let j = CsrMatrix::from_dense(4, 3, &dense).unwrap();
         let d = [1.0, 0.5, 2.0];
         let c = [0.1, 0.0, 0.3];
         let alpha = 0.7;

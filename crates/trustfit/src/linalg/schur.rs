@@ -596,19 +596,7 @@ mod tests {
     #[test]
     fn refuses_patterns_without_eliminable_blocks_or_too_large_a_complement() {
         // Dense 3×2 J: one block of two columns, eliminated whole; F is empty.
-        let dense = CsrMatrix::from_triplets(
-            3,
-            2,
-            &[
-                (0, 0, 1.0),
-                (0, 1, 2.0),
-                (1, 0, 3.0),
-                (1, 1, 1.0),
-                (2, 0, 1.0),
-                (2, 1, 1.0),
-            ],
-        )
-        .unwrap();
+        let dense = CsrMatrix::from_dense(3, 2, &[1.0, 2.0, 3.0, 1.0, 1.0, 1.0]).unwrap();
         let mut s = SchurComplement::new(&dense).unwrap();
         assert_eq!(s.sizes(), (1, 0));
         s.fill(&dense, &[1.0, 1.0], None);

@@ -324,6 +324,30 @@ impl CsrMatrix {
         Ok(Self { pattern, values })
     }
 
+    /// The nonzero entries of a dense row-major `nrows × ncols` array (scipy's
+    /// `csr_array(dense)`): explicit zeros are not stored.
+    ///
+    /// # Errors
+    /// [`Error::ShapeMismatch`] when `values.len() != nrows·ncols`.
+    ///
+    /// ```
+    /// let a = trustfit::CsrMatrix::from_dense(2, 2, &[1.0, 0.0, 0.0, 3.0]).unwrap();
+    /// assert_eq!((a.values(), a.pattern().nnz()), (&[1.0, 3.0][..], 2));
+    /// assert!(trustfit::CsrMatrix::from_dense(2, 2, &[1.0]).is_err());
+    /// ```
+    pub fn from_dense(nrows: usize, ncols: usize, values: &[f64]) -> Result<Self, Error> {
+        if Some(values.len()) != nrows.checked_mul(ncols) {
+            return Err(bad_shape(
+                "The dense array does not have nrows·ncols entries.",
+                format!("({nrows}, {ncols})"),
+                format!("{} entries", values.len()),
+            ));
+        }
+        let pattern = SparsityPattern::from_dense(nrows, ncols, values);
+        let nonzero = values.iter().copied().filter(|v| *v != 0.0).collect();
+        Self::new(pattern, nonzero)
+    }
+
     /// The all-zero matrix with this structure.
     ///
     /// ```
