@@ -30,6 +30,7 @@
 #![warn(missing_docs)]
 #![deny(rustdoc::broken_intra_doc_links)]
 
+mod batch;
 mod bounds;
 mod error;
 mod fit;
@@ -47,6 +48,7 @@ mod timing;
 mod verbose;
 mod workspace;
 
+pub use batch::{BatchResult, FitOutcome, Starts, solve_batch};
 pub use error::{BestPoint, CallbackError, Error, ErrorKind};
 pub use fit::{
     Covariance, CurveFitOptions, CurveFitResult, LeastsqOptions, LeastsqResult, Sigma,

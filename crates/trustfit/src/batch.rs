@@ -1,0 +1,215 @@
+//! Many independent fits of one shape (per pixel, per sample) on every core: one
+//! [`Solver`] per worker thread, reused from fit to fit, results written in place.
+//! Each fit is solved exactly as [`least_squares`](crate::least_squares) would solve it
+//! alone, so the results do not depend on the number of threads. A fit that fails
+//! (residuals not finite at its start, an error or panic in its residual function) gets
+//! its own outcome and NaN parameters; the others go on.
+
+use rayon::prelude::*;
+
+use crate::error::{Error, ErrorKind};
+use crate::options::Options;
+use crate::problem::Residuals;
+use crate::report::Status;
+use crate::workspace::Solver;
+
+/// Where the fits of a batch start.
+#[derive(Debug, Clone, Copy)]
+pub enum Starts<'a> {
+    /// One start (length n) for every fit.
+    Shared(&'a [f64]),
+    /// One start per fit, row-major count×n.
+    PerFit(&'a [f64]),
+}
+
+/// How one fit of a batch ended.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum FitOutcome {
+    /// The solver ran to a status (converged or not: see [`Status::is_success`]).
+    Solved(Status),
+    /// The fit could not run or was stopped by an error (its parameters are NaN).
+    Failed(ErrorKind),
+}
+
+impl FitOutcome {
+    /// True for a converged fit.
+    ///
+    /// ```
+    /// use trustfit::{FitOutcome, Status, ErrorKind};
+    /// assert!(FitOutcome::Solved(Status::Gtol).success());
+    /// assert!(!FitOutcome::Failed(ErrorKind::NonFinite).success());
+    /// ```
+    pub fn success(self) -> bool {
+        matches!(self, FitOutcome::Solved(s) if s.is_success())
+    }
+}
+
+/// The results of [`solve_batch`], one entry per fit (fit `k`'s parameters are
+/// `x[k·n..(k+1)·n]`).
+#[derive(Debug, Clone, PartialEq)]
+pub struct BatchResult {
+    /// Number of parameters of each fit.
+    pub n: usize,
+    /// Parameters, row-major K×n (NaN for failed fits).
+    pub x: Vec<f64>,
+    /// Final cost of each fit (NaN for failed fits).
+    pub cost: Vec<f64>,
+    /// Residual evaluations of each fit.
+    pub nfev: Vec<usize>,
+    /// Jacobian evaluations of each fit (0 where scipy reports none).
+    pub njev: Vec<usize>,
+    /// How each fit ended.
+    pub outcome: Vec<FitOutcome>,
+}
+
+impl BatchResult {
+    /// Fit `k`'s parameters.
+    ///
+    /// ```
+    /// let fit = |k: usize| trustfit::from_fn(1, move |x: &[f64], f: &mut [f64]| f[0] = x[0] - k as f64);
+    /// let r = trustfit::solve_batch(3, fit, trustfit::Starts::Shared(&[0.0]), &Default::default(), None).unwrap();
+    /// assert!((r.params(2)[0] - 2.0).abs() < 1e-8);
+    /// ```
+    pub fn params(&self, k: usize) -> &[f64] {
+        &self.x[k * self.n..(k + 1) * self.n]
+    }
+
+    /// Number of converged fits.
+    pub fn converged(&self) -> usize {
+        self.outcome.iter().filter(|o| o.success()).count()
+    }
+}
+
+/// Solves `count` independent problems of one shape: `problem(k)` builds fit `k`
+/// (typically a closure over row `k` of the data), `starts` one start for all or one per
+/// fit. `threads`: `None` for rayon's global pool (all
+/// cores), `Some(t)` for a pool of `t` threads. The options are checked once, as
+/// [`least_squares`](crate::least_squares) checks them, before any fit runs.
+///
+/// # Errors
+/// Invalid options or shapes (of the first problem, or starts of the wrong length);
+/// a failure of one fit is its [`FitOutcome::Failed`], not an error.
+///
+/// ```
+/// use trustfit::{solve_batch, from_fn, Options, Starts};
+/// // y = a·exp(b·t) on 8 points, one fit per row of `data`.
+/// let t: Vec<f64> = (0..8).map(|i| i as f64 * 0.25).collect();
+/// let data: Vec<Vec<f64>> = (0..100)
+///     .map(|k| t.iter().map(|&t| (1.0 + k as f64 * 0.01) * (-0.5 * t).exp()).collect())
+///     .collect();
+/// let model = |k: usize| {
+///     let (t, y) = (&t, &data[k]);
+///     from_fn(8, move |p: &[f64], f: &mut [f64]| {
+///         for i in 0..8 { f[i] = p[0] * (p[1] * t[i]).exp() - y[i]; }
+///     })
+/// };
+/// let r = solve_batch(100, model, Starts::Shared(&[1.0, 0.0]), &Options::default(), None).unwrap();
+/// assert_eq!(r.converged(), 100);
+/// assert!((r.params(50)[0] - 1.5).abs() < 1e-6 && (r.params(50)[1] + 0.5).abs() < 1e-6);
+/// ```
+pub fn solve_batch<P, F>(
+    count: usize,
+    problem: F,
+    starts: Starts<'_>,
+    options: &Options,
+    threads: Option<usize>,
+) -> Result<BatchResult, Error>
+where
+    P: Residuals,
+    F: Fn(usize) -> P + Sync,
+{
+    let (x0, n) = match starts {
+        Starts::Shared(x) => (x, x.len()),
+        Starts::PerFit(x) => (x, x.len().checked_div(count).unwrap_or(0)),
+    };
+    if n == 0 || (x0.len() != n && x0.len() != count * n) {
+        return Err(Error::ShapeMismatch {
+            what: "`x0` must hold one start of n ≥ 1 values, or one per fit.".into(),
+            expected: format!("(n,) or ({count}·n,)"),
+            got: format!("({},)", x0.len()),
+        });
+    }
+    let start = |k: usize| -> &[f64] {
+        if x0.len() == n {
+            x0
+        } else {
+            &x0[k * n..(k + 1) * n]
+        }
+    };
+    let mut result = BatchResult {
+        n,
+        x: vec![f64::NAN; count * n],
+        cost: vec![f64::NAN; count],
+        nfev: vec![0; count],
+        njev: vec![0; count],
+        outcome: vec![FitOutcome::Failed(ErrorKind::InvalidOption); count],
+    };
+    if count == 0 {
+        return Ok(result);
+    }
+    // Every option and shape check, once, on the first problem.
+    Solver::new(&problem(0), start(0), options)?;
+    let run = |result: &mut BatchResult| {
+        let rows = result.x.par_chunks_mut(n.max(1));
+        let meta = result
+            .cost
+            .par_iter_mut()
+            .zip(result.nfev.par_iter_mut())
+            .zip(result.njev.par_iter_mut())
+            .zip(result.outcome.par_iter_mut());
+        rows.zip(meta).enumerate().for_each_init(
+            || Solver::new(&problem(0), start(0), options),
+            |solver, (k, (x, (((cost, nfev), njev), outcome)))| {
+                let Ok(solver) = solver.as_mut() else {
+                    return;
+                };
+                let fit = FitSlot {
+                    x,
+                    cost,
+                    nfev,
+                    njev,
+                    outcome,
+                };
+                fit.solve(solver, &problem(k), start(k));
+            },
+        );
+    };
+    match threads {
+        Some(t) => {
+            let pool = rayon::ThreadPoolBuilder::new()
+                .num_threads(t.max(1))
+                .build()
+                .map_err(|e| Error::option("threads", format!("no thread pool: {e}")))?;
+            pool.install(|| run(&mut result));
+        }
+        None => run(&mut result),
+    }
+    Ok(result)
+}
+
+/// Where one fit's results go.
+struct FitSlot<'a> {
+    x: &'a mut [f64],
+    cost: &'a mut f64,
+    nfev: &'a mut usize,
+    njev: &'a mut usize,
+    outcome: &'a mut FitOutcome,
+}
+
+impl FitSlot<'_> {
+    fn solve<P: Residuals>(self, solver: &mut Solver, problem: &P, x0: &[f64]) {
+        match solver.solve(problem, x0) {
+            Ok(s) => {
+                self.x.copy_from_slice(s.x);
+                *self.cost = s.cost;
+                *self.nfev = s.nfev;
+                *self.njev = s.njev.unwrap_or(0);
+                *self.outcome = FitOutcome::Solved(s.status);
+            }
+            Err(e) => {
+                *self.nfev = e.best().map_or(0, |b| b.nfev);
+                *self.outcome = FitOutcome::Failed(e.kind());
+            }
+        }
+    }
+}
