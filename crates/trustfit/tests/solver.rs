@@ -4,7 +4,8 @@
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)] // tests may fail loudly
 
 use trustfit::{
-    Bounds, ErrorKind, JacSpec, Loss, Method, Options, Residuals, Solver, from_fn, least_squares,
+    Bounds, ErrorKind, JacSpec, Loss, Method, Options, Residuals, Solver, SparsityPattern,
+    TrSolver, from_fn, least_squares,
 };
 
 /// y = a·exp(b·t) + c on 5 points, data varied by `k` (a 5×3 problem).
@@ -81,6 +82,35 @@ fn reused_solver_matches_separate_least_squares_calls_bit_for_bit() {
             );
         }
     }
+}
+
+#[test]
+fn a_reused_cholesky_solver_forgets_a_singular_problem() {
+    // Problem A has identical columns (JᵀJ singular: the exact solver stops trying α = 0);
+    // B, of the same pattern, is regular. B after A must equal B alone.
+    let pattern = SparsityPattern::from_dense(3, 2, &[1.0; 6]);
+    let singular = from_fn(3, |x: &[f64], f: &mut [f64]| {
+        for i in 0..3 {
+            f[i] = (x[0] + x[1]) * (1.0 + 0.1 * i as f64) - 1.0 - i as f64;
+        }
+    });
+    let regular = from_fn(3, |x: &[f64], f: &mut [f64]| {
+        f[0] = x[0] * x[0] - 2.0;
+        f[1] = x[1] - 3.0 * x[0];
+        f[2] = x[0] + x[1] - 4.0;
+    });
+    let opts = Options {
+        jac_sparsity: Some(pattern),
+        tr_solver: Some(TrSolver::Cholesky),
+        ..Default::default()
+    };
+    let x0 = [1.0, 1.0];
+    let alone = least_squares(&regular, &x0, &opts).unwrap();
+    let mut solver = Solver::new(&singular, &x0, &opts).unwrap();
+    solver.solve(&singular, &x0).unwrap();
+    let after = solver.solve(&regular, &x0).unwrap();
+    assert_eq!(after.x, &alone.x[..]);
+    assert_eq!((after.nfev, after.nit), (alone.nfev, alone.nit));
 }
 
 #[test]

@@ -150,7 +150,8 @@ impl Dogbox {
 }
 
 impl Strategy for Dogbox {
-    fn initial_radius(&mut self, plan: &Plan, st: &LoopState, scales: &VariableScale) -> f64 {
+    fn start(&mut self, plan: &Plan, st: &LoopState, scales: &VariableScale) -> f64 {
+        self.sub.start();
         let x = &st.x;
         for j in 0..plan.n {
             self.on_bound[j] = if x[j] == plan.lb[j] {

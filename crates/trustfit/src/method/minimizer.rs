@@ -90,8 +90,9 @@ pub(crate) struct View<'a, 'j> {
 
 /// How trf and dogbox differ: the region's shape, the step, what "active" means.
 pub(crate) trait Strategy {
-    /// The trust radius at x0 (0 or NaN become 1).
-    fn initial_radius(&mut self, plan: &Plan, st: &LoopState, scales: &VariableScale) -> f64;
+    /// A solve begins at x0: reset per-solve state; returns the trust radius (0 or NaN
+    /// become 1).
+    fn start(&mut self, plan: &Plan, st: &LoopState, scales: &VariableScale) -> f64;
     /// Loop head: the first-order optimality at x (dogbox also freezes variables).
     fn optimality(&mut self, plan: &Plan, st: &mut LoopState) -> f64;
     /// Once per iteration: set up the model (and its subproblem) at x.
@@ -171,7 +172,7 @@ pub(crate) fn minimize<P: Residuals + ?Sized, S: Strategy>(
     jac.tmul(&st.fs, &mut st.g);
     jac.take_error()?;
     parts.scales.reset(&plan.scaling, jac);
-    let mut delta = strategy.initial_radius(plan, &parts.st, &parts.scales);
+    let mut delta = strategy.start(plan, &parts.st, &parts.scales);
     if delta == 0.0 || delta.is_nan() {
         delta = 1.0;
     }

@@ -229,7 +229,8 @@ impl Trf {
 }
 
 impl Strategy for Trf {
-    fn initial_radius(&mut self, plan: &Plan, st: &LoopState, scales: &VariableScale) -> f64 {
+    fn start(&mut self, plan: &Plan, st: &LoopState, scales: &VariableScale) -> f64 {
+        self.sub.start();
         self.alpha = 0.0;
         let (x, n) = (&st.x, plan.n);
         if plan.bounded {

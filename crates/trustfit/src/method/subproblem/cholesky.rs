@@ -144,6 +144,10 @@ fn sparse<'a>(jac: &'a JacStore<'_>) -> Result<&'a CsrMatrix, Error> {
 }
 
 impl<N: NormalSolve> Subproblem for CholeskySolver<N> {
+    fn start(&mut self) {
+        self.singular = false;
+    }
+
     fn prepare(&mut self, model: &ScaledModel<'_, '_>) -> Result<(), Error> {
         let ScaledModel {
             jac,

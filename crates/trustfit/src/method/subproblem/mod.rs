@@ -41,6 +41,8 @@ pub(crate) struct FreeVariables<'a, 'j> {
 
 /// How a trust-region model is solved.
 pub(crate) trait Subproblem {
+    /// A new solve begins: forget what was learnt about the last problem.
+    fn start(&mut self) {}
     /// trf, once per outer iteration: set up for the model.
     fn prepare(&mut self, model: &ScaledModel<'_, '_>) -> Result<(), Error>;
     /// trf, per trial: the hat-space step `p_h` for radius `delta`; returns the new
@@ -81,6 +83,10 @@ macro_rules! dispatch {
 }
 
 impl Subproblem for AnySubproblem {
+    fn start(&mut self) {
+        dispatch!(self, s => s.start())
+    }
+
     fn prepare(&mut self, model: &ScaledModel<'_, '_>) -> Result<(), Error> {
         dispatch!(self, s => s.prepare(model))
     }
