@@ -14,6 +14,12 @@ use crate::report::Status;
 use crate::workspace::Solver;
 
 /// Where the fits of a batch start.
+///
+/// ```
+/// let one = [1.0, 0.0];
+/// let each = [1.0, 0.0, 2.0, 0.5]; // two fits of two parameters
+/// let _ = (trustfit::Starts::Shared(&one), trustfit::Starts::PerFit(&each));
+/// ```
 #[derive(Debug, Clone, Copy)]
 pub enum Starts<'a> {
     /// One start (length n) for every fit.
@@ -75,6 +81,12 @@ impl BatchResult {
     }
 
     /// Number of converged fits.
+    ///
+    /// ```
+    /// let fit = |_k: usize| trustfit::from_fn(1, |x: &[f64], f: &mut [f64]| f[0] = x[0]);
+    /// let r = trustfit::solve_batch(4, fit, trustfit::Starts::Shared(&[1.0]), &Default::default(), None);
+    /// assert_eq!(r.unwrap().converged(), 4);
+    /// ```
     pub fn converged(&self) -> usize {
         self.outcome.iter().filter(|o| o.success()).count()
     }

@@ -108,6 +108,13 @@ impl Solver {
     ///
     /// # Errors
     /// As [`least_squares`](crate::least_squares)'s option and shape errors.
+    ///
+    /// ```
+    /// let p = trustfit::from_fn(1, |x: &[f64], f: &mut [f64]| f[0] = x[0] - 2.0);
+    /// let bad = trustfit::Options { max_nfev: Some(0), ..Default::default() };
+    /// assert!(trustfit::Solver::new(&p, &[0.0], &bad).is_err());
+    /// assert!(trustfit::Solver::new(&p, &[0.0], &Default::default()).is_ok());
+    /// ```
     pub fn new<P: Residuals + ?Sized>(
         problem: &P,
         x0: &[f64],
@@ -197,6 +204,13 @@ impl Solver {
     /// # Errors
     /// A shape other than the planned one, `x0` outside the bounds, residuals not
     /// finite at `x0`; failures of user code during the solve carry the best point.
+    ///
+    /// ```
+    /// let p = trustfit::from_fn(1, |x: &[f64], f: &mut [f64]| f[0] = x[0] - 2.0);
+    /// let mut solver = trustfit::Solver::new(&p, &[0.0], &Default::default()).unwrap();
+    /// assert!((solver.solve(&p, &[5.0]).unwrap().x[0] - 2.0).abs() < 1e-12);
+    /// assert!(solver.solve(&p, &[f64::NAN]).is_err()); // not finite: refused, solver intact
+    /// ```
     pub fn solve<P: Residuals + ?Sized>(
         &mut self,
         problem: &P,
@@ -210,6 +224,19 @@ impl Solver {
     ///
     /// # Errors
     /// As [`Solver::solve`].
+    ///
+    /// ```
+    /// use std::ops::ControlFlow;
+    /// let p = trustfit::from_fn(2, |x: &[f64], f: &mut [f64]| {
+    ///     f[0] = 10.0 * (x[1] - x[0] * x[0]);
+    ///     f[1] = 1.0 - x[0];
+    /// });
+    /// let mut solver = trustfit::Solver::new(&p, &[-2.0, 1.0], &Default::default()).unwrap();
+    /// let s = solver
+    ///     .solve_with_callback(&p, &[-2.0, 1.0], &mut |_| ControlFlow::Break(()))
+    ///     .unwrap();
+    /// assert_eq!((s.status.scipy_status(), s.nit), (-2, 1));
+    /// ```
     pub fn solve_with_callback<P: Residuals + ?Sized>(
         &mut self,
         problem: &P,
