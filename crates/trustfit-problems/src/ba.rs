@@ -436,17 +436,24 @@ mod tests {
         std::fs::remove_dir_all(&dir).unwrap();
     }
 
+    /// The sparse Jacobian at `x0`, scattered into a dense row-major `m × n` matrix.
+    fn scattered_jacobian(p: &BalProblem) -> Vec<f64> {
+        let n = p.n();
+        let pattern = p.sparsity();
+        let mut values = vec![0.0; pattern.len()];
+        p.jacobian_values(&p.x0, &mut values);
+        let mut dense = vec![0.0; p.m() * n];
+        for (&(i, j), v) in pattern.iter().zip(&values) {
+            dense[i * n + j] = *v;
+        }
+        dense
+    }
+
     #[test]
     fn jacobian_matches_central_differences() {
         let p = small();
         let (m, n) = (p.m(), p.n());
-        let pattern = p.sparsity();
-        let mut values = vec![0.0; pattern.len()];
-        p.jacobian_values(&p.x0, &mut values);
-        let mut dense = vec![0.0; m * n];
-        for (&(i, j), v) in pattern.iter().zip(&values) {
-            dense[i * n + j] = *v;
-        }
+        let dense = scattered_jacobian(&p);
         let (mut fp, mut fm) = (vec![0.0; m], vec![0.0; m]);
         for j in 0..n {
             let h = 1e-6 * p.x0[j].abs().max(1.0);
@@ -470,13 +477,7 @@ mod tests {
     fn dense_jacobian_is_the_sparse_one_scattered() {
         let p = small();
         let (m, n) = (p.m(), p.n());
-        let pattern = p.sparsity();
-        let mut values = vec![0.0; pattern.len()];
-        p.jacobian_values(&p.x0, &mut values);
-        let mut scattered = vec![0.0; m * n];
-        for (&(i, j), v) in pattern.iter().zip(&values) {
-            scattered[i * n + j] = *v;
-        }
+        let scattered = scattered_jacobian(&p);
         let mut dense = vec![f64::NAN; m * n];
         TestProblem::jacobian(&p, &p.x0, &mut dense);
         assert_eq!(dense, scattered);
