@@ -20,6 +20,7 @@
 //! ```
 
 use crate::TestProblem;
+pub use crate::scalar::Scalar;
 use std::ops::{Add, Div, Mul, Neg, Sub};
 use std::path::Path;
 
@@ -121,45 +122,6 @@ impl<const N: usize> Neg for Jet<N> {
     }
 }
 
-/// The arithmetic the projection needs, for `f64` and [`Jet`].
-pub trait Scalar:
-    Copy
-    + Add<Output = Self>
-    + Sub<Output = Self>
-    + Mul<Output = Self>
-    + Div<Output = Self>
-    + Neg<Output = Self>
-{
-    /// A constant.
-    fn c(v: f64) -> Self;
-    /// The value (derivatives dropped).
-    fn value(self) -> f64;
-    /// Square root.
-    fn sqrt(self) -> Self;
-    /// Sine.
-    fn sin(self) -> Self;
-    /// Cosine.
-    fn cos(self) -> Self;
-}
-
-impl Scalar for f64 {
-    fn c(v: f64) -> Self {
-        v
-    }
-    fn value(self) -> f64 {
-        self
-    }
-    fn sqrt(self) -> Self {
-        f64::sqrt(self)
-    }
-    fn sin(self) -> Self {
-        f64::sin(self)
-    }
-    fn cos(self) -> Self {
-        f64::cos(self)
-    }
-}
-
 impl<const N: usize> Scalar for Jet<N> {
     fn c(v: f64) -> Self {
         Self::constant(v)
@@ -176,6 +138,10 @@ impl<const N: usize> Scalar for Jet<N> {
     }
     fn cos(self) -> Self {
         self.map(self.v.cos(), -self.v.sin())
+    }
+    fn exp(self) -> Self {
+        let e = self.v.exp();
+        self.map(e, e)
     }
 }
 
