@@ -33,6 +33,27 @@
 //! ```
 #![warn(missing_docs)]
 
+/// `as_str` (the name the Python reference scripts print) and `Display` for a fieldless enum,
+/// from one `Variant => "name"` list.
+macro_rules! named {
+    ($(#[$doc:meta])* $ty:ident { $($variant:ident => $name:literal),+ $(,)? }) => {
+        impl $ty {
+            $(#[$doc])*
+            pub fn as_str(self) -> &'static str {
+                match self {
+                    $($ty::$variant => $name,)+
+                }
+            }
+        }
+
+        impl std::fmt::Display for $ty {
+            fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                f.write_str(self.as_str())
+            }
+        }
+    };
+}
+
 pub mod adapter;
 pub mod ba;
 pub mod check;

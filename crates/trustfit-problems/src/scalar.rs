@@ -6,6 +6,15 @@ use std::ops::{Add, Div, Mul, Neg, Sub};
 
 use num_complex::Complex64;
 
+/// Trait methods that call the type's own method of the same name.
+macro_rules! inherent {
+    ($ty:ty: $($f:ident),+) => {
+        $(fn $f(self) -> Self {
+            <$ty>::$f(self)
+        })+
+    };
+}
+
 /// The arithmetic a generic residual function needs. Constants enter through [`Scalar::c`].
 pub trait Scalar:
     Copy
@@ -36,18 +45,7 @@ impl Scalar for f64 {
     fn value(self) -> f64 {
         self
     }
-    fn sqrt(self) -> Self {
-        f64::sqrt(self)
-    }
-    fn sin(self) -> Self {
-        f64::sin(self)
-    }
-    fn cos(self) -> Self {
-        f64::cos(self)
-    }
-    fn exp(self) -> Self {
-        f64::exp(self)
-    }
+    inherent!(f64: sqrt, sin, cos, exp);
 }
 
 impl Scalar for Complex64 {
@@ -57,18 +55,7 @@ impl Scalar for Complex64 {
     fn value(self) -> f64 {
         self.re
     }
-    fn sqrt(self) -> Self {
-        Complex64::sqrt(self)
-    }
-    fn sin(self) -> Self {
-        Complex64::sin(self)
-    }
-    fn cos(self) -> Self {
-        Complex64::cos(self)
-    }
-    fn exp(self) -> Self {
-        Complex64::exp(self)
-    }
+    inherent!(Complex64: sqrt, sin, cos, exp);
 }
 
 #[cfg(test)]
