@@ -844,6 +844,25 @@ mod tests {
             .collect()
     }
 
+    /// [`quick`] on the problems of `suite` whose label contains `problem`.
+    fn quick_on(suite: Suite, problem: &str) -> BenchConfig {
+        BenchConfig {
+            problem: Some(problem.into()),
+            ..quick(suite)
+        }
+    }
+
+    /// [`quick_on`] with the summary on, run: the summary, the JSON rows and what went to stderr.
+    fn summarised(suite: Suite, problem: &str) -> (Summary, Vec<Value>, String) {
+        let cfg = BenchConfig {
+            summary: true,
+            ..quick_on(suite, problem)
+        };
+        let (mut out, mut err) = (Vec::new(), Vec::new());
+        let s = run(&cfg, &mut out, &mut err).unwrap();
+        (s, lines(&out), String::from_utf8(err).unwrap())
+    }
+
     #[test]
     fn repeat_policy_matches_peers() {
         let p = RepeatPolicy::with_min_reps(3);
@@ -871,14 +890,7 @@ mod tests {
 
     #[test]
     fn minpack_rosenbrock_rows() {
-        let cfg = BenchConfig {
-            problem: Some("ROSENBROCK".into()),
-            summary: true,
-            ..quick(Suite::Minpack)
-        };
-        let (mut out, mut err) = (Vec::new(), Vec::new());
-        let s = run(&cfg, &mut out, &mut err).unwrap();
-        let rows = lines(&out);
+        let (s, rows, text) = summarised(Suite::Minpack, "ROSENBROCK");
         assert_eq!(rows.len(), 3);
         let starts: Vec<&str> = rows.iter().map(|r| r["start"].as_str().unwrap()).collect();
         assert_eq!(starts, ["x0", "10x0", "100x0"]);
@@ -906,17 +918,13 @@ mod tests {
         assert_eq!(s.cases, 3);
         assert_eq!(s.classes.iter().sum::<usize>(), 3);
         assert!(s.classes[0] >= 2);
-        let text = String::from_utf8(err).unwrap();
         assert!(text.contains("3 cases (0 errors)"), "{text}");
         assert!(text.contains("global "), "{text}");
     }
 
     #[test]
     fn field_order_follows_schema() {
-        let cfg = BenchConfig {
-            problem: Some("helical".into()),
-            ..quick(Suite::Minpack)
-        };
+        let cfg = quick_on(Suite::Minpack, "helical");
         let mut out = Vec::new();
         run(&cfg, &mut out, &mut Vec::new()).unwrap();
         let text = String::from_utf8(out).unwrap();
@@ -937,9 +945,8 @@ mod tests {
         // The test problems have no complex extension, so the core rejects
         // jac='cs' with an Err: every case becomes an error row, the run goes on.
         let cfg = BenchConfig {
-            problem: Some("rosenbrock".into()),
             jac: JacSpec::ComplexStep,
-            ..quick(Suite::Minpack)
+            ..quick_on(Suite::Minpack, "rosenbrock")
         };
         let mut out = Vec::new();
         let s = run(&cfg, &mut out, &mut Vec::new()).unwrap();
@@ -964,10 +971,7 @@ mod tests {
         assert!(matches!(e, CliError::Data(_)), "{e}");
         assert!(e.to_string().contains("bal"), "{e}");
         assert!(out.is_empty());
-        let cfg = BenchConfig {
-            problem: Some("no-such-problem".into()),
-            ..quick(Suite::Minpack)
-        };
+        let cfg = quick_on(Suite::Minpack, "no-such-problem");
         let e = run(&cfg, &mut Vec::new(), &mut Vec::new()).unwrap_err();
         assert!(matches!(e, CliError::Usage(_)), "{e}");
     }
@@ -991,18 +995,11 @@ mod tests {
 
     #[test]
     fn nist_misra1a_when_data_present() {
-        let cfg = BenchConfig {
-            problem: Some("Misra1a".into()),
-            summary: true,
-            ..quick(Suite::Nist)
-        };
-        if let Err(e) = trustfit_problems::data::nist_dir(&cfg.data_dir) {
+        if let Err(e) = trustfit_problems::data::nist_dir(&quick(Suite::Nist).data_dir) {
             eprintln!("skipping: {e}");
             return;
         }
-        let (mut out, mut err) = (Vec::new(), Vec::new());
-        let s = run(&cfg, &mut out, &mut err).unwrap();
-        let rows = lines(&out);
+        let (s, rows, text) = summarised(Suite::Nist, "Misra1a");
         assert_eq!(rows.len(), 2);
         for (r, start) in rows.iter().zip(["start1", "start2"]) {
             assert_eq!(r["problem"], "Misra1a");
@@ -1015,11 +1012,7 @@ mod tests {
             assert!(r.get("class").is_none());
         }
         assert_eq!(s.nist_lre4, 2);
-        assert!(
-            String::from_utf8(err)
-                .unwrap()
-                .contains("lre_params >= 4: 2 of 2")
-        );
+        assert!(text.contains("lre_params >= 4: 2 of 2"), "{text}");
     }
 
     #[test]

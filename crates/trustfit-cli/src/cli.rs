@@ -371,6 +371,33 @@ mod tests {
         Cli::try_parse_from(std::iter::once("trustfit").chain(args.iter().copied()))
     }
 
+    /// The command a valid command `line` (arguments split on white space) parses to.
+    fn command(line: &str) -> Command {
+        let args: Vec<&str> = line.split_whitespace().collect();
+        parse(&args).unwrap().command
+    }
+
+    fn bench(line: &str) -> BenchConfig {
+        let Command::Bench(b) = command(line) else {
+            panic!("bench expected: {line}")
+        };
+        b.to_config()
+    }
+
+    fn fit(line: &str) -> FitConfig {
+        let Command::Fit(f) = command(line) else {
+            panic!("fit expected: {line}")
+        };
+        f.to_config()
+    }
+
+    fn nist(line: &str) -> NistConfig {
+        let Command::Nist(n) = command(line) else {
+            panic!("nist expected: {line}")
+        };
+        n.to_config()
+    }
+
     #[test]
     fn grammar_is_consistent() {
         use clap::CommandFactory;
@@ -379,10 +406,7 @@ mod tests {
 
     #[test]
     fn bench_defaults() {
-        let Command::Bench(b) = parse(&["bench", "--suite", "minpack"]).unwrap().command else {
-            panic!("bench expected")
-        };
-        let cfg = b.to_config();
+        let cfg = bench("bench --suite minpack");
         assert_eq!(cfg.suite, Suite::Minpack);
         assert_eq!(cfg.method, Method::Trf);
         assert_eq!(cfg.jac, JacSpec::Analytic);
@@ -394,30 +418,10 @@ mod tests {
 
     #[test]
     fn bench_all_options() {
-        let Command::Bench(b) = parse(&[
-            "bench",
-            "--suite",
-            "nist",
-            "--method",
-            "dogbox",
-            "--jac",
-            "3-point",
-            "--tol",
-            "tight",
-            "--repeat",
-            "7",
-            "--data-dir",
-            "/d",
-            "--problem",
-            "Misra",
-            "--summary",
-        ])
-        .unwrap()
-        .command
-        else {
-            panic!("bench expected")
-        };
-        let cfg = b.to_config();
+        let cfg = bench(
+            "bench --suite nist --method dogbox --jac 3-point --tol tight --repeat 7 \
+             --data-dir /d --problem Misra --summary",
+        );
         assert_eq!(cfg.suite, Suite::Nist);
         assert_eq!(cfg.method, Method::Dogbox);
         assert_eq!(cfg.jac, JacSpec::ThreePoint);
@@ -426,49 +430,16 @@ mod tests {
         assert_eq!(cfg.data_dir, PathBuf::from("/d"));
         assert_eq!(cfg.problem.as_deref(), Some("Misra"));
         assert!(cfg.summary);
-        let Command::Bench(b) = parse(&["bench", "--suite", "minpack", "--jac", "2-point"])
-            .unwrap()
-            .command
-        else {
-            panic!("bench expected")
-        };
-        assert_eq!(b.to_config().jac, JacSpec::TwoPoint);
+        let cfg = bench("bench --suite minpack --jac 2-point");
+        assert_eq!(cfg.jac, JacSpec::TwoPoint);
     }
 
     #[test]
     fn fit_nist_demo_arguments() {
-        let Command::Fit(f) = parse(&[
-            "fit",
-            "d.csv",
-            "--model",
-            "a*t",
-            "--x",
-            "t,u",
-            "--sigma",
-            "dy",
-            "--p0",
-            "a=-1",
-            "--bounds",
-            "-5<a<5",
-            "--loss",
-            "soft_l1",
-            "--f-scale",
-            "0.1",
-            "--method",
-            "dogbox",
-            "--json",
-            "--verbose",
-            "2",
-            "--absolute-sigma",
-            "--plot",
-            "f.png",
-        ])
-        .unwrap()
-        .command
-        else {
-            panic!("fit expected")
-        };
-        let c = f.to_config();
+        let c = fit(
+            "fit d.csv --model a*t --x t,u --sigma dy --p0 a=-1 --bounds -5<a<5 --loss soft_l1 \
+             --f-scale 0.1 --method dogbox --json --verbose 2 --absolute-sigma --plot f.png",
+        );
         assert_eq!(c.x, ["t", "u"]);
         assert_eq!((c.y.as_str(), c.sigma.as_deref()), ("y", Some("dy")));
         assert_eq!(
@@ -478,36 +449,15 @@ mod tests {
         assert_eq!(c.loss, Loss::SoftL1);
         assert_eq!((c.f_scale, c.method), (0.1, Some(Method::Dogbox)));
         assert!(c.json && c.absolute_sigma && c.verbose == 2);
-        let Command::Fit(f) = parse(&["fit", "d.csv", "--model", "a"]).unwrap().command else {
-            panic!("fit expected")
-        };
-        let c = f.to_config();
+        let c = fit("fit d.csv --model a");
         assert!(c.x.is_empty() && c.method.is_none() && c.plot.is_none() && !c.json);
         assert_eq!((c.loss, c.f_scale, c.verbose), (Loss::Linear, 1.0, 0));
         assert!(parse(&["fit", "d.csv", "--model", "a", "--verbose", "3"]).is_err());
 
-        let Command::Nist(n) = parse(&["nist"]).unwrap().command else {
-            panic!("nist expected")
-        };
-        let c = n.to_config();
+        let c = nist("nist");
         assert_eq!((c.method, c.tol, c.retry), (Method::Trf, Tol::Tight, true));
         assert_eq!(c.data_dir, trustfit_problems::data::default_data_dir());
-        let Command::Nist(n) = parse(&[
-            "nist",
-            "--method",
-            "lm",
-            "--tol",
-            "default",
-            "--no-retry",
-            "--data-dir",
-            "/d",
-        ])
-        .unwrap()
-        .command
-        else {
-            panic!("nist expected")
-        };
-        let c = n.to_config();
+        let c = nist("nist --method lm --tol default --no-retry --data-dir /d");
         assert_eq!(
             (c.method, c.tol, c.retry),
             (Method::Lm, Tol::Default, false)
@@ -515,7 +465,7 @@ mod tests {
         assert_eq!(c.data_dir, PathBuf::from("/d"));
         assert!(parse(&["nist", "--method", "leastsq"]).is_err());
 
-        let Command::Demo(d) = parse(&["demo"]).unwrap().command else {
+        let Command::Demo(d) = command("demo") else {
             panic!("demo expected")
         };
         assert_eq!(d.to_config().plot, PathBuf::from("demo.svg"));

@@ -24,20 +24,16 @@ fn json_lines(out: &Output) -> Vec<Value> {
         .collect()
 }
 
+/// The JSON rows of `trustfit bench --suite <suite> --repeat 1 <args>`, which must succeed.
+fn bench_once(suite: &str, args: &[&str]) -> Vec<Value> {
+    let mut all = vec!["bench", "--suite", suite, "--repeat", "1"];
+    all.extend_from_slice(args);
+    json_lines(&trustfit(&all))
+}
+
 #[test]
 fn minpack_rosenbrock_trf() {
-    let out = trustfit(&[
-        "bench",
-        "--suite",
-        "minpack",
-        "--method",
-        "trf",
-        "--repeat",
-        "1",
-        "--problem",
-        "rosenbrock",
-    ]);
-    let rows = json_lines(&out);
+    let rows = bench_once("minpack", &["--method", "trf", "--problem", "rosenbrock"]);
     assert_eq!(rows.len(), 3, "{rows:?}");
     for (row, start) in rows.iter().zip(["x0", "10x0", "100x0"]) {
         assert_eq!(row["suite"], "minpack");
@@ -67,16 +63,7 @@ fn nist_misra1a_both_starts() {
     if without_nist("nist_misra1a_both_starts") {
         return;
     }
-    let out = trustfit(&[
-        "bench",
-        "--suite",
-        "nist",
-        "--problem",
-        "Misra1a",
-        "--repeat",
-        "1",
-    ]);
-    let rows = json_lines(&out);
+    let rows = bench_once("nist", &["--problem", "Misra1a"]);
     assert_eq!(rows.len(), 2, "{rows:?}");
     for (row, start) in rows.iter().zip(["start1", "start2"]) {
         assert_eq!(row["problem"], "Misra1a");
@@ -141,24 +128,16 @@ fn help_exits_0() {
 
 #[test]
 fn sparse_suite_solves_broyden_with_column_groups() {
-    let out = trustfit(&[
-        "bench",
-        "--suite",
+    let rows = bench_once(
         "sparse",
-        "--jac",
-        "2-point",
-        "--problem",
-        "broyden_tridiagonal_n10000",
-        "--repeat",
-        "1",
-    ]);
-    assert_eq!(out.status.code(), Some(0));
-    let text = String::from_utf8(out.stdout).unwrap();
-    let rows: Vec<serde_json::Value> = text
-        .lines()
-        .map(|l| serde_json::from_str(l).unwrap())
-        .collect();
-    assert_eq!(rows.len(), 1, "an exact label selects one size: {text}");
+        &[
+            "--jac",
+            "2-point",
+            "--problem",
+            "broyden_tridiagonal_n10000",
+        ],
+    );
+    assert_eq!(rows.len(), 1, "an exact label selects one size: {rows:?}");
     let row = &rows[0];
     // scipy 1.17.1 (tools/scipy_sparse_suite.py): nfev 5, status 1, 5 column groups.
     assert_eq!(row["nfev"], 5, "{row}");

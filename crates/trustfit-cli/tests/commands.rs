@@ -4,6 +4,7 @@
 
 mod common;
 
+use std::path::PathBuf;
 use std::process::Output;
 
 use common::{trustfit, without_nist};
@@ -32,22 +33,22 @@ fn decay_csv(dir: &std::path::Path) -> String {
     p.display().to_string()
 }
 
-#[test]
-fn fit_text_report_and_png_plot() {
+/// `trustfit fit decay.csv --model "a*exp(-k*t) + c" <args> --plot <plot>` in a fresh
+/// folder, which must succeed: the folder (kept alive), the plot's path and the output.
+fn fit_decay(args: &[&str], plot: &str) -> (tempfile::TempDir, PathBuf, String) {
     let dir = tempfile::tempdir().unwrap();
     let csv = decay_csv(dir.path());
-    let png = dir.path().join("fit.png");
-    let out = trustfit(&[
-        "fit",
-        &csv,
-        "--model",
-        "a*exp(-k*t) + c",
-        "--x",
-        "t",
-        "--plot",
-        png.to_str().unwrap(),
-    ]);
-    let text = ok(&out);
+    let plot = dir.path().join(plot);
+    let mut all = vec!["fit", &csv, "--model", "a*exp(-k*t) + c"];
+    all.extend_from_slice(args);
+    all.extend(["--plot", plot.to_str().unwrap()]);
+    let text = ok(&trustfit(&all));
+    (dir, plot, text)
+}
+
+#[test]
+fn fit_text_report_and_png_plot() {
+    let (_dir, png, text) = fit_decay(&["--x", "t"], "fit.png");
     for needle in [
         "y = a*exp(-k*t) + c",
         "std. error",
@@ -68,25 +69,18 @@ fn fit_text_report_and_png_plot() {
 
 #[test]
 fn fit_json_schema() {
-    let dir = tempfile::tempdir().unwrap();
-    let csv = decay_csv(dir.path());
-    let svg = dir.path().join("fit.svg");
-    let out = trustfit(&[
-        "fit",
-        &csv,
-        "--model",
-        "a*exp(-k*t) + c",
-        "--bounds",
-        "0 <= k <= 10",
-        "--loss",
-        "soft_l1",
-        "--f-scale",
-        "0.1",
-        "--json",
-        "--plot",
-        svg.to_str().unwrap(),
-    ]);
-    let text = ok(&out);
+    let (_dir, svg, text) = fit_decay(
+        &[
+            "--bounds",
+            "0 <= k <= 10",
+            "--loss",
+            "soft_l1",
+            "--f-scale",
+            "0.1",
+            "--json",
+        ],
+        "fit.svg",
+    );
     let v: Value = serde_json::from_str(&text).unwrap();
     let keys: Vec<&str> = v.as_object().unwrap().keys().map(String::as_str).collect();
     for k in [

@@ -20,6 +20,7 @@
 //! ```
 
 use crate::TestProblem;
+pub use crate::scalar::Scalar;
 use std::ops::{Add, Div, Mul, Neg, Sub};
 use std::path::Path;
 
@@ -121,45 +122,6 @@ impl<const N: usize> Neg for Jet<N> {
     }
 }
 
-/// The arithmetic the projection needs, for `f64` and [`Jet`].
-pub trait Scalar:
-    Copy
-    + Add<Output = Self>
-    + Sub<Output = Self>
-    + Mul<Output = Self>
-    + Div<Output = Self>
-    + Neg<Output = Self>
-{
-    /// A constant.
-    fn c(v: f64) -> Self;
-    /// The value (derivatives dropped).
-    fn value(self) -> f64;
-    /// Square root.
-    fn sqrt(self) -> Self;
-    /// Sine.
-    fn sin(self) -> Self;
-    /// Cosine.
-    fn cos(self) -> Self;
-}
-
-impl Scalar for f64 {
-    fn c(v: f64) -> Self {
-        v
-    }
-    fn value(self) -> f64 {
-        self
-    }
-    fn sqrt(self) -> Self {
-        f64::sqrt(self)
-    }
-    fn sin(self) -> Self {
-        f64::sin(self)
-    }
-    fn cos(self) -> Self {
-        f64::cos(self)
-    }
-}
-
 impl<const N: usize> Scalar for Jet<N> {
     fn c(v: f64) -> Self {
         Self::constant(v)
@@ -176,6 +138,10 @@ impl<const N: usize> Scalar for Jet<N> {
     }
     fn cos(self) -> Self {
         self.map(self.v.cos(), -self.v.sin())
+    }
+    fn exp(self) -> Self {
+        let e = self.v.exp();
+        self.map(e, e)
     }
 }
 
@@ -436,17 +402,24 @@ mod tests {
         std::fs::remove_dir_all(&dir).unwrap();
     }
 
+    /// The sparse Jacobian at `x0`, scattered into a dense row-major `m × n` matrix.
+    fn scattered_jacobian(p: &BalProblem) -> Vec<f64> {
+        let n = p.n();
+        let pattern = p.sparsity();
+        let mut values = vec![0.0; pattern.len()];
+        p.jacobian_values(&p.x0, &mut values);
+        let mut dense = vec![0.0; p.m() * n];
+        for (&(i, j), v) in pattern.iter().zip(&values) {
+            dense[i * n + j] = *v;
+        }
+        dense
+    }
+
     #[test]
     fn jacobian_matches_central_differences() {
         let p = small();
         let (m, n) = (p.m(), p.n());
-        let pattern = p.sparsity();
-        let mut values = vec![0.0; pattern.len()];
-        p.jacobian_values(&p.x0, &mut values);
-        let mut dense = vec![0.0; m * n];
-        for (&(i, j), v) in pattern.iter().zip(&values) {
-            dense[i * n + j] = *v;
-        }
+        let dense = scattered_jacobian(&p);
         let (mut fp, mut fm) = (vec![0.0; m], vec![0.0; m]);
         for j in 0..n {
             let h = 1e-6 * p.x0[j].abs().max(1.0);
@@ -470,13 +443,7 @@ mod tests {
     fn dense_jacobian_is_the_sparse_one_scattered() {
         let p = small();
         let (m, n) = (p.m(), p.n());
-        let pattern = p.sparsity();
-        let mut values = vec![0.0; pattern.len()];
-        p.jacobian_values(&p.x0, &mut values);
-        let mut scattered = vec![0.0; m * n];
-        for (&(i, j), v) in pattern.iter().zip(&values) {
-            scattered[i * n + j] = *v;
-        }
+        let scattered = scattered_jacobian(&p);
         let mut dense = vec![f64::NAN; m * n];
         TestProblem::jacobian(&p, &p.x0, &mut dense);
         assert_eq!(dense, scattered);

@@ -12,9 +12,11 @@
 //! * [`sparse`]: the Broyden tridiagonal system (scipy's sparse example).
 //! * [`seeds`]: the data of the spec's robust exponential fit.
 //!
-//! [`data`] finds the shared data folder; [`check`] compares an analytic
-//! Jacobian with central differences; [`adapter`] makes any problem a
-//! `trustfit::Residuals` (dense or sparse analytic Jacobian).
+//! [`scalar`] is the arithmetic of residual functions generic over `f64`,
+//! duals and complex numbers; [`data`] finds the shared data folder;
+//! [`check`] compares an analytic Jacobian with central differences;
+//! [`adapter`] makes any problem a `trustfit::Residuals` (dense or sparse
+//! analytic Jacobian).
 //!
 //! Names of problems and starts ("rosenbrock_n2_m2", "10x0", "start1",
 //! "broyden_tridiagonal_n10000") are the ones used by the peer benchmarks
@@ -31,12 +33,34 @@
 //! ```
 #![warn(missing_docs)]
 
+/// `as_str` (the name the Python reference scripts print) and `Display` for a fieldless enum,
+/// from one `Variant => "name"` list.
+macro_rules! named {
+    ($(#[$doc:meta])* $ty:ident { $($variant:ident => $name:literal),+ $(,)? }) => {
+        impl $ty {
+            $(#[$doc])*
+            pub fn as_str(self) -> &'static str {
+                match self {
+                    $($ty::$variant => $name,)+
+                }
+            }
+        }
+
+        impl std::fmt::Display for $ty {
+            fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                f.write_str(self.as_str())
+            }
+        }
+    };
+}
+
 pub mod adapter;
 pub mod ba;
 pub mod check;
 pub mod data;
 pub mod minpack;
 pub mod nist;
+pub mod scalar;
 pub mod seeds;
 pub mod sparse;
 

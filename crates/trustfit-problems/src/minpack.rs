@@ -405,23 +405,15 @@ pub enum SsqClass {
     Unknown,
 }
 
-impl SsqClass {
+named!(
     /// Lower-case name as in `problems_minpack.classify_ssq`: "global", "local", "other", "unknown".
-    pub fn as_str(self) -> &'static str {
-        match self {
-            SsqClass::Global => "global",
-            SsqClass::Local => "local",
-            SsqClass::Other => "other",
-            SsqClass::Unknown => "unknown",
-        }
+    SsqClass {
+        Global => "global",
+        Local => "local",
+        Other => "other",
+        Unknown => "unknown",
     }
-}
-
-impl std::fmt::Display for SsqClass {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str(self.as_str())
-    }
-}
+);
 
 /// Classify `ssq` against published minima `known` (best first), with [`SSQ_RTOL`] and [`SSQ_ATOL`].
 ///

@@ -48,22 +48,14 @@ pub enum Difficulty {
     Higher,
 }
 
-impl Difficulty {
+named!(
     /// Lower-case name as in `problems_nist.py`: "lower", "average", "higher".
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Difficulty::Lower => "lower",
-            Difficulty::Average => "average",
-            Difficulty::Higher => "higher",
-        }
+    Difficulty {
+        Lower => "lower",
+        Average => "average",
+        Higher => "higher",
     }
-}
-
-impl std::fmt::Display for Difficulty {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str(self.as_str())
-    }
-}
+);
 
 // ---------------------------------------------------------------- models
 

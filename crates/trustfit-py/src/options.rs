@@ -82,17 +82,20 @@ fn unknown(key: &str) -> PyErr {
     PyValueError::new_err(format!("unknown option `{key}`"))
 }
 
+/// `$o.<field> = $v.extract()?` for the one of the listed fields that `$key` names (a field
+/// and its key have the same name); an [`unknown`] error when `$key` is none of them.
+macro_rules! set_extracted {
+    ($o:ident, $key:ident, $v:ident: $($field:ident),+) => {
+        match $key {
+            $(k if k == stringify!($field) => $o.$field = $v.extract()?,)+
+            _ => return Err(unknown($key)),
+        }
+    };
+}
+
 /// One key of `tr_options` (the LSMR keys the core knows) into `t`.
 fn set_tr_option(t: &mut TrOptions, key: &str, v: &Bound<'_, PyAny>) -> PyResult<()> {
-    match key {
-        "damp" => t.damp = v.extract()?,
-        "atol" => t.atol = v.extract()?,
-        "btol" => t.btol = v.extract()?,
-        "conlim" => t.conlim = v.extract()?,
-        "maxiter" => t.maxiter = v.extract()?,
-        "regularize" => t.regularize = v.extract()?,
-        _ => return Err(unknown(key)),
-    }
+    set_extracted!(t, key, v: damp, atol, btol, conlim, maxiter, regularize);
     Ok(())
 }
 
@@ -107,9 +110,6 @@ fn set_option(o: &mut Options, key: &str, v: &Bound<'_, PyAny>) -> PyResult<()> 
                 None => Bounds::none(),
             }
         }
-        "ftol" => o.ftol = v.extract()?,
-        "xtol" => o.xtol = v.extract()?,
-        "gtol" => o.gtol = v.extract()?,
         "x_scale" => {
             o.x_scale = if v.is_none() {
                 XScale::Default
@@ -126,7 +126,6 @@ fn set_option(o: &mut Options, key: &str, v: &Bound<'_, PyAny>) -> PyResult<()> 
                 parsed::<Loss>(v)?
             }
         }
-        "f_scale" => o.f_scale = v.extract()?,
         "diff_step" => o.diff_step = optional(v, |d| vector(d, "diff_step"))?,
         "tr_solver" => o.tr_solver = optional(v, parsed)?,
         "tr_options" => {
@@ -136,12 +135,11 @@ fn set_option(o: &mut Options, key: &str, v: &Bound<'_, PyAny>) -> PyResult<()> 
                 None => TrOptions::default(),
             }
         }
-        "max_nfev" => o.max_nfev = v.extract()?,
         "verbose" => {
             o.verbose = v.extract()?;
             o.printer = (o.verbose > 0).then(python_printer);
         }
-        _ => return Err(unknown(key)),
+        _ => set_extracted!(o, key, v: ftol, xtol, gtol, f_scale, max_nfev),
     }
     Ok(())
 }
@@ -166,14 +164,8 @@ pub fn read_options(dict: &Bound<'_, PyDict>) -> PyResult<Options> {
 /// One `leastsq` option into `o`.
 fn set_leastsq_option(o: &mut LeastsqOptions, key: &str, v: &Bound<'_, PyAny>) -> PyResult<()> {
     match key {
-        "ftol" => o.ftol = v.extract()?,
-        "xtol" => o.xtol = v.extract()?,
-        "gtol" => o.gtol = v.extract()?,
-        "maxfev" => o.maxfev = v.extract()?,
-        "epsfcn" => o.epsfcn = v.extract()?,
-        "factor" => o.factor = v.extract()?,
         "diag" => o.diag = optional(v, |d| vector(d, "diag"))?,
-        _ => return Err(unknown(key)),
+        _ => set_extracted!(o, key, v: ftol, xtol, gtol, maxfev, epsfcn, factor),
     }
     Ok(())
 }

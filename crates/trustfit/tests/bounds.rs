@@ -154,6 +154,45 @@ fn check(
     out
 }
 
+/// trf and dogbox on `corner` from (0, 0) with `base` (its method replaced by each), checked
+/// against scipy: trf stops short of the corner after 8 evaluations with `trf_mask`, dogbox
+/// lands on it after 4 with active_mask [1, -1]; status 1 for both. Returns the failures and
+/// dogbox's report.
+fn corner_trf_and_dogbox(base: Options, trf_mask: [i32; 2], tag: &str) -> (Vec<String>, Report) {
+    let log = RefCell::new(Vec::new());
+    let p = corner(&log);
+    let run = |method| {
+        let opts = Options {
+            method,
+            ..base.clone()
+        };
+        least_squares(&p, &[0.0, 0.0], &opts).unwrap()
+    };
+    let trf = run(Method::Trf);
+    let mut failures = check(
+        &trf,
+        [1.9999999999815579, -0.9999999999998981],
+        trf_mask,
+        8,
+        8,
+        1,
+        &format!("trf {tag}"),
+        X_ATOL,
+    );
+    let dogbox = run(Method::Dogbox);
+    failures.extend(check(
+        &dogbox,
+        [2.0, -1.0],
+        [1, -1],
+        4,
+        4,
+        1,
+        &format!("dogbox {tag}"),
+        X_ATOL,
+    ));
+    (failures, dogbox)
+}
+
 #[test]
 fn active_mask_marks_one_lower_and_one_upper_bound_as_scipy() {
     // python3 /tmp/refs/am.py (scipy 1.17.1):
@@ -162,49 +201,13 @@ fn active_mask_marks_one_lower_and_one_upper_bound_as_scipy() {
     //   dogbox: x = [2.0, -1.0],                               active_mask [1, -1], nfev 4, njev 4, status 1
     let mut failures = Vec::new();
     for jac in [JacSpec::Analytic, JacSpec::TwoPoint] {
-        let log = RefCell::new(Vec::new());
-        let p = corner(&log);
-        let trf = least_squares(
-            &p,
-            &[0.0, 0.0],
-            &Options {
-                jac,
-                bounds: corner_bounds(),
-                ..Default::default()
-            },
-        )
-        .unwrap();
-        failures.extend(check(
-            &trf,
-            [1.9999999999815579, -0.9999999999998981],
-            [1, -1],
-            8,
-            8,
-            1,
-            &format!("trf {jac}"),
-            X_ATOL,
-        ));
-        let dogbox = least_squares(
-            &p,
-            &[0.0, 0.0],
-            &Options {
-                method: Method::Dogbox,
-                jac,
-                bounds: corner_bounds(),
-                ..Default::default()
-            },
-        )
-        .unwrap();
-        failures.extend(check(
-            &dogbox,
-            [2.0, -1.0],
-            [1, -1],
-            4,
-            4,
-            1,
-            &format!("dogbox {jac}"),
-            X_ATOL,
-        ));
+        let base = Options {
+            jac,
+            bounds: corner_bounds(),
+            ..Default::default()
+        };
+        let (found, dogbox) = corner_trf_and_dogbox(base, [1, -1], &jac.to_string());
+        failures.extend(found);
         // dogbox pins active variables exactly on their bounds.
         assert_eq!(dogbox.x, vec![2.0, -1.0], "dogbox {jac}");
     }
@@ -217,44 +220,13 @@ fn trf_active_mask_uses_xtol_as_relative_tolerance() {
     // None → 0, i.e. only exact hits; trf never reaches a bound exactly.
     //   least_squares(f3, [0.0, 0.0], jac=j3, method=M, bounds=(...), xtol=None)
     //   trf: same x, nfev 8, active_mask [0, 0]; dogbox: active_mask [1, -1] (its own on_bound).
-    let log = RefCell::new(Vec::new());
-    let p = corner(&log);
     let base = Options {
         jac: JacSpec::Analytic,
         bounds: corner_bounds(),
         xtol: None,
         ..Default::default()
     };
-    let trf = least_squares(&p, &[0.0, 0.0], &base).unwrap();
-    let mut failures = check(
-        &trf,
-        [1.9999999999815579, -0.9999999999998981],
-        [0, 0],
-        8,
-        8,
-        1,
-        "trf xtol=None",
-        X_ATOL,
-    );
-    let dogbox = least_squares(
-        &p,
-        &[0.0, 0.0],
-        &Options {
-            method: Method::Dogbox,
-            ..base
-        },
-    )
-    .unwrap();
-    failures.extend(check(
-        &dogbox,
-        [2.0, -1.0],
-        [1, -1],
-        4,
-        4,
-        1,
-        "dogbox xtol=None",
-        X_ATOL,
-    ));
+    let (failures, _) = corner_trf_and_dogbox(base, [0, 0], "xtol=None");
     assert!(failures.is_empty(), "{}", failures.join("\n"));
 }
 

@@ -25,7 +25,6 @@ use serde_json::Value;
 use trustfit::{
     Bounds, CallbackError, Method, Options, Residuals, TrSolver, XScale, least_squares,
 };
-use trustfit_problems::TestProblem;
 use trustfit_problems::adapter::ProblemAdapter;
 use trustfit_problems::minpack::MinpackCase;
 
@@ -62,28 +61,30 @@ enum Problem {
     Minpack(MinpackCase),
 }
 
+impl Problem {
+    /// Calls `f` with this problem as [`Residuals`]: a fixture problem itself, a MINPACK case
+    /// through its shared adapter.
+    fn with_residuals<T>(&self, f: impl FnOnce(&dyn Residuals) -> T) -> T {
+        match self {
+            Problem::Fixture(p) => f(p),
+            Problem::Minpack(c) => f(&ProblemAdapter::new(c)),
+        }
+    }
+}
+
 /// The fixture problems' and the MINPACK cases' shared adapters, by variant.
 impl Residuals for Problem {
     fn num_residuals(&self) -> usize {
-        match self {
-            Problem::Fixture(p) => p.m,
-            Problem::Minpack(c) => c.m(),
-        }
+        self.with_residuals(|r| r.num_residuals())
     }
     fn residuals(&self, x: &[f64], f: &mut [f64]) -> Result<(), CallbackError> {
-        match self {
-            Problem::Fixture(p) => Residuals::residuals(p, x, f),
-            Problem::Minpack(c) => ProblemAdapter::new(c).residuals(x, f),
-        }
+        self.with_residuals(|r| r.residuals(x, f))
     }
     fn has_jacobian(&self) -> bool {
         true
     }
     fn jacobian(&self, x: &[f64], jac: &mut [f64]) -> Result<(), CallbackError> {
-        match self {
-            Problem::Fixture(p) => Residuals::jacobian(p, x, jac),
-            Problem::Minpack(c) => ProblemAdapter::new(c).jacobian(x, jac),
-        }
+        self.with_residuals(|r| r.jacobian(x, jac))
     }
     fn has_complex(&self) -> bool {
         true

@@ -541,80 +541,57 @@ fn lm_rules_have_typed_variants() {
 
 fn first_failing_check_is_scipys() {
     // Expected messages from python3 /tmp/refs/order.py (scipy 1.17.1):
-    //   least_squares(rosen, x0, **kw) for each kw below.
-    let none_tols = |o: &mut Options| {
-        o.ftol = None;
-        o.xtol = None;
-        o.gtol = None;
-    };
-    type Setup = Box<dyn Fn(&mut Options)>;
-    let cases: Vec<(&str, [f64; 2], Setup, &str)> = vec![
+    //   least_squares(rosen, x0, **kw) for each kw below; a case's id names its two changes
+    //   to the defaults (and to x0 = [-2, 1]), applied in order by `change`.
+    let cases = [
         (
             "outside_bounds+tol_none",
-            [-2.0, 1.0],
-            Box::new(move |o| {
-                o.bounds = Bounds::new(vec![0.0, 0.0], vec![5.0, 5.0]);
-                none_tols(o);
-            }),
             "Initial guess is outside of provided bounds",
         ),
         (
             "lb_ge_ub+tol_none",
-            [-2.0, 1.0],
-            Box::new(move |o| {
-                o.bounds = Bounds::new(vec![1.0, 0.0], vec![0.0, 5.0]);
-                none_tols(o);
-            }),
             "Each lower bound must be strictly less than each upper bound",
         ),
         (
-            "bounds_shape+x_scale_bad",
-            [-2.0, 1.0],
-            Box::new(|o| {
-                o.bounds = Bounds::new(vec![0.0; 3], vec![5.0; 3]);
-                o.x_scale = XScale::Values(vec![-1.0, 1.0]);
-            }),
+            "bounds_shape+x_scale_negative",
             "Inconsistent shapes between bounds and `x0`.",
         ),
         (
-            "outside_bounds+x_scale_bad",
-            [-2.0, 1.0],
-            Box::new(|o| {
-                o.bounds = Bounds::new(vec![0.0, 0.0], vec![5.0, 5.0]);
-                o.x_scale = XScale::Values(vec![0.0, 1.0]);
-            }),
+            "outside_bounds+x_scale_zero",
             "Initial guess is outside of provided bounds",
         ),
         (
             "x_scale_shape+tol_none",
-            [-2.0, 1.0],
-            Box::new(move |o| {
-                o.x_scale = XScale::Values(vec![1.0; 3]);
-                none_tols(o);
-            }),
             "Inconsistent shapes between `x_scale` and `x0`.",
         ),
-        (
-            "lm_bounds+lm_tol",
-            [-2.0, 1.0],
-            Box::new(|o| {
-                o.method = Method::Lm;
-                o.bounds = Bounds::uniform(-10.0, 10.0);
-                o.ftol = Some(1e-20);
-            }),
-            "Method 'lm' doesn't support bounds.",
-        ),
+        ("lm_bounds+lm_tol", "Method 'lm' doesn't support bounds."),
         (
             "x0_nan+tol_none",
-            [f64::NAN, 1.0],
-            Box::new(move |o| none_tols(o)),
             "Initial guess is outside of provided bounds",
         ),
     ];
+    let change = |part: &str, o: &mut Options, x0: &mut [f64; 2]| match part {
+        "outside_bounds" => o.bounds = Bounds::new(vec![0.0, 0.0], vec![5.0, 5.0]),
+        "lb_ge_ub" => o.bounds = Bounds::new(vec![1.0, 0.0], vec![0.0, 5.0]),
+        "bounds_shape" => o.bounds = Bounds::new(vec![0.0; 3], vec![5.0; 3]),
+        "x_scale_negative" => o.x_scale = XScale::Values(vec![-1.0, 1.0]),
+        "x_scale_zero" => o.x_scale = XScale::Values(vec![0.0, 1.0]),
+        "x_scale_shape" => o.x_scale = XScale::Values(vec![1.0; 3]),
+        "tol_none" => (o.ftol, o.xtol, o.gtol) = (None, None, None),
+        "lm_bounds" => {
+            o.method = Method::Lm;
+            o.bounds = Bounds::uniform(-10.0, 10.0);
+        }
+        "lm_tol" => o.ftol = Some(1e-20),
+        "x0_nan" => x0[0] = f64::NAN,
+        _ => panic!("no change named {part}"),
+    };
     let mut failures = Vec::new();
-    for (id, x0, setup, expected) in cases {
-        let mut opts = Options::default();
-        setup(&mut opts);
+    for (id, expected) in cases {
+        let (mut opts, mut x0) = (Options::default(), [-2.0, 1.0]);
+        for part in id.split('+') {
+            change(part, &mut opts, &mut x0);
+        }
         let shown = err_of(&opts, &x0).to_string();
         if !shown.starts_with(expected) {
             failures.push(format!("{id}: got {shown:?}, scipy {expected:?}"));

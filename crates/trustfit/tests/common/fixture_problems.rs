@@ -18,51 +18,13 @@
 //! `"nan"` (see [`json_f64`]); `null` is Python `None`.
 #![allow(dead_code)]
 
-use std::ops::{Add, Div, Mul, Neg, Sub};
-
 use num_complex::Complex64;
 use serde_json::Value;
 use trustfit::{CallbackError, Residuals};
 use trustfit_problems::minpack::data::{BARD_Y, KOWALIK_U, KOWALIK_Y, MEYER_Y, OSBORNE1_Y};
-
-/// Arithmetic shared by the real and the complex-step evaluations, so both run the same
-/// operations in the same order. Constants enter through [`Scalar::c`].
-trait Scalar:
-    Copy
-    + Add<Output = Self>
-    + Sub<Output = Self>
-    + Mul<Output = Self>
-    + Div<Output = Self>
-    + Neg<Output = Self>
-{
-    fn c(v: f64) -> Self;
-    fn exp(self) -> Self;
-    fn sqrt(self) -> Self;
-}
-
-impl Scalar for f64 {
-    fn c(v: f64) -> Self {
-        v
-    }
-    fn exp(self) -> Self {
-        f64::exp(self)
-    }
-    fn sqrt(self) -> Self {
-        f64::sqrt(self)
-    }
-}
-
-impl Scalar for Complex64 {
-    fn c(v: f64) -> Self {
-        Complex64::new(v, 0.0)
-    }
-    fn exp(self) -> Self {
-        Complex64::exp(self)
-    }
-    fn sqrt(self) -> Self {
-        Complex64::sqrt(self)
-    }
-}
+// Shared by the real and the complex-step evaluations, so both run the same operations in
+// the same order; constants enter through `Scalar::c`.
+use trustfit_problems::scalar::Scalar;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum Kind {
