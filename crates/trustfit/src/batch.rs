@@ -50,22 +50,28 @@ impl FitOutcome {
     }
 }
 
-/// The results of [`solve_batch`], one entry per fit (fit `k`'s parameters are
-/// `x[k·n..(k+1)·n]`).
+/// How one fit of a batch went.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct FitSummary {
+    /// Final cost (NaN for a failed fit).
+    pub cost: f64,
+    /// Residual evaluations.
+    pub nfev: usize,
+    /// Jacobian evaluations (0 where scipy reports none).
+    pub njev: usize,
+    /// How the fit ended.
+    pub outcome: FitOutcome,
+}
+
+/// The results of [`solve_batch`] (fit `k`'s parameters are `x[k·n..(k+1)·n]`).
 #[derive(Debug, Clone, PartialEq)]
 pub struct BatchResult {
     /// Number of parameters of each fit.
     pub n: usize,
     /// Parameters, row-major K×n (NaN for failed fits).
     pub x: Vec<f64>,
-    /// Final cost of each fit (NaN for failed fits).
-    pub cost: Vec<f64>,
-    /// Residual evaluations of each fit.
-    pub nfev: Vec<usize>,
-    /// Jacobian evaluations of each fit (0 where scipy reports none).
-    pub njev: Vec<usize>,
-    /// How each fit ended.
-    pub outcome: Vec<FitOutcome>,
+    /// One summary per fit.
+    pub fits: Vec<FitSummary>,
 }
 
 impl BatchResult {
@@ -88,7 +94,7 @@ impl BatchResult {
     /// assert_eq!(r.unwrap().converged(), 4);
     /// ```
     pub fn converged(&self) -> usize {
-        self.outcome.iter().filter(|o| o.success()).count()
+        self.fits.iter().filter(|f| f.outcome.success()).count()
     }
 }
 
@@ -148,13 +154,16 @@ where
             &x0[k * n..(k + 1) * n]
         }
     };
+    let unsolved = FitSummary {
+        cost: f64::NAN,
+        nfev: 0,
+        njev: 0,
+        outcome: FitOutcome::Failed(ErrorKind::InvalidOption),
+    };
     let mut result = BatchResult {
         n,
         x: vec![f64::NAN; count * n],
-        cost: vec![f64::NAN; count],
-        nfev: vec![0; count],
-        njev: vec![0; count],
-        outcome: vec![FitOutcome::Failed(ErrorKind::InvalidOption); count],
+        fits: vec![unsolved; count],
     };
     if count == 0 {
         return Ok(result);
@@ -162,29 +171,17 @@ where
     // Every option and shape check, once, on the first problem.
     Solver::new(&problem(0), start(0), options)?;
     let run = |result: &mut BatchResult| {
-        let rows = result.x.par_chunks_mut(n.max(1));
-        let meta = result
-            .cost
-            .par_iter_mut()
-            .zip(result.nfev.par_iter_mut())
-            .zip(result.njev.par_iter_mut())
-            .zip(result.outcome.par_iter_mut());
-        rows.zip(meta).enumerate().for_each_init(
-            || Solver::new(&problem(0), start(0), options),
-            |solver, (k, (x, (((cost, nfev), njev), outcome)))| {
-                let Ok(solver) = solver.as_mut() else {
-                    return;
-                };
-                let fit = FitSlot {
-                    x,
-                    cost,
-                    nfev,
-                    njev,
-                    outcome,
-                };
-                fit.solve(solver, &problem(k), start(k));
-            },
-        );
+        let rows = result.x.par_chunks_mut(n);
+        rows.zip(result.fits.par_iter_mut())
+            .enumerate()
+            .for_each_init(
+                || Solver::new(&problem(0), start(0), options),
+                |solver, (k, (x, fit))| {
+                    if let Ok(solver) = solver.as_mut() {
+                        solve_one(solver, &problem(k), start(k), x, fit);
+                    }
+                },
+            );
     };
     match threads {
         Some(t) => {
@@ -199,29 +196,27 @@ where
     Ok(result)
 }
 
-/// Where one fit's results go.
-struct FitSlot<'a> {
-    x: &'a mut [f64],
-    cost: &'a mut f64,
-    nfev: &'a mut usize,
-    njev: &'a mut usize,
-    outcome: &'a mut FitOutcome,
-}
-
-impl FitSlot<'_> {
-    fn solve<P: Residuals>(self, solver: &mut Solver, problem: &P, x0: &[f64]) {
-        match solver.solve(problem, x0) {
-            Ok(s) => {
-                self.x.copy_from_slice(s.x);
-                *self.cost = s.cost;
-                *self.nfev = s.nfev;
-                *self.njev = s.njev.unwrap_or(0);
-                *self.outcome = FitOutcome::Solved(s.status);
-            }
-            Err(e) => {
-                *self.nfev = e.best().map_or(0, |b| b.nfev);
-                *self.outcome = FitOutcome::Failed(e.kind());
-            }
+/// Solves one fit into its row of parameters and its summary.
+fn solve_one<P: Residuals>(
+    solver: &mut Solver,
+    problem: &P,
+    x0: &[f64],
+    x: &mut [f64],
+    fit: &mut FitSummary,
+) {
+    match solver.solve(problem, x0) {
+        Ok(s) => {
+            x.copy_from_slice(s.x);
+            *fit = FitSummary {
+                cost: s.cost,
+                nfev: s.nfev,
+                njev: s.njev.unwrap_or(0),
+                outcome: FitOutcome::Solved(s.status),
+            };
+        }
+        Err(e) => {
+            fit.nfev = e.best().map_or(0, |b| b.nfev);
+            fit.outcome = FitOutcome::Failed(e.kind());
         }
     }
 }

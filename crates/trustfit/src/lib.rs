@@ -48,7 +48,7 @@ mod timing;
 mod verbose;
 mod workspace;
 
-pub use batch::{BatchResult, FitOutcome, Starts, solve_batch};
+pub use batch::{BatchResult, FitOutcome, FitSummary, Starts, solve_batch};
 pub use error::{BestPoint, CallbackError, Error, ErrorKind};
 pub use fit::{
     Covariance, CurveFitOptions, CurveFitResult, LeastsqOptions, LeastsqResult, Sigma,

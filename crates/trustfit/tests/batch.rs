@@ -65,13 +65,13 @@ fn every_fit_equals_least_squares_alone_for_any_thread_count() {
             let alone = least_squares(&fit(k), &x0, &opts).unwrap();
             assert_eq!(one.params(k), &alone.x[..], "{name} fit {k}");
             assert_eq!(
-                one.cost[k].to_bits(),
+                one.fits[k].cost.to_bits(),
                 alone.cost.to_bits(),
                 "{name} fit {k}"
             );
-            assert_eq!(one.nfev[k], alone.nfev, "{name} fit {k}");
+            assert_eq!(one.fits[k].nfev, alone.nfev, "{name} fit {k}");
             assert_eq!(
-                one.outcome[k],
+                one.fits[k].outcome,
                 FitOutcome::Solved(alone.status),
                 "{name} fit {k}"
             );
@@ -99,13 +99,13 @@ fn a_failing_fit_is_isolated_and_marked() {
     let r = solve_batch(100, fit, Starts::Shared(&x0), &Options::default(), Some(2)).unwrap();
     for k in bad {
         assert_eq!(
-            r.outcome[k],
+            r.fits[k].outcome,
             FitOutcome::Failed(ErrorKind::NonFinite),
             "fit {k}"
         );
-        assert!(r.params(k).iter().all(|v| v.is_nan()) && r.cost[k].is_nan());
+        assert!(r.params(k).iter().all(|v| v.is_nan()) && r.fits[k].cost.is_nan());
     }
-    assert_eq!(r.outcome[50], FitOutcome::Failed(ErrorKind::Callback));
+    assert_eq!(r.fits[50].outcome, FitOutcome::Failed(ErrorKind::Callback));
     assert_eq!(r.converged(), 97);
     let good = least_squares(&fit(4), &x0, &Options::default()).unwrap();
     assert_eq!(r.params(4), &good.x[..]);

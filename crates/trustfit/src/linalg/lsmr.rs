@@ -251,6 +251,17 @@ fn next_direction(x: &mut [f64], t: &[f64], c: f64) -> f64 {
 mod tests {
     use super::*;
 
+    /// LSMR's parameters with `atol = btol = tol` and scipy's conlim.
+    fn params(damp: f64, tol: f64, maxiter: usize) -> LsmrParams {
+        LsmrParams {
+            damp,
+            atol: tol,
+            btol: tol,
+            conlim: 1e8,
+            maxiter: Some(maxiter),
+        }
+    }
+
     struct Dense {
         m: usize,
         n: usize,
@@ -291,13 +302,7 @@ mod tests {
         let mut b = [0.0; 4];
         a.apply(&xt, &mut b).unwrap();
         let mut ls = Lsmr::new(4, 3);
-        let p = LsmrParams {
-            damp: 0.0,
-            atol: 1e-12,
-            btol: 1e-12,
-            conlim: 1e8,
-            maxiter: Some(50),
-        };
+        let p = params(0.0, 1e-12, 50);
         ls.solve(&a, &b, &p).unwrap();
         for j in 0..3 {
             assert!((ls.x[j] - xt[j]).abs() < 1e-10, "{:?}", ls.x);
@@ -313,13 +318,7 @@ mod tests {
             a: vec![1.0, 0.0, 0.0, 2.0],
         };
         let mut ls = Lsmr::new(2, 2);
-        let p = LsmrParams {
-            damp: 1.0,
-            atol: 1e-14,
-            btol: 1e-14,
-            conlim: 1e8,
-            maxiter: Some(20),
-        };
+        let p = params(1.0, 1e-14, 20);
         ls.solve(&a, &[1.0, 1.0], &p).unwrap();
         assert!((ls.x[0] - 0.5).abs() < 1e-12 && (ls.x[1] - 0.4).abs() < 1e-12);
     }

@@ -751,16 +751,7 @@ mod tests {
         let mut sys = Sys::new("rosenbrock");
         let mut x = SPEC_ROSEN_X0;
         let mut f = [0.0; 2];
-        let mut work = LmWorkspace::new(2, 2);
-        let out = lmder(
-            &mut sys,
-            &mut x,
-            &mut f,
-            2,
-            &spec_rosen_params(200),
-            &mut work,
-        )
-        .unwrap();
+        let out = run_with(&mut sys, &mut x, &mut f, &spec_rosen_params(200)).unwrap();
         assert_eq!(
             (out.nfev, out.njev, out.info),
             (SPEC_ROSEN_NFEV, SPEC_ROSEN_NJEV, SPEC_ROSEN_INFO)
@@ -776,16 +767,7 @@ mod tests {
             let mut sys = Sys::new("rosenbrock");
             let mut x = SPEC_ROSEN_X0;
             let mut f = [0.0; 2];
-            let mut work = LmWorkspace::new(2, 2);
-            let out = lmder(
-                &mut sys,
-                &mut x,
-                &mut f,
-                2,
-                &spec_rosen_params(maxfev),
-                &mut work,
-            )
-            .unwrap();
+            let out = run_with(&mut sys, &mut x, &mut f, &spec_rosen_params(maxfev)).unwrap();
             assert_eq!(
                 (out.nfev, out.njev, out.info),
                 (nfev, njev, 5),
@@ -799,12 +781,7 @@ mod tests {
         let mut sys = Sys::new("expfit");
         let mut x = [1.0, 1.0, 0.0];
         let mut f = [0.0; 15];
-        let mut work = LmWorkspace::new(15, 3);
-        let p = LmderParams {
-            maxfev: 300,
-            ..spec_rosen_params(300)
-        };
-        let out = lmder(&mut sys, &mut x, &mut f, 15, &p, &mut work).unwrap();
+        let out = run_with(&mut sys, &mut x, &mut f, &spec_rosen_params(300)).unwrap();
         assert_eq!(out.info, SPEC_EXPFIT_INFO);
         assert_eq!(out.njev, SPEC_EXPFIT_NJEV);
     }
@@ -869,15 +846,37 @@ mod tests {
         }
     }
 
+    /// `lmder` with scipy leastsq's parameters (`maxfev` overridden when given) and a
+    /// workspace sized for `x` and `f`.
+    fn run_leastsq<S: LmSystem>(
+        sys: &mut S,
+        x: &mut [f64],
+        f: &mut [f64],
+        maxfev: Option<usize>,
+    ) -> Result<LmderOutput, (S::Error, LmderOutput)> {
+        let mut p = LmderParams::leastsq(x.len());
+        p.maxfev = maxfev.unwrap_or(p.maxfev);
+        run_with(sys, x, f, &p)
+    }
+
+    /// `lmder` with `p` and a workspace sized for `x` and `f`.
+    fn run_with<S: LmSystem>(
+        sys: &mut S,
+        x: &mut [f64],
+        f: &mut [f64],
+        p: &LmderParams,
+    ) -> Result<LmderOutput, (S::Error, LmderOutput)> {
+        let (m, n) = (f.len(), x.len());
+        lmder(sys, x, f, m, p, &mut LmWorkspace::new(m, n))
+    }
+
     #[test]
     fn residual_error_stops_at_once_with_best_point() {
         let mut sys = faulty("rosenbrock");
         sys.fail_f_at = Some(7);
         let mut x = [-1.2, 1.0];
         let mut f = [0.0; 2];
-        let mut work = LmWorkspace::new(2, 2);
-        let p = LmderParams::leastsq(2);
-        let (e, partial) = lmder(&mut sys, &mut x, &mut f, 2, &p, &mut work).unwrap_err();
+        let (e, partial) = run_leastsq(&mut sys, &mut x, &mut f, None).unwrap_err();
         assert_eq!(e, "f failed at call 7");
         assert_eq!(partial.info, -1);
         assert_eq!(partial.nfev, 7);
@@ -897,9 +896,7 @@ mod tests {
         sys.fail_f_at = Some(1);
         let mut x = [1.0, 1.0, 1.0];
         let mut f = [0.0; 15];
-        let mut work = LmWorkspace::new(15, 3);
-        let p = LmderParams::leastsq(3);
-        let (_, partial) = lmder(&mut sys, &mut x, &mut f, 15, &p, &mut work).unwrap_err();
+        let (_, partial) = run_leastsq(&mut sys, &mut x, &mut f, None).unwrap_err();
         assert_eq!((partial.nfev, partial.njev, partial.info), (1, 0, -1));
         assert!(partial.fnorm.is_nan());
         assert_eq!(x, [1.0, 1.0, 1.0]);
@@ -911,9 +908,7 @@ mod tests {
         sys.fail_j_at = Some(3);
         let mut x = [1.0, 1.0, 1.0];
         let mut f = [0.0; 15];
-        let mut work = LmWorkspace::new(15, 3);
-        let p = LmderParams::leastsq(3);
-        let (e, partial) = lmder(&mut sys, &mut x, &mut f, 15, &p, &mut work).unwrap_err();
+        let (e, partial) = run_leastsq(&mut sys, &mut x, &mut f, None).unwrap_err();
         assert_eq!(e, "J failed at call 3");
         assert_eq!(partial.njev, 3);
         assert_eq!(x.to_vec(), sys.accepted[2]);
@@ -952,12 +947,7 @@ mod tests {
         sys.nan_f_from = Some(4);
         let mut x = [0.25, 0.39, 0.415, 0.39];
         let mut f = [0.0; 11];
-        let mut work = LmWorkspace::new(11, 4);
-        let p = LmderParams {
-            maxfev: 50,
-            ..LmderParams::leastsq(2)
-        };
-        let out = lmder(&mut sys, &mut x, &mut f, 11, &p, &mut work).unwrap();
+        let out = run_leastsq(&mut sys, &mut x, &mut f, Some(50)).unwrap();
         // Every trial from call 4 on is rejected (actred = −1); Δ shrinks until a
         // tolerance or maxfev stops the run. Either way x stays the last finite point.
         assert!(out.nfev <= 50);
@@ -974,9 +964,7 @@ mod tests {
         sys.nan_f_from = Some(1);
         let mut x = [1.0, 1.0, 1.0];
         let mut f = [0.0; 15];
-        let mut work = LmWorkspace::new(15, 3);
-        let p = LmderParams::leastsq(3);
-        let out = lmder(&mut sys, &mut x, &mut f, 15, &p, &mut work).unwrap();
+        let out = run_leastsq(&mut sys, &mut x, &mut f, None).unwrap();
         assert_eq!((out.info, out.nfev, out.njev), (4, 1, 1));
     }
 
@@ -1003,12 +991,7 @@ mod tests {
         }
         let mut x = [0.5, 0.5];
         let mut f = [0.0; 3];
-        let mut work = LmWorkspace::new(3, 2);
-        let p = LmderParams {
-            maxfev: 30,
-            ..LmderParams::leastsq(2)
-        };
-        let out = lmder(&mut InfJac, &mut x, &mut f, 3, &p, &mut work).unwrap();
+        let out = run_leastsq(&mut InfJac, &mut x, &mut f, Some(30)).unwrap();
         assert!(out.nfev <= 31);
     }
 
