@@ -39,9 +39,8 @@ pub(crate) struct Plan {
     pub ub: Vec<f64>,
     /// Finite bounds on some variable (never for lm).
     pub bounded: bool,
+    /// trf/dogbox's scaling; lm reads `Fixed` values as MINPACK's mode 2.
     pub scaling: Scaling,
-    /// `x_scale` was given as values (lm's MINPACK mode 2).
-    pub x_scale_given: bool,
     pub requested_x_scale: XScale,
     pub ftol: f64,
     pub xtol: f64,
@@ -134,11 +133,10 @@ impl Plan {
             );
         }
         let (ftol, xtol, gtol) = options.tolerances();
-        let x_scale_given = scale_values.is_some();
         let scaling = match scale_values {
             Some(v) => Scaling::Fixed(v),
             None if options.x_scale == XScale::Jac => Scaling::Jac,
-            None => Scaling::Fixed(vec![1.0; n]),
+            None => Scaling::Unit,
         };
         Ok(Plan {
             m,
@@ -152,7 +150,6 @@ impl Plan {
             ub,
             bounded: !options.bounds.is_unbounded() && method != Method::Lm,
             scaling,
-            x_scale_given,
             requested_x_scale: options.x_scale.clone(),
             ftol,
             xtol,

@@ -83,10 +83,7 @@ fn run<P: Residuals + ?Sized>(
     eval_residuals(problem, &x, &mut f0)?;
     check_finite_start(&f0)?;
     plan.finish(problem, options, callback.is_some())?;
-    let mut solver = Solver::from_plan(problem, plan)?;
-    let st = solver.state();
-    st.x = x;
-    st.f_true = f0;
+    let mut solver = Solver::from_plan(problem, plan, (x, f0))?;
     let outcome = solver.run(problem, callback)?;
     Ok(solver.into_report(outcome, start.elapsed()))
 }

@@ -63,6 +63,7 @@ pub(crate) struct Stopwatch {
 
 impl Stopwatch {
     /// Runs `f`, adding its duration to `phase` when enabled.
+    #[inline(always)]
     pub fn time<T>(&mut self, phase: Phase, f: impl FnOnce() -> T) -> T {
         if !self.enabled {
             return f();

@@ -10,8 +10,6 @@ use crate::error::Error;
 use crate::jacobian::evaluate::JacobianEvaluator;
 use crate::jacobian::sparse_fd::SparseFd;
 use crate::jacobian::store::{JacStore, OperatorJac};
-use crate::linalg::normal_eq::NormalEquations;
-use crate::linalg::schur::SchurComplement;
 use crate::linalg::sparse::CsrMatrix;
 use crate::linalg::vector::all_finite;
 use crate::loss::LossScaling;
@@ -35,9 +33,9 @@ use crate::verbose::{emit, final_lines};
 
 /// The method's own state.
 enum MethodState {
-    Trf(Box<Trf>),
-    Dogbox(Box<Dogbox>),
-    Lm(Box<lm::LmState>),
+    Trf(Trf),
+    Dogbox(Dogbox),
+    Lm(lm::LmState),
 }
 
 /// A reusable solver: plans once for a problem's shape and options, then solves any
@@ -122,13 +120,15 @@ impl Solver {
     ) -> Result<Solver, Error> {
         let mut plan = Plan::new(problem, x0, options)?;
         plan.finish(problem, options, false)?;
-        Solver::from_plan(problem, plan)
+        let start = (vec![0.0; plan.n], vec![0.0; plan.m]);
+        Solver::from_plan(problem, plan, start)
     }
 
-    /// Every buffer for a finished plan.
+    /// Every buffer for a finished plan; `start` becomes the loop's x and f(x).
     pub(crate) fn from_plan<P: Residuals + ?Sized>(
         problem: &P,
         plan: Plan,
+        start: (Vec<f64>, Vec<f64>),
     ) -> Result<Solver, Error> {
         let (m, n) = (plan.m, plan.n);
         let pool = match plan.workers {
@@ -172,17 +172,15 @@ impl Solver {
         };
         let jac_groups = sparse_fd.as_ref().map(|s| s.groups * per_group);
         let method = match plan.method {
-            Method::Lm => MethodState::Lm(Box::new(lm::LmState::new(&plan))),
-            Method::Trf => MethodState::Trf(Box::new(Trf::new(m, n, subproblem(&plan, &jac)?))),
-            Method::Dogbox => {
-                MethodState::Dogbox(Box::new(Dogbox::new(m, n, subproblem(&plan, &jac)?)))
-            }
+            Method::Lm => MethodState::Lm(lm::LmState::new(&plan)),
+            Method::Trf => MethodState::Trf(Trf::new(m, n, subproblem(&plan, &jac)?)),
+            Method::Dogbox => MethodState::Dogbox(Dogbox::new(m, n, subproblem(&plan, &jac)?)),
         };
         let parts = LoopParts {
             eval: JacobianEvaluator::new(&plan, sparse_fd, pool),
             loss: LossScaling::new(&plan.loss, plan.f_scale, m),
-            st: LoopState::new(m, n),
-            scales: VariableScale::new(n),
+            st: LoopState::at(start.0, start.1),
+            scales: VariableScale::new(n, &plan.scaling),
             clock: Stopwatch {
                 enabled: plan.method != Method::Lm
                     && (!matches!(plan.storage, Storage::Dense) || m * n >= TIMED_ENTRIES),
@@ -283,11 +281,6 @@ impl Solver {
         })
     }
 
-    /// The loop's point and buffers (the front door fills x and f(x) before `run`).
-    pub(crate) fn state(&mut self) -> &mut LoopState {
-        &mut self.parts.st
-    }
-
     /// Runs the planned method from the state's x and f(x).
     pub(crate) fn run<P: Residuals + ?Sized>(
         &mut self,
@@ -305,10 +298,10 @@ impl Solver {
                 return Err(Error::option("method", "'lm' needs a dense Jacobian."));
             }
             (MethodState::Trf(s), jac) => {
-                trust_region(problem, plan, parts, jac, row_scale, s.as_mut(), callback)?
+                trust_region(problem, plan, parts, jac, row_scale, s, callback)?
             }
             (MethodState::Dogbox(s), jac) => {
-                trust_region(problem, plan, parts, jac, row_scale, s.as_mut(), callback)?
+                trust_region(problem, plan, parts, jac, row_scale, s, callback)?
             }
         };
         if plan.verbose >= 1 {
@@ -406,19 +399,13 @@ fn subproblem(plan: &Plan, jac: &JacStore<'_>) -> Result<AnySubproblem, Error> {
     let (m, n) = (plan.m, plan.n);
     let dogbox = plan.method == Method::Dogbox;
     Ok(match plan.tr_solver {
-        Some(TrSolver::Cholesky) => {
-            AnySubproblem::Cholesky(CholeskySolver::<NormalEquations>::new(jac)?)
-        }
-        Some(TrSolver::Schur) => AnySubproblem::Schur(CholeskySolver::<SchurComplement>::new(jac)?),
-        Some(TrSolver::Lsmr) if dogbox => {
-            AnySubproblem::Lsmr(LsmrSolver::for_dogbox(m, n, plan.tr_options.clone()))
-        }
-        Some(TrSolver::Lsmr) => AnySubproblem::Lsmr(LsmrSolver::for_trf(
-            m,
-            n,
-            plan.bounded,
-            plan.tr_options.clone(),
-        )),
+        Some(TrSolver::Cholesky) => AnySubproblem::Cholesky(Box::new(CholeskySolver::new(jac)?)),
+        Some(TrSolver::Schur) => AnySubproblem::Schur(Box::new(CholeskySolver::new(jac)?)),
+        Some(TrSolver::Lsmr) => AnySubproblem::Lsmr(Box::new(if dogbox {
+            LsmrSolver::for_dogbox(m, n, plan.tr_options.clone())
+        } else {
+            LsmrSolver::for_trf(m, n, plan.bounded, plan.tr_options.clone())
+        })),
         _ if dogbox => AnySubproblem::Exact(ExactSolver::for_dogbox(m, n)),
         _ => AnySubproblem::Exact(ExactSolver::for_trf(m, n, plan.bounded)),
     })

@@ -80,9 +80,9 @@ pub(crate) struct LmState {
 impl LmState {
     /// MINPACK's parameters from the plan, and buffers for its shape.
     pub fn new(plan: &Plan) -> Self {
-        let diag = match (&plan.scaling, plan.x_scale_given) {
-            (Scaling::Fixed(s), true) => Some(s.iter().map(|v| 1.0 / v).collect()),
-            _ => None,
+        let diag = match &plan.scaling {
+            Scaling::Fixed(s) => Some(s.iter().map(|v| 1.0 / v).collect()),
+            Scaling::Unit | Scaling::Jac => None,
         };
         Self {
             params: LmderParams {

@@ -41,13 +41,14 @@ pub(crate) struct LoopState {
 }
 
 impl LoopState {
-    /// Buffers for m residuals and n variables.
-    pub fn new(m: usize, n: usize) -> Self {
+    /// Buffers around a start point `x` and its residuals `f` (n and m values).
+    pub fn at(x: Vec<f64>, f: Vec<f64>) -> Self {
+        let (n, m) = (x.len(), f.len());
         let (of_n, of_m) = (|| vec![0.0; n], || vec![0.0; m]);
         Self {
-            x: of_n(),
+            x,
             x_new: of_n(),
-            f_true: of_m(),
+            f_true: f,
             f_new: of_m(),
             fs: of_m(),
             g: of_n(),

@@ -6,7 +6,9 @@ use crate::jacobian::store::JacStore;
 /// How variables are scaled during the solve (from `x_scale`).
 #[derive(Debug, Clone, PartialEq)]
 pub(crate) enum Scaling {
-    /// One positive scale per variable.
+    /// 1 for every variable (the default of trf and dogbox).
+    Unit,
+    /// One positive scale per variable, as given (`x_scale` values).
     Fixed(Vec<f64>),
     /// Inverse column norms of J, never decreasing.
     Jac,
@@ -21,19 +23,24 @@ pub(crate) struct VariableScale {
 }
 
 impl VariableScale {
-    /// Buffers for n variables.
-    pub fn new(n: usize) -> Self {
+    /// Buffers for n variables (column norms only for `x_scale='jac'`).
+    pub fn new(n: usize, scaling: &Scaling) -> Self {
         Self {
             scale: vec![0.0; n],
             inv: vec![0.0; n],
             from_jac: false,
-            col_norms: vec![0.0; n],
+            col_norms: vec![0.0; if *scaling == Scaling::Jac { n } else { 0 }],
         }
     }
 
     /// Initial scales from the option and the Jacobian at x0.
     pub fn reset(&mut self, scaling: &Scaling, jac: &JacStore<'_>) {
         match scaling {
+            Scaling::Unit => {
+                self.from_jac = false;
+                self.scale.fill(1.0);
+                self.inv.fill(1.0);
+            }
             // scipy: `scale, scale_inv = x_scale, 1 / x_scale` (scale kept exactly).
             Scaling::Fixed(scale) => {
                 self.from_jac = false;
