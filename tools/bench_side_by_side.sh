@@ -44,8 +44,11 @@ for r in $(seq 1 "$rounds"); do
   for case in broyden ba; do
     for side in old new; do
       printf '%s round %s %s: ' "$case" "$r" "$side"
-      python3 -c 'import json,sys; rows=[json.loads(l) for l in open(sys.argv[1])]; print(", ".join(f"{r[\"problem\"]} {r[\"time_s\"]:.4f} s cost {r[\"cost\"]!r}" for r in rows))' \
-        "$out/$case-$side-$r.jsonl"
+      python3 - "$out/$case-$side-$r.jsonl" <<'PY'
+import json, sys
+rows = [json.loads(line) for line in open(sys.argv[1])]
+print(", ".join("%s %.4f s cost %r" % (r["problem"], r["time_s"], r["cost"]) for r in rows))
+PY
     done
   done
 done
