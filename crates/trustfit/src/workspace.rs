@@ -179,8 +179,11 @@ impl Solver {
         let parts = LoopParts {
             eval: JacobianEvaluator::new(&plan, sparse_fd, pool),
             loss: LossScaling::new(&plan.loss, plan.f_scale, m),
-            st: LoopState::at(start.0, start.1),
-            scales: VariableScale::new(n, &plan.scaling),
+            st: LoopState::at(start.0, start.1, plan.method != Method::Lm),
+            scales: VariableScale::new(
+                if plan.method == Method::Lm { 0 } else { n },
+                &plan.scaling,
+            ),
             clock: Stopwatch {
                 enabled: plan.method != Method::Lm
                     && (!matches!(plan.storage, Storage::Dense) || m * n >= TIMED_ENTRIES),

@@ -41,17 +41,24 @@ pub(crate) struct LoopState {
 }
 
 impl LoopState {
-    /// Buffers around a start point `x` and its residuals `f` (n and m values).
-    pub fn at(x: Vec<f64>, f: Vec<f64>) -> Self {
+    /// Buffers around a start point `x` and its residuals `f` (n and m values); the
+    /// loss-scaled residuals and the gradient only for the trust-region loop (lm keeps
+    /// its own in MINPACK's workspace).
+    pub fn at(x: Vec<f64>, f: Vec<f64>, trust_region: bool) -> Self {
         let (n, m) = (x.len(), f.len());
         let (of_n, of_m) = (|| vec![0.0; n], || vec![0.0; m]);
+        let (fs, g) = if trust_region {
+            (of_m(), of_n())
+        } else {
+            (Vec::new(), Vec::new())
+        };
         Self {
             x,
             x_new: of_n(),
             f_true: f,
             f_new: of_m(),
-            fs: of_m(),
-            g: of_n(),
+            fs,
+            g,
             grad: of_n(),
             active_mask: vec![0; n],
         }

@@ -63,7 +63,7 @@ impl ExactSolver {
             jh: vec![0.0; if model { rows * n } else { 0 }],
             f_aug: vec![0.0; rows],
             uf: vec![0.0; k],
-            suf: vec![0.0; k],
+            suf: vec![0.0; if model { k } else { 0 }],
             wk: vec![0.0; k],
         }
     }
