@@ -242,7 +242,86 @@ impl Plan {
     fn warn(&mut self, text: &str) {
         self.ignored.push(text.to_string());
     }
+
+    /// Whether a solver built for `self` serves `other` once it takes `other` as its
+    /// plan: a small dense J, nothing printed or run on a pool, and every field a
+    /// solver's buffers and states are built from equal (floats bit for bit). The
+    /// fields are listed without `..`, so a new field fails to compile here until it
+    /// is decided; only what reaches the report alone is left out.
+    pub fn builds_same_solver(&self, other: &Plan) -> bool {
+        let Plan {
+            m,
+            n,
+            method,
+            // storage, workers, verbose, printer: in `small_quiet_dense`.
+            requested_tr_solver: _,
+            tr_solver,
+            jac_spec,
+            storage: _,
+            lb,
+            ub,
+            bounded,
+            scaling,
+            requested_x_scale: _,
+            ftol,
+            xtol,
+            gtol,
+            max_nfev,
+            loss,
+            f_scale,
+            diff_step,
+            tr_options,
+            column_grouping,
+            workers: _,
+            verbose: _,
+            printer: _,
+            warnings: _,
+            ignored: _,
+        } = self;
+        let same = |a: &[f64], b: &[f64]| {
+            a.len() == b.len() && a.iter().zip(b).all(|(x, y)| x.to_bits() == y.to_bits())
+        };
+        let small_quiet_dense = |p: &Plan| {
+            matches!(p.storage, Storage::Dense)
+                && p.m.saturating_mul(p.n) <= SPARE_SOLVER_ENTRIES
+                && p.verbose == 0
+                && p.printer.is_none()
+                && p.workers.is_none_or(|w| w <= 1)
+                && !matches!(p.loss, Loss::Custom(_))
+        };
+        small_quiet_dense(self)
+            && small_quiet_dense(other)
+            && (*m, *n, *method, *tr_solver, *jac_spec, *bounded, *max_nfev)
+                == (
+                    other.m,
+                    other.n,
+                    other.method,
+                    other.tr_solver,
+                    other.jac_spec,
+                    other.bounded,
+                    other.max_nfev,
+                )
+            && same(lb, &other.lb)
+            && same(ub, &other.ub)
+            && *scaling == other.scaling
+            && same(
+                &[*ftol, *xtol, *gtol, *f_scale],
+                &[other.ftol, other.xtol, other.gtol, other.f_scale],
+            )
+            && loss.as_str() == other.loss.as_str()
+            && match (diff_step, &other.diff_step) {
+                (None, None) => true,
+                (Some(a), Some(b)) => same(a, b),
+                _ => false,
+            }
+            && *tr_options == other.tr_options
+            && *column_grouping == other.column_grouping
+    }
 }
+
+/// The largest m·n whose solver [`least_squares`](crate::least_squares) keeps for the
+/// thread's next solve of the same plan (a few hundred KB at most).
+pub(crate) const SPARE_SOLVER_ENTRIES: usize = 4096;
 
 /// x0 inside the bounds and finite (scipy's "Initial guess is outside of provided
 /// bounds").

@@ -1,5 +1,6 @@
 //! The front door: plan (scipy's checks, in scipy's order) → solver → report.
 
+use std::cell::RefCell;
 use std::ops::ControlFlow;
 use std::time::Instant;
 
@@ -83,7 +84,31 @@ fn run<P: Residuals + ?Sized>(
     eval_residuals(problem, &x, &mut f0)?;
     check_finite_start(&f0)?;
     plan.finish(problem, options, callback.is_some())?;
-    let mut solver = Solver::from_plan(problem, plan, (x, f0))?;
-    let outcome = solver.run(problem, callback)?;
-    Ok(solver.into_report(outcome, start.elapsed()))
+    let spare = SPARE.with(|cell| cell.try_borrow_mut().ok().and_then(|mut s| s.take()));
+    let mut solver = match spare {
+        Some(mut solver) if solver.plan().builds_same_solver(&plan) => {
+            solver.restart(plan, (&x, &f0));
+            solver
+        }
+        _ => Box::new(Solver::from_plan(problem, plan, (x, f0))?),
+    };
+    let keep = solver.plan().builds_same_solver(solver.plan());
+    let outcome = solver.run(problem, callback);
+    let report = outcome.map(|out| solver.report(out, start.elapsed(), keep));
+    if keep {
+        SPARE.with(|cell| {
+            if let Ok(mut spare) = cell.try_borrow_mut() {
+                *spare = Some(solver);
+            }
+        });
+    }
+    report
+}
+
+thread_local! {
+    /// The last small dense solver of this thread (see [`Plan::builds_same_solver`]):
+    /// the next solve of the same plan — a fit in a loop, a Python call — reuses its
+    /// buffers instead of allocating them again. Results are the same bit for bit
+    /// (tests/reuse.rs).
+    static SPARE: RefCell<Option<Box<Solver>>> = const { RefCell::new(None) };
 }

@@ -323,38 +323,42 @@ impl Solver {
         Ok(outcome)
     }
 
-    /// The report of the last run, taking the buffers (the front door's last step).
-    pub(crate) fn into_report(self, out: Outcome, time: std::time::Duration) -> Report {
-        let Solver {
-            plan,
-            parts,
-            jac,
-            jac_groups,
-            operator_row_scale,
-            ..
-        } = self;
-        let (dense, sparse) = match jac {
-            JacStore::Dense { data, .. } => (data, None),
-            JacStore::Sparse(a) => (Vec::new(), Some(a)),
-            JacStore::Operator(_) => (Vec::new(), None),
+    /// The report of the last run (the front door's last step): the buffers are taken,
+    /// or copied when `keep` (the solver serves again; see [`crate::solve`]).
+    pub(crate) fn report(&mut self, out: Outcome, time: std::time::Duration, keep: bool) -> Report {
+        fn grab<T: Clone + Default>(v: &mut T, keep: bool) -> T {
+            if keep { v.clone() } else { std::mem::take(v) }
+        }
+        let n = self.plan.n;
+        let (dense, sparse) = match (&mut self.jac, keep) {
+            (JacStore::Dense { data, .. }, _) => (grab(data, keep), None),
+            (JacStore::Sparse(a), true) => (Vec::new(), Some(a.clone())),
+            (jac @ JacStore::Sparse(_), false) => {
+                let data = Vec::new();
+                match std::mem::replace(jac, JacStore::Dense { data, n }) {
+                    JacStore::Sparse(a) => (Vec::new(), Some(a)),
+                    _ => (Vec::new(), None),
+                }
+            }
+            (JacStore::Operator(_), _) => (Vec::new(), None),
         };
-        let st = parts.st;
+        let (plan, st) = (&mut self.plan, &mut self.parts.st);
         let nnz = match &sparse {
             Some(a) => a.values().len(),
             None => dense.len(),
         };
         Report {
             jac_entries: nnz,
-            x: st.x,
+            x: grab(&mut st.x, keep),
             cost: out.cost,
-            fun: st.f_true,
+            fun: grab(&mut st.f_true, keep),
             jac: dense,
             jac_sparse: sparse,
-            jac_row_scale: operator_row_scale,
-            jac_groups,
-            grad: st.grad,
+            jac_row_scale: grab(&mut self.operator_row_scale, keep),
+            jac_groups: self.jac_groups,
+            grad: grab(&mut st.grad, keep),
             optimality: out.optimality,
-            active_mask: st.active_mask,
+            active_mask: grab(&mut st.active_mask, keep),
             nfev: out.nfev,
             njev: out.njev,
             status: out.status,
@@ -366,12 +370,25 @@ impl Solver {
             tr_solver: plan.tr_solver,
             initial_cost: out.initial_cost,
             time,
-            timing: parts.clock.enabled.then_some(parts.clock.timing),
+            timing: self.parts.clock.enabled.then_some(self.parts.clock.timing),
             requested_tr_solver: plan.requested_tr_solver,
-            x_scale: plan.requested_x_scale,
-            warnings: plan.warnings,
-            ignored_options: plan.ignored,
+            x_scale: grab(&mut plan.requested_x_scale, keep),
+            warnings: grab(&mut plan.warnings, keep),
+            ignored_options: grab(&mut plan.ignored, keep),
         }
+    }
+
+    /// Takes `plan` (one that [`Plan::builds_same_solver`] as this solver's) and the
+    /// start x, f(x): the state [`Solver::from_plan`] would build, without allocating.
+    pub(crate) fn restart(&mut self, plan: Plan, start: (&[f64], &[f64])) {
+        self.plan = plan;
+        self.parts.st.x.copy_from_slice(start.0);
+        self.parts.st.f_true.copy_from_slice(start.1);
+    }
+
+    /// The plan this solver was built for.
+    pub(crate) fn plan(&self) -> &Plan {
+        &self.plan
     }
 }
 
