@@ -50,8 +50,10 @@ pub enum Suite {
     Nist,
     /// Large sparse problems (Broyden tridiagonal, n = 10⁴, 10⁵, 10⁶).
     Sparse,
-    /// Bundle adjustment (BAL files) — not supported yet.
+    /// Bundle adjustment (BAL files).
     Ba,
+    /// Many small fits: Gpufit's 2-D Gaussian workload ([`crate::bench_batch`]).
+    Batch,
 }
 
 impl Suite {
@@ -62,6 +64,7 @@ impl Suite {
             Suite::Nist => "nist",
             Suite::Sparse => "sparse",
             Suite::Ba => "ba",
+            Suite::Batch => "batch",
         }
     }
 }
@@ -171,6 +174,10 @@ pub struct BenchConfig {
     pub tr_solver: Option<trustfit::TrSolver>,
     /// ftol instead of the preset's (rows then carry `"tol": "custom"` only through this field).
     pub ftol: Option<f64>,
+    /// Worker threads of the batch suite (`None`: every core).
+    pub threads: Option<usize>,
+    /// Only the first this many fits of the batch workload.
+    pub n_fits: Option<usize>,
 }
 
 impl BenchConfig {
@@ -189,6 +196,8 @@ impl BenchConfig {
             summary: false,
             tr_solver: None,
             ftol: None,
+            threads: None,
+            n_fits: None,
         }
     }
 
@@ -470,6 +479,7 @@ impl Summary {
                 "{head}\n  lre_params >= 4: {} of {}\n  {tail}",
                 self.nist_lre4, self.cases
             ),
+            Suite::Batch => format!("{head}\n  {tail}"),
             Suite::Sparse | Suite::Ba => {
                 let lines: Vec<String> = self
                     .per_iteration
@@ -822,6 +832,7 @@ pub fn run(
         }
         Suite::Sparse => crate::bench_sparse::run(cfg, out, &mut summary)?,
         Suite::Ba => crate::bench_ba::run(cfg, out, &mut summary)?,
+        Suite::Batch => crate::bench_batch::run(cfg, out, &mut summary)?,
     }
     if cfg.summary {
         writeln!(err, "{}", summary.render(cfg)).map_err(CliError::Io)?;

@@ -190,9 +190,9 @@ pub struct BenchArgs {
     /// Benchmark suite.
     #[arg(long, value_enum)]
     pub suite: SuiteArg,
-    /// Solver method.
-    #[arg(long, value_enum, default_value_t = MethodArg::Trf)]
-    pub method: MethodArg,
+    /// Solver method [default: trf; lm for the batch suite].
+    #[arg(long, value_enum)]
+    pub method: Option<MethodArg>,
     /// Jacobian: the problem's analytic one, or finite differences.
     #[arg(long, value_enum, default_value_t = JacArg::Analytic)]
     pub jac: JacArg,
@@ -219,6 +219,14 @@ pub struct BenchArgs {
     /// Override ftol alone (e.g. 1e-4, the setting of scipy's bundle-adjustment example).
     #[arg(long, value_name = "FTOL")]
     pub ftol: Option<f64>,
+    /// Worker threads of the batch suite [default: every core].
+    #[arg(long, value_name = "N",
+          value_parser = clap::value_parser!(u32).range(1..=4096))]
+    pub threads: Option<u32>,
+    /// Batch suite: fit only the first N fits of the workload [default: all].
+    #[arg(long = "n", value_name = "N",
+          value_parser = clap::value_parser!(u64).range(1..))]
+    pub n_fits: Option<u64>,
 }
 
 /// `--suite` values.
@@ -232,6 +240,8 @@ pub enum SuiteArg {
     Sparse,
     /// Bundle adjustment, the BAL files of DATA_DIR/bal (x_scale='jac', sparse J).
     Ba,
+    /// 10^5 2-D Gaussian fits on 5x5 pixels (DATA_DIR/batch; Cpufit's settings: tolerance 1e-4, at most 10 iterations).
+    Batch,
 }
 
 /// `--method` values.
@@ -276,6 +286,7 @@ impl From<SuiteArg> for Suite {
             SuiteArg::Nist => Suite::Nist,
             SuiteArg::Sparse => Suite::Sparse,
             SuiteArg::Ba => Suite::Ba,
+            SuiteArg::Batch => Suite::Batch,
         }
     }
 }
@@ -313,8 +324,12 @@ impl BenchArgs {
     /// The bench configuration these arguments describe.
     pub fn to_config(&self) -> BenchConfig {
         let mut cfg = BenchConfig::new(self.suite.into());
-        cfg.method = self.method.into();
-        cfg.leastsq = self.method == MethodArg::Leastsq;
+        let method = self.method.unwrap_or(match self.suite {
+            SuiteArg::Batch => MethodArg::Lm,
+            _ => MethodArg::Trf,
+        });
+        cfg.method = method.into();
+        cfg.leastsq = method == MethodArg::Leastsq;
         cfg.jac = self.jac.into();
         cfg.tol = self.tol.into();
         cfg.repeats = RepeatPolicy::with_min_reps(self.repeat as usize);
@@ -325,6 +340,10 @@ impl BenchArgs {
         cfg.summary = self.summary;
         cfg.tr_solver = self.tr_solver;
         cfg.ftol = self.ftol;
+        cfg.threads = self.threads.map(|t| t as usize);
+        cfg.n_fits = self
+            .n_fits
+            .map(|n| usize::try_from(n).unwrap_or(usize::MAX));
         cfg
     }
 }

@@ -19,6 +19,7 @@
 pub use trustfit_problems::adapter;
 pub mod bench;
 pub mod bench_ba;
+pub mod bench_batch;
 pub mod bench_sparse;
 pub mod cli;
 pub mod csvdata;

@@ -146,3 +146,59 @@ fn sparse_suite_solves_broyden_with_column_groups() {
     assert_eq!(row["jac_groups"], 5);
     assert!(row["cost"].as_f64().unwrap() < 1e-20, "{row}");
 }
+
+/// True (with the reason printed) when the batch workload is not installed.
+fn without_batch(test: &str) -> bool {
+    let path =
+        trustfit_problems::gauss2d::Workload::path_in(&trustfit_problems::data::default_data_dir());
+    if path.is_file() {
+        return false;
+    }
+    eprintln!("skipping {test}: {} not found", path.display());
+    true
+}
+
+#[test]
+fn batch_suite_fits_like_cpufit_and_the_same_on_any_thread_count() {
+    if without_batch("batch_suite_fits_like_cpufit_and_the_same_on_any_thread_count") {
+        return;
+    }
+    let one = bench_once("batch", &["--n", "2000", "--threads", "1"]);
+    let two = bench_once("batch", &["--n", "2000", "--threads", "2"]);
+    assert_eq!((one.len(), two.len()), (1, 1));
+    let (a, b) = (&one[0], &two[0]);
+    for r in [a, b] {
+        assert_eq!(
+            (r["suite"].as_str(), r["method"].as_str()),
+            (Some("batch"), Some("lm"))
+        );
+        assert_eq!(r["n_fits"], 2000);
+        // Cpufit on the same 2000 fits: every fit converges, median |x0 error| 0.019015 px
+        // (bench-peers/RESULTS-2026-12-04-batch.md); float64 MINPACK reaches the same minima.
+        assert_eq!(r["converged"], 2000);
+        let err = r["median_abs_err_x0"].as_f64().unwrap();
+        assert!((err - 0.019015).abs() < 5e-4, "{err}");
+        let it = r["mean_iterations"].as_f64().unwrap();
+        assert!(it > 2.0 && it <= 10.0, "{it}");
+    }
+    assert_eq!(a["threads"], 1);
+    assert_eq!(b["threads"], 2);
+    assert_eq!(
+        a["x_digest"], b["x_digest"],
+        "results depend on the thread count"
+    );
+}
+
+#[test]
+fn batch_suite_refuses_leastsq_and_a_missing_file() {
+    let out = trustfit(&["bench", "--suite", "batch", "--method", "leastsq"]);
+    assert_eq!(out.status.code(), Some(2));
+    let out = trustfit(&["bench", "--suite", "batch", "--data-dir", "/no/such/data"]);
+    assert_eq!(out.status.code(), Some(2));
+    let err = String::from_utf8(out.stderr).unwrap();
+    assert!(
+        err.contains("/no/such/data/batch/gauss2d_5x5_100k.bin"),
+        "{err}"
+    );
+    assert_eq!(err.lines().count(), 1, "{err:?}");
+}

@@ -58,6 +58,7 @@ pub mod adapter;
 pub mod ba;
 pub mod check;
 pub mod data;
+pub mod gauss2d;
 pub mod minpack;
 pub mod nist;
 pub mod scalar;

@@ -24,6 +24,16 @@ pub fn enorm(x: &[f64]) -> f64 {
     // Precision note: dividing by the length (not multiplying by a reciprocal) is what the
     // C code does; it decides the class boundary, so it must be reproduced.
     let agiant = RGIANT / x.len() as f64;
+    // The usual case, every component intermediate: MINPACK's result is then the plain
+    // sum of squares in order and its square root (s1 = s3 = x3max = 0 below), and a
+    // class test without branches costs less than the classification.
+    let intermediate = |v: &f64| {
+        let a = v.abs();
+        a > RDWARF && a < agiant
+    };
+    if x.iter().fold(true, |all, v| all & intermediate(v)) {
+        return x.iter().fold(0.0_f64, |s, v| s + v * v).sqrt();
+    }
     let mut s1 = 0.0_f64; // large components, scaled by x1max²
     let mut s2 = 0.0_f64; // intermediate components, unscaled
     let mut s3 = 0.0_f64; // small components, scaled by x3max²
