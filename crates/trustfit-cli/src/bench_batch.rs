@@ -59,7 +59,7 @@ pub fn digest(values: &[f64]) -> String {
 /// counts as +∞, as in `cpufit_bench`).
 fn median_abs_err(x: &[f64], w: &Workload, j: usize) -> f64 {
     let n = trustfit_problems::gauss2d::N_PARAMS;
-    let mut errs: Vec<f64> = (0..w.n_fits)
+    let mut errs: Vec<f64> = (0..w.n_fits())
         .map(|k| {
             let e = (x[k * n + j] - w.truth(k)[j]).abs();
             if e.is_finite() { e } else { f64::INFINITY }
@@ -86,7 +86,7 @@ pub fn run(cfg: &BenchConfig, out: &mut dyn Write, summary: &mut Summary) -> Res
     }
     let path = Workload::path_in(&cfg.data_dir);
     let w = Workload::read(&path, cfg.n_fits).map_err(|e| CliError::Data(e.to_string()))?;
-    let problem = format!("gauss2d_{0}x{0}", w.size);
+    let problem = format!("gauss2d_{0}x{0}", w.size());
     if cfg
         .problem
         .as_ref()
@@ -104,15 +104,15 @@ pub fn run(cfg: &BenchConfig, out: &mut dyn Write, summary: &mut Summary) -> Res
     for run in 0..cfg.repeats.min_reps {
         let t0 = Instant::now();
         let r = solve_batch(
-            w.n_fits,
+            w.n_fits(),
             |k| w.fit(k),
-            Starts::PerFit(&w.initial),
+            Starts::PerFit(w.starts()),
             &options,
             Some(threads),
         )
         .map_err(|e| CliError::Usage(e.to_string()))?;
         let time_s = t0.elapsed().as_secs_f64();
-        let fits = w.n_fits.max(1) as f64;
+        let fits = w.n_fits().max(1) as f64;
         let nfev: usize = r.fits.iter().map(|f| f.nfev).sum();
         let njev: usize = r.fits.iter().map(|f| f.njev).sum();
         let row = serde_json::json!({
@@ -121,10 +121,10 @@ pub fn run(cfg: &BenchConfig, out: &mut dyn Write, summary: &mut Summary) -> Res
             "solver": "trustfit",
             "method": cfg.method.as_str(),
             "jac": cfg.jac.as_str(),
-            "n_fits": w.n_fits,
+            "n_fits": w.n_fits(),
             "threads": threads,
             "time_s": time_s,
-            "fits_per_s": w.n_fits as f64 / time_s,
+            "fits_per_s": w.n_fits() as f64 / time_s,
             "converged": r.converged(),
             "mean_iterations": njev as f64 / fits,
             "mean_nfev": nfev as f64 / fits,

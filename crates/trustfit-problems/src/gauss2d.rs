@@ -21,21 +21,19 @@ pub const N_PARAMS: usize = 5;
 ///
 /// ```
 /// let w = trustfit_problems::gauss2d::Workload::synthetic(3, 5);
-/// assert_eq!((w.n_fits, w.n_points(), w.size), (3, 25, 5));
+/// assert_eq!((w.n_fits(), w.n_points(), w.size()), (3, 25, 5));
 /// assert_eq!(w.data(2).len(), 25);
 /// ```
 #[derive(Debug, Clone)]
 pub struct Workload {
-    /// Number of fits.
-    pub n_fits: usize,
+    n_fits: usize,
     /// Pixels per side (points per fit = size²).
-    pub size: usize,
-    /// Pixel values, row-major `n_fits × size²` (f32 in the file, widened).
-    pub data: Vec<f64>,
-    /// Starting guesses, row-major `n_fits × 5`.
-    pub initial: Vec<f64>,
-    /// The parameters each fit's data was made from, row-major `n_fits × 5`.
-    pub truth: Vec<f64>,
+    size: usize,
+    /// Row-major `n_fits × size²` (f32 in the file, widened); the starts and the truth
+    /// are row-major `n_fits × 5`.
+    data: Vec<f64>,
+    initial: Vec<f64>,
+    truth: Vec<f64>,
 }
 
 fn parse_err(path: &Path, reason: String) -> DataError {
@@ -69,7 +67,7 @@ impl Workload {
     /// ```
     /// let dir = trustfit_problems::data::default_data_dir();
     /// match trustfit_problems::gauss2d::Workload::read(&dir.join(trustfit_problems::gauss2d::FILE), Some(10)) {
-    ///     Ok(w) => assert_eq!(w.n_fits, 10),
+    ///     Ok(w) => assert_eq!(w.n_fits(), 10),
     ///     Err(e) => println!("skipped: {e}"),
     /// }
     /// ```
@@ -165,6 +163,33 @@ impl Workload {
             initial,
             truth,
         }
+    }
+
+    /// Number of fits.
+    ///
+    /// ```
+    /// assert_eq!(trustfit_problems::gauss2d::Workload::synthetic(3, 5).n_fits(), 3);
+    /// ```
+    pub fn n_fits(&self) -> usize {
+        self.n_fits
+    }
+
+    /// Pixels per side.
+    ///
+    /// ```
+    /// assert_eq!(trustfit_problems::gauss2d::Workload::synthetic(3, 5).size(), 5);
+    /// ```
+    pub fn size(&self) -> usize {
+        self.size
+    }
+
+    /// Every fit's start, row-major `n_fits × 5` (A, x0, y0, w, b).
+    ///
+    /// ```
+    /// assert_eq!(trustfit_problems::gauss2d::Workload::synthetic(3, 5).starts().len(), 15);
+    /// ```
+    pub fn starts(&self) -> &[f64] {
+        &self.initial
     }
 
     /// Points per fit.

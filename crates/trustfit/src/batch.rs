@@ -11,7 +11,7 @@ use crate::error::{Error, ErrorKind};
 use crate::options::Options;
 use crate::problem::Residuals;
 use crate::report::Status;
-use crate::workspace::Solver;
+use crate::workspace::{Solution, Solver};
 
 /// Where the fits of a batch start.
 ///
@@ -136,6 +136,38 @@ where
     P: Residuals,
     F: Fn(usize) -> P + Sync,
 {
+    let each = PerFit {
+        len: 0,
+        scratch: || (),
+        write: |_: &mut (), _: &P, _: &Solution<'_>, _: &mut [f64]| Ok(()),
+    };
+    solve_each(count, problem, starts, options, threads, each).map(|(r, _)| r)
+}
+
+/// What [`solve_each`] computes per fit beyond x and the summary: `len` values written
+/// by `write` from the fit's solution, with a per-thread `scratch` (e.g. a covariance
+/// workspace). An error of `write` marks the fit failed (x and its values NaN).
+pub(crate) struct PerFit<I, W> {
+    pub len: usize,
+    pub scratch: I,
+    pub write: W,
+}
+
+/// [`solve_batch`], plus `each.len` values per fit (row-major count×len).
+pub(crate) fn solve_each<P, F, S, I, W>(
+    count: usize,
+    problem: F,
+    starts: Starts<'_>,
+    options: &Options,
+    threads: Option<usize>,
+    each: PerFit<I, W>,
+) -> Result<(BatchResult, Vec<f64>), Error>
+where
+    P: Residuals,
+    F: Fn(usize) -> P + Sync,
+    I: Fn() -> S + Sync,
+    W: Fn(&mut S, &P, &Solution<'_>, &mut [f64]) -> Result<(), ErrorKind> + Sync,
+{
     let (x0, n) = match starts {
         Starts::Shared(x) => (x, x.len()),
         Starts::PerFit(x) => (x, x.len().checked_div(count).unwrap_or(0)),
@@ -165,20 +197,35 @@ where
         x: vec![f64::NAN; count * n],
         fits: vec![unsolved; count],
     };
+    let width = each.len.max(1);
+    let mut extra = vec![f64::NAN; count * width];
     if count == 0 {
-        return Ok(result);
+        return Ok((result, Vec::new()));
     }
     // Every option and shape check, once, on the first problem.
     Solver::new(&problem(0), start(0), options)?;
-    let run = |result: &mut BatchResult| {
-        let rows = result.x.par_chunks_mut(n);
+    let run = |result: &mut BatchResult, extra: &mut Vec<f64>| {
+        let rows = result.x.par_chunks_mut(n).zip(extra.par_chunks_mut(width));
         rows.zip(result.fits.par_iter_mut())
             .enumerate()
             .for_each_init(
-                || Solver::new(&problem(0), start(0), options),
-                |solver, (k, (x, fit))| {
+                || {
+                    (
+                        Solver::new(&problem(0), start(0), options),
+                        (each.scratch)(),
+                    )
+                },
+                |(solver, scratch), (k, ((x, values), fit))| {
                     if let Ok(solver) = solver.as_mut() {
-                        solve_one(solver, &problem(k), start(k), x, fit);
+                        let p = problem(k);
+                        if let Some(s) = solve_one(solver, &p, start(k), x, fit)
+                            && let Err(kind) =
+                                (each.write)(scratch, &p, &s, &mut values[..each.len])
+                        {
+                            x.fill(f64::NAN);
+                            values.fill(f64::NAN);
+                            fit.outcome = FitOutcome::Failed(kind);
+                        }
                     }
                 },
             );
@@ -189,21 +236,25 @@ where
                 .num_threads(t.max(1))
                 .build()
                 .map_err(|e| Error::option("threads", format!("no thread pool: {e}")))?;
-            pool.install(|| run(&mut result));
+            pool.install(|| run(&mut result, &mut extra));
         }
-        None => run(&mut result),
+        None => run(&mut result, &mut extra),
     }
-    Ok(result)
+    if each.len == 0 {
+        extra.clear();
+    }
+    Ok((result, extra))
 }
 
-/// Solves one fit into its row of parameters and its summary.
-fn solve_one<P: Residuals>(
-    solver: &mut Solver,
+/// Solves one fit into its row of parameters and its summary; the solution, for what
+/// else the caller computes from it.
+fn solve_one<'s, P: Residuals>(
+    solver: &'s mut Solver,
     problem: &P,
     x0: &[f64],
     x: &mut [f64],
     fit: &mut FitSummary,
-) {
+) -> Option<Solution<'s>> {
     match solver.solve(problem, x0) {
         Ok(s) => {
             x.copy_from_slice(s.x);
@@ -213,10 +264,12 @@ fn solve_one<P: Residuals>(
                 njev: s.njev.unwrap_or(0),
                 outcome: FitOutcome::Solved(s.status),
             };
+            Some(s)
         }
         Err(e) => {
             fit.nfev = e.best().map_or(0, |b| b.nfev);
             fit.outcome = FitOutcome::Failed(e.kind());
+            None
         }
     }
 }

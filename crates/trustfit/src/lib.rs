@@ -51,8 +51,9 @@ mod workspace;
 pub use batch::{BatchResult, FitOutcome, FitSummary, Starts, solve_batch};
 pub use error::{BestPoint, CallbackError, Error, ErrorKind};
 pub use fit::{
-    Covariance, CurveFitOptions, CurveFitResult, LeastsqOptions, LeastsqResult, Sigma,
-    covariance_from_jacobian, curve_fit, leastsq, leastsq_message, pinv_jtj,
+    BatchCurveFit, BatchCurveFitOptions, BatchSigma, Covariance, CurveFitOptions, CurveFitResult,
+    LeastsqOptions, LeastsqResult, Sigma, covariance_from_jacobian, curve_fit, curve_fit_batch,
+    leastsq, leastsq_message, pinv_jtj,
 };
 pub use jacobian::groups::ColumnGrouping;
 pub use linalg::sparse::{CsrMatrix, SparsityPattern};

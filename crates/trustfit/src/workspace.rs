@@ -81,6 +81,8 @@ pub struct Solution<'a> {
     pub cost: f64,
     /// Residuals at `x`.
     pub fun: &'a [f64],
+    /// J at `x`, row-major m×n (empty for a sparse or matrix-free J).
+    pub jac: &'a [f64],
     /// Gradient of the cost at `x`.
     pub grad: &'a [f64],
     /// First-order optimality measure.
@@ -273,6 +275,10 @@ impl Solver {
             x: &st.x,
             cost: out.cost,
             fun: &st.f_true,
+            jac: match &self.jac {
+                JacStore::Dense { data, .. } => data,
+                _ => &[],
+            },
             grad: &st.grad,
             optimality: out.optimality,
             active_mask: &st.active_mask,
@@ -324,7 +330,7 @@ impl Solver {
     }
 
     /// The report of the last run (the front door's last step): the buffers are taken,
-    /// or copied when `keep` (the solver serves again; see [`crate::solve`]).
+    /// or copied when `keep` (the solver serves again: the thread's spare of `least_squares`).
     pub(crate) fn report(&mut self, out: Outcome, time: std::time::Duration, keep: bool) -> Report {
         fn grab<T: Clone + Default>(v: &mut T, keep: bool) -> T {
             if keep { v.clone() } else { std::mem::take(v) }

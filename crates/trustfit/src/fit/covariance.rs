@@ -74,40 +74,95 @@ pub(super) fn cov_from_r(fjac: &[f64], ipvt: &[usize], m: usize, n: usize) -> Op
 /// assert!(trustfit::pinv_jtj(&[1.0], 2, 2).is_err());
 /// ```
 pub fn pinv_jtj(jac: &[f64], m: usize, n: usize) -> Result<Vec<f64>, Error> {
-    if Some(jac.len()) != m.checked_mul(n) {
-        return Err(Error::ShapeMismatch {
-            what: "The Jacobian has the wrong number of entries.".into(),
-            expected: format!("{m}·{n}"),
-            got: jac.len().to_string(),
-        });
-    }
-    let rows = m.max(n);
-    let mut svd = ThinSvd::new(rows, n);
-    svd.set_shape(m, n);
-    for j in 0..n {
-        for i in 0..m {
-            svd.a[j * m + i] = jac[i * n + j];
-        }
-    }
-    let zeros = vec![0.0; m];
-    let mut utb = vec![0.0; n.min(m)];
-    svd.factor_and_project(&zeros, &mut utb)?;
-    let k = svd.k();
-    let threshold = EPS * rows as f64 * svd.s.first().copied().unwrap_or(0.0);
     let mut cov = vec![0.0; n * n];
-    for l in 0..k {
-        let s = svd.s[l];
-        if s <= threshold {
-            continue;
+    PinvJtj::new(m, n).compute(jac, m, n, &mut cov)?;
+    Ok(cov)
+}
+
+/// The buffers of [`pinv_jtj`], kept to compute it for many fits of one shape (the
+/// batch fitter keeps one per thread).
+pub(crate) struct PinvJtj {
+    svd: ThinSvd,
+    zeros: Vec<f64>,
+    utb: Vec<f64>,
+}
+
+impl PinvJtj {
+    /// Buffers for m×n Jacobians.
+    pub(crate) fn new(m: usize, n: usize) -> Self {
+        Self {
+            svd: ThinSvd::new(m.max(n), n),
+            zeros: vec![0.0; m],
+            utb: vec![0.0; n.min(m)],
         }
-        let col = &svd.v[l * n..(l + 1) * n];
-        for a in 0..n {
-            for b in 0..n {
-                cov[a * n + b] += col[a] / (s * s) * col[b];
+    }
+
+    /// [`pinv_jtj`] into `cov` (n×n) without allocating.
+    pub(crate) fn compute(
+        &mut self,
+        jac: &[f64],
+        m: usize,
+        n: usize,
+        cov: &mut [f64],
+    ) -> Result<(), Error> {
+        if Some(jac.len()) != m.checked_mul(n) || self.zeros.len() != m || cov.len() != n * n {
+            return Err(Error::ShapeMismatch {
+                what: "The Jacobian has the wrong number of entries.".into(),
+                expected: format!("{m}·{n}"),
+                got: jac.len().to_string(),
+            });
+        }
+        let rows = m.max(n);
+        let svd = &mut self.svd;
+        svd.set_shape(m, n);
+        for j in 0..n {
+            for i in 0..m {
+                svd.a[j * m + i] = jac[i * n + j];
             }
         }
+        svd.factor_and_project(&self.zeros, &mut self.utb)?;
+        let k = svd.k();
+        let threshold = EPS * rows as f64 * svd.s.first().copied().unwrap_or(0.0);
+        cov.fill(0.0);
+        for l in 0..k {
+            let s = svd.s[l];
+            if s <= threshold {
+                continue;
+            }
+            let col = &svd.v[l * n..(l + 1) * n];
+            for a in 0..n {
+                for b in 0..n {
+                    cov[a * n + b] += col[a] / (s * s) * col[b];
+                }
+            }
+        }
+        Ok(())
     }
-    Ok(cov)
+}
+
+/// scipy's pcov rules on `(JᵀJ)⁻¹` in place: scaled by `sum_sq / (m − n)` unless
+/// `absolute`, all `+∞` when it holds NaN or m ≤ n (without `absolute`). Returns
+/// whether the covariance was estimated.
+pub(crate) fn scale_unscaled(
+    matrix: &mut [f64],
+    sum_sq: f64,
+    m: usize,
+    n: usize,
+    absolute: bool,
+) -> bool {
+    let mut estimated = !matrix.iter().any(|v| v.is_nan());
+    if estimated && !absolute {
+        if m > n {
+            let s = sum_sq / (m - n) as f64;
+            matrix.iter_mut().for_each(|v| *v *= s);
+        } else {
+            estimated = false;
+        }
+    }
+    if !estimated {
+        matrix.fill(f64::INFINITY);
+    }
+    estimated
 }
 
 /// scipy's `curve_fit` covariance from a dense row-major m×n Jacobian of the (weighted)
@@ -187,18 +242,7 @@ impl Covariance {
             Some(p) if p.len() == n * n && !p.iter().any(|v| v.is_nan()) => p,
             _ => vec![f64::NAN; n * n],
         };
-        let mut estimated = !matrix.iter().any(|v| v.is_nan());
-        if estimated && !absolute {
-            if m > n {
-                let s = sum_sq / (m - n) as f64;
-                matrix.iter_mut().for_each(|v| *v *= s);
-            } else {
-                estimated = false;
-            }
-        }
-        if !estimated {
-            matrix.fill(f64::INFINITY);
-        }
+        let estimated = scale_unscaled(&mut matrix, sum_sq, m, n, absolute);
         Self::from_matrix(matrix, n, estimated)
     }
 

@@ -93,18 +93,7 @@ where
             "array must not contain infs or NaNs",
         ));
     }
-    let bounded = !opts.bounds.is_unbounded();
-    let method = opts
-        .method
-        .unwrap_or(if bounded { Method::Trf } else { Method::Lm });
-    if method == Method::Lm && bounded {
-        return Err(Error::Unsupported {
-            method: "lm",
-            message:
-                "Method 'lm' only works for unconstrained problems. Use 'trf' or 'dogbox' instead."
-                    .into(),
-        });
-    }
+    let method = method_for(opts.method, &opts.bounds)?;
     // Whitening: w = 1/σ, or L⁻¹ with σ = L Lᵀ.
     let whiten = Whitening::new(&opts.sigma, big_m)?;
     let residual = |p: &[f64], f: &mut [f64]| -> Result<(), CallbackError> {
@@ -152,6 +141,22 @@ where
     let cov = covariance_from_jacobian(&r.jac, big_m, n, 2.0 * r.cost, opts.absolute_sigma)?;
     let (ier, mesg) = (r.status.scipy_status(), r.message().to_string());
     Ok(finish(r.x, cov, r.nfev, r.fun, ier, mesg))
+}
+
+/// `curve_fit`'s method: as given, else lm without bounds and trf with them; lm with
+/// bounds is refused (scipy's message).
+pub(super) fn method_for(method: Option<Method>, bounds: &Bounds) -> Result<Method, Error> {
+    let bounded = !bounds.is_unbounded();
+    let method = method.unwrap_or(if bounded { Method::Trf } else { Method::Lm });
+    if method == Method::Lm && bounded {
+        return Err(Error::Unsupported {
+            method: "lm",
+            message:
+                "Method 'lm' only works for unconstrained problems. Use 'trf' or 'dogbox' instead."
+                    .into(),
+        });
+    }
+    Ok(method)
 }
 
 /// The result from the solution and its covariance (computed by `covariance.rs`).

@@ -3,10 +3,12 @@
 //! port; plus the covariance of any [`Report`](crate::Report), computed in one place
 //! (`covariance.rs`).
 
+mod batch_curve_fit;
 mod covariance;
 mod curve_fit;
 mod leastsq;
 
+pub use batch_curve_fit::{BatchCurveFit, BatchCurveFitOptions, BatchSigma, curve_fit_batch};
 pub use covariance::{Covariance, covariance_from_jacobian, pinv_jtj};
 pub use curve_fit::{CurveFitOptions, CurveFitResult, Sigma, curve_fit};
 pub use leastsq::{LeastsqOptions, LeastsqResult, leastsq, leastsq_message};

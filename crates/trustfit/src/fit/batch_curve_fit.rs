@@ -1,0 +1,267 @@
+//! `curve_fit` for many data sets at once — one model, shared x, K rows of y (per pixel,
+//! per sample) — on every core: each row is weighted and fitted as [`curve_fit`](super::curve_fit)
+//! fits it alone, and gets its covariance from the J at its solution, with no
+//! exception for a row that fails (its status says why, its parameters are NaN).
+
+use super::covariance::{PinvJtj, scale_unscaled};
+use super::curve_fit::method_for;
+use crate::batch::{FitSummary, PerFit, Starts, solve_each};
+use crate::error::{CallbackError, Error, ErrorKind};
+use crate::options::{Bounds, Method, Options};
+use crate::problem::Residuals;
+
+/// Data uncertainty of a batch (standard deviations; weights 1/σ).
+#[derive(Debug, Clone, Copy, Default)]
+pub enum BatchSigma<'a> {
+    /// No weights (default).
+    #[default]
+    None,
+    /// One σ per point (length M), shared by every row; a single value applies to all.
+    PerPoint(&'a [f64]),
+    /// One σ per point of every row (row-major K×M).
+    PerFit(&'a [f64]),
+}
+
+/// Options of [`curve_fit_batch`]: `curve_fit`'s keyword arguments for K fits.
+///
+/// ```
+/// let o = trustfit::BatchCurveFitOptions::new(trustfit::Starts::Shared(&[1.0, 0.0]));
+/// assert!(o.method.is_none() && !o.absolute_sigma);
+/// ```
+#[derive(Debug, Clone)]
+pub struct BatchCurveFitOptions<'a> {
+    /// Starts: one for all rows, or one per row.
+    pub p0: Starts<'a>,
+    /// Data uncertainty.
+    pub sigma: BatchSigma<'a>,
+    /// σ is absolute (pcov not rescaled by the residual variance).
+    pub absolute_sigma: bool,
+    /// Bounds on the parameters (shared by every row).
+    pub bounds: Bounds,
+    /// Method: default `lm` without bounds, else `trf`.
+    pub method: Option<Method>,
+    /// The solver's other options (jac, loss, tolerances, max_nfev, …).
+    pub options: Options,
+    /// Worker threads (`None`: every core).
+    pub threads: Option<usize>,
+}
+
+impl<'a> BatchCurveFitOptions<'a> {
+    /// Defaults as `curve_fit`'s, with these starts.
+    ///
+    /// ```
+    /// let o = trustfit::BatchCurveFitOptions::new(trustfit::Starts::Shared(&[1.0]));
+    /// assert!(o.threads.is_none());
+    /// ```
+    pub fn new(p0: Starts<'a>) -> Self {
+        Self {
+            p0,
+            sigma: BatchSigma::None,
+            absolute_sigma: false,
+            bounds: Bounds::default(),
+            method: None,
+            options: Options::default(),
+            threads: None,
+        }
+    }
+}
+
+/// What [`curve_fit_batch`] returns: row k's parameters, covariance and summary.
+#[derive(Debug, Clone, PartialEq)]
+pub struct BatchCurveFit {
+    /// Parameters per fit.
+    pub n: usize,
+    /// Fitted parameters, row-major K×n (NaN for a failed fit).
+    pub popt: Vec<f64>,
+    /// Covariances, K blocks of n×n (`+∞` where it cannot be estimated, NaN for a
+    /// failed fit).
+    pub pcov: Vec<f64>,
+    /// One summary per fit (status, cost, nfev, njev).
+    pub fits: Vec<FitSummary>,
+}
+
+impl BatchCurveFit {
+    /// Row k's parameters.
+    ///
+    /// ```
+    /// let r = trustfit::BatchCurveFit { n: 1, popt: vec![1.0, 2.0], pcov: vec![0.1, 0.2], fits: vec![] };
+    /// assert_eq!(r.popt(1), [2.0]);
+    /// ```
+    pub fn popt(&self, k: usize) -> &[f64] {
+        &self.popt[k * self.n..(k + 1) * self.n]
+    }
+
+    /// Row k's covariance (row-major n×n).
+    ///
+    /// ```
+    /// let r = trustfit::BatchCurveFit { n: 1, popt: vec![1.0, 2.0], pcov: vec![0.1, 0.2], fits: vec![] };
+    /// assert_eq!(r.pcov(1), [0.2]);
+    /// ```
+    pub fn pcov(&self, k: usize) -> &[f64] {
+        let nn = self.n * self.n;
+        &self.pcov[k * nn..(k + 1) * nn]
+    }
+}
+
+/// One row as its own problem: `(model(p) − y)/σ`, with the points whose y is not
+/// finite left out (their residual and J row 0); NaN residuals when fewer than n
+/// points remain, so that the row fails as "not finite at the start".
+struct Row<'a, M: ?Sized> {
+    model: &'a M,
+    y: &'a [f64],
+    sigma: &'a [f64],
+    /// Points with a finite y.
+    valid: usize,
+    n: usize,
+}
+
+impl<M: Residuals + ?Sized> Row<'_, M> {
+    fn weight(&self, i: usize) -> f64 {
+        match self.sigma.len() {
+            0 => 1.0,
+            1 => 1.0 / self.sigma[0],
+            _ => 1.0 / self.sigma[i],
+        }
+    }
+}
+
+impl<M: Residuals + ?Sized> Residuals for Row<'_, M> {
+    fn num_residuals(&self) -> usize {
+        self.y.len()
+    }
+
+    fn residuals(&self, p: &[f64], f: &mut [f64]) -> Result<(), CallbackError> {
+        if self.valid < self.n || self.valid == 0 {
+            f.fill(f64::NAN);
+            return Ok(());
+        }
+        self.model.residuals(p, f)?;
+        for (i, (fi, &yi)) in f.iter_mut().zip(self.y).enumerate() {
+            *fi = if yi.is_finite() {
+                (*fi - yi) * self.weight(i)
+            } else {
+                0.0
+            };
+        }
+        Ok(())
+    }
+
+    fn has_jacobian(&self) -> bool {
+        self.model.has_jacobian()
+    }
+
+    fn jacobian(&self, p: &[f64], jac: &mut [f64]) -> Result<(), CallbackError> {
+        self.model.jacobian(p, jac)?;
+        let n = self.n;
+        for (i, (row, &yi)) in jac.chunks_exact_mut(n).zip(self.y).enumerate() {
+            let w = if yi.is_finite() { self.weight(i) } else { 0.0 };
+            row.iter_mut().for_each(|v| *v *= w);
+        }
+        Ok(())
+    }
+}
+
+fn check_sigma(sigma: &BatchSigma<'_>, m: usize, k: usize) -> Result<(), Error> {
+    let (values, ok) = match sigma {
+        BatchSigma::None => return Ok(()),
+        BatchSigma::PerPoint(s) => (*s, s.len() == m || s.len() == 1),
+        BatchSigma::PerFit(s) => (*s, s.len() == m * k),
+    };
+    if !ok {
+        return Err(Error::option("sigma", "has incorrect shape."));
+    }
+    if values.iter().any(|s| !(s.is_finite() && *s != 0.0)) {
+        return Err(Error::option("sigma", "must be finite and nonzero."));
+    }
+    Ok(())
+}
+
+/// Fits `model` to every row of `ydata` (row-major K×M, M = `model.num_residuals()`,
+/// the model's "residuals" being its values at the M shared x) as scipy's `curve_fit`
+/// would fit each row alone: weights 1/σ, lm (or trf with bounds), and pcov from J at
+/// the solution (scaled by χ²/(M′ − n) unless `absolute_sigma`; M′ counts the row's
+/// finite y — points whose y is NaN or ±∞ are left out). A row with fewer than n
+/// finite points, a failing model, or a singular covariance fails alone: its outcome
+/// says why and its parameters are NaN. Results are the same for any thread count.
+///
+/// # Errors
+/// A ydata length that is not a multiple of M, σ of the wrong shape or not finite and
+/// nonzero, lm with bounds, invalid options (checked once, before any fit).
+///
+/// ```
+/// use trustfit::{curve_fit_batch, from_fn, BatchCurveFitOptions, Starts};
+/// // y = a·exp(b·t) at 6 shared t, 3 rows of data.
+/// let t: Vec<f64> = (0..6).map(|i| i as f64 * 0.5).collect();
+/// let model = from_fn(6, |p: &[f64], out: &mut [f64]| {
+///     for i in 0..6 { out[i] = p[0] * (p[1] * (i as f64 * 0.5)).exp(); }
+/// });
+/// let y: Vec<f64> = (0..3)
+///     .flat_map(|k| t.iter().map(move |&t| (1.0 + k as f64) * (-0.5 * t).exp()))
+///     .collect();
+/// let fit = curve_fit_batch(&model, &y, &BatchCurveFitOptions::new(Starts::Shared(&[1.0, 0.0]))).unwrap();
+/// assert!((fit.popt(2)[0] - 3.0).abs() < 1e-6 && (fit.popt(2)[1] + 0.5).abs() < 1e-6);
+/// assert!(fit.fits.iter().all(|f| f.outcome.success()));
+/// ```
+pub fn curve_fit_batch<M>(
+    model: &M,
+    ydata: &[f64],
+    opts: &BatchCurveFitOptions<'_>,
+) -> Result<BatchCurveFit, Error>
+where
+    M: Residuals + Sync + ?Sized,
+{
+    let m = model.num_residuals();
+    if m == 0 || !ydata.len().is_multiple_of(m) {
+        return Err(Error::ShapeMismatch {
+            what: "`ydata` must hold K rows of the model's M points.".into(),
+            expected: format!("K·{m} values"),
+            got: ydata.len().to_string(),
+        });
+    }
+    let k = ydata.len() / m;
+    check_sigma(&opts.sigma, m, k)?;
+    let method = method_for(opts.method, &opts.bounds)?;
+    let options = Options {
+        method,
+        bounds: opts.bounds.clone(),
+        ..opts.options.clone()
+    };
+    let n = match opts.p0 {
+        Starts::Shared(p) => p.len(),
+        Starts::PerFit(p) => p.len().checked_div(k).unwrap_or(0),
+    };
+    let row = |r: usize| {
+        let y = &ydata[r * m..(r + 1) * m];
+        let sigma = match opts.sigma {
+            BatchSigma::None => &[][..],
+            BatchSigma::PerPoint(s) => s,
+            BatchSigma::PerFit(s) => &s[r * m..(r + 1) * m],
+        };
+        let valid = y.iter().filter(|v| v.is_finite()).count();
+        Row {
+            model,
+            y,
+            sigma,
+            valid,
+            n,
+        }
+    };
+    let absolute = opts.absolute_sigma;
+    let each = PerFit {
+        len: n * n,
+        scratch: || PinvJtj::new(m, n),
+        write: |pinv: &mut PinvJtj, p: &Row<'_, M>, s: &crate::Solution<'_>, cov: &mut [f64]| {
+            pinv.compute(s.jac, m, n, cov)
+                .map_err(|_| ErrorKind::LinearAlgebra)?;
+            scale_unscaled(cov, 2.0 * s.cost, p.valid, n, absolute);
+            Ok(())
+        },
+    };
+    let (result, pcov) = solve_each(k, row, opts.p0, &options, opts.threads, each)?;
+    Ok(BatchCurveFit {
+        n: result.n,
+        popt: result.x,
+        pcov,
+        fits: result.fits,
+    })
+}
