@@ -703,3 +703,55 @@ fn parallel_differences_surface_user_panics() {
     let e = least_squares(&p, &[0.0, 0.0, 0.5], &opts).unwrap_err();
     expect_callback_error(e, "worker blew up", "workers");
 }
+
+/// The first Jacobian evaluation fails (a panic, an error, NaN entries, a panicking
+/// residual inside parallel finite differences): every method keeps x0 as the best point,
+/// with its cost (f(x0) = (−30, 3): ½(900 + 9)) and the one evaluation made.
+#[test]
+fn a_failing_first_jacobian_keeps_x0_as_the_best_point() {
+    type Jac = fn(&[f64], &mut [f64]) -> Result<(), CallbackError>;
+    let failures: [(&str, Jac); 3] = [
+        ("panic", |_, _| panic!("jacobian blew up")),
+        ("error", |_, _| Err("no J today".into())),
+        ("nan", |_, j| {
+            j.fill(f64::NAN);
+            Ok(())
+        }),
+    ];
+    for method in [Method::Trf, Method::Dogbox, Method::Lm] {
+        for (what, jac) in failures {
+            let p = from_fn(2, |x: &[f64], f: &mut [f64]| rosen_f(x, f)).with_jacobian(jac);
+            let e = least_squares(&p, &[-2.0, 1.0], &analytic(method)).unwrap_err();
+            let best = e
+                .best()
+                .unwrap_or_else(|| panic!("{method} {what}: no best point in {e}"));
+            assert_eq!(best.x, [-2.0, 1.0], "{method} {what}");
+            assert!(
+                (best.cost - 454.5).abs() < 1e-12,
+                "{method} {what}: {}",
+                best.cost
+            );
+            assert_eq!(best.nfev, 1, "{method} {what}");
+        }
+    }
+    // Parallel forward differences: a residual that panics away from x0.
+    let p = from_fn(2, |x: &[f64], f: &mut [f64]| {
+        assert!(x == [-2.0, 1.0], "away from x0");
+        rosen_f(x, f);
+    });
+    for method in [Method::Trf, Method::Dogbox] {
+        let opts = Options {
+            method,
+            workers: Some(2),
+            ..Default::default()
+        };
+        let e = least_squares(&p, &[-2.0, 1.0], &opts).unwrap_err();
+        let best = e
+            .best()
+            .unwrap_or_else(|| panic!("{method} workers: no best point in {e}"));
+        assert_eq!(
+            (best.x.as_slice(), best.cost),
+            ([-2.0, 1.0].as_slice(), 454.5)
+        );
+    }
+}

@@ -170,15 +170,14 @@ pub(crate) fn minimize<P: Residuals + ?Sized, S: Strategy>(
     strategy: &mut S,
     mut callback: Option<&mut IterationCallback<'_>>,
 ) -> Result<Outcome, Error> {
-    let LoopParts {
-        eval, st, clock, ..
-    } = parts;
-    clock.time(Phase::Jacobian, || {
-        eval.evaluate(problem, plan, &st.x, &st.f_true, jac)
+    let cost = start(problem, plan, parts, jac).map_err(|e| {
+        // A failure at x0 (J not finite, a panicking model or loss) keeps x0 as the
+        // best point, as the later iterations keep theirs.
+        let st = &parts.st;
+        let cost = parts.loss.cost_of(&st.f_true).unwrap_or(f64::NAN);
+        let x = st.x.clone();
+        e.with_best(BestPoint { x, cost, nfev: 1 })
     })?;
-    let cost = parts.loss.scale(&st.f_true, &mut st.fs, jac)?;
-    jac.tmul(&st.fs, &mut st.g);
-    jac.take_error()?;
     parts.scales.reset(&plan.scaling, jac);
     let mut delta = strategy.start(plan, &parts.st, &parts.scales);
     if delta == 0.0 || delta.is_nan() {
@@ -228,6 +227,25 @@ pub(crate) fn minimize<P: Residuals + ?Sized, S: Strategy>(
         status: run.status.unwrap_or(Status::MaxNfev),
         nit: run.nit,
     })
+}
+
+/// J(x0), the loss scaling and the gradient at x0; the cost at x0.
+fn start<P: Residuals + ?Sized>(
+    problem: &P,
+    plan: &Plan,
+    parts: &mut LoopParts,
+    jac: &mut JacStore<'_>,
+) -> Result<f64, Error> {
+    let LoopParts {
+        eval, st, clock, ..
+    } = parts;
+    clock.time(Phase::Jacobian, || {
+        eval.evaluate(problem, plan, &st.x, &st.f_true, jac)
+    })?;
+    let cost = parts.loss.scale(&st.f_true, &mut st.fs, jac)?;
+    jac.tmul(&st.fs, &mut st.g);
+    jac.take_error()?;
+    Ok(cost)
 }
 
 impl<P: Residuals + ?Sized, S: Strategy> Minimizer<'_, '_, P, S> {
