@@ -4,7 +4,7 @@
 //! with one copy; anything else goes through `numpy.ascontiguousarray` first.
 
 use numpy::{Complex64, PyArray1, PyArray2, PyArrayMethods, PyUntypedArrayMethods};
-use pyo3::exceptions::PyValueError;
+use pyo3::exceptions::{PyTypeError, PyValueError};
 use pyo3::prelude::*;
 
 /// `numpy.ascontiguousarray(obj, dtype=dtype)` (always at least 1-d).
@@ -40,6 +40,24 @@ fn copy_vector(arr: &Bound<'_, PyArray1<f64>>, out: &mut [f64], what: &str) -> P
     Ok(true)
 }
 
+/// What scipy's arithmetic on a returned value would raise: numpy's own TypeError for
+/// values that are not numbers (bool, str, None, objects), and trustfit's for a masked
+/// array (see `_refuse_masked` in optimize.py).
+fn check_numeric(obj: &Bound<'_, PyAny>, what: &str) -> PyResult<()> {
+    let np = obj.py().import("numpy")?;
+    if obj.is_instance(&np.getattr("ma")?.getattr("MaskedArray")?)? {
+        return Err(PyTypeError::new_err(format!(
+            "`{what}` returned a masked array, which trustfit does not take: return `a.filled(value)`."
+        )));
+    }
+    let arr = np.getattr("asarray")?.call1((obj,))?;
+    let kind: String = arr.getattr("dtype")?.getattr("kind")?.extract()?;
+    if !matches!(kind.as_str(), "f" | "i" | "u" | "c") {
+        np.getattr("subtract")?.call1((&arr, &arr))?;
+    }
+    Ok(())
+}
+
 /// Reads the residual vector a user's `fun` returned (1-d, or a scalar when m = 1).
 pub fn read_vector(obj: &Bound<'_, PyAny>, out: &mut [f64], what: &str) -> PyResult<()> {
     if let Ok(arr) = obj.cast::<PyArray1<f64>>()
@@ -47,6 +65,7 @@ pub fn read_vector(obj: &Bound<'_, PyAny>, out: &mut [f64], what: &str) -> PyRes
     {
         return Ok(());
     }
+    check_numeric(obj, what)?;
     let conv = ascontiguous(obj, "float64")?;
     match conv.cast::<PyArray1<f64>>() {
         Ok(arr) if copy_vector(arr, out, what)? => Ok(()),
@@ -92,6 +111,15 @@ pub fn read_matrix(obj: &Bound<'_, PyAny>, out: &mut [f64], m: usize, n: usize) 
         return Ok(());
     }
     let np = obj.py().import("numpy")?;
+    // A sparse matrix where J(x0) was dense: scipy densifies it (`np.atleast_2d` of its
+    // `toarray()`); so does trustfit.
+    let dense;
+    let obj = if obj.hasattr("toarray")? && obj.hasattr("nnz")? {
+        dense = obj.call_method0("toarray")?;
+        &dense
+    } else {
+        obj
+    };
     let two_d = np.getattr("atleast_2d")?.call1((obj,))?;
     let conv = ascontiguous(&two_d, "float64")?;
     match conv.cast::<PyArray2<f64>>() {

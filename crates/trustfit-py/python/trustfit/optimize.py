@@ -374,6 +374,43 @@ def _optimize_result(res, m, n, zero_mask, no_njev):
     )
 
 
+def _refuse_masked(value, what):
+    """A numpy masked array is refused (scipy computes on it with the mask's own
+    arithmetic, which trustfit does not reproduce: a deliberate difference, README)."""
+    if isinstance(value, np.ma.MaskedArray):
+        raise TypeError(
+            f"{what} is a masked array, which trustfit does not take: pass "
+            "`a.filled(value)` or the unmasked entries (`a.compressed()`)."
+        )
+
+
+def _check_numeric(f):
+    """Residuals that are not numbers (bool, str, None, objects) raise the error numpy
+    raises in scipy's own arithmetic on them (TypeError, UFuncTypeError)."""
+    f = np.asarray(f)
+    if f.dtype.kind not in "fiuc":
+        np.subtract(f, f)
+
+
+def _empty_result(x0, f0, m, n):
+    """scipy's result when x0 or f(x0) is empty: no iteration, status 1."""
+    f = np.asarray(f0, dtype=float)
+    return OptimizeResult(
+        x=x0,
+        cost=np.float64(0.5 * np.dot(f, f)),
+        fun=f,
+        jac=np.zeros((m, n)),
+        grad=np.zeros(n),
+        optimality=np.float64(0.0),
+        active_mask=np.zeros(n),
+        nfev=1,
+        njev=1,
+        status=1,
+        message="`gtol` termination condition is satisfied.",
+        success=True,
+    )
+
+
 def least_squares(
     fun,
     x0,
@@ -539,6 +576,7 @@ def least_squares(
     if np.iscomplexobj(x0):
         raise ValueError("`x0` must be real.")
 
+    _refuse_masked(x0, "`x0`")
     x0 = np.atleast_1d(x0).astype(float)
 
     if x0.ndim > 1:
@@ -620,11 +658,16 @@ def least_squares(
             f"`fun` must return at most 1-d array_like. f0.shape: {f0.shape}"
         )
 
+    _refuse_masked(f0, "`fun`'s value")
+    _check_numeric(f0)
     if not np.all(np.isfinite(f0)):
         raise ValueError("Residuals are not finite in the initial point.")
 
     n = x0.size
     m = f0.size
+    if n == 0 or m == 0:
+        # Nothing to iterate on: scipy ends at once with `gtol` (status 1).
+        return _empty_result(x0, f0, m, n)
 
     if method == "lm" and m < n:
         raise ValueError(
@@ -738,6 +781,8 @@ def least_squares(
         # scipy compares counts with `==`, so a fractional value never stops it; round up.
         max_nfev = operator.index(max_nfev) if isinstance(max_nfev, (int, np.integer)) \
             else math.ceil(max_nfev)
+        # A count beyond 2**63 is never reached: scipy runs with it, so does trustfit.
+        max_nfev = min(max_nfev, sys.maxsize)
     if lsmr_error is not None:
         # Bad `tr_options`: scipy evaluates f(x0) and J(x0), then fails at its first lsmr
         # call, unless iteration 0 already terminates (gtol at x0, or max_nfev == 1). One
@@ -999,6 +1044,9 @@ def leastsq(
     # What scipy's C wrapper does before MINPACK starts: read x0 and diag as float
     # arrays, and evaluate func once at x0 (outside MINPACK's count) to size fvec.
     maxfev = operator.index(maxfev)
+    if maxfev > 2**31 - 1:
+        # scipy's C wrapper reads maxfev as a C int.
+        raise OverflowError("signed integer is greater than maximum")
     if type(ftol) is not float:
         ftol = _c_double(ftol)
     if type(xtol) is not float:

@@ -7,7 +7,7 @@ use crate::jacobian::finite_diff::{FdParams, FdWorkspace, dense_jacobian};
 use crate::jacobian::sparse_fd::SparseFd;
 use crate::jacobian::store::JacStore;
 use crate::linalg::vector::all_finite;
-use crate::options::JacSpec;
+use crate::options::{JacSpec, Method};
 use crate::plan::Plan;
 use crate::problem::{Residuals, eval_jacobian, eval_sparse_jacobian};
 
@@ -70,7 +70,9 @@ impl JacobianEvaluator {
             let params = Self::params(plan, x, f);
             dense_jacobian(problem, &params, jac, &mut self.fd, self.pool.as_ref())?;
         }
-        if !all_finite(jac) {
+        // lm hands J to MINPACK as scipy does, non-finite or not (MINPACK then ends
+        // with a status, as in scipy); trf and dogbox refuse it.
+        if plan.method != Method::Lm && !all_finite(jac) {
             return Err(not_finite());
         }
         Ok(())

@@ -14,7 +14,7 @@ use crate::linalg::vector::{all_finite, norm};
 use crate::loss::LossScaling;
 use crate::method::scale::VariableScale;
 use crate::method::trust_region::{check_termination, update_tr_radius};
-use crate::options::JacSpec;
+use crate::options::{JacSpec, Loss};
 use crate::plan::Plan;
 use crate::problem::{Residuals, eval_residuals};
 use crate::report::{IterationSummary, Status};
@@ -174,7 +174,11 @@ pub(crate) fn minimize<P: Residuals + ?Sized, S: Strategy>(
         // A failure at x0 (J not finite, a panicking model or loss) keeps x0 as the
         // best point, as the later iterations keep theirs.
         let st = &parts.st;
-        let cost = parts.loss.cost_of(&st.f_true).unwrap_or(f64::NAN);
+        // A user's loss is not called again after it may have failed (cost NaN then).
+        let cost = match plan.loss {
+            Loss::Custom(_) => f64::NAN,
+            _ => parts.loss.cost_of(&st.f_true).unwrap_or(f64::NAN),
+        };
         let x = st.x.clone();
         e.with_best(BestPoint { x, cost, nfev: 1 })
     })?;

@@ -1,0 +1,163 @@
+"""Odd and failing user input, against scipy 1.17 (the reliability issue's P items): the
+same call through scipy.optimize and trustfit ends the same way — the same result, or
+the same exception type. Masked arrays and P4's stricter option checks are deliberate
+differences (README, "Differences from scipy") and are tested as such.
+"""
+
+import warnings
+
+import numpy as np
+import pytest
+import scipy.optimize
+import scipy.sparse
+
+import trustfit
+
+
+def _rosen(x):
+    return np.array([10 * (x[1] - x[0] ** 2), 1 - x[0]])
+
+
+def _rosen_jac(x):
+    return np.array([[-20 * x[0], 10.0], [-1.0, 0.0]])
+
+
+def _outcome(call):
+    """The exception type, or what identifies a result."""
+    with np.errstate(all="ignore"), warnings.catch_warnings():
+        # scipy's arithmetic on NaN warns (RuntimeWarning); not what is compared here.
+        warnings.simplefilter("ignore", RuntimeWarning)
+        try:
+            r = call()
+        except Exception as e:
+            return type(e)
+    if isinstance(r, tuple):  # leastsq
+        return (tuple(r[0]), r[1])
+    return (r.status, tuple(np.asarray(r.x)), float(r.cost), r.nfev, r.njev)
+
+
+def _same(call):
+    ref = _outcome(lambda: call(scipy.optimize))
+    got = _outcome(lambda: call(trustfit))
+    assert got == ref
+    return got
+
+
+@pytest.mark.parametrize("bad", [np.nan, np.inf])
+@pytest.mark.parametrize("from_call", [1, 2, 3, 5])
+def test_p1_lm_with_a_jacobian_turning_non_finite_returns_scipys_result(bad, from_call):
+    """P1: MINPACK gets the non-finite J as in scipy and ends with scipy's status and x
+    (before: ValueError 'The Jacobian is not finite')."""
+
+    def call(mod):
+        calls = [0]
+
+        def jac(x):
+            calls[0] += 1
+            return np.full((2, 2), bad) if calls[0] >= from_call else _rosen_jac(x)
+
+        return mod.least_squares(_rosen, [-2.0, 1.0], jac=jac, method="lm")
+
+    assert isinstance(_same(call), tuple)
+
+
+@pytest.mark.parametrize("bad", [np.nan, np.inf])
+@pytest.mark.parametrize("jac", ["2-point", "analytic"])
+def test_p1_lm_with_residuals_turning_non_finite_returns_scipys_result(bad, jac):
+    def call(mod):
+        calls = [0]
+
+        def fun(x):
+            calls[0] += 1
+            return np.array([bad, 1.0]) if calls[0] > 3 else _rosen(x)
+
+        j = _rosen_jac if jac == "analytic" else jac
+        return mod.least_squares(fun, [-2.0, 1.0], jac=j, method="lm")
+
+    assert isinstance(_same(call), tuple)
+
+
+@pytest.mark.parametrize("method", ["trf", "dogbox"])
+def test_p2_empty_x0_or_residuals_end_at_once_with_status_1(method):
+    """P2 (before: ValueError)."""
+    r = _same(lambda mod: mod.least_squares(lambda x: np.array([1.0]), [], method=method))
+    assert r[0] == 1
+    r = _same(lambda mod: mod.least_squares(lambda x: np.array([]), [1.0], method=method))
+    assert r[0] == 1
+    full = trustfit.least_squares(lambda x: np.array([]), [1.0], method=method)
+    assert full.jac.shape == (0, 1) and full.grad.shape == (1,) and full.success
+
+
+def test_p3_a_huge_max_nfev_runs():
+    """P3 (before: OverflowError)."""
+    assert _same(lambda mod: mod.least_squares(_rosen, [-2.0, 1.0], max_nfev=2**70))[0] == 1
+
+
+def test_p10_leastsq_maxfev_beyond_a_c_int_overflows():
+    """P10 (before: ran)."""
+    assert _same(lambda mod: mod.leastsq(_rosen, [-2.0, 1.0], maxfev=2**40)) is OverflowError
+    assert isinstance(_same(lambda mod: mod.leastsq(_rosen, [-2.0, 1.0], maxfev=2**31 - 1)), tuple)
+
+
+def test_p5_a_jacobian_turning_sparse_mid_run_is_densified():
+    """P5 (before: ValueError)."""
+
+    def call(mod):
+        calls = [0]
+
+        def jac(x):
+            calls[0] += 1
+            J = _rosen_jac(x)
+            return scipy.sparse.csr_matrix(J) if calls[0] > 2 else J
+
+        return mod.least_squares(_rosen, [-2.0, 1.0], jac=jac)
+
+    assert _same(call)[0] == 1
+
+
+@pytest.mark.parametrize(
+    "value",
+    [
+        lambda x: np.array([x[0] > 0, True]),  # P6 bool (before: "succeeded")
+        lambda x: "abc",  # P8 str: numpy's UFuncTypeError, as in scipy
+    ],
+)
+def test_p6_p8_residuals_that_are_not_numbers_raise_numpys_type_error(value):
+    got = _same(lambda mod: mod.least_squares(value, [1.0]))
+    assert issubclass(got, TypeError)
+
+
+@pytest.mark.parametrize("returns", [None, "abc", np.array([True, False])])
+def test_p7_p8_residuals_turning_into_non_numbers_mid_run_raise_type_error(returns):
+    """P7 (before: ValueError), P8 mid-run: numpy's own TypeError (a UFuncTypeError for a
+    string, as in scipy)."""
+
+    def call(mod):
+        calls = [0]
+
+        def fun(x):
+            calls[0] += 1
+            return returns if calls[0] > 2 else _rosen(x)
+
+        return mod.least_squares(fun, [-2.0, 1.0])
+
+    got = _same(call) if returns is not None else _outcome(lambda: call(trustfit))
+    assert isinstance(got, type) and issubclass(got, TypeError)
+    assert issubclass(_outcome(lambda: call(scipy.optimize)), TypeError)
+
+
+def test_p9_masked_arrays_are_refused_with_a_clear_type_error():
+    """P9: a deliberate difference (scipy computes with the mask's arithmetic)."""
+    x0 = np.ma.masked_array([-2.0, 1.0], mask=[False, True])
+    with pytest.raises(TypeError, match="masked array"):
+        trustfit.least_squares(_rosen, x0)
+    with pytest.raises(TypeError, match="masked array"):
+        trustfit.least_squares(lambda x: np.ma.masked_array(_rosen(x), mask=[0, 1]), [-2.0, 1.0])
+
+
+def test_p4_invalid_tolerance_and_f_scale_are_refused_as_documented():
+    """P4: a deliberate difference listed in the README."""
+    with pytest.raises(ValueError, match="ftol"):
+        trustfit.least_squares(_rosen, [-2.0, 1.0], ftol=np.nan)
+    with pytest.raises(ValueError, match="f_scale"):
+        trustfit.least_squares(_rosen, [-2.0, 1.0], f_scale=-1.0, loss="soft_l1")
