@@ -10,6 +10,7 @@
 //! gives the operands (before) and the output (after) without copying.
 
 use crate::ast::BinOp;
+use crate::func::Func;
 use crate::tape::{Op, Tape};
 
 /// Points per block.
@@ -55,11 +56,138 @@ fn map2(out: &mut [f64], a: &[f64], b: &[f64], f: impl Fn(f64, f64) -> f64) {
     }
 }
 
-/// `adj[k] += g[k] * partial(k)` for the block.
+/// `adj[k] += g[k] * partial(x[k], y[k], v[k])` for the block, or `=` for
+/// the first contribution to `adj` in the reverse sweep (so adjoints need no
+/// zeroing).
 #[inline(always)]
-fn accumulate(adj: &mut [f64], g: &[f64], partial: impl Fn(usize) -> f64) {
-    for (k, (a, &g)) in adj.iter_mut().zip(g).enumerate() {
-        *a += g * partial(k);
+fn accumulate(
+    adj: &mut [f64],
+    g: &[f64],
+    x: &[f64],
+    y: &[f64],
+    v: &[f64],
+    first: bool,
+    partial: impl Fn(f64, f64, f64) -> f64,
+) {
+    let len = adj.len();
+    let (g, x, y, v) = (&g[..len], &x[..len], &y[..len], &v[..len]);
+    if first {
+        for k in 0..len {
+            adj[k] = g[k] * partial(x[k], y[k], v[k]);
+        }
+    } else {
+        for k in 0..len {
+            adj[k] += g[k] * partial(x[k], y[k], v[k]);
+        }
+    }
+}
+
+/// Calls `$body` with `$f` bound to each function as a constant, so that
+/// the match on the function happens once per block, not once per point.
+macro_rules! for_each_func {
+    ($func:expr, $f:ident => $body:expr) => {
+        match $func {
+            Func::Exp => {
+                let $f = Func::Exp;
+                $body
+            }
+            Func::Ln => {
+                let $f = Func::Ln;
+                $body
+            }
+            Func::Log10 => {
+                let $f = Func::Log10;
+                $body
+            }
+            Func::Log2 => {
+                let $f = Func::Log2;
+                $body
+            }
+            Func::Sqrt => {
+                let $f = Func::Sqrt;
+                $body
+            }
+            Func::Cbrt => {
+                let $f = Func::Cbrt;
+                $body
+            }
+            Func::Sin => {
+                let $f = Func::Sin;
+                $body
+            }
+            Func::Cos => {
+                let $f = Func::Cos;
+                $body
+            }
+            Func::Tan => {
+                let $f = Func::Tan;
+                $body
+            }
+            Func::Asin => {
+                let $f = Func::Asin;
+                $body
+            }
+            Func::Acos => {
+                let $f = Func::Acos;
+                $body
+            }
+            Func::Atan => {
+                let $f = Func::Atan;
+                $body
+            }
+            Func::Sinh => {
+                let $f = Func::Sinh;
+                $body
+            }
+            Func::Cosh => {
+                let $f = Func::Cosh;
+                $body
+            }
+            Func::Tanh => {
+                let $f = Func::Tanh;
+                $body
+            }
+            Func::Asinh => {
+                let $f = Func::Asinh;
+                $body
+            }
+            Func::Acosh => {
+                let $f = Func::Acosh;
+                $body
+            }
+            Func::Atanh => {
+                let $f = Func::Atanh;
+                $body
+            }
+            Func::Abs => {
+                let $f = Func::Abs;
+                $body
+            }
+        }
+    };
+}
+
+/// `out = a^n`, with the common small powers as plain products.
+#[inline(always)]
+fn powi_block(out: &mut [f64], a: &[f64], n: i32) {
+    match n {
+        2 => map1(out, a, |x| x * x),
+        3 => map1(out, a, |x| x * x * x),
+        -1 => map1(out, a, |x| 1.0 / x),
+        _ => map1(out, a, |x| x.powi(n)),
+    }
+}
+
+/// `adj += g · n·a^(n−1)`.
+#[inline(always)]
+fn powi_adjoint(adj: &mut [f64], g: &[f64], a: &[f64], v: &[f64], first: bool, n: i32) {
+    match n {
+        2 => accumulate(adj, g, a, a, v, first, |x, _, _| 2.0 * x),
+        3 => accumulate(adj, g, a, a, v, first, |x, _, _| 3.0 * (x * x)),
+        -1 => accumulate(adj, g, a, a, v, first, |_, _, v| -(v * v)),
+        _ => accumulate(adj, g, a, a, v, first, |x, _, _| {
+            f64::from(n) * x.powi(n - 1)
+        }),
     }
 }
 
@@ -82,8 +210,8 @@ impl Tape {
                 Op::Const(v) => out.fill(v),
                 Op::Column(j) => columns.fill(j, start, out),
                 Op::Neg(a) => map1(out, slot(a), |x| -x),
-                Op::Powi(a, n) => map1(out, slot(a), |x| x.powi(n)),
-                Op::Func(f, a) => map1(out, slot(a), |x| f.value(x)),
+                Op::Powi(a, n) => powi_block(out, slot(a), n),
+                Op::Func(func, a) => for_each_func!(func, f => map1(out, slot(a), |x| f.value(x))),
                 Op::Bin(op, a, b) => {
                     let (a, b) = (slot(a), slot(b));
                     match op {
@@ -108,22 +236,14 @@ impl Tape {
         start: usize,
         len: usize,
     ) {
-        let n = self.param_slot.len();
-        for (i, &needs) in self.needs_adjoint.iter().enumerate() {
-            if needs {
-                adjoints[i * BLOCK..i * BLOCK + len].fill(0.0);
-            }
+        let n = self.jac_slot.len();
+        let zero = self.ops.len(); // the Jacobian column of an unused parameter
+        if self.jac_slot.contains(&zero) {
+            adjoints[zero * BLOCK..zero * BLOCK + len].fill(0.0);
         }
         let root = self.ops.len() - 1;
         if self.needs_adjoint[root] {
             adjoints[root * BLOCK..root * BLOCK + len].fill(1.0);
-        }
-        for (k, slot) in self.param_slot.iter().enumerate() {
-            if slot.is_none() {
-                for p in 0..len {
-                    jac[(start + p) * n + k] = 0.0;
-                }
-            }
         }
         let val = |s: usize| &values[s * BLOCK..s * BLOCK + len];
         for i in (0..self.ops.len()).rev() {
@@ -132,57 +252,67 @@ impl Tape {
             }
             let (lo, hi) = adjoints.split_at_mut(i * BLOCK);
             let g = &hi[..len];
-            // adj[s] += g * partial, for operands that depend on a parameter
-            // (a macro, not a closure taking a closure, so each loop is inlined).
+            let v = val(i);
+            // adj[s] += g * partial(x, y, v) for an operand s that depends on
+            // a parameter (x, y: the operands' values, v: this slot's value).
             macro_rules! adj {
-                ($s:expr, |$p:ident| $partial:expr) => {
+                ($operand:literal, $s:expr, $x:expr, $y:expr, |$px:pat_param, $py:pat_param, $pv:pat_param| $partial:expr) => {
                     if self.needs_adjoint[$s] {
-                        accumulate(&mut lo[$s * BLOCK..$s * BLOCK + len], g, |$p| $partial);
+                        let slot = &mut lo[$s * BLOCK..$s * BLOCK + len];
+                        let first = self.first_adjoint[i][$operand];
+                        accumulate(slot, g, $x, $y, v, first, |$px, $py, $pv| $partial);
                     }
                 };
             }
             match self.ops[i] {
-                Op::Param(k) => {
-                    for p in 0..len {
-                        jac[(start + p) * n + k] = g[p];
+                Op::Param(_) | Op::Const(_) | Op::Column(_) => {}
+                Op::Neg(a) => adj!(0, a, v, v, |_, _, _| -1.0),
+                Op::Powi(a, m) => {
+                    if self.needs_adjoint[a] {
+                        let slot = &mut lo[a * BLOCK..a * BLOCK + len];
+                        powi_adjoint(slot, g, val(a), v, self.first_adjoint[i][0], m);
                     }
                 }
-                Op::Const(_) | Op::Column(_) => {}
-                Op::Neg(a) => adj!(a, |_p| -1.0),
-                Op::Powi(a, m) => {
-                    let x = val(a);
-                    adj!(a, |p| f64::from(m) * x[p].powi(m - 1));
-                }
-                Op::Func(f, a) => {
-                    let (x, v) = (val(a), val(i));
-                    adj!(a, |p| f.derivative(x[p], v[p]));
+                Op::Func(func, a) => {
+                    for_each_func!(func, f => adj!(0, a, val(a), v, |x, _, v| f.derivative(x, v)))
                 }
                 Op::Bin(op, a, b) => {
-                    let (x, y, v) = (val(a), val(b), val(i));
+                    let (x, y) = (val(a), val(b));
                     match op {
                         BinOp::Add => {
-                            adj!(a, |_p| 1.0);
-                            adj!(b, |_p| 1.0);
+                            adj!(0, a, x, y, |_, _, _| 1.0);
+                            adj!(1, b, x, y, |_, _, _| 1.0);
                         }
                         BinOp::Sub => {
-                            adj!(a, |_p| 1.0);
-                            adj!(b, |_p| -1.0);
+                            adj!(0, a, x, y, |_, _, _| 1.0);
+                            adj!(1, b, x, y, |_, _, _| -1.0);
                         }
                         BinOp::Mul => {
-                            adj!(a, |p| y[p]);
-                            adj!(b, |p| x[p]);
+                            adj!(0, a, x, y, |_, y, _| y);
+                            adj!(1, b, x, y, |x, _, _| x);
                         }
                         BinOp::Div => {
-                            adj!(a, |p| 1.0 / y[p]);
-                            adj!(b, |p| -v[p] / y[p]);
+                            adj!(0, a, x, y, |_, y, _| 1.0 / y);
+                            adj!(1, b, x, y, |_, y, v| -v / y);
                         }
                         BinOp::Pow => {
-                            adj!(a, |p| y[p] * x[p].powf(y[p] - 1.0));
+                            adj!(0, a, x, y, |x, y, _| y * x.powf(y - 1.0));
                             // d/dy x^y = x^y ln x, taken as 0 where x^y = 0 (x = 0, y > 0).
-                            adj!(b, |p| if v[p] == 0.0 { 0.0 } else { v[p] * x[p].ln() });
+                            adj!(1, b, x, y, |x, _, v| if v == 0.0 {
+                                0.0
+                            } else {
+                                v * x.ln()
+                            });
                         }
                     }
                 }
+            }
+        }
+        // The parameters' adjoints, row by row (sequential stores).
+        for p in 0..len {
+            let row = &mut jac[(start + p) * n..(start + p + 1) * n];
+            for (out, slot) in row.iter_mut().zip(&self.jac_slot) {
+                *out = adjoints[*slot * BLOCK + p];
             }
         }
     }

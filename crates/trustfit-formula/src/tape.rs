@@ -92,8 +92,13 @@ pub(crate) struct Tape {
     pub(crate) ops: Vec<Op>,
     /// Whether a slot depends on some parameter (only those get adjoints).
     pub(crate) needs_adjoint: Vec<bool>,
-    /// The slot loading each parameter (`None`: the result does not use it).
-    pub(crate) param_slot: Vec<Option<Slot>>,
+    /// For each instruction and operand: whether its adjoint contribution is
+    /// the operand's first in the reverse sweep (assigned, not added).
+    pub(crate) first_adjoint: Vec<[bool; 2]>,
+    /// The slot whose adjoint is each parameter's Jacobian column: the
+    /// parameter's load, or, for a parameter the result does not use, the
+    /// extra zero slot after the root.
+    pub(crate) jac_slot: Vec<Slot>,
 }
 
 /// Compiles `ast`; `param_map[k]` is the final index of the parser's k-th
@@ -123,16 +128,29 @@ pub(crate) fn compile(ast: &Ast, param_map: &[usize], column_map: &[usize]) -> T
         };
         needs_adjoint.push(needs);
     }
-    let mut param_slot = vec![None; param_map.len()];
+    let mut first_adjoint = vec![[false; 2]; ops.len()];
+    let mut seen = vec![false; ops.len()];
+    for i in (0..ops.len()).rev() {
+        if needs_adjoint[i] {
+            for (operand, a) in ops[i].operands().into_iter().enumerate() {
+                if let Some(a) = a.filter(|&a| needs_adjoint[a] && !seen[a]) {
+                    first_adjoint[i][operand] = true;
+                    seen[a] = true;
+                }
+            }
+        }
+    }
+    let mut jac_slot = vec![ops.len(); param_map.len()];
     for (i, op) in ops.iter().enumerate() {
         if let Op::Param(k) = *op {
-            param_slot[k] = Some(i);
+            jac_slot[k] = i;
         }
     }
     Tape {
         ops,
         needs_adjoint,
-        param_slot,
+        first_adjoint,
+        jac_slot,
     }
 }
 
@@ -253,6 +271,10 @@ mod tests {
         let t = tape("(a-t)^2 + (a-t)^2 + a");
         assert_eq!(t.ops.len(), 6);
         assert_eq!(t.needs_adjoint, [true, false, true, true, true, true]);
-        assert_eq!(t.param_slot, [Some(0)]);
+        assert_eq!(t.jac_slot, [0]);
+        // Reverse sweep: 5 gives 4 and 0 their first adjoints; 4 = 3 + 3 gives 3 its first.
+        assert_eq!(t.first_adjoint[5], [true, true]);
+        assert_eq!(t.first_adjoint[4], [true, false]);
+        assert_eq!(t.first_adjoint[2], [false, false]);
     }
 }

@@ -64,8 +64,9 @@ impl Workspace {
         if self.values.len() < need {
             self.values.resize(need, 0.0);
         }
-        if adjoints && self.adjoints.len() < need {
-            self.adjoints.resize(need, 0.0);
+        // One more slot of adjoints: the zero column of unused parameters.
+        if adjoints && self.adjoints.len() < need + BLOCK {
+            self.adjoints.resize(need + BLOCK, 0.0);
         }
     }
 }
