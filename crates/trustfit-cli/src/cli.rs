@@ -55,7 +55,7 @@ pub struct FitArgs {
     /// Model formula, e.g. "a + b*exp(c*t)". Limits: at most 100000 characters,
     /// nesting depth 100 (parentheses, calls, unary minus, '^'), 1000 parameters,
     /// names of 256 characters.
-    #[arg(long, value_name = "FORMULA")]
+    #[arg(long, value_name = "FORMULA", allow_hyphen_values = true)]
     pub model: String,
     /// x column(s), comma-separated [default: every column the formula uses].
     #[arg(long, value_name = "COLS", value_delimiter = ',')]
