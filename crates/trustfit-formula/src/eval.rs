@@ -167,6 +167,18 @@ macro_rules! for_each_func {
     };
 }
 
+/// `x^n` for an integer constant exponent, as [`Op::Powi`] computes it
+/// (also used to fold constants, so that folding changes no result).
+#[inline(always)]
+pub(crate) fn powi(x: f64, n: i32) -> f64 {
+    match n {
+        2 => x * x,
+        3 => x * x * x,
+        -1 => 1.0 / x,
+        _ => x.powi(n),
+    }
+}
+
 /// `out = a^n`, with the common small powers as plain products.
 #[inline(always)]
 fn powi_block(out: &mut [f64], a: &[f64], n: i32) {

@@ -11,6 +11,7 @@
 use std::collections::HashMap;
 
 use crate::ast::{Ast, BinOp, Node};
+use crate::eval::powi;
 use crate::func::Func;
 
 /// Largest `|n|` of a constant integer exponent compiled to [`Op::Powi`].
@@ -221,9 +222,13 @@ impl Builder {
     }
 
     fn bin(&mut self, op: BinOp, a: Slot, b: Slot) -> Slot {
+        let small_integer = |n: f64| n.fract() == 0.0 && n.abs() <= MAX_POWI;
         match (self.constant(a), self.constant(b)) {
+            (Some(x), Some(n)) if op == BinOp::Pow && small_integer(n) => {
+                self.emit(Op::Const(powi(x, n as i32)))
+            }
             (Some(x), Some(y)) => self.emit(Op::Const(op.apply(x, y))),
-            (_, Some(n)) if op == BinOp::Pow && n.fract() == 0.0 && n.abs() <= MAX_POWI => {
+            (_, Some(n)) if op == BinOp::Pow && small_integer(n) => {
                 match n as i32 {
                     0 => self.emit(Op::Const(1.0)), // x^0 = 1 for every x, as powf
                     1 => a,
