@@ -53,7 +53,7 @@ pub struct FitArgs {
     #[arg(value_name = "DATA.csv")]
     pub data: PathBuf,
     /// Model formula, e.g. "a + b*exp(c*t)". Limits: at most 100000 characters,
-    /// nesting depth 100 (parentheses, calls, unary minus, '^'), 1000 parameters,
+    /// nesting depth 100 (parentheses, calls, unary minus, '^'), 256 parameters,
     /// names of 256 characters.
     #[arg(long, value_name = "FORMULA", allow_hyphen_values = true)]
     pub model: String,

@@ -15,7 +15,7 @@ use trustfit::{Loss, Method};
 use crate::CliError;
 use crate::csvdata::Table;
 use crate::curvefit::{FitResult, FitSpec, fit};
-use crate::formula::{Workspace, parse_model};
+use crate::formula::{Workspace, is_over_a_limit, parse_model};
 use crate::plot::{Figure, Format, Mark, Series};
 use crate::report_text;
 
@@ -255,6 +255,14 @@ pub fn prepare(cfg: &FitConfig) -> Result<Prepared, CliError> {
             "--f-scale must be a positive number, got {}",
             cfg.f_scale
         )));
+    }
+    // A formula over a resource limit is refused before the data are read
+    // (with the header's names, so that the parameters are counted right).
+    if let Some(names) = Table::read_header(&cfg.data)
+        && let Err(e) = parse_model(&cfg.model, &names)
+        && is_over_a_limit(&e)
+    {
+        return Err(CliError::Usage(e));
     }
     let table = Table::read(&cfg.data).map_err(CliError::Data)?;
     let y = table.column(&cfg.y).map_err(CliError::Data)?;

@@ -164,6 +164,26 @@ fn d2_limits_on_parameters_and_length_refuse_quickly() {
 }
 
 #[test]
+fn d2_limits_are_checked_before_the_data_are_read() {
+    // Ragged rows: reading the data would fail, but the limit is reported first.
+    let d = Data::new("t,y\n1,2\n3\n");
+    let n = LIMITS.max_params + 1;
+    let many = (1..=n)
+        .map(|j| format!("p{j}*t"))
+        .collect::<Vec<_>>()
+        .join("+");
+    refused(
+        &d.fit(&many, &[]),
+        "(see the limits in `trustfit fit --help`)",
+    );
+    // A syntax error still comes after the data's own errors, as before.
+    let out = d.fit("a + * t", &[]);
+    let err = String::from_utf8(out.stderr).unwrap();
+    assert_eq!(out.status.code(), Some(2), "{err}");
+    assert!(err.contains("malformed CSV"), "{err}");
+}
+
+#[test]
 fn d3_a_parameter_name_of_65536_characters_is_refused() {
     let d = Data::new(&line_csv());
     let name = "a".repeat(65_536);
