@@ -196,15 +196,7 @@ pub fn fit(spec: &FitSpec) -> Result<FitResult, String> {
             fitted.fill(f64::NAN);
         }
     });
-    let chi2: f64 = (0..m)
-        .map(|i| ((spec.y[i] - fitted[i]) * w[i]).powi(2))
-        .sum();
-    let dof = m as i64 - n as i64;
-    let reduced_chi2 = if dof > 0 { chi2 / dof as f64 } else { f64::NAN };
-    let wsum: f64 = w.iter().map(|w| w * w).sum();
-    let ybar = (0..m).map(|i| w[i] * w[i] * spec.y[i]).sum::<f64>() / wsum;
-    let ss_tot: f64 = (0..m).map(|i| (w[i] * (spec.y[i] - ybar)).powi(2)).sum();
-    let r2 = 1.0 - chi2 / ss_tot;
+    let (chi2, dof, reduced_chi2, r2) = statistics(&spec.y, &fitted, &w, n);
     Ok(FitResult {
         popt,
         stderr: cov.stderr,
@@ -225,6 +217,18 @@ pub fn fit(spec: &FitSpec) -> Result<FitResult, String> {
         warning: (!cov.estimated)
             .then(|| "Covariance of the parameters could not be estimated".into()),
     })
+}
+
+/// χ², degrees of freedom, reduced χ² and R² (weighted by `w²`) of a fit with `n` parameters.
+fn statistics(y: &[f64], fitted: &[f64], w: &[f64], n: usize) -> (f64, i64, f64, f64) {
+    let m = y.len();
+    let chi2: f64 = (0..m).map(|i| ((y[i] - fitted[i]) * w[i]).powi(2)).sum();
+    let dof = m as i64 - n as i64;
+    let reduced_chi2 = if dof > 0 { chi2 / dof as f64 } else { f64::NAN };
+    let wsum: f64 = w.iter().map(|w| w * w).sum();
+    let ybar = (0..m).map(|i| w[i] * w[i] * y[i]).sum::<f64>() / wsum;
+    let ss_tot: f64 = (0..m).map(|i| (w[i] * (y[i] - ybar)).powi(2)).sum();
+    (chi2, dof, reduced_chi2, 1.0 - chi2 / ss_tot)
 }
 
 /// The formula's evaluation buffers for the solver's callbacks (which take `&self`).

@@ -242,6 +242,19 @@ pub struct Prepared {
     pub plot_x: Option<(String, Vec<f64>)>,
 }
 
+/// Refuses a formula over a resource limit before the data are read (with
+/// the CSV header's names, so that the parameters are counted right); other
+/// formula errors wait for their usual turn, after the data's.
+fn refuse_over_a_limit(cfg: &FitConfig) -> Result<(), CliError> {
+    if let Some(names) = Table::read_header(&cfg.data)
+        && let Err(e) = parse_model(&cfg.model, &names)
+        && is_over_a_limit(&e)
+    {
+        return Err(CliError::Usage(e));
+    }
+    Ok(())
+}
+
 /// Reads and checks everything; no output.
 ///
 /// # Errors
@@ -256,14 +269,7 @@ pub fn prepare(cfg: &FitConfig) -> Result<Prepared, CliError> {
             cfg.f_scale
         )));
     }
-    // A formula over a resource limit is refused before the data are read
-    // (with the header's names, so that the parameters are counted right).
-    if let Some(names) = Table::read_header(&cfg.data)
-        && let Err(e) = parse_model(&cfg.model, &names)
-        && is_over_a_limit(&e)
-    {
-        return Err(CliError::Usage(e));
-    }
+    refuse_over_a_limit(cfg)?;
     let table = Table::read(&cfg.data).map_err(CliError::Data)?;
     let y = table.column(&cfg.y).map_err(CliError::Data)?;
     let sigma = match &cfg.sigma {

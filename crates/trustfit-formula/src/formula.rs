@@ -191,7 +191,7 @@ impl Formula {
 
     /// The values (into `values`, length m) and the Jacobian with respect to
     /// the parameters (into `jac`, row-major m × n: `jac[i*n + k]` is
-    /// d value_i / d params[k]), exact up to rounding, by reverse mode.
+    /// `d value_i / d params[k]`), exact up to rounding, by reverse mode.
     ///
     /// # Errors
     /// [`FormulaError::ShapeMismatch`] when a length is wrong.

@@ -56,7 +56,13 @@ pub enum Func {
 }
 
 impl Func {
-    /// Every function with its names.
+    /// Every function with its names (`log` and `ln` are both [`Func::Ln`]).
+    ///
+    /// ```
+    /// use trustfit_formula::Func;
+    /// assert_eq!(Func::ALL.len(), 20);
+    /// assert!(Func::ALL.contains(&("log", Func::Ln)));
+    /// ```
     pub const ALL: [(&'static str, Func); 20] = [
         ("exp", Func::Exp),
         ("ln", Func::Ln),
@@ -81,6 +87,12 @@ impl Func {
     ];
 
     /// The function of this name, if any.
+    ///
+    /// ```
+    /// use trustfit_formula::Func;
+    /// assert_eq!(Func::from_name("tanh"), Some(Func::Tanh));
+    /// assert_eq!(Func::from_name("floor"), None);
+    /// ```
     pub fn from_name(name: &str) -> Option<Func> {
         Self::ALL
             .iter()
@@ -88,6 +100,12 @@ impl Func {
     }
 
     /// f(x).
+    ///
+    /// ```
+    /// use trustfit_formula::Func;
+    /// assert_eq!(Func::Exp.value(0.0), 1.0);
+    /// assert!(Func::Ln.value(-1.0).is_nan());
+    /// ```
     #[inline]
     pub fn value(self, x: f64) -> f64 {
         match self {
@@ -114,6 +132,12 @@ impl Func {
     }
 
     /// f′(x), given `v = f(x)`.
+    ///
+    /// ```
+    /// use trustfit_formula::Func;
+    /// assert_eq!(Func::Tanh.derivative(0.0, 0.0), 1.0);
+    /// assert_eq!(Func::Ln.derivative(0.0, f64::NEG_INFINITY), f64::INFINITY);
+    /// ```
     #[inline]
     pub fn derivative(self, x: f64, v: f64) -> f64 {
         match self {

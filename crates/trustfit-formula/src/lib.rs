@@ -57,6 +57,9 @@
 //! small integer powers into repeated multiplication (`t^2` at `t < 0` is
 //! fine, and so is its derivative).
 
+#![warn(missing_docs)]
+#![deny(rustdoc::broken_intra_doc_links)]
+
 mod ast;
 mod error;
 mod eval;

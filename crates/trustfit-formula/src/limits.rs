@@ -29,6 +29,13 @@ pub struct Limits {
     pub max_name_len: usize,
 }
 
+/// The defaults, also reachable as constants.
+///
+/// ```
+/// use trustfit_formula::Limits;
+/// assert_eq!(Limits::default().max_depth, Limits::DEFAULT_MAX_DEPTH);
+/// assert_eq!(Limits::DEFAULT_MAX_LEN, 100_000);
+/// ```
 impl Limits {
     /// Default longest formula: 100 000 characters.
     pub const DEFAULT_MAX_LEN: usize = 100_000;
