@@ -320,11 +320,12 @@ impl Tape {
                 }
             }
         }
-        // The parameters' adjoints, row by row (sequential stores).
-        for p in 0..len {
-            let row = &mut jac[(start + p) * n..(start + p + 1) * n];
-            for (out, slot) in row.iter_mut().zip(&self.jac_slot) {
-                *out = adjoints[*slot * BLOCK + p];
+        // The parameters' adjoints are the block's Jacobian columns.
+        let rows = &mut jac[start * n..(start + len) * n];
+        for (k, &slot) in self.jac_slot.iter().enumerate() {
+            let column = &adjoints[slot * BLOCK..slot * BLOCK + len];
+            for (row, &d) in rows.chunks_exact_mut(n).zip(column) {
+                row[k] = d;
             }
         }
     }
