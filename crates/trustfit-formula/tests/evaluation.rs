@@ -272,3 +272,37 @@ fn a_sum_of_thousands_of_terms_is_one_pass() {
     assert_eq!(v, [10_000.0, 30_000.0]);
     assert_eq!(jac, [5000.0, 15_000.0]);
 }
+
+#[test]
+fn one_formula_is_shared_by_threads_each_with_a_workspace() {
+    let f = Formula::parse("a*exp(-b*t) + c", &["t"]).unwrap();
+    let t: Vec<f64> = (0..100).map(|i| f64::from(i) * 0.1).collect();
+    let expected = |k: usize| {
+        let mut v = vec![0.0; 100];
+        let mut jac = vec![0.0; 300];
+        let p = [1.0 + k as f64, 0.5, -1.0];
+        f.eval_jacobian(&mut Workspace::new(), &p, &[&t], &mut v, &mut jac)
+            .unwrap();
+        jac
+    };
+    std::thread::scope(|s| {
+        let handles: Vec<_> = (0..4)
+            .map(|k| {
+                let (f, t) = (&f, &t);
+                s.spawn(move || {
+                    let mut ws = Workspace::for_formula(f);
+                    let (mut v, mut jac) = (vec![0.0; 100], vec![0.0; 300]);
+                    for _ in 0..50 {
+                        let p = [1.0 + k as f64, 0.5, -1.0];
+                        f.eval_jacobian(&mut ws, &p, &[t], &mut v, &mut jac)
+                            .unwrap();
+                    }
+                    jac
+                })
+            })
+            .collect();
+        for (k, h) in handles.into_iter().enumerate() {
+            assert_eq!(h.join().unwrap(), expected(k));
+        }
+    });
+}
