@@ -41,9 +41,10 @@ pub enum Command {
 #[command(after_help = "\
 The model is a formula in column names and parameter names: identifiers that are
 columns of the CSV file are data, all others are parameters (e.g. a, b, c in
-\"a + b*exp(c*t)\"). Functions: exp, ln/log (natural), log10, sqrt, sin, cos, tan,
-tanh, ...; '^' is the power. Defaults follow scipy's curve_fit: p0 = 1 (or the
-middle of finite bounds), method lm without bounds, trf with bounds or a robust loss.
+\"a + b*exp(c*t)\"); a column named e, E, PI, π, TAU or τ is data, not
+the constant. Functions: exp, ln/log (natural), log10, sqrt, sin, cos, tan, tanh,
+...; '^' is the power. Defaults follow scipy's curve_fit: p0 = 1 (or the middle of
+finite bounds), method lm without bounds, trf with bounds or a robust loss.
 
 Exit status: 0 fitted; 1 the solver did not converge (the report is still printed);
 2 bad input (one line on stderr, no output file).")]
@@ -51,8 +52,10 @@ pub struct FitArgs {
     /// CSV file with a header row.
     #[arg(value_name = "DATA.csv")]
     pub data: PathBuf,
-    /// Model formula, e.g. "a + b*exp(c*t)".
-    #[arg(long, value_name = "FORMULA")]
+    /// Model formula, e.g. "a + b*exp(c*t)". Limits: at most 100000 characters,
+    /// nesting depth 100 (parentheses, calls, unary minus, '^'), 256 parameters,
+    /// names of 256 characters.
+    #[arg(long, value_name = "FORMULA", allow_hyphen_values = true)]
     pub model: String,
     /// x column(s), comma-separated [default: every column the formula uses].
     #[arg(long, value_name = "COLS", value_delimiter = ',')]

@@ -33,17 +33,32 @@ impl Table {
         Self::from_reader(file, &path.display().to_string())
     }
 
+    /// The column names of a CSV file, reading only its header row (for checks
+    /// that should not wait for the data); `None` when the header cannot be read
+    /// (then [`Table::read`] reports why).
+    pub fn read_header(path: &Path) -> Option<Vec<String>> {
+        let file = std::fs::File::open(path).ok()?;
+        let mut rdr = Self::reader(file);
+        let header = rdr.headers().ok()?;
+        Some(header.iter().map(str::to_string).collect())
+    }
+
+    /// The CSV reader of every table: header row, trimmed cells, `#` comments.
+    fn reader<R: std::io::Read>(reader: R) -> csv::Reader<R> {
+        csv::ReaderBuilder::new()
+            .has_headers(true)
+            .trim(csv::Trim::All)
+            .comment(Some(b'#'))
+            .from_reader(reader)
+    }
+
     /// Reads CSV text; `source` names it in messages.
     ///
     /// # Errors
     /// Malformed CSV (rows of different lengths, bad UTF-8), an empty or
     /// duplicate column name, or no data rows.
     pub fn from_reader(reader: impl std::io::Read, source: &str) -> Result<Self, String> {
-        let mut rdr = csv::ReaderBuilder::new()
-            .has_headers(true)
-            .trim(csv::Trim::All)
-            .comment(Some(b'#'))
-            .from_reader(reader);
+        let mut rdr = Self::reader(reader);
         let header = rdr
             .headers()
             .map_err(|e| format!("malformed CSV in {source}: {e}"))?

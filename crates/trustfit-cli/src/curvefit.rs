@@ -15,14 +15,16 @@ use trustfit::{
     Bounds, Covariance, JacSpec, LeastsqOptions, Loss, Method, Options, Printer, Residuals, from_fn,
 };
 
-use crate::formula::Formula;
+use std::cell::RefCell;
+
+use crate::formula::{Formula, Workspace};
 
 /// Everything that defines one fit.
 #[derive(Debug, Clone)]
 pub struct FitSpec {
     /// The model.
     pub formula: Formula,
-    /// x rows: `x[i]` holds the values of [`Formula::columns`] at point i.
+    /// x columns: `x[j]` holds the values of column [`Formula::columns`]`[j]` at every point.
     pub x: Vec<Vec<f64>>,
     /// Observed values.
     pub y: Vec<f64>,
@@ -108,12 +110,12 @@ pub struct FitResult {
 /// that is not finite at the start).
 ///
 /// ```
-/// use trustfit_cli::{curvefit::{FitSpec, fit}, formula::Formula};
-/// let formula = Formula::parse("a + b*t", &["t".to_string()]).unwrap();
+/// use trustfit_cli::{curvefit::{FitSpec, fit}, formula::parse_model};
+/// let formula = parse_model("a + b*t", &["t".to_string()]).unwrap();
 /// let t = [0.0, 1.0, 2.0, 3.0];
 /// let spec = FitSpec {
 ///     formula,
-///     x: t.iter().map(|&t| vec![t]).collect(),
+///     x: vec![t.to_vec()],
 ///     y: vec![1.1, 2.9, 5.2, 6.8],
 ///     sigma: None, absolute_sigma: false, p0: vec![1.0, 1.0], bounds: None,
 ///     method: None, loss: trustfit::Loss::Linear, f_scale: 1.0, verbose: 0,
@@ -130,16 +132,26 @@ pub fn fit(spec: &FitSpec) -> Result<FitResult, String> {
         Some(s) => s.iter().map(|s| 1.0 / s).collect(),
         None => vec![1.0; m],
     };
+    // The evaluation scratch (workspace, values), reused by every call.
+    let scratch = Scratch::new(formula, m);
     let residuals = |p: &[f64], f: &mut [f64]| {
+        scratch.with(|ws, _| {
+            if formula.eval(ws, p, &spec.x, f).is_err() {
+                f.fill(f64::NAN); // shapes are checked by `fit_cmd`; not expected
+            }
+        });
         for i in 0..m {
-            f[i] = (formula.value(p, &spec.x[i]) - spec.y[i]) * w[i];
+            f[i] = (f[i] - spec.y[i]) * w[i];
         }
     };
     let jacobian = |p: &[f64], jac: &mut [f64]| {
+        scratch.with(|ws, values| {
+            if formula.eval_jacobian(ws, p, &spec.x, values, jac).is_err() {
+                jac.fill(f64::NAN);
+            }
+        });
         for i in 0..m {
-            let row = &mut jac[i * n..(i + 1) * n];
-            formula.value_and_gradient(p, &spec.x[i], row);
-            row.iter_mut().for_each(|v| *v *= w[i]);
+            jac[i * n..(i + 1) * n].iter_mut().for_each(|v| *v *= w[i]);
         }
     };
     let problem = from_fn(m, residuals).with_jacobian(jacobian);
@@ -178,16 +190,13 @@ pub fn fit(spec: &FitSpec) -> Result<FitResult, String> {
     for a in 0..n {
         correlation[a * n + a] = if cov.estimated { 1.0 } else { f64::NAN };
     }
-    let fitted: Vec<f64> = spec.x.iter().map(|x| formula.value(&popt, x)).collect();
-    let chi2: f64 = (0..m)
-        .map(|i| ((spec.y[i] - fitted[i]) * w[i]).powi(2))
-        .sum();
-    let dof = m as i64 - n as i64;
-    let reduced_chi2 = if dof > 0 { chi2 / dof as f64 } else { f64::NAN };
-    let wsum: f64 = w.iter().map(|w| w * w).sum();
-    let ybar = (0..m).map(|i| w[i] * w[i] * spec.y[i]).sum::<f64>() / wsum;
-    let ss_tot: f64 = (0..m).map(|i| (w[i] * (spec.y[i] - ybar)).powi(2)).sum();
-    let r2 = 1.0 - chi2 / ss_tot;
+    let mut fitted = vec![0.0; m];
+    scratch.with(|ws, _| {
+        if formula.eval(ws, &popt, &spec.x, &mut fitted).is_err() {
+            fitted.fill(f64::NAN);
+        }
+    });
+    let (chi2, dof, reduced_chi2, r2) = statistics(&spec.y, &fitted, &w, n);
     Ok(FitResult {
         popt,
         stderr: cov.stderr,
@@ -208,6 +217,45 @@ pub fn fit(spec: &FitSpec) -> Result<FitResult, String> {
         warning: (!cov.estimated)
             .then(|| "Covariance of the parameters could not be estimated".into()),
     })
+}
+
+/// χ², degrees of freedom, reduced χ² and R² (weighted by `w²`) of a fit with `n` parameters.
+fn statistics(y: &[f64], fitted: &[f64], w: &[f64], n: usize) -> (f64, i64, f64, f64) {
+    let m = y.len();
+    let chi2: f64 = (0..m).map(|i| ((y[i] - fitted[i]) * w[i]).powi(2)).sum();
+    let dof = m as i64 - n as i64;
+    let reduced_chi2 = if dof > 0 { chi2 / dof as f64 } else { f64::NAN };
+    let wsum: f64 = w.iter().map(|w| w * w).sum();
+    let ybar = (0..m).map(|i| w[i] * w[i] * y[i]).sum::<f64>() / wsum;
+    let ss_tot: f64 = (0..m).map(|i| (w[i] * (y[i] - ybar)).powi(2)).sum();
+    (chi2, dof, reduced_chi2, 1.0 - chi2 / ss_tot)
+}
+
+/// The formula's evaluation buffers for the solver's callbacks (which take `&self`).
+struct Scratch {
+    cell: RefCell<(Workspace, Vec<f64>)>,
+    m: usize,
+}
+
+impl Scratch {
+    fn new(formula: &Formula, m: usize) -> Self {
+        Self {
+            cell: RefCell::new((Workspace::for_formula(formula), vec![0.0; m])),
+            m,
+        }
+    }
+
+    /// Runs `f` with the workspace and an m-vector of values (fresh ones if
+    /// the buffers are in use, which the solver's sequential calls never cause).
+    fn with<R>(&self, f: impl FnOnce(&mut Workspace, &mut [f64]) -> R) -> R {
+        match self.cell.try_borrow_mut() {
+            Ok(mut guard) => {
+                let (ws, values) = &mut *guard;
+                f(ws, values)
+            }
+            Err(_) => f(&mut Workspace::new(), &mut vec![0.0; self.m]),
+        }
+    }
 }
 
 /// What a solver returns to [`fit`]: the solution and its covariance (scipy's rules).
@@ -306,8 +354,8 @@ mod tests {
 
     fn spec(text: &str, t: &[f64], y: &[f64], p0: &[f64]) -> FitSpec {
         FitSpec {
-            formula: Formula::parse(text, &["t".to_string()]).unwrap(),
-            x: t.iter().map(|&t| vec![t]).collect(),
+            formula: crate::formula::parse_model(text, &["t".to_string()]).unwrap(),
+            x: vec![t.to_vec()],
             y: y.to_vec(),
             sigma: None,
             absolute_sigma: false,

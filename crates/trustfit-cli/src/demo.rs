@@ -18,7 +18,7 @@ use trustfit::Loss;
 
 use crate::CliError;
 use crate::curvefit::{FitResult, FitSpec, fit};
-use crate::formula::Formula;
+use crate::formula::parse_model;
 use crate::plot::{Figure, Mark, Series};
 
 /// The demo's model.
@@ -60,12 +60,12 @@ pub struct DemoConfig {
 /// The solver's message (not expected on this data).
 pub fn fits() -> Result<Vec<(Loss, FitResult)>, String> {
     let (t, y) = data();
-    let formula = Formula::parse(MODEL, &["t".to_string()])?;
+    let formula = parse_model(MODEL, &["t".to_string()])?;
     let mut out = Vec::new();
     for loss in LOSSES {
         let spec = FitSpec {
             formula: formula.clone(),
-            x: t.iter().map(|&t| vec![t]).collect(),
+            x: vec![t.clone()],
             y: y.clone(),
             sigma: None,
             absolute_sigma: false,

@@ -15,7 +15,7 @@ use trustfit::{Loss, Method};
 use crate::CliError;
 use crate::csvdata::Table;
 use crate::curvefit::{FitResult, FitSpec, fit};
-use crate::formula::Formula;
+use crate::formula::{Workspace, is_over_a_limit, parse_model};
 use crate::plot::{Figure, Format, Mark, Series};
 use crate::report_text;
 
@@ -242,6 +242,19 @@ pub struct Prepared {
     pub plot_x: Option<(String, Vec<f64>)>,
 }
 
+/// Refuses a formula over a resource limit before the data are read (with
+/// the CSV header's names, so that the parameters are counted right); other
+/// formula errors wait for their usual turn, after the data's.
+fn refuse_over_a_limit(cfg: &FitConfig) -> Result<(), CliError> {
+    if let Some(names) = Table::read_header(&cfg.data)
+        && let Err(e) = parse_model(&cfg.model, &names)
+        && is_over_a_limit(&e)
+    {
+        return Err(CliError::Usage(e));
+    }
+    Ok(())
+}
+
 /// Reads and checks everything; no output.
 ///
 /// # Errors
@@ -256,6 +269,7 @@ pub fn prepare(cfg: &FitConfig) -> Result<Prepared, CliError> {
             cfg.f_scale
         )));
     }
+    refuse_over_a_limit(cfg)?;
     let table = Table::read(&cfg.data).map_err(CliError::Data)?;
     let y = table.column(&cfg.y).map_err(CliError::Data)?;
     let sigma = match &cfg.sigma {
@@ -280,7 +294,7 @@ pub fn prepare(cfg: &FitConfig) -> Result<Prepared, CliError> {
             )));
         }
     }
-    let formula = Formula::parse(&cfg.model, table.names()).map_err(CliError::Usage)?;
+    let formula = parse_model(&cfg.model, table.names()).map_err(CliError::Usage)?;
     for c in formula.columns() {
         if *c == cfg.y || Some(c) == cfg.sigma.as_ref() {
             return Err(CliError::Usage(format!(
@@ -338,14 +352,10 @@ pub fn prepare(cfg: &FitConfig) -> Result<Prepared, CliError> {
             cfg.loss.as_str()
         )));
     }
-    let mut cols = Vec::with_capacity(formula.columns().len());
+    let mut x = Vec::with_capacity(formula.columns().len());
     for c in formula.columns() {
-        cols.push(table.column(c).map_err(CliError::Data)?);
+        x.push(table.column(c).map_err(CliError::Data)?);
     }
-    let m = table.len();
-    let x: Vec<Vec<f64>> = (0..m)
-        .map(|i| cols.iter().map(|c| c[i]).collect())
-        .collect();
     let plot_name = match (cfg.x.as_slice(), formula.columns()) {
         ([one], _) => Some(one.clone()),
         ([], [one]) => Some(one.clone()),
@@ -393,13 +403,16 @@ pub fn figure(prep: &Prepared, r: &FitResult, y_name: &str) -> Figure {
             });
         // The formula's columns are the one plotted or none.
         let uses = spec.formula.columns().iter().any(|c| c == name);
-        (0..GRID_POINTS)
-            .map(|k| {
-                let x = lo + (hi - lo) * k as f64 / (GRID_POINTS - 1) as f64;
-                let row = if uses { vec![x] } else { Vec::new() };
-                (x, spec.formula.value(&r.popt, &row))
-            })
-            .collect()
+        let grid: Vec<f64> = (0..GRID_POINTS)
+            .map(|k| lo + (hi - lo) * k as f64 / (GRID_POINTS - 1) as f64)
+            .collect();
+        let cols: Vec<&[f64]> = if uses { vec![&grid] } else { Vec::new() };
+        let mut curve = vec![f64::NAN; GRID_POINTS];
+        // Shapes match by construction; on error the curve stays NaN (not drawn).
+        let _ = spec
+            .formula
+            .eval(&mut Workspace::new(), &r.popt, &cols, &mut curve);
+        grid.into_iter().zip(curve).collect()
     } else {
         xs.iter().copied().zip(r.fitted.iter().copied()).collect()
     };

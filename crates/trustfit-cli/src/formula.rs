@@ -1,221 +1,102 @@
-//! A model formula such as `a + b*exp(c*t)`: parsing, the split of its
-//! identifiers into data columns and parameters, evaluation and analytic
-//! partial derivatives (the Jacobian), with the `exmex` expression crate.
+//! The model formula of `trustfit fit`, such as `a + b*exp(c*t)`, through the
+//! [`trustfit_formula`] engine: parsing with the command line's limits and
+//! alphabetical parameters, and its messages.
 //!
 //! Identifiers that name a column of the data are variables; every other
-//! identifier is a parameter. Operators: `+ - * / ^`; functions `exp`, `ln`
-//! (`log` is also the natural logarithm), `log10`, `log2`, `sqrt`, `sin`,
-//! `cos`, `tan`, their inverses and hyperbolic versions, `abs` (not
-//! differentiable here); constants `PI`, `π`, `E`, `e`, `TAU` (so `e` and `E`
-//! cannot be parameter names).
-//!
-//! A unary minus binds as in mathematics and Python: `-x^2` is `-(x^2)`
-//! (exmex on its own reads `(-x)^2`; [`Formula::parse`] rewrites the unary
-//! minus as `(-1)*` first, except right after `^`, where `a^-b` stays `a^(-b)`).
+//! identifier is a parameter (listed alphabetically: the order of `--json`'s
+//! matrices). A data column takes precedence over a constant of the same
+//! name (`e`, `E`, `PI`, `π`, `TAU`, `τ`). Operators: `+ - * / ^` (`^`
+//! right-associative); a unary minus binds as in mathematics and Python:
+//! `-x^2` is `-(x^2)`, `a^-b` is `a^(-b)`; numbers like `1.5e-3`; functions
+//! `exp`, `ln` (`log` is also the natural logarithm), `log10`, `log2`,
+//! `sqrt`, `cbrt`, `sin`, `cos`, `tan`, their inverses and hyperbolic
+//! versions, `abs` (derivative sign(x)). A function name must be followed by
+//! `(`. The Jacobian is exact (reverse mode over the compiled formula).
 
-use exmex::prelude::*;
-use exmex::{FloatOpsFactory, MatchLiteral};
+pub use trustfit_formula::{Formula, Workspace};
+use trustfit_formula::{FormulaError, Limits, ParamOrder, ParseOptions};
 
-/// Number literals with an optional exponent (`2`, `0.5`, `.5`, `1e-3`, `2.5E+4`);
-/// exmex's default matcher has no exponent.
-#[derive(Clone, Debug, Default, PartialEq, Eq, PartialOrd, Ord)]
-pub struct FloatLiteral;
+/// The command line's limits on a formula (see `trustfit fit --help`).
+///
+/// Parameters are capped below the engine's default (1000): the formula's
+/// cost is linear in its size, but the dense solvers' is O(m·n²) per
+/// Jacobian (lm's QR, the covariance), so a 1000-parameter fit of 2000
+/// points takes about 7 s, nearly all of it in the solver; 256 parameters
+/// take well under a second there. Larger models belong in the library.
+pub const LIMITS: Limits = Limits {
+    max_len: 100_000,
+    max_depth: 100,
+    max_params: 256,
+    max_name_len: 256,
+};
 
-impl MatchLiteral for FloatLiteral {
-    fn is_literal(text: &str) -> Option<&str> {
-        let b = text.as_bytes();
-        let digits = |mut i: usize| {
-            while i < b.len() && b[i].is_ascii_digit() {
-                i += 1;
-            }
-            i
-        };
-        let int_end = digits(0);
-        let mut end = int_end;
-        if end < b.len() && b[end] == b'.' {
-            let frac_end = digits(end + 1);
-            if int_end == 0 && frac_end == end + 1 {
-                return None; // a lone "."
-            }
-            end = frac_end;
-        }
-        if end == 0 {
-            return None;
-        }
-        if end < b.len() && (b[end] == b'e' || b[end] == b'E') {
-            let mut j = end + 1;
-            if j < b.len() && (b[j] == b'+' || b[j] == b'-') {
-                j += 1;
-            }
-            let exp_end = digits(j);
-            if exp_end > j {
-                end = exp_end;
-            }
-        }
-        Some(&text[..end])
-    }
-}
+/// Longest formula quoted in full in an error message.
+const QUOTE_MAX_CHARS: usize = 60;
 
-type Expr = FlatEx<f64, FloatOpsFactory<f64>, FloatLiteral>;
-
-/// Where one identifier of the formula takes its value from.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum Source {
-    /// The i-th parameter.
-    Param(usize),
-    /// The j-th x column.
-    X(usize),
-}
-
-/// A parsed, differentiated formula.
+/// Parses `text` with [`LIMITS`]; names in `data_columns` are x columns, the
+/// others parameters in alphabetical order.
+///
+/// # Errors
+/// A one-line message when the formula does not parse, exceeds a limit or
+/// has no parameters.
 ///
 /// ```
-/// use trustfit_cli::formula::Formula;
+/// use trustfit_cli::formula::parse_model;
 /// let cols = vec!["t".to_string(), "y".to_string()];
-/// let f = Formula::parse("a + b*exp(c*t)", &cols).unwrap();
+/// let f = parse_model("c*t + b*exp(a*t)", &cols).unwrap();
 /// assert_eq!(f.params(), ["a", "b", "c"]);
 /// assert_eq!(f.columns(), ["t"]);
-/// // a = 1, b = 2, c = -1 at t = 0: value 3, gradient (1, exp(0), b·t·exp(c·t)) = (1, 1, 0)
-/// let mut grad = [0.0; 3];
-/// let v = f.value_and_gradient(&[1.0, 2.0, -1.0], &[0.0], &mut grad);
-/// assert_eq!(v, 3.0);
-/// assert_eq!(grad, [1.0, 1.0, 0.0]);
+/// let e = parse_model("sin + a*t", &cols).unwrap_err();
+/// assert!(e.starts_with("cannot parse formula \"sin + a*t\": function `sin`"), "{e}");
 /// ```
-#[derive(Debug, Clone)]
-pub struct Formula {
-    text: String,
-    expr: Expr,
-    derivs: Vec<Expr>,
-    params: Vec<String>,
-    columns: Vec<String>,
-    sources: Vec<Source>,
+pub fn parse_model(text: &str, data_columns: &[String]) -> Result<Formula, String> {
+    let options = ParseOptions {
+        limits: LIMITS,
+        param_order: ParamOrder::Alphabetical,
+    };
+    let f = Formula::parse_with(text, data_columns, &options).map_err(|e| {
+        let limit = match e {
+            FormulaError::TooLong { .. }
+            | FormulaError::TooDeep { .. }
+            | FormulaError::TooManyParams { .. }
+            | FormulaError::NameTooLong { .. } => LIMIT_MARK,
+            _ => "",
+        };
+        format!("cannot parse formula {}: {e}{limit}", quoted(text))
+    })?;
+    if f.params().is_empty() {
+        return Err(format!(
+            "formula {} has no parameters (every identifier is a data column)",
+            quoted(text)
+        ));
+    }
+    Ok(f)
 }
 
-impl Formula {
-    /// Parses `text`; identifiers found in `data_columns` become x columns (in
-    /// order of first appearance in `data_columns`), the rest parameters (in
-    /// alphabetical order, as listed by [`Formula::params`]).
-    ///
-    /// # Errors
-    /// A one-line message when the formula does not parse, has no parameters,
-    /// or cannot be differentiated.
-    pub fn parse(text: &str, data_columns: &[String]) -> Result<Self, String> {
-        let expr = Expr::parse(&unary_minus_as_product(text)).map_err(|e| {
-            format!(
-                "cannot parse formula {text:?}: {}",
-                one_line(&e.to_string())
-            )
-        })?;
-        let names: Vec<String> = expr.var_names().to_vec();
-        let mut params = Vec::new();
-        let mut columns = Vec::new();
-        for c in data_columns {
-            if names.contains(c) && !columns.contains(c) {
-                columns.push(c.clone());
-            }
-        }
-        let mut sources = Vec::with_capacity(names.len());
-        for name in &names {
-            if let Some(j) = columns.iter().position(|c| c == name) {
-                sources.push(Source::X(j));
-            } else {
-                sources.push(Source::Param(params.len()));
-                params.push(name.clone());
-            }
-        }
-        if params.is_empty() {
-            return Err(format!(
-                "formula {text:?} has no parameters (every identifier is a data column)"
-            ));
-        }
-        let mut derivs = Vec::with_capacity(params.len());
-        for (k, src) in sources.iter().enumerate() {
-            if let Source::Param(_) = src {
-                let d = expr.clone().partial(k).map_err(|e| {
-                    format!(
-                        "cannot differentiate formula {text:?} with respect to {}: {}",
-                        names[k],
-                        one_line(&e.to_string())
-                    )
-                })?;
-                derivs.push(d);
-            }
-        }
-        Ok(Self {
-            text: text.to_string(),
-            expr,
-            derivs,
-            params,
-            columns,
-            sources,
-        })
-    }
-
-    /// The formula as given.
-    pub fn text(&self) -> &str {
-        &self.text
-    }
-
-    /// Parameter names, alphabetical (the order of every parameter vector).
-    pub fn params(&self) -> &[String] {
-        &self.params
-    }
-
-    /// Data columns the formula uses, in the order of the data's columns
-    /// (the order of every x row).
-    pub fn columns(&self) -> &[String] {
-        &self.columns
-    }
-
-    fn vars(&self, p: &[f64], x: &[f64], vars: &mut Vec<f64>) {
-        vars.clear();
-        vars.extend(self.sources.iter().map(|s| match *s {
-            Source::Param(i) => p.get(i).copied().unwrap_or(f64::NAN),
-            Source::X(j) => x.get(j).copied().unwrap_or(f64::NAN),
-        }));
-    }
-
-    /// The formula's value at parameters `p` and x row `x` (NaN when it cannot be evaluated).
-    pub fn value(&self, p: &[f64], x: &[f64]) -> f64 {
-        let mut vars = Vec::with_capacity(self.sources.len());
-        self.vars(p, x, &mut vars);
-        self.expr.eval(&vars).unwrap_or(f64::NAN)
-    }
-
-    /// The value, and the partial derivatives with respect to each parameter in `grad`.
-    pub fn value_and_gradient(&self, p: &[f64], x: &[f64], grad: &mut [f64]) -> f64 {
-        let mut vars = Vec::with_capacity(self.sources.len());
-        self.vars(p, x, &mut vars);
-        for (g, d) in grad.iter_mut().zip(&self.derivs) {
-            *g = d.eval(&vars).unwrap_or(f64::NAN);
-        }
-        self.expr.eval(&vars).unwrap_or(f64::NAN)
-    }
-}
-
-/// Rewrites each unary minus (at the start, or after `(`, `,` or an operator
-/// other than `^`) as `(-1)*`, so that it binds below `^` as in mathematics.
+/// Whether a message of [`parse_model`] is about a resource limit (length,
+/// nesting, parameters, name length) rather than the formula's syntax.
 ///
 /// ```
-/// use trustfit_cli::formula::unary_minus_as_product;
-/// assert_eq!(unary_minus_as_product("-x^2"), "(-1)*x^2");
-/// assert_eq!(unary_minus_as_product("exp(-(t-m)^2)"), "exp((-1)*(t-m)^2)");
-/// assert_eq!(unary_minus_as_product("a - b*t^-2 + 1e-3"), "a - b*t^-2 + 1e-3");
+/// use trustfit_cli::formula::{is_over_a_limit, parse_model};
+/// let cols = vec!["t".to_string()];
+/// assert!(is_over_a_limit(&parse_model(&"(".repeat(200), &cols).unwrap_err()));
+/// assert!(!is_over_a_limit(&parse_model("a + * t", &cols).unwrap_err()));
 /// ```
-pub fn unary_minus_as_product(text: &str) -> String {
-    let mut out = String::with_capacity(text.len() + 8);
-    let mut prev: Option<char> = None;
-    for c in text.chars() {
-        if c == '-' && matches!(prev, None | Some('(' | ',' | '+' | '-' | '*' | '/')) {
-            out.push_str("(-1)*");
-        } else {
-            out.push(c);
-        }
-        if !c.is_whitespace() {
-            prev = Some(c);
-        }
+pub fn is_over_a_limit(message: &str) -> bool {
+    message.ends_with(LIMIT_MARK)
+}
+
+/// Ends every message about a resource limit.
+const LIMIT_MARK: &str = " (see the limits in `trustfit fit --help`)";
+
+/// The formula quoted, shortened with "…" when long (messages stay one short line).
+fn quoted(text: &str) -> String {
+    if text.chars().count() <= QUOTE_MAX_CHARS {
+        format!("{text:?}")
+    } else {
+        let head: String = text.chars().take(QUOTE_MAX_CHARS).collect();
+        format!("{head:?}… ({} characters)", text.chars().count())
     }
-    out
 }
 
 /// Joins a multi-line message into one line.
@@ -232,17 +113,24 @@ mod tests {
         v.iter().map(|s| s.to_string()).collect()
     }
 
+    /// The value at the point `x` (of which only the used columns are passed).
+    fn value(f: &Formula, p: &[f64], x: &[f64]) -> f64 {
+        f.eval_point(&mut Workspace::new(), p, &x[..f.columns().len()])
+            .unwrap()
+    }
+
     fn check_gradient(text: &str, columns: &[&str], p: &[f64], x: &[f64]) {
-        let f = Formula::parse(text, &cols(columns)).unwrap();
+        let f = parse_model(text, &cols(columns)).unwrap();
         let mut g = vec![0.0; p.len()];
-        f.value_and_gradient(p, x, &mut g);
+        f.value_and_gradient(&mut Workspace::new(), p, x, &mut g)
+            .unwrap();
         for k in 0..p.len() {
             let h = 1e-6 * p[k].abs().max(1.0);
             let mut pp = p.to_vec();
             pp[k] += h;
-            let up = f.value(&pp, x);
+            let up = value(&f, &pp, x);
             pp[k] -= 2.0 * h;
-            let down = f.value(&pp, x);
+            let down = value(&f, &pp, x);
             let fd = (up - down) / (2.0 * h);
             assert!(
                 (fd - g[k]).abs() <= 1e-6 * fd.abs().max(1.0),
@@ -268,7 +156,7 @@ mod tests {
     #[test]
     fn unary_minus_binds_below_power() {
         let c = cols(&["x"]);
-        let v = |text: &str, p: &[f64], x: f64| Formula::parse(text, &c).unwrap().value(p, &[x]);
+        let v = |text: &str, p: &[f64], x: f64| value(&parse_model(text, &c).unwrap(), p, &[x]);
         assert_eq!(v("a - x^2", &[0.0], 3.0), -9.0);
         assert_eq!(v("-x^2 + a", &[0.0], 3.0), -9.0);
         assert_eq!(v("a*-x^2", &[2.0], 3.0), -18.0);
@@ -283,20 +171,22 @@ mod tests {
 
     #[test]
     fn integer_power_of_a_negative_column_has_finite_gradient() {
-        let f = Formula::parse("a*t^2 + b", &cols(&["t"])).unwrap();
+        let f = parse_model("a*t^2 + b", &cols(&["t"])).unwrap();
         let mut g = [0.0; 2];
-        let v = f.value_and_gradient(&[2.0, 1.0], &[-3.0], &mut g);
+        let v = f
+            .value_and_gradient(&mut Workspace::new(), &[2.0, 1.0], &[-3.0], &mut g)
+            .unwrap();
         assert_eq!(v, 19.0);
         assert_eq!(g, [9.0, 1.0]);
     }
 
     #[test]
     fn columns_and_parameters_are_split() {
-        let f = Formula::parse("k*u + m*t", &cols(&["t", "y", "u"])).unwrap();
+        let f = parse_model("m*t + k*u", &cols(&["t", "y", "u"])).unwrap();
         assert_eq!(f.params(), ["k", "m"]);
         assert_eq!(f.columns(), ["t", "u"]);
-        assert_eq!(f.value(&[2.0, 3.0], &[10.0, 100.0]), 230.0);
-        assert_eq!(f.text(), "k*u + m*t");
+        assert_eq!(value(&f, &[2.0, 3.0], &[10.0, 100.0]), 230.0);
+        assert_eq!(f.text(), "m*t + k*u");
     }
 
     #[test]
@@ -306,9 +196,22 @@ mod tests {
             ("a + b*(t", "cannot parse"),
             ("2*t + 1", "no parameters"),
         ] {
-            let e = Formula::parse(text, &cols(&["t"])).unwrap_err();
+            let e = parse_model(text, &cols(&["t"])).unwrap_err();
             assert!(e.contains(what), "{text}: {e}");
             assert!(!e.contains('\n'), "{e}");
         }
+    }
+
+    #[test]
+    fn long_formulas_are_quoted_shortly() {
+        let text = "a*t+".repeat(30_000) + "a";
+        let e = parse_model(&text, &cols(&["t"])).unwrap_err();
+        assert!(e.contains("(120001 characters)"), "{e}");
+        assert!(
+            e.contains("formula is 120001 characters long; the limit is 100000"),
+            "{e}"
+        );
+        assert!(is_over_a_limit(&e));
+        assert!(e.len() < 250, "{e}");
     }
 }

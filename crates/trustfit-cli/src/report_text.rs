@@ -152,6 +152,9 @@ pub fn json(spec: &FitSpec, r: &FitResult, y_name: &str) -> Result<String, serde
     serde_json::to_string(&to_json(spec, r, y_name))
 }
 
+/// Widest name column of the text report.
+const MAX_NAME_WIDTH: usize = 64;
+
 fn num(v: f64) -> String {
     if !v.is_finite() {
         return format!("{v}");
@@ -171,7 +174,14 @@ fn num(v: f64) -> String {
 pub fn text(spec: &FitSpec, r: &FitResult, source: &str, y_name: &str) -> String {
     let names = spec.formula.params();
     let n = names.len();
-    let width = names.iter().map(|s| s.len()).max().unwrap_or(1).max(9);
+    // Column widths are capped (a name longer than the cap overflows its
+    // column): `format!` refuses widths of 2^16 and more.
+    let width = names
+        .iter()
+        .map(|s| s.chars().count())
+        .max()
+        .unwrap_or(1)
+        .clamp(9, MAX_NAME_WIDTH);
     let mut s = String::new();
     let xs = if spec.formula.columns().is_empty() {
         "none".to_string()
@@ -223,7 +233,12 @@ pub fn text(spec: &FitSpec, r: &FitResult, source: &str, y_name: &str) -> String
     if n > 1 {
         let _ = writeln!(s);
         let _ = writeln!(s, "correlation");
-        let cw = names.iter().map(|s| s.len()).max().unwrap_or(1).max(7);
+        let cw = names
+            .iter()
+            .map(|s| s.chars().count())
+            .max()
+            .unwrap_or(1)
+            .clamp(7, MAX_NAME_WIDTH);
         let mut head = format!("{:<width$}", "");
         for name in names {
             let _ = write!(head, " {name:>cw$}");

@@ -1,0 +1,332 @@
+//! Evaluation of a [`Tape`] over a block of up to [`BLOCK`] points at once:
+//! the forward sweep (values) and the reverse sweep (adjoints, giving the
+//! derivatives of the result with respect to every parameter at every point
+//! of the block in one pass).
+//!
+//! Slot `i` of a block occupies `values[i*BLOCK .. i*BLOCK + len]`; each
+//! instruction is one loop over the block's points, so the cost of
+//! interpreting an instruction is shared by up to [`BLOCK`] points. Operands
+//! precede their instruction, so splitting the buffer at the instruction
+//! gives the operands (before) and the output (after) without copying.
+
+use crate::ast::BinOp;
+use crate::func::Func;
+use crate::tape::{Op, Tape};
+
+/// Points per block.
+pub(crate) const BLOCK: usize = 64;
+
+/// Where the values of the used columns come from.
+pub(crate) trait Columns {
+    /// Writes column `j` at points `start..start + out.len()` into `out`.
+    fn fill(&self, j: usize, start: usize, out: &mut [f64]);
+}
+
+/// Whole columns, one slice each.
+impl<S: AsRef<[f64]>> Columns for [S] {
+    #[inline]
+    fn fill(&self, j: usize, start: usize, out: &mut [f64]) {
+        out.copy_from_slice(&self[j].as_ref()[start..start + out.len()]);
+    }
+}
+
+/// One point: the value of each column.
+pub(crate) struct Row<'a>(pub(crate) &'a [f64]);
+
+impl Columns for Row<'_> {
+    #[inline]
+    fn fill(&self, j: usize, _start: usize, out: &mut [f64]) {
+        out.fill(self.0[j]);
+    }
+}
+
+/// `out[k] = f(a[k])` for the block.
+#[inline(always)]
+fn map1(out: &mut [f64], a: &[f64], f: impl Fn(f64) -> f64) {
+    for (o, &x) in out.iter_mut().zip(a) {
+        *o = f(x);
+    }
+}
+
+/// `out[k] = f(a[k], b[k])` for the block.
+#[inline(always)]
+fn map2(out: &mut [f64], a: &[f64], b: &[f64], f: impl Fn(f64, f64) -> f64) {
+    for ((o, &x), &y) in out.iter_mut().zip(a).zip(b) {
+        *o = f(x, y);
+    }
+}
+
+/// `adj[k] += g[k] * partial(x[k], y[k], v[k])` for the block, or `=` for
+/// the first contribution to `adj` in the reverse sweep (so adjoints need no
+/// zeroing).
+#[inline(always)]
+fn accumulate(
+    adj: &mut [f64],
+    g: &[f64],
+    x: &[f64],
+    y: &[f64],
+    v: &[f64],
+    first: bool,
+    partial: impl Fn(f64, f64, f64) -> f64,
+) {
+    let len = adj.len();
+    let (g, x, y, v) = (&g[..len], &x[..len], &y[..len], &v[..len]);
+    if first {
+        for k in 0..len {
+            adj[k] = g[k] * partial(x[k], y[k], v[k]);
+        }
+    } else {
+        for k in 0..len {
+            adj[k] += g[k] * partial(x[k], y[k], v[k]);
+        }
+    }
+}
+
+/// Calls `$body` with `$f` bound to each function as a constant, so that
+/// the match on the function happens once per block, not once per point.
+macro_rules! for_each_func {
+    ($func:expr, $f:ident => $body:expr) => {
+        match $func {
+            Func::Exp => {
+                let $f = Func::Exp;
+                $body
+            }
+            Func::Ln => {
+                let $f = Func::Ln;
+                $body
+            }
+            Func::Log10 => {
+                let $f = Func::Log10;
+                $body
+            }
+            Func::Log2 => {
+                let $f = Func::Log2;
+                $body
+            }
+            Func::Sqrt => {
+                let $f = Func::Sqrt;
+                $body
+            }
+            Func::Cbrt => {
+                let $f = Func::Cbrt;
+                $body
+            }
+            Func::Sin => {
+                let $f = Func::Sin;
+                $body
+            }
+            Func::Cos => {
+                let $f = Func::Cos;
+                $body
+            }
+            Func::Tan => {
+                let $f = Func::Tan;
+                $body
+            }
+            Func::Asin => {
+                let $f = Func::Asin;
+                $body
+            }
+            Func::Acos => {
+                let $f = Func::Acos;
+                $body
+            }
+            Func::Atan => {
+                let $f = Func::Atan;
+                $body
+            }
+            Func::Sinh => {
+                let $f = Func::Sinh;
+                $body
+            }
+            Func::Cosh => {
+                let $f = Func::Cosh;
+                $body
+            }
+            Func::Tanh => {
+                let $f = Func::Tanh;
+                $body
+            }
+            Func::Asinh => {
+                let $f = Func::Asinh;
+                $body
+            }
+            Func::Acosh => {
+                let $f = Func::Acosh;
+                $body
+            }
+            Func::Atanh => {
+                let $f = Func::Atanh;
+                $body
+            }
+            Func::Abs => {
+                let $f = Func::Abs;
+                $body
+            }
+        }
+    };
+}
+
+/// `x^n` for an integer constant exponent, as [`Op::Powi`] computes it
+/// (also used to fold constants, so that folding changes no result).
+#[inline(always)]
+pub(crate) fn powi(x: f64, n: i32) -> f64 {
+    match n {
+        2 => x * x,
+        3 => x * x * x,
+        -1 => 1.0 / x,
+        _ => x.powi(n),
+    }
+}
+
+/// `out = a^n`, with the common small powers as plain products.
+#[inline(always)]
+fn powi_block(out: &mut [f64], a: &[f64], n: i32) {
+    match n {
+        2 => map1(out, a, |x| x * x),
+        3 => map1(out, a, |x| x * x * x),
+        -1 => map1(out, a, |x| 1.0 / x),
+        _ => map1(out, a, |x| x.powi(n)),
+    }
+}
+
+/// `adj += g · n·a^(n−1)`.
+#[inline(always)]
+fn powi_adjoint(adj: &mut [f64], g: &[f64], a: &[f64], v: &[f64], first: bool, n: i32) {
+    match n {
+        2 => accumulate(adj, g, a, a, v, first, |x, _, _| 2.0 * x),
+        3 => accumulate(adj, g, a, a, v, first, |x, _, _| 3.0 * (x * x)),
+        -1 => accumulate(adj, g, a, a, v, first, |_, _, v| -(v * v)),
+        _ => accumulate(adj, g, a, a, v, first, |x, _, _| {
+            f64::from(n) * x.powi(n - 1)
+        }),
+    }
+}
+
+impl Tape {
+    /// Computes every slot at points `start..start + len` (`len ≤ BLOCK`) into `values`.
+    pub(crate) fn forward<C: Columns + ?Sized>(
+        &self,
+        values: &mut [f64],
+        params: &[f64],
+        columns: &C,
+        start: usize,
+        len: usize,
+    ) {
+        for (i, op) in self.ops.iter().enumerate() {
+            let (before, after) = values.split_at_mut(i * BLOCK);
+            let out = &mut after[..len];
+            let slot = |s: usize| &before[s * BLOCK..s * BLOCK + len];
+            match *op {
+                Op::Param(k) => out.fill(params[k]),
+                Op::Const(v) => out.fill(v),
+                Op::Column(j) => columns.fill(j, start, out),
+                Op::Neg(a) => map1(out, slot(a), |x| -x),
+                Op::Powi(a, n) => powi_block(out, slot(a), n),
+                Op::Func(func, a) => for_each_func!(func, f => map1(out, slot(a), |x| f.value(x))),
+                Op::Bin(op, a, b) => {
+                    let (a, b) = (slot(a), slot(b));
+                    match op {
+                        BinOp::Add => map2(out, a, b, |x, y| x + y),
+                        BinOp::Sub => map2(out, a, b, |x, y| x - y),
+                        BinOp::Mul => map2(out, a, b, |x, y| x * y),
+                        BinOp::Div => map2(out, a, b, |x, y| x / y),
+                        BinOp::Pow => map2(out, a, b, f64::powf),
+                    }
+                }
+            }
+        }
+    }
+
+    /// The reverse sweep after [`Tape::forward`] on the same block: writes
+    /// d(result)/d(param k) at point `start + p` to `jac[(start + p)*n + k]`.
+    pub(crate) fn backward(
+        &self,
+        values: &[f64],
+        adjoints: &mut [f64],
+        jac: &mut [f64],
+        start: usize,
+        len: usize,
+    ) {
+        let n = self.jac_slot.len();
+        let zero = self.ops.len(); // the Jacobian column of an unused parameter
+        if self.jac_slot.contains(&zero) {
+            adjoints[zero * BLOCK..zero * BLOCK + len].fill(0.0);
+        }
+        let root = self.ops.len() - 1;
+        if self.needs_adjoint[root] {
+            adjoints[root * BLOCK..root * BLOCK + len].fill(1.0);
+        }
+        let val = |s: usize| &values[s * BLOCK..s * BLOCK + len];
+        for i in (0..self.ops.len()).rev() {
+            if !self.needs_adjoint[i] {
+                continue;
+            }
+            let (lo, hi) = adjoints.split_at_mut(i * BLOCK);
+            let g = &hi[..len];
+            let v = val(i);
+            // adj[s] += g * partial(x, y, v) for an operand s that depends on
+            // a parameter (x, y: the operands' values, v: this slot's value).
+            macro_rules! adj {
+                ($operand:literal, $s:expr, $x:expr, $y:expr, |$px:pat_param, $py:pat_param, $pv:pat_param| $partial:expr) => {
+                    if self.needs_adjoint[$s] {
+                        let slot = &mut lo[$s * BLOCK..$s * BLOCK + len];
+                        let first = self.first_adjoint[i][$operand];
+                        accumulate(slot, g, $x, $y, v, first, |$px, $py, $pv| $partial);
+                    }
+                };
+            }
+            match self.ops[i] {
+                Op::Param(_) | Op::Const(_) | Op::Column(_) => {}
+                Op::Neg(a) => adj!(0, a, v, v, |_, _, _| -1.0),
+                Op::Powi(a, m) => {
+                    if self.needs_adjoint[a] {
+                        let slot = &mut lo[a * BLOCK..a * BLOCK + len];
+                        powi_adjoint(slot, g, val(a), v, self.first_adjoint[i][0], m);
+                    }
+                }
+                Op::Func(func, a) => {
+                    for_each_func!(func, f => adj!(0, a, val(a), v, |x, _, v| f.derivative(x, v)))
+                }
+                Op::Bin(op, a, b) => {
+                    let (x, y) = (val(a), val(b));
+                    match op {
+                        BinOp::Add => {
+                            adj!(0, a, x, y, |_, _, _| 1.0);
+                            adj!(1, b, x, y, |_, _, _| 1.0);
+                        }
+                        BinOp::Sub => {
+                            adj!(0, a, x, y, |_, _, _| 1.0);
+                            adj!(1, b, x, y, |_, _, _| -1.0);
+                        }
+                        BinOp::Mul => {
+                            adj!(0, a, x, y, |_, y, _| y);
+                            adj!(1, b, x, y, |x, _, _| x);
+                        }
+                        BinOp::Div => {
+                            adj!(0, a, x, y, |_, y, _| 1.0 / y);
+                            adj!(1, b, x, y, |_, y, v| -v / y);
+                        }
+                        BinOp::Pow => {
+                            adj!(0, a, x, y, |x, y, _| y * x.powf(y - 1.0));
+                            // d/dy x^y = x^y ln x, taken as 0 where x^y = 0 (x = 0, y > 0).
+                            adj!(1, b, x, y, |x, _, v| if v == 0.0 {
+                                0.0
+                            } else {
+                                v * x.ln()
+                            });
+                        }
+                    }
+                }
+            }
+        }
+        // The parameters' adjoints are the block's Jacobian columns.
+        let rows = &mut jac[start * n..(start + len) * n];
+        for (k, &slot) in self.jac_slot.iter().enumerate() {
+            let column = &adjoints[slot * BLOCK..slot * BLOCK + len];
+            for (row, &d) in rows.chunks_exact_mut(n).zip(column) {
+                row[k] = d;
+            }
+        }
+    }
+}
