@@ -10,6 +10,7 @@
 //! and converts options and results; src/covariance.rs exposes the core's pcov
 //! (`pinv_jtj`, `covariance_from_unscaled`) to `curve_fit` and `covariance`.
 
+mod batch;
 mod callback;
 mod convert;
 mod covariance;
@@ -202,6 +203,8 @@ fn solve<'py>(
 #[pymodule]
 fn _trustfit(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_function(wrap_pyfunction!(solve, m)?)?;
+    m.add_function(wrap_pyfunction!(batch::batch_curve_fit_formula, m)?)?;
+    m.add_function(wrap_pyfunction!(batch::formula_symbols, m)?)?;
     m.add_function(wrap_pyfunction!(leastsq::leastsq_solve, m)?)?;
     m.add_function(wrap_pyfunction!(options::name_error, m)?)?;
     m.add_function(wrap_pyfunction!(covariance::pinv_jtj, m)?)?;

@@ -7,6 +7,7 @@ covariance, standard errors and correlations of any ``least_squares`` result.
 """
 
 from ._trustfit import TrustfitError, __version__
+from . import batch
 from .optimize import covariance, curve_fit, least_squares, leastsq
 
 __all__ = [

@@ -12,6 +12,8 @@ __all__ = [
     "name_error",
     "pinv_jtj",
     "covariance_from_unscaled",
+    "batch_curve_fit_formula",
+    "formula_symbols",
     "NAMES",
     "TrustfitError",
     "__version__",
@@ -80,3 +82,22 @@ def covariance_from_unscaled(
     """The core's Covariance::from_unscaled: scipy's curve_fit rules for pcov (all inf
     when `unscaled` is None or NaN; scaled by sum_sq / (m - n) unless absolute_sigma, all
     inf when m <= n then). Returns pcov, stderr, correlation and estimated."""
+
+def formula_symbols(formula: str, names: list[str]) -> tuple[list[str], list[str]]:
+    """The formula's parameters (order of first appearance) and the variables of
+    ``names`` it uses."""
+
+def batch_curve_fit_formula(
+    formula: str,
+    names: list[str],
+    columns: list[npt.NDArray[np.float64]],
+    ydata: npt.NDArray[np.float64],
+    p0: npt.NDArray[np.float64],
+    options: dict[str, Any],
+    *,
+    sigma: Optional[npt.NDArray[np.float64]] = None,
+    absolute_sigma: bool = False,
+    threads: Optional[int] = None,
+) -> dict[str, Any]:
+    """Fits the formula to every row of ydata (K, M) on all cores, without the GIL:
+    popt, pcov, status, success, nfev, njev, cost, error, param_names."""

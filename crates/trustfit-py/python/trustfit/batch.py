@@ -1,0 +1,187 @@
+"""Many fits of one model at once: ``trustfit.batch.curve_fit``.
+
+``ydata`` holds one data set per row (K rows of M points, all on the same ``xdata``); each
+row is fitted as ``curve_fit`` would fit it alone, on every core, without a Python call
+per fit and without holding the GIL. A row that cannot be fitted (non-finite data, fewer
+finite points than parameters) gets its own status and NaN parameters; the others go on.
+
+The model is a formula string in the command line's grammar, e.g.
+``"A*exp(-((x-x0)^2+(y-y0)^2)/(2*w^2)) + b"``: compiled in Rust with exact derivatives.
+Its variables are the names of ``xdata`` (a dict of 1-D arrays), or ``x`` for a 1-D
+``xdata`` and ``x0``, ``x1``, … for the rows of a 2-D one; every other identifier is a
+parameter, in the order in which it first appears in the formula (the columns of
+``popt``). Vectorized Python models are not supported yet (a ``TypeError`` says so).
+"""
+
+from __future__ import annotations
+
+import math
+import sys
+from typing import Any, Optional
+
+import numpy as np
+
+from . import _trustfit
+
+__all__ = ["curve_fit", "BatchFit"]
+
+# scipy's curve_fit passes these on to least_squares; the batch takes them too.
+_OPTIONS = ("ftol", "xtol", "gtol", "max_nfev", "loss", "f_scale", "x_scale", "diff_step",
+            "tr_solver", "jac")
+
+
+class BatchFit:
+    """The results of :func:`curve_fit`: one row per fit.
+
+    Attributes: ``popt`` (K, n), ``pcov`` (K, n, n), ``perr`` (K, n) = √diag(pcov),
+    ``status`` (K,) (scipy's status of ``least_squares``; -3 for a fit that could not
+    run), ``success`` (K,), ``nfev`` (K,), ``njev`` (K,), ``cost`` (K,), ``error`` (K
+    strings: why a fit failed, or ""), ``param_names`` (n names, the columns of popt).
+    """
+
+    def __init__(self, res: dict[str, Any]) -> None:
+        self.popt: np.ndarray = res["popt"]
+        self.pcov: np.ndarray = res["pcov"]
+        self.status: np.ndarray = res["status"]
+        self.success: np.ndarray = res["success"]
+        self.nfev: np.ndarray = res["nfev"]
+        self.njev: np.ndarray = res["njev"]
+        self.cost: np.ndarray = res["cost"]
+        self.error: list[str] = list(res["error"])
+        self.param_names: list[str] = list(res["param_names"])
+        with np.errstate(invalid="ignore"):
+            self.perr: np.ndarray = np.sqrt(np.diagonal(self.pcov, axis1=1, axis2=2))
+
+    def __len__(self) -> int:
+        return self.popt.shape[0]
+
+    def __repr__(self) -> str:
+        k = len(self)
+        ok = int(np.count_nonzero(self.success))
+        return (f"BatchFit({k} fits, {ok} converged, parameters "
+                f"{', '.join(self.param_names)})")
+
+
+def _variables(xdata: Any, m: int) -> tuple[list[str], list[np.ndarray]]:
+    """xdata as named float64 columns of length m."""
+    if isinstance(xdata, dict):
+        names = [str(k) for k in xdata]
+        cols = [np.ascontiguousarray(v, dtype=np.float64) for v in xdata.values()]
+    else:
+        x = np.asarray(xdata, dtype=np.float64)
+        if x.ndim == 1:
+            names, cols = ["x"], [np.ascontiguousarray(x)]
+        elif x.ndim == 2:
+            names = [f"x{i}" for i in range(x.shape[0])]
+            cols = [np.ascontiguousarray(r) for r in x]
+        else:
+            raise ValueError(f"`xdata` must be 1-D, 2-D (k, M) or a dict, got shape {x.shape}")
+    for name, c in zip(names, cols):
+        if c.ndim != 1 or c.shape[0] != m:
+            raise ValueError(
+                f"`xdata` variable {name!r} has shape {c.shape}; every variable needs ({m},), "
+                "the length of a ydata row"
+            )
+    return names, cols
+
+
+def _rows(value: Any, k: int, width: int, what: str) -> np.ndarray:
+    """A (width,) or (k, width) array as a C-contiguous (1 or k, width) float64 array."""
+    a = np.asarray(value, dtype=np.float64)
+    if a.ndim == 1 and a.shape[0] == width:
+        return np.ascontiguousarray(a.reshape(1, width))
+    if a.ndim == 2 and a.shape == (k, width):
+        return np.ascontiguousarray(a)
+    raise ValueError(f"`{what}` must have shape ({width},) or ({k}, {width}), got {a.shape}")
+
+
+def _bounds(bounds: Any, n: int) -> Optional[tuple[np.ndarray, np.ndarray]]:
+    lb, ub = bounds
+    lb = np.broadcast_to(np.asarray(lb, dtype=np.float64), (n,)).copy()
+    ub = np.broadcast_to(np.asarray(ub, dtype=np.float64), (n,)).copy()
+    if np.all(lb == -np.inf) and np.all(ub == np.inf):
+        return None
+    return lb, ub
+
+
+def curve_fit(
+    f: Any,
+    xdata: Any,
+    ydata: Any,
+    p0: Any = None,
+    sigma: Any = None,
+    absolute_sigma: bool = False,
+    bounds: Any = (-np.inf, np.inf),
+    method: Optional[str] = None,
+    *,
+    threads: Optional[int] = None,
+    **kwargs: Any,
+) -> BatchFit:
+    """Fits the model ``f`` to every row of ``ydata`` (K, M), as scipy's ``curve_fit``
+    fits one row: weights 1/σ, ``lm`` without bounds and ``trf`` with them, pcov from the
+    Jacobian at the solution (scaled by χ²/(M′ − n) unless ``absolute_sigma``; M′ counts
+    the row's finite y — NaN or ±inf points are left out). ``p0``: (n,) for every row or
+    (K, n), default ones. ``sigma``: (M,) or (K, M). ``bounds``: scalars or (n,) arrays.
+    ``kwargs``: ``ftol``, ``xtol``, ``gtol``, ``max_nfev``, ``loss``, ``f_scale``,
+    ``x_scale``, ``diff_step``, ``tr_solver``, ``jac`` (default: the formula's exact
+    derivatives). ``threads``: worker threads (default every core). Results do not
+    depend on the number of threads.
+
+    >>> import numpy as np, trustfit.batch
+    >>> t = np.linspace(0, 4, 20)
+    >>> y = np.array([a * np.exp(-0.5 * t) for a in (1.0, 2.0, 3.0)])
+    >>> fit = trustfit.batch.curve_fit("a*exp(b*x)", t, y, p0=[1.0, -1.0])
+    >>> fit.param_names, np.round(fit.popt[:, 0], 6).tolist()
+    (['a', 'b'], [1.0, 2.0, 3.0])
+    """
+    if not isinstance(f, str):
+        raise TypeError(
+            "trustfit.batch.curve_fit takes a formula string as its model (e.g. "
+            "'a*exp(b*x)'); vectorized Python models are not supported yet"
+        )
+    unknown = sorted(set(kwargs) - set(_OPTIONS))
+    if unknown:
+        raise TypeError(f"curve_fit() got unexpected keyword argument(s): {', '.join(unknown)}")
+    loss = kwargs.get("loss", "linear")
+    if callable(loss):
+        raise TypeError("a callable `loss` is not supported in a batch (it would need the GIL)")
+    y = np.asarray(ydata, dtype=np.float64)
+    if y.ndim != 2:
+        raise ValueError(f"`ydata` must be 2-D (K fits, M points), got shape {y.shape}")
+    k, m = y.shape
+    names, cols = _variables(xdata, m)
+    params, _ = _trustfit.formula_symbols(f, names)
+    n = len(params)
+    if n == 0:
+        raise ValueError(f"the formula {f!r} has no parameters (its identifiers are all variables)")
+    starts = _rows(np.ones(n) if p0 is None else p0, k, n, "p0")
+    sig = None if sigma is None else _rows(
+        np.broadcast_to(np.asarray(sigma, dtype=np.float64), (m,)) if np.ndim(sigma) == 0 else sigma,
+        k, m, "sigma")
+    b = _bounds(bounds, n)
+    if method is None:
+        method = "trf" if b is not None else "lm"
+    if method == "lm" and b is not None:
+        raise ValueError("Method 'lm' only works for unconstrained problems. Use 'trf' or "
+                         "'dogbox' instead.")
+    options: dict[str, Any] = {"method": method, "jac": "analytic", "bounds": b}
+    if method == "lm":
+        # scipy's curve_fit with lm uses leastsq's ftol and xtol (gtol stays least_squares'
+        # 1e-8: least_squares' lm needs every tolerance above machine epsilon).
+        options.update(ftol=1.49012e-08, xtol=1.49012e-08)
+    for key in _OPTIONS:
+        if key in kwargs:
+            value = kwargs[key]
+            if key == "max_nfev" and value is not None:
+                value = min(int(math.ceil(value)), sys.maxsize)
+            elif key in ("x_scale", "diff_step") and value is not None and not isinstance(value, str):
+                value = np.ascontiguousarray(np.broadcast_to(np.asarray(value, float), (n,)))
+            options[key] = value
+    if threads is not None and (int(threads) != threads or threads < 1):
+        raise ValueError(f"`threads` must be a positive integer or None, got {threads!r}")
+    res = _trustfit.batch_curve_fit_formula(
+        f, names, cols, np.ascontiguousarray(y), starts, options,
+        sigma=sig, absolute_sigma=bool(absolute_sigma),
+        threads=None if threads is None else int(threads),
+    )
+    return BatchFit(res)

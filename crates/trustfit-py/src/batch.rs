@@ -1,0 +1,178 @@
+//! `trustfit.batch.curve_fit` with a formula model: the formula is compiled by
+//! trustfit-formula (exact derivatives), every row of y is fitted by the core's
+//! `curve_fit_batch` on all cores, and the GIL is released for the whole batch (no Python
+//! call happens in it).
+
+use std::cell::RefCell;
+
+use numpy::{
+    IntoPyArray, PyArrayMethods, PyReadonlyArray1, PyReadonlyArray2, PyUntypedArrayMethods,
+};
+use pyo3::exceptions::PyValueError;
+use pyo3::prelude::*;
+use pyo3::types::PyDict;
+use trustfit::{
+    BatchCurveFitOptions, BatchSigma, CallbackError, FitOutcome, Residuals, Starts, curve_fit_batch,
+};
+use trustfit_formula::{Formula, Workspace};
+
+use crate::errors::to_pyerr;
+
+/// A compiled formula over the shared x columns: its "residuals" are its values (the
+/// core's `curve_fit_batch` subtracts y and weights them).
+struct FormulaModel<'a> {
+    formula: &'a Formula,
+    /// The formula's columns, in [`Formula::columns`] order.
+    cols: Vec<&'a [f64]>,
+    m: usize,
+}
+
+thread_local! {
+    /// One evaluation workspace and value buffer per worker thread.
+    static SCRATCH: RefCell<(Workspace, Vec<f64>)> = RefCell::new((Workspace::new(), Vec::new()));
+}
+
+fn model_error(e: trustfit_formula::FormulaError) -> CallbackError {
+    CallbackError::from(e.to_string())
+}
+
+impl Residuals for FormulaModel<'_> {
+    fn num_residuals(&self) -> usize {
+        self.m
+    }
+
+    fn residuals(&self, p: &[f64], f: &mut [f64]) -> Result<(), CallbackError> {
+        SCRATCH.with(|s| {
+            let (ws, _) = &mut *s.borrow_mut();
+            self.formula.eval(ws, p, &self.cols, f).map_err(model_error)
+        })
+    }
+
+    fn has_jacobian(&self) -> bool {
+        true
+    }
+
+    fn jacobian(&self, p: &[f64], jac: &mut [f64]) -> Result<(), CallbackError> {
+        SCRATCH.with(|s| {
+            let (ws, values) = &mut *s.borrow_mut();
+            values.resize(self.m, 0.0);
+            self.formula
+                .eval_jacobian(ws, p, &self.cols, values, jac)
+                .map_err(model_error)
+        })
+    }
+}
+
+/// The formula's parameters (order of first appearance) and the variables it uses, for
+/// `names` the variables offered.
+#[pyfunction]
+pub fn formula_symbols(formula: &str, names: Vec<String>) -> PyResult<(Vec<String>, Vec<String>)> {
+    let f = Formula::parse(formula, &names).map_err(|e| PyValueError::new_err(e.to_string()))?;
+    Ok((f.params().to_vec(), f.columns().to_vec()))
+}
+
+/// Rows of a 2-d float64 array as one row-major slice.
+fn rows<'a>(a: &'a PyReadonlyArray2<'_, f64>, what: &str) -> PyResult<&'a [f64]> {
+    a.as_slice()
+        .map_err(|_| PyValueError::new_err(format!("`{what}` must be C-contiguous float64")))
+}
+
+/// Fits `formula` to every row of `ydata` (K×M) with the variables `names` = `columns`
+/// (each length M). `p0` has 1 or K rows, `sigma` none, 1 or K rows. `options` is the
+/// least_squares options dict. Returns popt, pcov, status, success, nfev, njev, cost,
+/// error (the failure kind or "") and the parameter names.
+#[pyfunction]
+#[pyo3(signature = (formula, names, columns, ydata, p0, options, *, sigma=None, absolute_sigma=false, threads=None))]
+#[allow(clippy::too_many_arguments)]
+pub fn batch_curve_fit_formula<'py>(
+    py: Python<'py>,
+    formula: &str,
+    names: Vec<String>,
+    columns: Vec<PyReadonlyArray1<'py, f64>>,
+    ydata: PyReadonlyArray2<'py, f64>,
+    p0: PyReadonlyArray2<'py, f64>,
+    options: Bound<'py, PyDict>,
+    sigma: Option<PyReadonlyArray2<'py, f64>>,
+    absolute_sigma: bool,
+    threads: Option<usize>,
+) -> PyResult<Bound<'py, PyDict>> {
+    let f = Formula::parse(formula, &names).map_err(|e| PyValueError::new_err(e.to_string()))?;
+    let [k, m] = [ydata.shape()[0], ydata.shape()[1]];
+    let mut col_slices = Vec::with_capacity(names.len());
+    for (name, c) in names.iter().zip(&columns) {
+        let s = c
+            .as_slice()
+            .map_err(|_| PyValueError::new_err(format!("`xdata[{name:?}]` must be contiguous")))?;
+        if s.len() != m {
+            return Err(PyValueError::new_err(format!(
+                "`xdata[{name:?}]` has {} values, `ydata` rows have {m}",
+                s.len()
+            )));
+        }
+        col_slices.push(s);
+    }
+    let cols: Vec<&[f64]> = f
+        .columns()
+        .iter()
+        .filter_map(|c| names.iter().position(|n| n == c).map(|i| col_slices[i]))
+        .collect();
+    let model = FormulaModel {
+        formula: &f,
+        cols,
+        m,
+    };
+    let y = rows(&ydata, "ydata")?;
+    let p0s = rows(&p0, "p0")?;
+    let s = sigma.as_ref().map(|s| rows(s, "sigma")).transpose()?;
+    let mut opts = BatchCurveFitOptions::new(if p0.shape()[0] == 1 {
+        Starts::Shared(p0s)
+    } else {
+        Starts::PerFit(p0s)
+    });
+    let core = crate::options::read_options(&options)?;
+    opts.method = Some(core.method);
+    opts.bounds = core.bounds.clone();
+    opts.options = core;
+    opts.sigma = match s {
+        None => BatchSigma::None,
+        Some(v) if v.len() == m => BatchSigma::PerPoint(v),
+        Some(v) => BatchSigma::PerFit(v),
+    };
+    opts.absolute_sigma = absolute_sigma;
+    opts.threads = threads;
+    let fit = py
+        .detach(|| curve_fit_batch(&model, y, &opts))
+        .map_err(to_pyerr)?;
+    let n = fit.n;
+    let out = PyDict::new(py);
+    let status: Vec<i32> = fit
+        .fits
+        .iter()
+        .map(|s| match s.outcome {
+            FitOutcome::Solved(st) => st.scipy_status(),
+            FitOutcome::Failed(_) => -3,
+        })
+        .collect();
+    let error: Vec<&str> = fit
+        .fits
+        .iter()
+        .map(|s| match s.outcome {
+            FitOutcome::Solved(_) => "",
+            FitOutcome::Failed(kind) => kind.as_str(),
+        })
+        .collect();
+    let success: Vec<bool> = fit.fits.iter().map(|s| s.outcome.success()).collect();
+    let nfev: Vec<i64> = fit.fits.iter().map(|s| s.nfev as i64).collect();
+    let njev: Vec<i64> = fit.fits.iter().map(|s| s.njev as i64).collect();
+    let cost: Vec<f64> = fit.fits.iter().map(|s| s.cost).collect();
+    out.set_item("popt", fit.popt.into_pyarray(py).reshape([k, n])?)?;
+    out.set_item("pcov", fit.pcov.into_pyarray(py).reshape([k, n, n])?)?;
+    out.set_item("status", status.into_pyarray(py))?;
+    out.set_item("success", success.into_pyarray(py))?;
+    out.set_item("nfev", nfev.into_pyarray(py))?;
+    out.set_item("njev", njev.into_pyarray(py))?;
+    out.set_item("cost", cost.into_pyarray(py))?;
+    out.set_item("error", error)?;
+    out.set_item("param_names", f.params().to_vec())?;
+    Ok(out)
+}
