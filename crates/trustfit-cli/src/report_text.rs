@@ -155,6 +155,17 @@ pub fn json(spec: &FitSpec, r: &FitResult, y_name: &str) -> Result<String, serde
 /// Widest name column of the text report.
 const MAX_NAME_WIDTH: usize = 64;
 
+/// The column width for `names`: the longest name, at least `min`, at most
+/// [`MAX_NAME_WIDTH`] (`format!` refuses widths of 2^16 and more).
+fn name_width(names: &[String], min: usize) -> usize {
+    names
+        .iter()
+        .map(|s| s.chars().count())
+        .max()
+        .unwrap_or(1)
+        .clamp(min, MAX_NAME_WIDTH)
+}
+
 fn num(v: f64) -> String {
     if !v.is_finite() {
         return format!("{v}");
@@ -176,12 +187,7 @@ pub fn text(spec: &FitSpec, r: &FitResult, source: &str, y_name: &str) -> String
     let n = names.len();
     // Column widths are capped (a name longer than the cap overflows its
     // column): `format!` refuses widths of 2^16 and more.
-    let width = names
-        .iter()
-        .map(|s| s.chars().count())
-        .max()
-        .unwrap_or(1)
-        .clamp(9, MAX_NAME_WIDTH);
+    let width = name_width(names, 9);
     let mut s = String::new();
     let xs = if spec.formula.columns().is_empty() {
         "none".to_string()
@@ -233,12 +239,7 @@ pub fn text(spec: &FitSpec, r: &FitResult, source: &str, y_name: &str) -> String
     if n > 1 {
         let _ = writeln!(s);
         let _ = writeln!(s, "correlation");
-        let cw = names
-            .iter()
-            .map(|s| s.chars().count())
-            .max()
-            .unwrap_or(1)
-            .clamp(7, MAX_NAME_WIDTH);
+        let cw = name_width(names, 7);
         let mut head = format!("{:<width$}", "");
         for name in names {
             let _ = write!(head, " {name:>cw$}");

@@ -144,14 +144,18 @@ fn d1_d2_a_linear_formula_of_150_parameters_fits() {
     }
 }
 
+/// `p1*t + … + pN*t` with one parameter more than the limit.
+fn one_parameter_too_many() -> String {
+    (1..=LIMITS.max_params + 1)
+        .map(|j| format!("p{j}*t"))
+        .collect::<Vec<_>>()
+        .join("+")
+}
+
 #[test]
 fn d2_limits_on_parameters_and_length_refuse_quickly() {
     let d = Data::new(&line_csv());
-    let n = LIMITS.max_params + 1;
-    let many = (1..=n)
-        .map(|j| format!("p{j}*t"))
-        .collect::<Vec<_>>()
-        .join("+");
+    let many = one_parameter_too_many();
     refused(
         &d.fit(&many, &[]),
         &format!("formula has more than {} parameters", LIMITS.max_params),
@@ -167,11 +171,7 @@ fn d2_limits_on_parameters_and_length_refuse_quickly() {
 fn d2_limits_are_checked_before_the_data_are_read() {
     // Ragged rows: reading the data would fail, but the limit is reported first.
     let d = Data::new("t,y\n1,2\n3\n");
-    let n = LIMITS.max_params + 1;
-    let many = (1..=n)
-        .map(|j| format!("p{j}*t"))
-        .collect::<Vec<_>>()
-        .join("+");
+    let many = one_parameter_too_many();
     refused(
         &d.fit(&many, &[]),
         "(see the limits in `trustfit fit --help`)",

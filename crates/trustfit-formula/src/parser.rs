@@ -270,25 +270,33 @@ mod tests {
 
     #[test]
     fn precedence_and_associativity() {
-        assert_eq!(show("a + b*x"), "(a+(b*x))");
-        assert_eq!(show("a - b - x"), "((a-b)-x)");
-        assert_eq!(show("a / b / x"), "((a/b)/x)");
-        assert_eq!(show("a ^ b ^ x"), "(a^(b^x))");
-        assert_eq!(show("a*b^x"), "(a*(b^x))");
-        assert_eq!(show("(a + b)*x"), "((a+b)*x)");
-        assert_eq!(show("a*x/b*x"), "(((a*x)/b)*x)");
+        for (text, tree) in [
+            ("a + b*x", "(a+(b*x))"),
+            ("a - b - x", "((a-b)-x)"),
+            ("a / b / x", "((a/b)/x)"),
+            ("a ^ b ^ x", "(a^(b^x))"),
+            ("a*b^x", "(a*(b^x))"),
+            ("(a + b)*x", "((a+b)*x)"),
+            ("a*x/b*x", "(((a*x)/b)*x)"),
+        ] {
+            assert_eq!(show(text), tree, "{text}");
+        }
     }
 
     #[test]
     fn unary_minus_binds_as_in_maths() {
-        assert_eq!(show("-x^2"), "(-(x^2))");
-        assert_eq!(show("a^-b"), "(a^(-b))");
-        assert_eq!(show("a^-b^x"), "(a^(-(b^x)))");
-        assert_eq!(show("a^-b*x"), "((a^(-b))*x)");
-        assert_eq!(show("a*-x^2"), "(a*(-(x^2)))");
-        assert_eq!(show("a - -x"), "(a-(-x))");
-        assert_eq!(show("-a*x"), "((-a)*x)");
-        assert_eq!(show("--a"), "(-(-a))");
+        for (text, tree) in [
+            ("-x^2", "(-(x^2))"),
+            ("a^-b", "(a^(-b))"),
+            ("a^-b^x", "(a^(-(b^x)))"),
+            ("a^-b*x", "((a^(-b))*x)"),
+            ("a*-x^2", "(a*(-(x^2)))"),
+            ("a - -x", "(a-(-x))"),
+            ("-a*x", "((-a)*x)"),
+            ("--a", "(-(-a))"),
+        ] {
+            assert_eq!(show(text), tree, "{text}");
+        }
     }
 
     #[test]

@@ -44,70 +44,40 @@ fn check_jacobian(text: &str, columns: &[&str], p: &[f64], cols: &[Vec<f64>]) {
 fn jacobians_match_central_differences() {
     let t = vec![vec![0.1, 0.7, 1.3, 2.9]];
     let xy = vec![vec![0.3, -1.2, 2.0], vec![1.5, 0.4, -0.7]];
-    check_jacobian("a + b*exp(c*t)", &["t"], &[0.5, 2.0, -1.0], &t);
-    check_jacobian("a*exp(-(t-mu)^2/(2*s^2))", &["t"], &[2.0, 1.0, 0.5], &t);
-    check_jacobian("b*t^a", &["t"], &[1.7, 1.1], &t);
-    check_jacobian("vmax*t/(km+t)", &["t"], &[0.3, 2.0], &t);
-    check_jacobian(
-        "a*log(b*t) + sqrt(c*t) + log10(t*d) + log2(g*t)",
-        &["t"],
-        &[1.0, 2.0, 3.0, 0.5, 1.5],
-        &t,
-    );
-    check_jacobian(
-        "a*sin(w*t) + b*cos(w*t) + tan(c*t)",
-        &["t"],
-        &[1.0, 0.5, 2.0, 0.3],
-        &t,
-    );
-    check_jacobian(
-        "asin(a*t/3) + acos(b*t/3) + atan(c*t)",
-        &["t"],
-        &[0.9, 0.8, 1.2],
-        &t,
-    );
-    check_jacobian(
-        "sinh(a*t) + cosh(b*t) + tanh(c*t)",
-        &["t"],
-        &[0.4, 0.3, 1.1],
-        &t,
-    );
-    check_jacobian(
-        "asinh(a*t) + acosh(1 + b*t) + atanh(c*t/3)",
-        &["t"],
-        &[0.4, 0.3, 0.3],
-        &t,
-    );
-    check_jacobian(
-        "cbrt(a*t) + abs(b - t) + a^b^c",
-        &["t"],
-        &[1.4, 0.2, 0.5],
-        &t,
-    );
-    check_jacobian(
-        "a*x + b*y + c*x*y - d/(x^2 + y^2)",
-        &["x", "y"],
-        &[1.0, 2.0, 3.0, 0.5],
-        &xy,
-    );
-    check_jacobian(
-        "A*exp(-((x-x0)^2+(y-y0)^2)/(2*w^2)) + b",
-        &["x", "y"],
-        &[2.0, 0.3, -0.2, 1.1, 0.5],
-        &xy,
-    );
-    check_jacobian(
-        "-a^2 + (a*b)^-1 + a^(b*c) + 2^a",
-        &["t"],
-        &[1.3, 0.7, 0.4],
-        &t,
-    );
-    check_jacobian(
-        "(a - t)^3 + (a - t)^2 + (a-t)^7 + e*PI*a",
-        &["t"],
-        &[0.9],
-        &t,
-    );
+    // (formula, parameter values) over t, then over x and y.
+    let over_t: &[(&str, &[f64])] = &[
+        ("a + b*exp(c*t)", &[0.5, 2.0, -1.0]),
+        ("a*exp(-(t-mu)^2/(2*s^2))", &[2.0, 1.0, 0.5]),
+        ("b*t^a", &[1.7, 1.1]),
+        ("vmax*t/(km+t)", &[0.3, 2.0]),
+        (
+            "a*log(b*t) + sqrt(c*t) + log10(t*d) + log2(g*t)",
+            &[1.0, 2.0, 3.0, 0.5, 1.5],
+        ),
+        ("a*sin(w*t) + b*cos(w*t) + tan(c*t)", &[1.0, 0.5, 2.0, 0.3]),
+        ("asin(a*t/3) + acos(b*t/3) + atan(c*t)", &[0.9, 0.8, 1.2]),
+        ("sinh(a*t) + cosh(b*t) + tanh(c*t)", &[0.4, 0.3, 1.1]),
+        (
+            "asinh(a*t) + acosh(1 + b*t) + atanh(c*t/3)",
+            &[0.4, 0.3, 0.3],
+        ),
+        ("cbrt(a*t) + abs(b - t) + a^b^c", &[1.4, 0.2, 0.5]),
+        ("-a^2 + (a*b)^-1 + a^(b*c) + 2^a", &[1.3, 0.7, 0.4]),
+        ("(a - t)^3 + (a - t)^2 + (a-t)^7 + e*PI*a", &[0.9]),
+    ];
+    let over_xy: &[(&str, &[f64])] = &[
+        ("a*x + b*y + c*x*y - d/(x^2 + y^2)", &[1.0, 2.0, 3.0, 0.5]),
+        (
+            "A*exp(-((x-x0)^2+(y-y0)^2)/(2*w^2)) + b",
+            &[2.0, 0.3, -0.2, 1.1, 0.5],
+        ),
+    ];
+    for (text, p) in over_t {
+        check_jacobian(text, &["t"], p, &t);
+    }
+    for (text, p) in over_xy {
+        check_jacobian(text, &["x", "y"], p, &xy);
+    }
 }
 
 #[test]
