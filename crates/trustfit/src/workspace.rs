@@ -99,6 +99,8 @@ pub struct Solution<'a> {
     pub nit: usize,
     /// Cost at the start.
     pub initial_cost: f64,
+    /// lm: MINPACK's R and pivots (the covariance `curve_fit` takes with lm).
+    pub(crate) lm_r: Option<(&'a [f64], &'a [usize])>,
 }
 
 impl Solver {
@@ -287,6 +289,10 @@ impl Solver {
             status: out.status,
             nit: out.nit,
             initial_cost: out.initial_cost,
+            lm_r: match &self.method {
+                MethodState::Lm(lm) => Some(lm.r_factor()),
+                _ => None,
+            },
         })
     }
 

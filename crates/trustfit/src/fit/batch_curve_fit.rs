@@ -3,7 +3,7 @@
 //! fits it alone, and gets its covariance from the J at its solution, with no
 //! exception for a row that fails (its status says why, its parameters are NaN).
 
-use super::covariance::{PinvJtj, scale_unscaled};
+use super::covariance::{PinvJtj, cov_from_r_into, scale_unscaled};
 use super::curve_fit::method_for;
 use crate::batch::{FitSummary, PerFit, Starts, solve_each};
 use crate::error::{CallbackError, Error, ErrorKind};
@@ -178,9 +178,10 @@ fn check_sigma(sigma: &BatchSigma<'_>, m: usize, k: usize) -> Result<(), Error> 
 
 /// Fits `model` to every row of `ydata` (row-major K×M, M = `model.num_residuals()`,
 /// the model's "residuals" being its values at the M shared x) as scipy's `curve_fit`
-/// would fit each row alone: weights 1/σ, lm (or trf with bounds), and pcov from J at
-/// the solution (scaled by χ²/(M′ − n) unless `absolute_sigma`; M′ counts the row's
-/// finite y — points whose y is NaN or ±∞ are left out). A row with fewer than n
+/// would fit each row alone: weights 1/σ, lm (or trf with bounds), and pcov as
+/// `curve_fit` computes it — from MINPACK's R with lm, from J at the solution otherwise —
+/// scaled by χ²/(M′ − n) unless `absolute_sigma` (M′ counts the row's finite y: points
+/// whose y is NaN or ±∞ are left out). A row with fewer than n
 /// finite points, a failing model, or a singular covariance fails alone: its outcome
 /// says why and its parameters are NaN. Results are the same for any thread count.
 ///
@@ -249,10 +250,23 @@ where
     let absolute = opts.absolute_sigma;
     let each = PerFit {
         len: n * n,
-        scratch: || PinvJtj::new(m, n),
-        write: |pinv: &mut PinvJtj, p: &Row<'_, M>, s: &crate::Solution<'_>, cov: &mut [f64]| {
-            pinv.compute(s.jac, m, n, cov)
-                .map_err(|_| ErrorKind::LinearAlgebra)?;
+        scratch: || (PinvJtj::new(m, n), vec![0.0; n * n]),
+        write: |(pinv, scratch): &mut (PinvJtj, Vec<f64>),
+                p: &Row<'_, M>,
+                s: &crate::Solution<'_>,
+                cov: &mut [f64]| {
+            match s.lm_r {
+                // lm: `leastsq`'s cov_x from MINPACK's R, as scipy's curve_fit (NaN, then
+                // +∞ below, when R is singular).
+                Some((fjac, ipvt)) => {
+                    if !cov_from_r_into(fjac, ipvt, m, n, scratch, cov) {
+                        cov.fill(f64::NAN);
+                    }
+                }
+                None => pinv
+                    .compute(s.jac, m, n, cov)
+                    .map_err(|_| ErrorKind::LinearAlgebra)?,
+            }
             scale_unscaled(cov, 2.0 * s.cost, p.valid, n, absolute);
             Ok(())
         },

@@ -14,17 +14,30 @@ const COVARIANCE_MAX_ENTRIES: usize = 50_000_000;
 /// `(JᵀJ)⁻¹ = P R⁻¹ R⁻ᵀ Pᵀ` from MINPACK's R (column-major m×n `fjac`) and pivots
 /// (spec §11.3); `None` when R is singular.
 pub(super) fn cov_from_r(fjac: &[f64], ipvt: &[usize], m: usize, n: usize) -> Option<Vec<f64>> {
-    if fjac.len() < m * n || ipvt.len() < n {
-        return None;
+    let (mut scratch, mut cov) = (vec![0.0; n * n], vec![0.0; n * n]);
+    cov_from_r_into(fjac, ipvt, m, n, &mut scratch, &mut cov).then_some(cov)
+}
+
+/// [`cov_from_r`] into `cov` (n×n) with `scratch` (n×n), without allocating; false when
+/// R is singular (or the inputs are too short).
+pub(super) fn cov_from_r_into(
+    fjac: &[f64],
+    ipvt: &[usize],
+    m: usize,
+    n: usize,
+    scratch: &mut [f64],
+    cov: &mut [f64],
+) -> bool {
+    if fjac.len() < m * n || ipvt.len() < n || scratch.len() < n * n || cov.len() < n * n {
+        return false;
     }
     let r = |i: usize, j: usize| fjac[i + j * m];
-    // Inverse of the upper-triangular R, column by column (back substitution).
-    let mut rinv = vec![0.0; n * n]; // row-major
-    for j in 0..n {
-        if r(j, j) == 0.0 {
-            return None;
-        }
+    if (0..n).any(|j| r(j, j) == 0.0) {
+        return false;
     }
+    // Inverse of the upper-triangular R, column by column (back substitution), row-major.
+    let rinv = scratch;
+    rinv.fill(0.0);
     for col in 0..n {
         for i in (0..=col).rev() {
             let mut s = if i == col { 1.0 } else { 0.0 };
@@ -34,25 +47,17 @@ pub(super) fn cov_from_r(fjac: &[f64], ipvt: &[usize], m: usize, n: usize) -> Op
             rinv[i * n + col] = s / r(i, i);
         }
     }
-    if rinv.iter().any(|v| !v.is_finite()) {
-        return None;
+    if rinv.iter().any(|v| !v.is_finite()) || ipvt[..n].iter().any(|&t| t >= n) {
+        return false;
     }
-    // Permute rows: row i of R⁻¹ belongs to variable ipvt[i].
-    let mut p = vec![0.0; n * n];
+    // (JᵀJ)⁻¹ = P R⁻¹ R⁻ᵀ Pᵀ: row i of R⁻¹ belongs to variable ipvt[i].
     for i in 0..n {
-        let target = *ipvt.get(i)?;
-        if target >= n {
-            return None;
-        }
-        p[target * n..(target + 1) * n].copy_from_slice(&rinv[i * n..(i + 1) * n]);
-    }
-    let mut cov = vec![0.0; n * n];
-    for a in 0..n {
-        for b in 0..n {
-            cov[a * n + b] = (0..n).map(|k| p[a * n + k] * p[b * n + k]).sum();
+        for j in 0..n {
+            let s: f64 = (0..n).map(|k| rinv[i * n + k] * rinv[j * n + k]).sum();
+            cov[ipvt[i] * n + ipvt[j]] = s;
         }
     }
-    Some(cov)
+    true
 }
 
 /// `pinv(JᵀJ)` from a dense row-major m×n Jacobian, as scipy's `curve_fit` computes it

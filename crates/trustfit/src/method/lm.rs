@@ -78,6 +78,11 @@ pub(crate) struct LmState {
 }
 
 impl LmState {
+    /// MINPACK's R and pivots of the last solve (see [`LmWorkspace::r_factor`]).
+    pub fn r_factor(&self) -> (&[f64], &[usize]) {
+        self.work.r_factor()
+    }
+
     /// MINPACK's parameters from the plan, and buffers for its shape.
     pub fn new(plan: &Plan) -> Self {
         let diag = match &plan.scaling {

@@ -218,6 +218,12 @@ pub struct LmWorkspace {
 }
 
 impl LmWorkspace {
+    /// MINPACK's R (upper triangle of the column-major m×n `fjac`) and its pivots after
+    /// lmder: what `leastsq`'s `cov_x` is computed from.
+    pub fn r_factor(&self) -> (&[f64], &[usize]) {
+        (&self.fjac, &self.ipvt)
+    }
+
     /// Allocates all buffers for m residuals and n parameters.
     pub fn new(m: usize, n: usize) -> Self {
         let mut w = Self::default();
