@@ -3,10 +3,10 @@
 //! fitted by [`trustfit::solve_batch`] with the settings of the peer `cpufit_bench`:
 //! tolerance 1e-4 (ftol = xtol; `--ftol` overrides ftol), at most 10 iterations
 //! (max_nfev = 11: the start and one evaluation per iteration), the model's analytic
-//! Jacobian (or `--jac` differences). `--repeat R` timed runs, one JSON line each, with
-//! `cpufit_bench`'s fields plus `method`, `jac`, `threads`, `mean_nfev` and `x_digest`
-//! (a hash of every fitted parameter's bits: equal digests, equal results, e.g. across
-//! thread counts).
+//! Jacobian (or `--jac` differences). `--n N` beyond the file's fits tiles them.
+//! `--repeat R` timed runs, one JSON line each, with `cpufit_bench`'s fields plus
+//! `method`, `jac`, `threads`, `mean_nfev` and `x_digest` (a hash of every fitted
+//! parameter's bits: equal digests, equal results, e.g. across thread counts).
 
 use std::io::Write;
 use std::time::Instant;

@@ -226,7 +226,7 @@ pub struct BenchArgs {
     #[arg(long, value_name = "N",
           value_parser = clap::value_parser!(u32).range(1..=4096))]
     pub threads: Option<u32>,
-    /// Batch suite: fit only the first N fits of the workload [default: all].
+    /// Batch suite: fit the first N fits of the workload (tiled beyond the file's) [default: all].
     #[arg(long = "n", value_name = "N",
           value_parser = clap::value_parser!(u64).range(1..))]
     pub n_fits: Option<u64>,

@@ -58,7 +58,8 @@ fn f32s(bytes: &[u8]) -> Vec<f64> {
 }
 
 impl Workload {
-    /// Reads a `TFB1` file; `max_fits` keeps only the first fits.
+    /// Reads a `TFB1` file; `max_fits` keeps only the first fits, or tiles the file's
+    /// fits up to that many when the file has fewer.
     ///
     /// # Errors
     /// [`DataError::Missing`] when the file is not there, [`DataError::Parse`] for a
@@ -118,13 +119,42 @@ impl Workload {
         let data_at = 20;
         let initial_at = data_at + 4 * n_fits * n_points;
         let truth_at = initial_at + 4 * n_fits * n_params;
-        Ok(Workload {
+        let w = Workload {
             n_fits: keep,
             size,
             data: f32s(&bytes[data_at..data_at + 4 * keep * n_points]),
             initial: f32s(&bytes[initial_at..initial_at + 4 * keep * n_params]),
             truth: f32s(&bytes[truth_at..truth_at + 4 * keep * n_params]),
+        };
+        Ok(match max_fits {
+            Some(k) if k > n_fits && n_fits > 0 => w.tiled(k),
+            _ => w,
         })
+    }
+
+    /// The first `count` fits of the file repeated (fit k is fit k mod n_fits): a larger
+    /// batch of the same workload (the memory test of 10⁶ fits).
+    ///
+    /// ```
+    /// let w = trustfit_problems::gauss2d::Workload::synthetic(2, 5).tiled(5);
+    /// assert_eq!((w.n_fits(), w.truth(4)), (5, w.truth(0)));
+    /// ```
+    pub fn tiled(&self, count: usize) -> Workload {
+        let cycle = |v: &[f64], width: usize| -> Vec<f64> {
+            v.chunks_exact(width)
+                .cycle()
+                .take(count)
+                .flatten()
+                .copied()
+                .collect()
+        };
+        Workload {
+            n_fits: count,
+            size: self.size,
+            data: cycle(&self.data, self.n_points()),
+            initial: cycle(&self.initial, N_PARAMS),
+            truth: cycle(&self.truth, N_PARAMS),
+        }
     }
 
     /// The workload file under a data folder.
