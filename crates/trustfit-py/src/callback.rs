@@ -6,8 +6,8 @@
 //! travels through the core as the payload of a [`CallbackError`] and is re-raised
 //! unchanged by [`crate::errors::to_pyerr`].
 
-use std::cell::RefCell;
 use std::ops::ControlFlow;
+use std::sync::{Mutex, MutexGuard};
 
 use numpy::{Complex64, PyArray1};
 use pyo3::prelude::*;
@@ -39,13 +39,14 @@ impl Memo {
     }
 }
 
-/// The user's `fun` (and `jac`) with `args` / `kwargs`, as a [`Residuals`] problem.
-pub struct PyProblem<'py> {
-    py: Python<'py>,
-    fun: Bound<'py, PyAny>,
-    jac: Option<Bound<'py, PyAny>>,
-    args: Bound<'py, PyTuple>,
-    kwargs: Option<Bound<'py, PyDict>>,
+/// The user's `fun` (and `jac`) with `args` / `kwargs`, as a [`Residuals`] problem. It
+/// holds no GIL: the solve runs detached from Python and each call of user code
+/// attaches for its duration, so other Python threads run in between.
+pub struct PyProblem {
+    fun: Py<PyAny>,
+    jac: Option<Py<PyAny>>,
+    args: Py<PyTuple>,
+    kwargs: Option<Py<PyDict>>,
     m: usize,
     n: usize,
     /// The fixed structure of a sparse analytic Jacobian: `jac` then returns the values
@@ -53,21 +54,26 @@ pub struct PyProblem<'py> {
     pattern: Option<SparsityPattern>,
     /// A matrix-free J: `jac` returns a LinearOperator, kept here for the products at
     /// the last linearization point (`None` when J is a matrix).
-    operator: Option<RefCell<Bound<'py, PyAny>>>,
-    memo: RefCell<Memo>,
+    operator: Option<Mutex<Py<PyAny>>>,
+    memo: Mutex<Memo>,
 }
 
-impl<'py> PyProblem<'py> {
+/// The lock of a mutex that user code never holds across a panic of ours (a poisoned
+/// lock still holds consistent data: the memo is only marked valid after a full read).
+fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
+    m.lock().unwrap_or_else(std::sync::PoisonError::into_inner)
+}
+
+impl PyProblem {
     /// A problem whose `f(x0)` (and `J(x0)` when given) were already evaluated in Python;
     /// the core's first calls at `x0` are served from them without calling the user again.
     /// With a `pattern`, `j0` holds its `nnz` values and `jac` returns such values.
     #[allow(clippy::too_many_arguments)]
     pub fn new(
-        py: Python<'py>,
-        fun: Bound<'py, PyAny>,
-        jac: Option<Bound<'py, PyAny>>,
-        args: Bound<'py, PyTuple>,
-        kwargs: Option<Bound<'py, PyDict>>,
+        fun: Bound<'_, PyAny>,
+        jac: Option<Bound<'_, PyAny>>,
+        args: Bound<'_, PyTuple>,
+        kwargs: Option<Bound<'_, PyDict>>,
         x0: &[f64],
         f0: &[f64],
         j0: Option<&[f64]>,
@@ -86,30 +92,29 @@ impl<'py> PyProblem<'py> {
             j_valid: j0.is_some(),
         };
         Self {
-            py,
-            fun,
-            jac,
-            args,
-            kwargs,
+            fun: fun.unbind(),
+            jac: jac.map(Bound::unbind),
+            args: args.unbind(),
+            kwargs: kwargs.map(Bound::unbind),
             m,
             n,
             pattern,
             operator: None,
-            memo: RefCell::new(memo),
+            memo: Mutex::new(memo),
         }
     }
 
     /// Makes J matrix-free: `op0` is the LinearOperator `jac(x0)` returned, and every
     /// later `jac` call must return one too.
-    pub fn with_operator(mut self, op0: Bound<'py, PyAny>) -> Self {
-        self.memo.borrow_mut().j_valid = true;
-        self.operator = Some(RefCell::new(op0));
+    pub fn with_operator(mut self, op0: Bound<'_, PyAny>) -> Self {
+        lock(&self.memo).j_valid = true;
+        self.operator = Some(Mutex::new(op0.unbind()));
         self
     }
 
     /// The LinearOperator of the last linearization (the final J after a solve).
-    pub fn last_operator(&self) -> Option<Bound<'py, PyAny>> {
-        self.operator.as_ref().map(|op| op.borrow().clone())
+    pub fn last_operator<'py>(&self, py: Python<'py>) -> Option<Bound<'py, PyAny>> {
+        self.operator.as_ref().map(|op| lock(op).bind(py).clone())
     }
 
     /// `out = op.<method>(v)` for the current operator, with `out`'s length checked.
@@ -117,12 +122,12 @@ impl<'py> PyProblem<'py> {
         let Some(op) = &self.operator else {
             return Err(CallbackError::new("`jac` did not return a LinearOperator"));
         };
-        let va = PyArray1::from_slice(self.py, v);
-        let ret = op
-            .borrow()
-            .call_method1(method, (va,))
-            .map_err(to_callback_error)?;
-        read_vector(&ret, out, "jac").map_err(to_callback_error)
+        Python::attach(|py| {
+            let va = PyArray1::from_slice(py, v);
+            let ret = lock(op).bind(py).call_method1(method, (va,))?;
+            read_vector(&ret, out, "jac")
+        })
+        .map_err(to_callback_error)
     }
 
     /// scipy's memo for `jac`: calls it at `x` unless J is already known there, and
@@ -130,55 +135,59 @@ impl<'py> PyProblem<'py> {
     fn jac_at(
         &self,
         x: &[f64],
-        read: impl FnOnce(&Bound<'py, PyAny>, &mut Vec<f64>) -> PyResult<()>,
+        read: impl FnOnce(&Bound<'_, PyAny>, &mut Vec<f64>) -> PyResult<()>,
     ) -> Result<(), CallbackError> {
         let Some(user_jac) = &self.jac else {
             return Err(CallbackError::new("`jac` is not callable"));
         };
-        let mut memo = self.memo.borrow_mut();
+        let mut memo = lock(&self.memo);
         memo.update_x(x);
         if !memo.j_valid {
-            let xa = PyArray1::from_slice(self.py, x);
-            let ret = self
-                .call_user(user_jac, xa.into_any())
-                .map_err(to_callback_error)?;
-            read(&ret, &mut memo.j).map_err(to_callback_error)?;
+            Python::attach(|py| {
+                let xa = PyArray1::from_slice(py, x);
+                let ret = self.call_user(py, user_jac, xa.into_any())?;
+                read(&ret, &mut memo.j)
+            })
+            .map_err(to_callback_error)?;
             memo.j_valid = true;
         }
         Ok(())
     }
 
     /// `callable(x, *args, **kwargs)`.
-    fn call_user(
+    fn call_user<'py>(
         &self,
-        callable: &Bound<'py, PyAny>,
+        py: Python<'py>,
+        callable: &Py<PyAny>,
         x: Bound<'py, PyAny>,
     ) -> PyResult<Bound<'py, PyAny>> {
-        if self.args.is_empty() && self.kwargs.is_none() {
+        let (callable, args) = (callable.bind(py), self.args.bind(py));
+        if args.is_empty() && self.kwargs.is_none() {
             return callable.call1((x,));
         }
-        let mut items = Vec::with_capacity(1 + self.args.len());
+        let mut items = Vec::with_capacity(1 + args.len());
         items.push(x);
-        items.extend(self.args.iter());
-        let all = PyTuple::new(self.py, items)?;
-        callable.call(all, self.kwargs.as_ref())
+        items.extend(args.iter());
+        let all = PyTuple::new(py, items)?;
+        callable.call(all, self.kwargs.as_ref().map(|k| k.bind(py)))
     }
 }
 
-impl Residuals for PyProblem<'_> {
+impl Residuals for PyProblem {
     fn num_residuals(&self) -> usize {
         self.m
     }
 
     fn residuals(&self, x: &[f64], f: &mut [f64]) -> Result<(), CallbackError> {
-        let mut memo = self.memo.borrow_mut();
+        let mut memo = lock(&self.memo);
         memo.update_x(x);
         if !memo.f_valid {
-            let xa = PyArray1::from_slice(self.py, x);
-            let ret = self
-                .call_user(&self.fun, xa.into_any())
-                .map_err(to_callback_error)?;
-            read_vector(&ret, &mut memo.f, "fun").map_err(to_callback_error)?;
+            Python::attach(|py| {
+                let xa = PyArray1::from_slice(py, x);
+                let ret = self.call_user(py, &self.fun, xa.into_any())?;
+                read_vector(&ret, &mut memo.f, "fun")
+            })
+            .map_err(to_callback_error)?;
             memo.f_valid = true;
         }
         f.copy_from_slice(&memo.f);
@@ -192,7 +201,7 @@ impl Residuals for PyProblem<'_> {
     fn jacobian(&self, x: &[f64], jac: &mut [f64]) -> Result<(), CallbackError> {
         let (m, n) = (self.m, self.n);
         self.jac_at(x, |ret, j| read_matrix(ret, j, m, n))?;
-        jac.copy_from_slice(&self.memo.borrow().j);
+        jac.copy_from_slice(&lock(&self.memo).j);
         Ok(())
     }
 
@@ -202,7 +211,7 @@ impl Residuals for PyProblem<'_> {
 
     fn sparse_jacobian(&self, x: &[f64], values: &mut [f64]) -> Result<(), CallbackError> {
         self.jac_at(x, |ret, j| read_vector(ret, j, "jac"))?;
-        values.copy_from_slice(&self.memo.borrow().j);
+        values.copy_from_slice(&lock(&self.memo).j);
         Ok(())
     }
 
@@ -217,22 +226,23 @@ impl Residuals for PyProblem<'_> {
     }
 
     fn residuals_complex(&self, x: &[Complex64], f: &mut [Complex64]) -> Result<(), CallbackError> {
-        let xa = PyArray1::from_slice(self.py, x);
-        let ret = self
-            .call_user(&self.fun, xa.into_any())
-            .map_err(to_callback_error)?;
-        read_complex(&ret, f).map_err(to_callback_error)
+        Python::attach(|py| {
+            let xa = PyArray1::from_slice(py, x);
+            let ret = self.call_user(py, &self.fun, xa.into_any())?;
+            read_complex(&ret, f)
+        })
+        .map_err(to_callback_error)
     }
 }
 
-impl JacobianProducts for PyProblem<'_> {
+impl JacobianProducts for PyProblem {
     /// Calls `jac(x)` (once per point, as scipy does) for the operator at `x`.
     fn linearize(&self, x: &[f64]) -> Result<(), CallbackError> {
         let Some(op) = &self.operator else {
             return Err(CallbackError::new("`jac` did not return a LinearOperator"));
         };
         self.jac_at(x, |ret, _| {
-            *op.borrow_mut() = ret.clone();
+            *lock(op) = ret.clone().unbind();
             Ok(())
         })
     }
@@ -261,31 +271,31 @@ pub fn python_loss(loss: Py<PyAny>) -> Loss {
 /// The iteration callback: calls the Python wrapper `cb(x, fun, nit, nfev, cost)`,
 /// which returns True when the user raised `StopIteration`. Any other exception is kept
 /// in `error` and stops the solve; the caller re-raises it.
-pub struct IterationHook<'py> {
-    py: Python<'py>,
-    callback: Bound<'py, PyAny>,
+pub struct IterationHook {
+    callback: Py<PyAny>,
     /// The exception the user's callback raised, if any.
     pub error: Option<PyErr>,
 }
 
-impl<'py> IterationHook<'py> {
+impl IterationHook {
     /// Wraps the Python-side callback wrapper.
-    pub fn new(py: Python<'py>, callback: Bound<'py, PyAny>) -> Self {
+    pub fn new(callback: Bound<'_, PyAny>) -> Self {
         Self {
-            py,
-            callback,
+            callback: callback.unbind(),
             error: None,
         }
     }
 
-    /// Called by the core after every iteration.
+    /// Called by the core after every iteration (attaching to Python for the call).
     pub fn call(&mut self, it: &IterationSummary<'_>) -> ControlFlow<()> {
-        let x = PyArray1::from_slice(self.py, it.x);
-        let fun = PyArray1::from_slice(self.py, it.fun);
-        let result = self
-            .callback
-            .call1((x, fun, it.iteration, it.nfev, it.cost))
-            .and_then(|r| r.is_truthy());
+        let result = Python::attach(|py| {
+            let x = PyArray1::from_slice(py, it.x);
+            let fun = PyArray1::from_slice(py, it.fun);
+            self.callback
+                .bind(py)
+                .call1((x, fun, it.iteration, it.nfev, it.cost))
+                .and_then(|r| r.is_truthy())
+        });
         match result {
             Ok(false) => ControlFlow::Continue(()),
             Ok(true) => ControlFlow::Break(()),

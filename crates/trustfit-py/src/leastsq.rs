@@ -9,7 +9,7 @@
 //! C-contiguous float64 array. A Python exception from user code stops the solve and
 //! is re-raised unchanged.
 
-use std::cell::RefCell;
+use std::sync::Mutex;
 
 use numpy::{PyArray1, PyArray2, PyArrayMethods, PyUntypedArrayMethods};
 use pyo3::exceptions::PyValueError;
@@ -21,45 +21,46 @@ use crate::errors::{to_callback_error, to_pyerr};
 use crate::options::read_leastsq_options;
 
 /// The user's `func` (and `Dfun`) with `args`, as a [`Residuals`] problem that calls
-/// them on every evaluation (scipy's wrapper keeps no memo).
-struct PyLm<'py> {
-    py: Python<'py>,
-    func: Bound<'py, PyAny>,
-    dfun: Option<Bound<'py, PyAny>>,
-    args: Bound<'py, PyTuple>,
-    convert: Bound<'py, PyAny>,
+/// them on every evaluation (scipy's wrapper keeps no memo). The solve runs without the
+/// GIL; each call attaches for its duration.
+struct PyLm {
+    func: Py<PyAny>,
+    dfun: Option<Py<PyAny>>,
+    args: Py<PyTuple>,
+    convert: Py<PyAny>,
     col_deriv: bool,
     m: usize,
     n: usize,
     /// `Dfun`'s columns (n×m, C order) with `col_deriv`, before the transpose into rows.
-    columns: RefCell<Vec<f64>>,
+    columns: Mutex<Vec<f64>>,
 }
 
 fn size_changed() -> PyErr {
     PyValueError::new_err("The array returned by a function changed size between calls")
 }
 
-impl<'py> PyLm<'py> {
+impl PyLm {
     /// `callable(x, *args)` with `x` a fresh float64 copy.
-    fn call(&self, callable: &Bound<'py, PyAny>, x: &[f64]) -> PyResult<Bound<'py, PyAny>> {
-        let xa = PyArray1::from_slice(self.py, x).into_any();
-        if self.args.is_empty() {
+    fn call<'py>(
+        &self,
+        py: Python<'py>,
+        callable: &Py<PyAny>,
+        x: &[f64],
+    ) -> PyResult<Bound<'py, PyAny>> {
+        let (callable, args) = (callable.bind(py), self.args.bind(py));
+        let xa = PyArray1::from_slice(py, x).into_any();
+        if args.is_empty() {
             return callable.call1((xa,));
         }
-        let mut items = Vec::with_capacity(1 + self.args.len());
+        let mut items = Vec::with_capacity(1 + args.len());
         items.push(xa);
-        items.extend(self.args.iter());
-        callable.call1(PyTuple::new(self.py, items)?)
+        items.extend(args.iter());
+        callable.call1(PyTuple::new(py, items)?)
     }
 
     /// Copies the values of `obj` (C order) into `out`, whose length is the size expected.
-    fn read(
-        &self,
-        obj: &Bound<'py, PyAny>,
-        out: &mut [f64],
-        ndims: (usize, usize),
-    ) -> PyResult<()> {
-        let values = read_values(obj, ndims, &self.convert)?;
+    fn read(&self, obj: &Bound<'_, PyAny>, out: &mut [f64], ndims: (usize, usize)) -> PyResult<()> {
+        let values = read_values(obj, ndims, self.convert.bind(obj.py()))?;
         if values.len() != out.len() {
             return Err(size_changed());
         }
@@ -68,16 +69,19 @@ impl<'py> PyLm<'py> {
     }
 
     /// `Dfun(x)` into `jac` (row-major m×n).
-    fn read_jacobian(&self, x: &[f64], jac: &mut [f64]) -> PyResult<()> {
+    fn read_jacobian(&self, py: Python<'_>, x: &[f64], jac: &mut [f64]) -> PyResult<()> {
         let Some(dfun) = &self.dfun else {
             return Err(PyValueError::new_err("Dfun is not callable"));
         };
-        let ret = self.call(dfun, x)?;
+        let ret = self.call(py, dfun, x)?;
         if !self.col_deriv {
             return self.read(&ret, jac, (1, 2));
         }
         // (n, m) in C order: column j of J is row j.
-        let mut columns = self.columns.borrow_mut();
+        let mut columns = self
+            .columns
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
         self.read(&ret, &mut columns, (1, 2))?;
         let (m, n) = (self.m, self.n);
         for i in 0..m {
@@ -116,14 +120,17 @@ fn read_values(
     Ok(flat.cast::<PyArray1<f64>>()?.to_vec()?)
 }
 
-impl Residuals for PyLm<'_> {
+impl Residuals for PyLm {
     fn num_residuals(&self) -> usize {
         self.m
     }
 
     fn residuals(&self, x: &[f64], f: &mut [f64]) -> Result<(), CallbackError> {
-        let ret = self.call(&self.func, x).map_err(to_callback_error)?;
-        self.read(&ret, f, (0, 1)).map_err(to_callback_error)
+        Python::attach(|py| {
+            let ret = self.call(py, &self.func, x)?;
+            self.read(&ret, f, (0, 1))
+        })
+        .map_err(to_callback_error)
     }
 
     fn has_jacobian(&self) -> bool {
@@ -131,7 +138,7 @@ impl Residuals for PyLm<'_> {
     }
 
     fn jacobian(&self, x: &[f64], jac: &mut [f64]) -> Result<(), CallbackError> {
-        self.read_jacobian(x, jac).map_err(to_callback_error)
+        Python::attach(|py| self.read_jacobian(py, x, jac)).map_err(to_callback_error)
     }
 }
 
@@ -171,17 +178,18 @@ pub fn leastsq_solve<'py>(
     opts.dfun = dfun.is_some();
     let columns = if opts.dfun && col_deriv { m * n } else { 0 };
     let problem = PyLm {
-        py,
-        func,
-        dfun,
-        args,
-        convert,
+        func: func.unbind(),
+        dfun: dfun.map(Bound::unbind),
+        args: args.unbind(),
+        convert: convert.unbind(),
         col_deriv,
         m,
         n,
-        columns: RefCell::new(vec![0.0; columns]),
+        columns: Mutex::new(vec![0.0; columns]),
     };
-    let r = trustfit::leastsq(&problem, &x0, &opts).map_err(to_pyerr)?;
+    let r = py
+        .detach(|| trustfit::leastsq(&problem, &x0, &opts))
+        .map_err(to_pyerr)?;
     let fvec = if r.ier == 0 { fvec0 } else { r.fvec };
     let ipvt: Vec<i32> = r
         .ipvt

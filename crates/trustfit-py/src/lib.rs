@@ -174,19 +174,26 @@ fn solve<'py>(
         None
     };
     let args = args.unwrap_or_else(|| PyTuple::empty(py));
-    let mut problem = PyProblem::new(py, fun, jac, args, kwargs, x0s, f0s, j0s, problem_pattern);
+    let mut problem = PyProblem::new(fun, jac, args, kwargs, x0s, f0s, j0s, problem_pattern);
     if let Some(op0) = operator0 {
         problem = problem.with_operator(op0);
     }
+    // The GIL is released for the solve; user code re-attaches for each call. x0 is
+    // copied first: another Python thread may write to the caller's array meanwhile.
+    let x0v = x0s.to_vec();
+    let x0s = x0v.as_slice();
     let (report, hook_error) = match callback {
         Some(cb) => {
-            let mut hook = IterationHook::new(py, cb);
-            let report = trustfit::least_squares_with_callback(&problem, x0s, &opts, &mut |it| {
-                hook.call(it)
+            let mut hook = IterationHook::new(cb);
+            let report = py.detach(|| {
+                trustfit::least_squares_with_callback(&problem, x0s, &opts, &mut |it| hook.call(it))
             });
             (report, hook.error)
         }
-        None => (trustfit::least_squares(&problem, x0s, &opts), None),
+        None => (
+            py.detach(|| trustfit::least_squares(&problem, x0s, &opts)),
+            None,
+        ),
     };
     if let Some(err) = hook_error {
         return Err(err);
@@ -194,7 +201,7 @@ fn solve<'py>(
     report_dict(
         py,
         report.map_err(to_pyerr)?,
-        problem.last_operator(),
+        problem.last_operator(py),
         (m, n),
     )
 }
