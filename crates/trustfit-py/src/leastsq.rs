@@ -187,8 +187,7 @@ pub fn leastsq_solve<'py>(
         n,
         columns: Mutex::new(vec![0.0; columns]),
     };
-    let r = py
-        .detach(|| trustfit::leastsq(&problem, &x0, &opts))
+    let r = crate::without_gil(py, m * n, || trustfit::leastsq(&problem, &x0, &opts))
         .map_err(to_pyerr)?;
     let fvec = if r.ier == 0 { fvec0 } else { r.fvec };
     let ipvt: Vec<i32> = r
