@@ -13,7 +13,7 @@ use std::path::{Path, PathBuf};
 use trustfit::{Loss, Method};
 
 use crate::CliError;
-use crate::csvdata::Table;
+use crate::csvdata::CsvFile;
 use crate::curvefit::{FitResult, FitSpec, fit};
 use crate::formula::Formula;
 use crate::plot::{Figure, Format, Mark, Series};
@@ -256,31 +256,23 @@ pub fn prepare(cfg: &FitConfig) -> Result<Prepared, CliError> {
             cfg.f_scale
         )));
     }
-    let table = Table::read(&cfg.data).map_err(CliError::Data)?;
-    let y = table.column(&cfg.y).map_err(CliError::Data)?;
-    let sigma = match &cfg.sigma {
-        Some(name) => {
-            let s = table.column(name).map_err(CliError::Data)?;
-            if let Some(i) = s.iter().position(|v| *v <= 0.0) {
-                return Err(CliError::Data(format!(
-                    "--sigma column {name:?} must be positive (row {} has {})",
-                    i + 1,
-                    s[i]
-                )));
-            }
-            Some(s)
+    // The header first: the formula's identifiers and the options say which
+    // columns are used, and only those are read (D9, D14 of issue 14).
+    let csv = CsvFile::open(&cfg.data).map_err(CliError::Data)?;
+    for name in std::iter::once(&cfg.y).chain(&cfg.sigma) {
+        if !csv.has(name) {
+            return Err(CliError::Data(csv.unknown_column(name)));
         }
-        None => None,
-    };
+    }
     for x in &cfg.x {
-        if !table.has(x) {
+        if !csv.has(x) {
             return Err(CliError::Usage(format!(
                 "--x: unknown column {x:?} (columns: {})",
-                table.names().join(", ")
+                crate::csvdata::listed(csv.names())
             )));
         }
     }
-    let formula = Formula::parse(&cfg.model, table.names()).map_err(CliError::Usage)?;
+    let formula = Formula::parse(&cfg.model, csv.names()).map_err(CliError::Usage)?;
     for c in formula.columns() {
         if *c == cfg.y || Some(c) == cfg.sigma.as_ref() {
             return Err(CliError::Usage(format!(
@@ -294,6 +286,34 @@ pub fn prepare(cfg: &FitConfig) -> Result<Prepared, CliError> {
             )));
         }
     }
+    let plot_name = match (cfg.x.as_slice(), formula.columns()) {
+        ([one], _) => Some(one.clone()),
+        ([], [one]) => Some(one.clone()),
+        _ => None,
+    };
+    let used: Vec<String> = std::iter::once(&cfg.y)
+        .chain(&cfg.sigma)
+        .chain(formula.columns())
+        .chain(&plot_name)
+        .cloned()
+        .collect();
+    let table = csv.read_columns(&used).map_err(CliError::Data)?;
+    let column = |name: &str| table.column(name).map_err(CliError::Data);
+    let y = column(&cfg.y)?.to_vec();
+    let sigma = match &cfg.sigma {
+        Some(name) => {
+            let s = column(name)?.to_vec();
+            if let Some(i) = s.iter().position(|v| *v <= 0.0) {
+                return Err(CliError::Data(format!(
+                    "--sigma column {name:?} must be positive (row {} has {})",
+                    i + 1,
+                    s[i]
+                )));
+            }
+            Some(s)
+        }
+        None => None,
+    };
     let params = formula.params().to_vec();
     let n = params.len();
     let bounds = match &cfg.bounds {
@@ -338,22 +358,18 @@ pub fn prepare(cfg: &FitConfig) -> Result<Prepared, CliError> {
             cfg.loss.as_str()
         )));
     }
-    let mut cols = Vec::with_capacity(formula.columns().len());
-    for c in formula.columns() {
-        cols.push(table.column(c).map_err(CliError::Data)?);
-    }
+    let cols = formula
+        .columns()
+        .iter()
+        .map(|c| column(c))
+        .collect::<Result<Vec<_>, _>>()?;
     let m = table.len();
     let x: Vec<Vec<f64>> = (0..m)
         .map(|i| cols.iter().map(|c| c[i]).collect())
         .collect();
-    let plot_name = match (cfg.x.as_slice(), formula.columns()) {
-        ([one], _) => Some(one.clone()),
-        ([], [one]) => Some(one.clone()),
-        _ => None,
-    };
     let plot_x = match plot_name {
         Some(name) => {
-            let v = table.column(&name).map_err(CliError::Data)?;
+            let v = column(&name)?.to_vec();
             Some((name, v))
         }
         None => None,
