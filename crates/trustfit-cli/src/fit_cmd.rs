@@ -109,9 +109,11 @@ enum Dir {
 
 /// Parses `--bounds "0<=b<=10, c<0, a>=-1"` into per-parameter (lower, upper);
 /// strict and non-strict comparisons mean the same. `None` when no bound is finite.
+/// A parameter's lower and upper bounds may come from different items (`a>0, a<1`).
 ///
 /// # Errors
-/// Syntax errors, unknown parameters, and impossible bounds (lower ≥ upper).
+/// Syntax errors, unknown parameters, a lower or upper bound given twice, and
+/// impossible bounds (lower ≥ upper).
 ///
 /// ```
 /// use trustfit_cli::fit_cmd::parse_bounds;
@@ -126,6 +128,7 @@ pub fn parse_bounds(text: &str, params: &[String]) -> Result<Option<(Vec<f64>, V
     let n = params.len();
     let mut lb = vec![f64::NEG_INFINITY; n];
     let mut ub = vec![f64::INFINITY; n];
+    let (mut has_lb, mut has_ub) = (vec![false; n], vec![false; n]);
     for item in text.split(',').map(str::trim).filter(|s| !s.is_empty()) {
         let (terms, dirs) = split_comparison(item)?;
         if !(2..=3).contains(&terms.len()) {
@@ -153,6 +156,18 @@ pub fn parse_bounds(text: &str, params: &[String]) -> Result<Option<(Vec<f64>, V
         let p = positions[0];
         let k = param_index(terms[p], params, "--bounds")?;
         let num = |t: &str| t.parse::<f64>().unwrap_or(f64::NAN);
+        let (sets_lb, sets_ub) = (p == 1, terms.len() == 3 || p == 0);
+        for (sets, has, side) in [
+            (sets_lb, &mut has_lb, "lower"),
+            (sets_ub, &mut has_ub, "upper"),
+        ] {
+            if sets && std::mem::replace(&mut has[k], true) {
+                return Err(format!(
+                    "--bounds: the {side} bound of {} is given twice (again in {item:?})",
+                    params[k]
+                ));
+            }
+        }
         match (terms.len(), p) {
             (3, 1) => {
                 lb[k] = num(terms[0]);
@@ -523,6 +538,23 @@ mod tests {
             let e = parse_bounds(bad, &p).unwrap_err();
             assert!(e.contains(what), "{bad}: {e}");
         }
+    }
+
+    #[test]
+    fn gh14_a_bound_given_twice_is_refused() {
+        let p = names(&["a", "b"]);
+        for (bad, what) in [
+            ("0<a<10, a>-5", "lower bound of a is given twice"),
+            ("a<1, b<2, a<3", "upper bound of a is given twice"),
+            ("0<b<1, 0<b<1", "lower bound of b is given twice"),
+            ("a>0, -1<a<1", "lower bound of a"),
+        ] {
+            let e = parse_bounds(bad, &p).unwrap_err();
+            assert!(e.contains(what), "{bad}: {e}");
+        }
+        // One side from each of two items is fine.
+        let (lb, ub) = parse_bounds("a>0, a<10", &p).unwrap().unwrap();
+        assert_eq!((lb[0], ub[0]), (0.0, 10.0));
     }
 
     #[test]
