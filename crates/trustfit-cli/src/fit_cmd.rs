@@ -426,7 +426,9 @@ pub fn figure(prep: &Prepared, r: &FitResult, y_name: &str) -> Figure {
         let uses = spec.formula.columns().iter().any(|c| c == name);
         (0..GRID_POINTS)
             .map(|k| {
-                let x = lo + (hi - lo) * k as f64 / (GRID_POINTS - 1) as f64;
+                // Interpolated without hi − lo, which overflows for data beyond ±f64::MAX/2.
+                let f = k as f64 / (GRID_POINTS - 1) as f64;
+                let x = lo * (1.0 - f) + hi * f;
                 let row = if uses { vec![x] } else { Vec::new() };
                 (x, spec.formula.value(&r.popt, &row))
             })
