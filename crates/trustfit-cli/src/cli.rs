@@ -79,7 +79,7 @@ pub struct FitArgs {
     /// Start values, e.g. "a=1,b=1,c=0" (unlisted: 1, or from the bounds).
     #[arg(long, value_name = "LIST", allow_hyphen_values = true)]
     pub p0: Option<String>,
-    /// Bounds, e.g. "0<=b<=10, c<0".
+    /// Bounds, e.g. "0<=b<=10, c<0" (a lower or upper bound given twice is an error).
     #[arg(long, value_name = "LIST", allow_hyphen_values = true)]
     pub bounds: Option<String>,
     /// Loss function (robust losses need trf or dogbox).
