@@ -22,8 +22,9 @@ use crate::formula::Formula;
 pub struct FitSpec {
     /// The model.
     pub formula: Formula,
-    /// x rows: `x[i]` holds the values of [`Formula::columns`] at point i.
-    pub x: Vec<Vec<f64>>,
+    /// The x values, row-major: [`FitSpec::row`]`(i)` = `x[i*k..(i+1)*k]` holds the values
+    /// of the k [`Formula::columns`] at point i (one flat array: no allocation per row).
+    pub x: Vec<f64>,
     /// Observed values.
     pub y: Vec<f64>,
     /// Standard deviations of `y` (weights 1/σ), if known.
@@ -43,6 +44,14 @@ pub struct FitSpec {
     /// Solver progress on standard error: 0 quiet, 1 summary, 2 per iteration (trf/dogbox;
     /// lm prints a one-line summary for 1 and 2).
     pub verbose: u8,
+}
+
+impl FitSpec {
+    /// The values of [`Formula::columns`] at point `i` (empty when the formula uses none).
+    pub fn row(&self, i: usize) -> &[f64] {
+        let k = self.formula.columns().len();
+        &self.x[i * k..(i + 1) * k]
+    }
 }
 
 /// The method curve_fit would use: `lm` unless bounded (or, here, a robust loss), else `trf`.
@@ -113,7 +122,7 @@ pub struct FitResult {
 /// let t = [0.0, 1.0, 2.0, 3.0];
 /// let spec = FitSpec {
 ///     formula,
-///     x: t.iter().map(|&t| vec![t]).collect(),
+///     x: t.to_vec(),
 ///     y: vec![1.1, 2.9, 5.2, 6.8],
 ///     sigma: None, absolute_sigma: false, p0: vec![1.0, 1.0], bounds: None,
 ///     method: None, loss: trustfit::Loss::Linear, f_scale: 1.0, verbose: 0,
@@ -126,19 +135,26 @@ pub fn fit(spec: &FitSpec) -> Result<FitResult, String> {
     let m = spec.y.len();
     let n = spec.p0.len();
     let formula = &spec.formula;
+    let k = formula.columns().len();
+    if spec.x.len() != m * k || spec.sigma.as_ref().is_some_and(|s| s.len() != m) {
+        return Err(format!(
+            "{m} y values need {} x values ({k} per point) and as many sigmas as y values",
+            m * k
+        ));
+    }
     let w: Vec<f64> = match &spec.sigma {
         Some(s) => s.iter().map(|s| 1.0 / s).collect(),
         None => vec![1.0; m],
     };
     let residuals = |p: &[f64], f: &mut [f64]| {
         for i in 0..m {
-            f[i] = (formula.value(p, &spec.x[i]) - spec.y[i]) * w[i];
+            f[i] = (formula.value(p, spec.row(i)) - spec.y[i]) * w[i];
         }
     };
     let jacobian = |p: &[f64], jac: &mut [f64]| {
         for i in 0..m {
             let row = &mut jac[i * n..(i + 1) * n];
-            formula.value_and_gradient(p, &spec.x[i], row);
+            formula.value_and_gradient(p, spec.row(i), row);
             row.iter_mut().for_each(|v| *v *= w[i]);
         }
     };
@@ -163,7 +179,7 @@ pub fn fit(spec: &FitSpec) -> Result<FitResult, String> {
     // start and would report "converged" at p0 with an infinite cost.
     let mut sum_of_squares = 0.0;
     for i in 0..m {
-        let r = (formula.value(&spec.p0, &spec.x[i]) - spec.y[i]) * w[i];
+        let r = (formula.value(&spec.p0, spec.row(i)) - spec.y[i]) * w[i];
         if !r.is_finite() {
             return Err(format!(
                 "Residuals are not finite in the initial point (data row {}: the model, y or \
@@ -199,7 +215,7 @@ pub fn fit(spec: &FitSpec) -> Result<FitResult, String> {
     for a in 0..n {
         correlation[a * n + a] = if cov.estimated { 1.0 } else { f64::NAN };
     }
-    let fitted: Vec<f64> = spec.x.iter().map(|x| formula.value(&popt, x)).collect();
+    let fitted: Vec<f64> = (0..m).map(|i| formula.value(&popt, spec.row(i))).collect();
     let chi2: f64 = (0..m)
         .map(|i| ((spec.y[i] - fitted[i]) * w[i]).powi(2))
         .sum();
@@ -328,7 +344,7 @@ mod tests {
     fn spec(text: &str, t: &[f64], y: &[f64], p0: &[f64]) -> FitSpec {
         FitSpec {
             formula: Formula::parse(text, &["t".to_string()]).unwrap(),
-            x: t.iter().map(|&t| vec![t]).collect(),
+            x: t.to_vec(),
             y: y.to_vec(),
             sigma: None,
             absolute_sigma: false,

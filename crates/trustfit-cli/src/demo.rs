@@ -65,7 +65,7 @@ pub fn fits() -> Result<Vec<(Loss, FitResult)>, String> {
     for loss in LOSSES {
         let spec = FitSpec {
             formula: formula.clone(),
-            x: t.iter().map(|&t| vec![t]).collect(),
+            x: t.to_vec(),
             y: y.clone(),
             sigma: None,
             absolute_sigma: false,

@@ -379,9 +379,10 @@ pub fn prepare(cfg: &FitConfig) -> Result<Prepared, CliError> {
         .map(|c| column(c))
         .collect::<Result<Vec<_>, _>>()?;
     let m = table.len();
-    let x: Vec<Vec<f64>> = (0..m)
-        .map(|i| cols.iter().map(|c| c[i]).collect())
-        .collect();
+    let mut x = Vec::with_capacity(m * cols.len());
+    for i in 0..m {
+        x.extend(cols.iter().map(|c| c[i]));
+    }
     let plot_x = match plot_name {
         Some(name) => {
             let v = column(&name)?.to_vec();
