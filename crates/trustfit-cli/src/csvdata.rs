@@ -52,7 +52,9 @@ impl<R: Read> CsvFile<R> {
     pub fn from_reader(reader: R, source: &str) -> Result<Self, String> {
         let mut rdr = csv::ReaderBuilder::new()
             .has_headers(true)
-            .trim(csv::Trim::All)
+            // Cells of used columns are trimmed when parsed: trimming every record
+            // would rebuild it, unused cells included.
+            .trim(csv::Trim::Headers)
             .comment(Some(b'#'))
             .from_reader(reader);
         let header = rdr
@@ -164,10 +166,17 @@ impl<R: Read> CsvFile<R> {
 /// assert!(text.starts_with("c0, c1, ") && text.ends_with("c19, … (30 in all)"));
 /// ```
 pub fn listed(names: &[String]) -> String {
+    // Names with control characters (a quoted newline) are escaped: messages are one line.
     let mut list = names
         .iter()
         .take(LISTED_NAMES)
-        .map(String::as_str)
+        .map(|n| {
+            if n.chars().any(char::is_control) {
+                format!("{n:?}")
+            } else {
+                n.clone()
+            }
+        })
         .collect::<Vec<_>>()
         .join(", ");
     if names.len() > LISTED_NAMES {
@@ -186,6 +195,7 @@ fn unknown_column(source: &str, names: &[String], name: &str) -> String {
 
 /// A cell of a used column as a finite number; `where_` names it in messages.
 fn number(cell: &[u8], where_: impl Fn() -> String) -> Result<f64, String> {
+    let cell = cell.trim_ascii();
     if cell.is_empty() {
         return Err(format!("{}: empty value", where_()));
     }
@@ -354,5 +364,13 @@ mod tests {
         assert_eq!(t.column("c299999").unwrap(), [1.0]);
         let e = t.column("nope").unwrap_err();
         assert!(e.contains("(300000 in all)") && e.len() < 400, "{e}");
+    }
+
+    #[test]
+    fn messages_are_one_line() {
+        let e = table("t,\"a\nb\"\n1,2\n", &["q"]).unwrap_err();
+        assert!(!e.contains('\n') && e.contains("\"a\\nb\""), "{e}");
+        let e = table("t,y\n1,\"2\n3\"\n", &["y"]).unwrap_err();
+        assert!(!e.contains('\n') && e.contains("not a number"), "{e}");
     }
 }
