@@ -203,7 +203,7 @@ impl BalProblem {
     /// ```
     /// use trustfit_problems::ba::BalProblem;
     /// let e = BalProblem::parse("1000000000 1000000000 1000000000000\n0 0 1 2\n").unwrap_err();
-    /// assert!(e.contains("more than"), "{e}");
+    /// assert!(e.contains("more numbers than"), "{e}");
     /// let e = BalProblem::parse("1 1 1\n-1 0 0.5 0.2\n0 0 0 0 0 -5 1 0 0\n0 0 0\n").unwrap_err();
     /// assert!(e.contains("camera index \"-1\""), "{e}");
     /// ```
