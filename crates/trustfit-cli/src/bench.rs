@@ -796,36 +796,25 @@ pub fn run(
                 return Err(no_match(cfg));
             }
             let bar = crate::progress::bar(2 * names.len() as u64, "bench nist");
-            for name in names {
-                match nist::load_dataset(&dir, name) {
-                    Ok(p) => {
-                        for k in 1..=2 {
-                            let case = Case {
-                                problem: p.name.clone(),
-                                start: NistProblem::start_label(k),
-                                tp: &p,
-                                x0: p.start(k),
-                                judge: Judge::Nist(&p),
-                            };
-                            bar.set_message(format!("{} start{k}", p.name));
-                            let row = run_case(cfg, &options, &case);
-                            bar.suspend(|| emit(out, &row, &mut summary))?;
-                            bar.inc(1);
-                        }
-                    }
-                    Err(e) => {
-                        for k in 1..=2 {
-                            let row = Row::failed(
-                                cfg,
-                                cfg.suite.as_str(),
-                                name.to_string(),
-                                NistProblem::start_label(k),
-                                e.to_string(),
-                            );
-                            bar.suspend(|| emit(out, &row, &mut summary))?;
-                            bar.inc(1);
-                        }
-                    }
+            // A missing or malformed file is bad input: exit status 2, one line, no rows.
+            let problems = names
+                .iter()
+                .map(|name| nist::load_dataset(&dir, name))
+                .collect::<Result<Vec<_>, _>>()
+                .map_err(|e| CliError::Data(e.to_string()))?;
+            for p in &problems {
+                for k in 1..=2 {
+                    let case = Case {
+                        problem: p.name.clone(),
+                        start: NistProblem::start_label(k),
+                        tp: p,
+                        x0: p.start(k),
+                        judge: Judge::Nist(p),
+                    };
+                    bar.set_message(format!("{} start{k}", p.name));
+                    let row = run_case(cfg, &options, &case);
+                    bar.suspend(|| emit(out, &row, &mut summary))?;
+                    bar.inc(1);
                 }
             }
             bar.finish_and_clear();

@@ -1,5 +1,6 @@
 //! `trustfit bench --suite ba`: bundle adjustment on the BAL files of
-//! `DATA_DIR/bal` (plain `.txt` or gzip `.txt.gz`; `.bz2` files become error rows), solved by trf
+//! `DATA_DIR/bal` (plain `.txt` or gzip `.txt.gz`; `.bz2` files become error rows; a
+//! malformed or truncated file stops the run with exit status 2), solved by trf
 //! with `x_scale='jac'` (as scipy's bundle-adjustment example and Ceres' Jacobi
 //! scaling) and a sparse Jacobian — analytic (forward-mode, `--jac analytic`) or by
 //! column groups (`--jac 2-point|3-point`). `--tr-solver cholesky` selects
@@ -31,7 +32,8 @@ pub type BalResiduals = SparseAdapter<BalProblem>;
 /// Runs the BA suite.
 ///
 /// # Errors
-/// [`CliError::Data`] when `DATA_DIR/bal` has no BAL file, [`CliError::Usage`] when
+/// [`CliError::Data`] when `DATA_DIR/bal` has no BAL file or a file is malformed
+/// (one line naming it and what is wrong), [`CliError::Usage`] when
 /// `--problem` matches none, [`CliError::Io`] on write errors.
 pub fn run(cfg: &BenchConfig, out: &mut dyn Write, summary: &mut Summary) -> Result<(), CliError> {
     let dir = trustfit_problems::data::bal_dir(&cfg.data_dir)
@@ -63,26 +65,42 @@ pub fn run(cfg: &BenchConfig, out: &mut dyn Write, summary: &mut Summary) -> Res
     }
     let mut options = cfg.options();
     options.x_scale = XScale::Jac;
-    for path in files {
-        let loaded = BalProblem::load(&path)
-            .map_err(|e| e.to_string())
-            .and_then(|p| BalResiduals::new(p).map_err(|e| e.to_string()));
-        let row = match loaded {
-            Ok(res) => {
+    // Every file is read before the first row: a malformed one is bad input (exit
+    // status 2, one line, no rows); a bzip2 file is an error row.
+    let mut problems = Vec::with_capacity(files.len());
+    for path in &files {
+        if path.extension().is_some_and(|e| e == "bz2") {
+            problems.push(None);
+            continue;
+        }
+        let res = BalProblem::load(path)
+            .and_then(|p| BalResiduals::new(p).map_err(|e| format!("{}: {e}", path.display())))
+            .map_err(CliError::Data)?;
+        problems.push(Some(res));
+    }
+    for (path, res) in files.iter().zip(&problems) {
+        let row = match res {
+            None => {
+                let error = format!(
+                    "{}: bzip2-compressed BAL files are not supported: decompress it, or use gzip",
+                    path.display()
+                );
+                Row::failed(cfg, "ba", label(path), "file", error)
+            }
+            Some(res) => {
                 if cfg.jac != JacSpec::Analytic {
                     options.jac_sparsity = Some(res.pattern().clone());
                 }
                 let case = LargeCase {
                     suite: "ba",
-                    label: label(&path),
+                    label: label(path),
                     start: "file",
-                    problem: &res,
+                    problem: res,
                     x0: &res.problem().x0,
                     nnz: res.pattern().nnz(),
                 };
                 large_row(cfg, &options, &case)
             }
-            Err(error) => Row::failed(cfg, "ba", label(&path), "file", error),
         };
         emit(out, &row, summary)?;
     }

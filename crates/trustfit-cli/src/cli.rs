@@ -52,19 +52,29 @@ pub struct FitArgs {
     /// CSV file with a header row.
     #[arg(value_name = "DATA.csv")]
     pub data: PathBuf,
-    /// Model formula, e.g. "a + b*exp(c*t)". Limits: at most 100000 characters,
-    /// nesting depth 100 (parentheses, calls, unary minus, '^'), 256 parameters,
-    /// names of 256 characters.
+    /// Model formula, e.g. "a + b*exp(c*t)"; it may start with '-' (--model "-x^2 + a").
+    /// Limits: at most 100000 characters, nesting depth 100 (parentheses, calls, unary
+    /// minus, '^'), 256 parameters, names of 256 characters.
     #[arg(long, value_name = "FORMULA", allow_hyphen_values = true)]
     pub model: String,
     /// x column(s), comma-separated [default: every column the formula uses].
-    #[arg(long, value_name = "COLS", value_delimiter = ',')]
+    #[arg(
+        long,
+        value_name = "COLS",
+        value_delimiter = ',',
+        allow_hyphen_values = true
+    )]
     pub x: Vec<String>,
     /// y column.
-    #[arg(long, value_name = "COL", default_value = "y")]
+    #[arg(
+        long,
+        value_name = "COL",
+        default_value = "y",
+        allow_hyphen_values = true
+    )]
     pub y: String,
     /// Column of standard deviations of y (weights 1/sigma).
-    #[arg(long, value_name = "COL")]
+    #[arg(long, value_name = "COL", allow_hyphen_values = true)]
     pub sigma: Option<String>,
     /// Sigma is absolute: do not scale the covariance by the reduced chi-square.
     #[arg(long)]
@@ -72,20 +82,25 @@ pub struct FitArgs {
     /// Start values, e.g. "a=1,b=1,c=0" (unlisted: 1, or from the bounds).
     #[arg(long, value_name = "LIST", allow_hyphen_values = true)]
     pub p0: Option<String>,
-    /// Bounds, e.g. "0<=b<=10, c<0".
+    /// Bounds, e.g. "0<=b<=10, c<0" (a lower or upper bound given twice is an error).
     #[arg(long, value_name = "LIST", allow_hyphen_values = true)]
     pub bounds: Option<String>,
     /// Loss function (robust losses need trf or dogbox).
     #[arg(long, value_parser = core_names::<Loss>(&Loss::NAMES), default_value = "linear")]
     pub loss: Loss,
     /// Soft margin between inlier and outlier residuals.
-    #[arg(long, value_name = "F", default_value_t = 1.0)]
+    #[arg(
+        long,
+        value_name = "F",
+        default_value_t = 1.0,
+        allow_hyphen_values = true
+    )]
     pub f_scale: f64,
     /// Solver method [default: lm, or trf with bounds or a robust loss].
     #[arg(long, value_parser = core_names::<Method>(&Method::ALL.map(Method::as_str)))]
     pub method: Option<Method>,
     /// Plot data, fit and residuals to this file (.svg or .png).
-    #[arg(long, value_name = "FILE")]
+    #[arg(long, value_name = "FILE", allow_hyphen_values = true)]
     pub plot: Option<PathBuf>,
     /// Print one JSON object (schema in the README) instead of the text report.
     #[arg(long)]
@@ -220,7 +235,7 @@ pub struct BenchArgs {
     #[arg(long, value_parser = core_names::<TrSolver>(&TrSolver::ALL.map(TrSolver::as_str)))]
     pub tr_solver: Option<TrSolver>,
     /// Override ftol alone (e.g. 1e-4, the setting of scipy's bundle-adjustment example).
-    #[arg(long, value_name = "FTOL")]
+    #[arg(long, value_name = "FTOL", allow_hyphen_values = true)]
     pub ftol: Option<f64>,
     /// Worker threads of the batch suite [default: every core].
     #[arg(long, value_name = "N",
@@ -510,6 +525,44 @@ mod tests {
             assert!(!line.contains('\n'), "{line}");
             assert!(line.contains("error"), "{args:?}: {line}");
         }
+        let e = parse(&["bench", "--suite", "minpack", "--method", "newton"]).unwrap_err();
+        assert!(one_line_error(&e).contains("trf, dogbox, lm"));
+    }
+
+    #[test]
+    fn gh14_values_may_start_with_a_hyphen() {
+        let args = [
+            "fit",
+            "d.csv",
+            "--model",
+            "-x^2 + a",
+            "--f-scale",
+            "-1e-1",
+            "--x",
+            "-x",
+            "--y",
+            "-y",
+            "--sigma",
+            "-s",
+            "--plot",
+            "-p.svg",
+            "--p0",
+            "-a=1",
+            "--bounds",
+            "-5<a",
+        ];
+        let Command::Fit(f) = parse(&args).unwrap().command else {
+            panic!("fit expected")
+        };
+        let c = f.to_config();
+        assert_eq!((c.model.as_str(), c.f_scale), ("-x^2 + a", -0.1));
+        assert_eq!((c.x[0].as_str(), c.y.as_str()), ("-x", "-y"));
+        assert_eq!(c.sigma.as_deref(), Some("-s"));
+        assert_eq!(c.plot, Some(PathBuf::from("-p.svg")));
+        let b = bench("bench --suite minpack --ftol -1e-4");
+        assert_eq!(b.ftol, Some(-1e-4));
+        // A value that is not a number is still an error.
+        assert!(parse(&["fit", "d.csv", "--model", "a", "--f-scale", "-x"]).is_err());
         let e = parse(&["bench", "--suite", "minpack", "--method", "newton"]).unwrap_err();
         assert!(one_line_error(&e).contains("trf, dogbox, lm"));
     }

@@ -1,72 +1,75 @@
-//! A CSV table with a header row, read with the `csv` crate; columns are
-//! parsed as numbers only when asked for, so text columns that the fit does
-//! not use do no harm.
+//! A CSV table with a header row, read with the `csv` crate in two steps: the
+//! header first ([`CsvFile`]), so that the caller can tell which columns it
+//! uses, then the rows, keeping only those columns, parsed as numbers
+//! ([`Table`]). Columns the fit does not use are skipped unread: they may
+//! hold text, even bytes that are not UTF-8, and cost no memory.
+//!
+//! Memory is the used columns' arrays (8 bytes per cell) plus the `csv`
+//! crate's buffer; the duplicate-name check of the header is linear.
 
+use std::collections::HashSet;
+use std::fs::File;
+use std::io::Read;
 use std::path::Path;
 
-/// The cells of a CSV file, by column name.
+/// At most this many column names are listed in an "unknown column" message.
+const LISTED_NAMES: usize = 20;
+
+/// A CSV file whose header has been read; [`CsvFile::read_columns`] reads the rows.
 ///
 /// ```
-/// use trustfit_cli::csvdata::Table;
-/// let t = Table::from_reader("t,y\n0,1.5\n1,2.5\n".as_bytes(), "inline").unwrap();
-/// assert_eq!(t.names(), ["t", "y"]);
+/// use trustfit_cli::csvdata::CsvFile;
+/// let csv = CsvFile::from_reader("t,y,label\n0,1.5,a\n1,2.5,b\n".as_bytes(), "inline").unwrap();
+/// assert_eq!(csv.names(), ["t", "y", "label"]);
+/// let t = csv.read_columns(&["y".to_string()]).unwrap();
 /// assert_eq!(t.column("y").unwrap(), [1.5, 2.5]);
+/// assert_eq!(t.len(), 2);
 /// ```
-#[derive(Debug, Clone)]
-pub struct Table {
+pub struct CsvFile<R> {
+    rdr: csv::Reader<R>,
     source: String,
     names: Vec<String>,
-    rows: Vec<Vec<String>>,
-    /// 1-based line number of each data row in the file.
-    lines: Vec<u64>,
 }
 
-impl Table {
-    /// Reads a file.
+impl CsvFile<File> {
+    /// Opens a file and reads its header.
     ///
     /// # Errors
-    /// A one-line message naming the file when it cannot be opened or is not
-    /// well-formed CSV (see [`Table::from_reader`]).
-    pub fn read(path: &Path) -> Result<Self, String> {
-        let file = std::fs::File::open(path)
-            .map_err(|e| format!("cannot open {}: {e}", path.display()))?;
+    /// A one-line message naming the file when it cannot be opened or its
+    /// header is not well-formed (see [`CsvFile::from_reader`]).
+    pub fn open(path: &Path) -> Result<Self, String> {
+        let file = File::open(path).map_err(|e| format!("cannot open {}: {e}", path.display()))?;
         Self::from_reader(file, &path.display().to_string())
     }
+}
 
-    /// The column names of a CSV file, reading only its header row (for checks
-    /// that should not wait for the data); `None` when the header cannot be read
-    /// (then [`Table::read`] reports why).
-    pub fn read_header(path: &Path) -> Option<Vec<String>> {
-        let file = std::fs::File::open(path).ok()?;
-        let mut rdr = Self::reader(file);
-        let header = rdr.headers().ok()?;
-        Some(header.iter().map(str::to_string).collect())
-    }
-
-    /// The CSV reader of every table: header row, trimmed cells, `#` comments.
-    fn reader<R: std::io::Read>(reader: R) -> csv::Reader<R> {
-        csv::ReaderBuilder::new()
-            .has_headers(true)
-            .trim(csv::Trim::All)
-            .comment(Some(b'#'))
-            .from_reader(reader)
-    }
-
-    /// Reads CSV text; `source` names it in messages.
+impl<R: Read> CsvFile<R> {
+    /// Reads the header of CSV text; `source` names it in messages. Cells are
+    /// trimmed; lines starting with `#` are comments.
     ///
     /// # Errors
-    /// Malformed CSV (rows of different lengths, bad UTF-8), an empty or
-    /// duplicate column name, or no data rows.
-    pub fn from_reader(reader: impl std::io::Read, source: &str) -> Result<Self, String> {
-        let mut rdr = Self::reader(reader);
+    /// No header, an empty or duplicate column name, or malformed CSV.
+    pub fn from_reader(reader: R, source: &str) -> Result<Self, String> {
+        let mut rdr = csv::ReaderBuilder::new()
+            .has_headers(true)
+            // Cells of used columns are trimmed when parsed: trimming every record
+            // would rebuild it, unused cells included.
+            .trim(csv::Trim::Headers)
+            .comment(Some(b'#'))
+            .from_reader(reader);
         let header = rdr
-            .headers()
-            .map_err(|e| format!("malformed CSV in {source}: {e}"))?
-            .clone();
-        let names: Vec<String> = header.iter().map(str::to_string).collect();
+            .byte_headers()
+            .map_err(|e| format!("malformed CSV in {source}: {e}"))?;
+        // A name that is not UTF-8 cannot be a formula identifier: it is kept (lossily)
+        // only so that the column can be skipped.
+        let names: Vec<String> = header
+            .iter()
+            .map(|n| String::from_utf8_lossy(n).into_owned())
+            .collect();
         if names.is_empty() || (names.len() == 1 && names[0].is_empty()) {
             return Err(format!("{source} is empty (a header row is required)"));
         }
+        let mut seen = HashSet::with_capacity(names.len());
         for (i, n) in names.iter().enumerate() {
             if n.is_empty() {
                 return Err(format!(
@@ -74,27 +77,16 @@ impl Table {
                     i + 1
                 ));
             }
-            if names[..i].contains(n) {
+            if !seen.insert(n.as_str()) {
                 return Err(format!(
                     "malformed CSV in {source}: duplicate column name {n:?}"
                 ));
             }
         }
-        let mut rows = Vec::new();
-        let mut lines = Vec::new();
-        for rec in rdr.records() {
-            let rec = rec.map_err(|e| format!("malformed CSV in {source}: {e}"))?;
-            lines.push(rec.position().map_or(0, |p| p.line()));
-            rows.push(rec.iter().map(str::to_string).collect());
-        }
-        if rows.is_empty() {
-            return Err(format!("{source} has no data rows"));
-        }
         Ok(Self {
+            rdr,
             source: source.to_string(),
             names,
-            rows,
-            lines,
         })
     }
 
@@ -103,53 +95,175 @@ impl Table {
         &self.names
     }
 
-    /// Number of data rows.
-    pub fn len(&self) -> usize {
-        self.rows.len()
-    }
-
-    /// Whether there are no data rows (never true for a table that was read).
-    pub fn is_empty(&self) -> bool {
-        self.rows.is_empty()
-    }
-
     /// Whether a column of this name exists.
     pub fn has(&self, name: &str) -> bool {
         self.names.iter().any(|n| n == name)
     }
 
-    /// A column as finite numbers.
+    /// The message for a column that is not in the header.
+    pub fn unknown_column(&self, name: &str) -> String {
+        unknown_column(&self.source, &self.names, name)
+    }
+
+    /// Reads the data rows, keeping the columns `used` (each once, in any order)
+    /// as finite numbers; the other cells are only split off, never decoded.
     ///
     /// # Errors
-    /// Unknown column, or a cell that is empty, not a number, NaN or infinite
-    /// (the message gives the line).
-    pub fn column(&self, name: &str) -> Result<Vec<f64>, String> {
-        let j = self.names.iter().position(|n| n == name).ok_or_else(|| {
-            format!(
-                "unknown column {name:?} in {} (columns: {})",
-                self.source,
-                self.names.join(", ")
-            )
-        })?;
-        let mut out = Vec::with_capacity(self.rows.len());
-        for (row, line) in self.rows.iter().zip(&self.lines) {
-            let cell = row.get(j).map_or("", String::as_str);
-            let where_ = || format!("{} line {line}, column {name:?}", self.source);
-            if cell.is_empty() {
-                return Err(format!("{}: empty value", where_()));
+    /// An unknown column; malformed CSV (rows of different lengths); no data
+    /// rows; in a used column, a cell that is empty, not a number, NaN or
+    /// infinite (the message gives the line and the column).
+    pub fn read_columns(mut self, used: &[String]) -> Result<Table, String> {
+        let source = self.source;
+        let mut index = Vec::with_capacity(used.len());
+        let mut columns: Vec<(String, Vec<f64>)> = Vec::with_capacity(used.len());
+        for name in used {
+            if columns.iter().any(|(n, _)| n == name) {
+                continue;
             }
-            let v: f64 = cell
-                .parse()
-                .map_err(|_| format!("{}: {cell:?} is not a number", where_()))?;
-            if !v.is_finite() {
-                return Err(format!(
-                    "{}: {cell:?} is not a finite number (NaN and infinities are not allowed)",
-                    where_()
-                ));
-            }
-            out.push(v);
+            let j = self
+                .names
+                .iter()
+                .position(|n| n == name)
+                .ok_or_else(|| unknown_column(&source, &self.names, name))?;
+            index.push(j);
+            columns.push((name.clone(), Vec::new()));
         }
-        Ok(out)
+        let mut rec = csv::ByteRecord::new();
+        let mut len = 0usize;
+        loop {
+            match self.rdr.read_byte_record(&mut rec) {
+                Ok(true) => {}
+                Ok(false) => break,
+                Err(e) => return Err(format!("malformed CSV in {source}: {e}")),
+            }
+            let line = rec.position().map_or(0, |p| p.line());
+            for (&j, (name, values)) in index.iter().zip(columns.iter_mut()) {
+                let cell = rec.get(j).unwrap_or(b"");
+                values.push(number(cell, || {
+                    format!("{source} line {line}, column {name:?}")
+                })?);
+            }
+            len += 1;
+        }
+        if len == 0 {
+            return Err(format!("{source} has no data rows"));
+        }
+        Ok(Table {
+            source,
+            names: self.names,
+            columns,
+            len,
+        })
+    }
+}
+
+/// Column names for a message: the first [`LISTED_NAMES`], comma-separated, and the count
+/// when there are more.
+///
+/// ```
+/// let names: Vec<String> = (0..30).map(|i| format!("c{i}")).collect();
+/// let text = trustfit_cli::csvdata::listed(&names);
+/// assert!(text.starts_with("c0, c1, ") && text.ends_with("c19, … (30 in all)"));
+/// ```
+pub fn listed(names: &[String]) -> String {
+    // Names with control characters (a quoted newline) are escaped: messages are one line.
+    let mut list = names
+        .iter()
+        .take(LISTED_NAMES)
+        .map(|n| {
+            if n.chars().any(char::is_control) {
+                format!("{n:?}")
+            } else {
+                n.clone()
+            }
+        })
+        .collect::<Vec<_>>()
+        .join(", ");
+    if names.len() > LISTED_NAMES {
+        list.push_str(&format!(", … ({} in all)", names.len()));
+    }
+    list
+}
+
+/// "unknown column … (columns: …)".
+fn unknown_column(source: &str, names: &[String], name: &str) -> String {
+    format!(
+        "unknown column {name:?} in {source} (columns: {})",
+        listed(names)
+    )
+}
+
+/// A cell of a used column as a finite number; `where_` names it in messages.
+fn number(cell: &[u8], where_: impl Fn() -> String) -> Result<f64, String> {
+    let cell = cell.trim_ascii();
+    if cell.is_empty() {
+        return Err(format!("{}: empty value", where_()));
+    }
+    let Ok(text) = std::str::from_utf8(cell) else {
+        return Err(format!(
+            "{}: {:?} is not a number (not valid UTF-8)",
+            where_(),
+            String::from_utf8_lossy(cell)
+        ));
+    };
+    let v: f64 = text
+        .parse()
+        .map_err(|_| format!("{}: {text:?} is not a number", where_()))?;
+    if !v.is_finite() {
+        return Err(format!(
+            "{}: {text:?} is not a finite number (NaN and infinities are not allowed)",
+            where_()
+        ));
+    }
+    Ok(v)
+}
+
+/// The used columns of a CSV file, as numbers.
+#[derive(Debug, Clone)]
+pub struct Table {
+    source: String,
+    names: Vec<String>,
+    columns: Vec<(String, Vec<f64>)>,
+    len: usize,
+}
+
+impl Table {
+    /// Reads a file, keeping the columns `used`.
+    ///
+    /// # Errors
+    /// See [`CsvFile::open`] and [`CsvFile::read_columns`].
+    pub fn read(path: &Path, used: &[String]) -> Result<Self, String> {
+        CsvFile::open(path)?.read_columns(used)
+    }
+
+    /// All column names of the file, in file order (read or not).
+    pub fn names(&self) -> &[String] {
+        &self.names
+    }
+
+    /// Number of data rows.
+    pub fn len(&self) -> usize {
+        self.len
+    }
+
+    /// Whether there are no data rows (never true for a table that was read).
+    pub fn is_empty(&self) -> bool {
+        self.len == 0
+    }
+
+    /// A column that was read.
+    ///
+    /// # Errors
+    /// A column that is not in the file, or was not asked for.
+    pub fn column(&self, name: &str) -> Result<&[f64], String> {
+        match self.columns.iter().find(|(n, _)| n == name) {
+            Some((_, v)) => Ok(v),
+            None if self.names.iter().any(|n| n == name) => Err(format!(
+                "column {name:?} of {} was not read (not used)",
+                self.source
+            )),
+            None => Err(unknown_column(&self.source, &self.names, name)),
+        }
     }
 }
 
@@ -158,47 +272,105 @@ impl Table {
 mod tests {
     use super::*;
 
-    fn table(text: &str) -> Result<Table, String> {
-        Table::from_reader(text.as_bytes(), "data.csv")
+    fn names(v: &[&str]) -> Vec<String> {
+        v.iter().map(|s| s.to_string()).collect()
+    }
+
+    fn table(text: &str, used: &[&str]) -> Result<Table, String> {
+        CsvFile::from_reader(text.as_bytes(), "data.csv")?.read_columns(&names(used))
     }
 
     #[test]
     fn reads_numbers_and_ignores_unused_text() {
-        let t = table("# comment\n t , y ,label\n1,2,a\n3, 4e-1 ,b\n").unwrap();
+        let t = table("# comment\n t , y ,label\n1,2,a\n3, 4e-1 ,b\n", &["y"]).unwrap();
         assert_eq!(t.names(), ["t", "y", "label"]);
         assert_eq!(t.len(), 2);
         assert_eq!(t.column("y").unwrap(), [2.0, 0.4]);
-        assert!(t.column("label").unwrap_err().contains("not a number"));
-        assert!(t.has("t") && !t.has("z"));
+        assert!(t.column("label").unwrap_err().contains("not read"));
+        let e = table("t,y,label\n1,2,a\n", &["label"]).unwrap_err();
+        assert!(e.contains("line 2") && e.contains("not a number"), "{e}");
     }
 
     #[test]
     fn bad_cells_name_line_and_column() {
-        let t = table("t,y\n1,2\n2,nan\n3,\n").unwrap();
-        let e = t.column("y").unwrap_err();
+        let e = table("t,y\n1,2\n2,nan\n3,\n", &["y"]).unwrap_err();
         assert!(
             e.contains("line 3") && e.contains("\"y\"") && e.contains("NaN"),
             "{e}"
         );
-        let t = table("t,y\n1,2\n3,\n").unwrap();
-        assert!(t.column("y").unwrap_err().contains("empty value"));
-        assert!(t.column("q").unwrap_err().contains("unknown column \"q\""));
+        let e = table("t,y\n1,2\n3,\n", &["t", "y"]).unwrap_err();
+        assert!(e.contains("empty value"), "{e}");
+        let e = table("t,y\n1,2\n", &["q"]).unwrap_err();
+        assert!(e.contains("unknown column \"q\""), "{e}");
     }
 
     #[test]
     fn malformed_files_are_errors() {
         assert!(
-            table("t,y\n1,2\n1,2,3\n")
+            table("t,y\n1,2\n1,2,3\n", &["y"])
                 .unwrap_err()
                 .contains("malformed CSV")
         );
-        assert!(table("t,y\n").unwrap_err().contains("no data rows"));
-        assert!(table("").unwrap_err().contains("empty"));
-        assert!(table("t,t\n1,2\n").unwrap_err().contains("duplicate"));
+        assert!(table("t,y\n", &["y"]).unwrap_err().contains("no data rows"));
+        assert!(table("", &[]).unwrap_err().contains("empty"));
+        assert!(table("t,t\n1,2\n", &[]).unwrap_err().contains("duplicate"));
         assert!(
-            Table::read(Path::new("/no/such/file.csv"))
+            table("t,,y\n1,2,3\n", &[])
+                .unwrap_err()
+                .contains("column 2")
+        );
+        assert!(
+            Table::read(Path::new("/no/such/file.csv"), &[])
                 .unwrap_err()
                 .contains("cannot open /no/such/file.csv")
         );
+    }
+
+    #[test]
+    fn gh14_invalid_utf8_in_an_unused_column_is_skipped() {
+        let text = b"t,y,label\n0,1,ok\n1,3,\xff\xfe\n";
+        let t = CsvFile::from_reader(&text[..], "data.csv")
+            .unwrap()
+            .read_columns(&names(&["t", "y"]))
+            .unwrap();
+        assert_eq!(t.column("y").unwrap(), [1.0, 3.0]);
+        // In a used column it is a bad cell, named by line and column.
+        let text = b"t,y\n0,1\n1,\xff\n";
+        let e = CsvFile::from_reader(&text[..], "data.csv")
+            .unwrap()
+            .read_columns(&names(&["y"]))
+            .unwrap_err();
+        assert!(
+            e.contains("line 3, column \"y\"") && e.contains("UTF-8"),
+            "{e}"
+        );
+    }
+
+    #[test]
+    fn gh14_a_wide_header_is_checked_in_linear_time() {
+        // 3·10^5 names: the old pairwise check made 4.5·10^10 comparisons (minutes).
+        const COLUMNS: usize = 300_000;
+        // Generous: the linear check takes well under a second even unoptimised.
+        const LIMIT: std::time::Duration = std::time::Duration::from_secs(10);
+        let header: Vec<String> = (0..COLUMNS).map(|i| format!("c{i}")).collect();
+        let text = format!("{}\n{}\n", header.join(","), vec!["1"; COLUMNS].join(","));
+        let start = std::time::Instant::now();
+        let t = CsvFile::from_reader(text.as_bytes(), "wide.csv")
+            .unwrap()
+            .read_columns(&names(&["c7", "c299999"]))
+            .unwrap();
+        assert!(start.elapsed() < LIMIT, "{:?}", start.elapsed());
+        assert_eq!(t.names().len(), COLUMNS);
+        assert_eq!(t.column("c299999").unwrap(), [1.0]);
+        let e = t.column("nope").unwrap_err();
+        assert!(e.contains("(300000 in all)") && e.len() < 400, "{e}");
+    }
+
+    #[test]
+    fn messages_are_one_line() {
+        let e = table("t,\"a\nb\"\n1,2\n", &["q"]).unwrap_err();
+        assert!(!e.contains('\n') && e.contains("\"a\\nb\""), "{e}");
+        let e = table("t,y\n1,\"2\n3\"\n", &["y"]).unwrap_err();
+        assert!(!e.contains('\n') && e.contains("not a number"), "{e}");
     }
 }

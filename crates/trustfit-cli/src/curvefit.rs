@@ -128,6 +128,15 @@ pub fn fit(spec: &FitSpec) -> Result<FitResult, String> {
     let m = spec.y.len();
     let n = spec.p0.len();
     let formula = &spec.formula;
+    let k = formula.columns().len();
+    if spec.x.len() != k
+        || spec.x.iter().any(|c| c.len() != m)
+        || spec.sigma.as_ref().is_some_and(|s| s.len() != m)
+    {
+        return Err(format!(
+            "{m} y values need {k} x columns of {m} values and as many sigmas as y values"
+        ));
+    }
     let w: Vec<f64> = match &spec.sigma {
         Some(s) => s.iter().map(|s| 1.0 / s).collect(),
         None => vec![1.0; m],
@@ -170,6 +179,28 @@ pub fn fit(spec: &FitSpec) -> Result<FitResult, String> {
             "method 'lm' supports only the linear loss (got --loss {}); use 'trf' or 'dogbox'",
             spec.loss.as_str()
         ));
+    }
+    // One behaviour for every method (issue 14, D5): MINPACK's lm does not check the
+    // start and would report "converged" at p0 with an infinite cost.
+    let mut f0 = vec![0.0; m];
+    residuals(&spec.p0, &mut f0);
+    let mut sum_of_squares = 0.0;
+    for (i, &r) in f0.iter().enumerate() {
+        if !r.is_finite() {
+            return Err(format!(
+                "Residuals are not finite in the initial point (data row {}: the model, y or \
+                 sigma is not finite, or 1/sigma overflows); change --p0, the model or the data",
+                i + 1
+            ));
+        }
+        sum_of_squares += r * r;
+    }
+    if !sum_of_squares.is_finite() {
+        return Err(
+            "The cost at the initial point overflows (the sum of squared residuals \
+                    exceeds the largest double); rescale y (and sigma)"
+                .into(),
+        );
     }
     let Solved {
         popt,
@@ -409,6 +440,59 @@ mod tests {
             ..s
         };
         assert!(fit(&l).unwrap_err().contains("linear loss"));
+    }
+
+    #[test]
+    fn gh14_a_start_with_non_finite_residuals_is_an_error_for_every_method() {
+        let t = [0.0, 1.0, 2.0, 3.0];
+        let y = [1.0, 2.0, 3.0, 4.0];
+        let sigma = Some(vec![1e-320, 1.0, 1.0, 1.0]);
+        for (s, row) in [
+            (spec("a/(t-1)", &t, &y, &[1.0]), 2),
+            (spec("sqrt(a*t-3)", &t, &y, &[1.0]), 1),
+            (
+                FitSpec {
+                    sigma,
+                    ..spec("a*t", &t, &y, &[1.0])
+                },
+                1,
+            ),
+        ] {
+            for method in [
+                None,
+                Some(Method::Lm),
+                Some(Method::Trf),
+                Some(Method::Dogbox),
+            ] {
+                let e = fit(&FitSpec {
+                    method,
+                    ..s.clone()
+                })
+                .unwrap_err();
+                assert!(
+                    e.starts_with("Residuals are not finite in the initial point")
+                        && e.contains(&format!("data row {row}:")),
+                    "{method:?}: {e}"
+                );
+            }
+        }
+        let s = spec("a*t", &t, &[1e308, -1e308, 1e308, -1e308], &[1.0]);
+        for method in [
+            None,
+            Some(Method::Lm),
+            Some(Method::Trf),
+            Some(Method::Dogbox),
+        ] {
+            let e = fit(&FitSpec {
+                method,
+                ..s.clone()
+            })
+            .unwrap_err();
+            assert!(
+                e.contains("cost at the initial point overflows"),
+                "{method:?}: {e}"
+            );
+        }
     }
 
     #[test]

@@ -13,9 +13,9 @@ use std::path::{Path, PathBuf};
 use trustfit::{Loss, Method};
 
 use crate::CliError;
-use crate::csvdata::Table;
+use crate::csvdata::CsvFile;
 use crate::curvefit::{FitResult, FitSpec, fit};
-use crate::formula::{Workspace, is_over_a_limit, parse_model};
+use crate::formula::{Workspace, parse_model};
 use crate::plot::{Figure, Format, Mark, Series};
 use crate::report_text;
 
@@ -109,9 +109,11 @@ enum Dir {
 
 /// Parses `--bounds "0<=b<=10, c<0, a>=-1"` into per-parameter (lower, upper);
 /// strict and non-strict comparisons mean the same. `None` when no bound is finite.
+/// A parameter's lower and upper bounds may come from different items (`a>0, a<1`).
 ///
 /// # Errors
-/// Syntax errors, unknown parameters, and impossible bounds (lower ≥ upper).
+/// Syntax errors, unknown parameters, a lower or upper bound given twice, and
+/// impossible bounds (lower ≥ upper).
 ///
 /// ```
 /// use trustfit_cli::fit_cmd::parse_bounds;
@@ -126,6 +128,7 @@ pub fn parse_bounds(text: &str, params: &[String]) -> Result<Option<(Vec<f64>, V
     let n = params.len();
     let mut lb = vec![f64::NEG_INFINITY; n];
     let mut ub = vec![f64::INFINITY; n];
+    let (mut has_lb, mut has_ub) = (vec![false; n], vec![false; n]);
     for item in text.split(',').map(str::trim).filter(|s| !s.is_empty()) {
         let (terms, dirs) = split_comparison(item)?;
         if !(2..=3).contains(&terms.len()) {
@@ -153,6 +156,18 @@ pub fn parse_bounds(text: &str, params: &[String]) -> Result<Option<(Vec<f64>, V
         let p = positions[0];
         let k = param_index(terms[p], params, "--bounds")?;
         let num = |t: &str| t.parse::<f64>().unwrap_or(f64::NAN);
+        let (sets_lb, sets_ub) = (p == 1, terms.len() == 3 || p == 0);
+        for (sets, has, side) in [
+            (sets_lb, &mut has_lb, "lower"),
+            (sets_ub, &mut has_ub, "upper"),
+        ] {
+            if sets && std::mem::replace(&mut has[k], true) {
+                return Err(format!(
+                    "--bounds: the {side} bound of {} is given twice (again in {item:?})",
+                    params[k]
+                ));
+            }
+        }
         match (terms.len(), p) {
             (3, 1) => {
                 lb[k] = num(terms[0]);
@@ -242,19 +257,6 @@ pub struct Prepared {
     pub plot_x: Option<(String, Vec<f64>)>,
 }
 
-/// Refuses a formula over a resource limit before the data are read (with
-/// the CSV header's names, so that the parameters are counted right); other
-/// formula errors wait for their usual turn, after the data's.
-fn refuse_over_a_limit(cfg: &FitConfig) -> Result<(), CliError> {
-    if let Some(names) = Table::read_header(&cfg.data)
-        && let Err(e) = parse_model(&cfg.model, &names)
-        && is_over_a_limit(&e)
-    {
-        return Err(CliError::Usage(e));
-    }
-    Ok(())
-}
-
 /// Reads and checks everything; no output.
 ///
 /// # Errors
@@ -269,32 +271,24 @@ pub fn prepare(cfg: &FitConfig) -> Result<Prepared, CliError> {
             cfg.f_scale
         )));
     }
-    refuse_over_a_limit(cfg)?;
-    let table = Table::read(&cfg.data).map_err(CliError::Data)?;
-    let y = table.column(&cfg.y).map_err(CliError::Data)?;
-    let sigma = match &cfg.sigma {
-        Some(name) => {
-            let s = table.column(name).map_err(CliError::Data)?;
-            if let Some(i) = s.iter().position(|v| *v <= 0.0) {
-                return Err(CliError::Data(format!(
-                    "--sigma column {name:?} must be positive (row {} has {})",
-                    i + 1,
-                    s[i]
-                )));
-            }
-            Some(s)
+    // The header first: the formula's identifiers and the options say which
+    // columns are used, and only those are read (D9, D14 of issue 14).
+    let csv = CsvFile::open(&cfg.data).map_err(CliError::Data)?;
+    for name in std::iter::once(&cfg.y).chain(&cfg.sigma) {
+        if !csv.has(name) {
+            return Err(CliError::Data(csv.unknown_column(name)));
         }
-        None => None,
-    };
+    }
     for x in &cfg.x {
-        if !table.has(x) {
+        if !csv.has(x) {
             return Err(CliError::Usage(format!(
                 "--x: unknown column {x:?} (columns: {})",
-                table.names().join(", ")
+                crate::csvdata::listed(csv.names())
             )));
         }
     }
-    let formula = parse_model(&cfg.model, table.names()).map_err(CliError::Usage)?;
+    // Before any row is read: a formula over a limit costs no time on the data.
+    let formula = parse_model(&cfg.model, csv.names()).map_err(CliError::Usage)?;
     for c in formula.columns() {
         if *c == cfg.y || Some(c) == cfg.sigma.as_ref() {
             return Err(CliError::Usage(format!(
@@ -308,6 +302,34 @@ pub fn prepare(cfg: &FitConfig) -> Result<Prepared, CliError> {
             )));
         }
     }
+    let plot_name = match (cfg.x.as_slice(), formula.columns()) {
+        ([one], _) => Some(one.clone()),
+        ([], [one]) => Some(one.clone()),
+        _ => None,
+    };
+    let used: Vec<String> = std::iter::once(&cfg.y)
+        .chain(&cfg.sigma)
+        .chain(formula.columns())
+        .chain(&plot_name)
+        .cloned()
+        .collect();
+    let table = csv.read_columns(&used).map_err(CliError::Data)?;
+    let column = |name: &str| table.column(name).map_err(CliError::Data);
+    let y = column(&cfg.y)?.to_vec();
+    let sigma = match &cfg.sigma {
+        Some(name) => {
+            let s = column(name)?.to_vec();
+            if let Some(i) = s.iter().position(|v| *v <= 0.0) {
+                return Err(CliError::Data(format!(
+                    "--sigma column {name:?} must be positive (row {} has {})",
+                    i + 1,
+                    s[i]
+                )));
+            }
+            Some(s)
+        }
+        None => None,
+    };
     let params = formula.params().to_vec();
     let n = params.len();
     let bounds = match &cfg.bounds {
@@ -352,18 +374,14 @@ pub fn prepare(cfg: &FitConfig) -> Result<Prepared, CliError> {
             cfg.loss.as_str()
         )));
     }
-    let mut x = Vec::with_capacity(formula.columns().len());
-    for c in formula.columns() {
-        x.push(table.column(c).map_err(CliError::Data)?);
-    }
-    let plot_name = match (cfg.x.as_slice(), formula.columns()) {
-        ([one], _) => Some(one.clone()),
-        ([], [one]) => Some(one.clone()),
-        _ => None,
-    };
+    let x = formula
+        .columns()
+        .iter()
+        .map(|c| column(c).map(<[f64]>::to_vec))
+        .collect::<Result<Vec<_>, _>>()?;
     let plot_x = match plot_name {
         Some(name) => {
-            let v = table.column(&name).map_err(CliError::Data)?;
+            let v = column(&name)?.to_vec();
             Some((name, v))
         }
         None => None,
@@ -403,8 +421,12 @@ pub fn figure(prep: &Prepared, r: &FitResult, y_name: &str) -> Figure {
             });
         // The formula's columns are the one plotted or none.
         let uses = spec.formula.columns().iter().any(|c| c == name);
+        // Interpolated without hi − lo, which overflows for data beyond ±f64::MAX/2.
         let grid: Vec<f64> = (0..GRID_POINTS)
-            .map(|k| lo + (hi - lo) * k as f64 / (GRID_POINTS - 1) as f64)
+            .map(|k| {
+                let f = k as f64 / (GRID_POINTS - 1) as f64;
+                lo * (1.0 - f) + hi * f
+            })
             .collect();
         let cols: Vec<&[f64]> = if uses { vec![&grid] } else { Vec::new() };
         let mut curve = vec![f64::NAN; GRID_POINTS];
@@ -520,6 +542,23 @@ mod tests {
             let e = parse_bounds(bad, &p).unwrap_err();
             assert!(e.contains(what), "{bad}: {e}");
         }
+    }
+
+    #[test]
+    fn gh14_a_bound_given_twice_is_refused() {
+        let p = names(&["a", "b"]);
+        for (bad, what) in [
+            ("0<a<10, a>-5", "lower bound of a is given twice"),
+            ("a<1, b<2, a<3", "upper bound of a is given twice"),
+            ("0<b<1, 0<b<1", "lower bound of b is given twice"),
+            ("a>0, -1<a<1", "lower bound of a"),
+        ] {
+            let e = parse_bounds(bad, &p).unwrap_err();
+            assert!(e.contains(what), "{bad}: {e}");
+        }
+        // One side from each of two items is fine.
+        let (lb, ub) = parse_bounds("a>0, a<10", &p).unwrap().unwrap();
+        assert_eq!((lb[0], ub[0]), (0.0, 10.0));
     }
 
     #[test]

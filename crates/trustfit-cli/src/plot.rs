@@ -155,7 +155,14 @@ pub fn save(fig: &Figure, path: &Path) -> Result<(), String> {
     Ok(())
 }
 
-/// (min, max) of the finite values, padded by 5 % (a unit range around a single value).
+/// Data beyond ±this are drawn at the edge of the axis: the padded axis then spans at
+/// most 0.75 · `f64::MAX`, so its width and plotters' tick arithmetic stay finite.
+const AXIS_LIMIT: f64 = f64::MAX / 4.0;
+
+/// (min, max) of the finite values, padded by 5 % (half the magnitude, at least ½,
+/// around a single value). For any finite data the result is finite, `lo < hi`, and
+/// the width `hi − lo` is finite and not below 10⁻¹² of the values' magnitude (nor
+/// below 10⁻²⁹⁰), so plotters can place ticks (issue 14, D4: ±9e307 looped forever).
 fn range(values: impl Iterator<Item = f64>) -> (f64, f64) {
     let (mut lo, mut hi) = (f64::INFINITY, f64::NEG_INFINITY);
     for v in values.filter(|v| v.is_finite()) {
@@ -165,11 +172,17 @@ fn range(values: impl Iterator<Item = f64>) -> (f64, f64) {
     if !lo.is_finite() {
         return (-1.0, 1.0);
     }
+    let (lo, hi) = (
+        lo.clamp(-AXIS_LIMIT, AXIS_LIMIT),
+        hi.clamp(-AXIS_LIMIT, AXIS_LIMIT),
+    );
+    let magnitude = lo.abs().max(hi.abs());
     let pad = if hi > lo {
         0.05 * (hi - lo)
     } else {
-        0.5 * lo.abs().max(1.0)
+        0.5 * magnitude.max(1.0)
     };
+    let pad = pad.max(1e-12 * magnitude).max(1e-290);
     (lo - pad, hi + pad)
 }
 
@@ -360,5 +373,56 @@ mod tests {
         assert_eq!(range([0.0, 10.0].into_iter()), (-0.5, 10.5));
         assert_eq!(range([f64::NAN].into_iter()), (-1.0, 1.0));
         assert_eq!(range([2.0].into_iter()), (1.0, 3.0));
+    }
+
+    /// Data sets at the edges of f64: spans wider than `f64::MAX`, single huge values,
+    /// subnormals, spans far below the values' resolution.
+    const EXTREMES: [&[f64]; 9] = [
+        &[9e307, -9e307],
+        &[f64::MAX, -f64::MAX, 0.0],
+        &[f64::MAX],
+        &[-f64::MAX, -f64::MAX],
+        &[5e-324, 0.0],
+        &[5e-324],
+        &[1e16, 1e16 + 2.0],
+        &[1e300, 1e300],
+        &[-1e-300, 1e-300],
+    ];
+
+    #[test]
+    fn gh14_ranges_of_extreme_data_are_finite_and_wide_enough() {
+        for data in EXTREMES {
+            let (lo, hi) = range(data.iter().copied());
+            assert!(lo.is_finite() && hi.is_finite() && lo < hi, "{data:?}");
+            assert!((hi - lo).is_finite() && hi - lo >= 1e-290, "{data:?}");
+        }
+    }
+
+    #[test]
+    fn gh14_extreme_data_plot_in_bounded_time() {
+        // Generous: each plot takes milliseconds; the bug was an endless loop.
+        const LIMIT: std::time::Duration = std::time::Duration::from_secs(60);
+        let dir = tempfile::tempdir().unwrap();
+        for (k, data) in EXTREMES.iter().enumerate() {
+            let mut fig = figure();
+            let pts: Vec<(f64, f64)> = data
+                .iter()
+                .enumerate()
+                .map(|(i, &v)| (i as f64, v))
+                .collect();
+            fig.series[0].points = pts.clone();
+            fig.residuals[0].points = pts.iter().map(|&(x, y)| (y, x)).collect();
+            let path = dir.path().join(format!("{k}.svg"));
+            let (tx, rx) = std::sync::mpsc::channel();
+            std::thread::spawn(move || tx.send(save(&fig, &path)));
+            let done = rx.recv_timeout(LIMIT);
+            assert!(matches!(done, Ok(Ok(()))), "{data:?}: {done:?}");
+        }
+        let names: Vec<_> = std::fs::read_dir(dir.path())
+            .unwrap()
+            .map(|e| e.unwrap().file_name().to_string_lossy().to_string())
+            .collect();
+        assert!(names.iter().all(|n| !n.starts_with('.')), "{names:?}");
+        assert_eq!(names.len(), EXTREMES.len());
     }
 }

@@ -176,10 +176,20 @@ fn d2_limits_are_checked_before_the_data_are_read() {
         &d.fit(&many, &[]),
         "(see the limits in `trustfit fit --help`)",
     );
-    // A syntax error still comes after the data's own errors, as before.
+    // A syntax error too: the formula says which columns to read, so it is parsed
+    // with the header, before any row.
     let out = d.fit("a + * t", &[]);
     let err = String::from_utf8(out.stderr).unwrap();
     assert_eq!(out.status.code(), Some(2), "{err}");
+    assert!(err.contains("cannot parse formula"), "{err}");
+    // With a valid formula, the ragged rows are the error.
+    let out = d.fit("a*t", &[]);
+    let err = String::from_utf8(out.stderr).unwrap();
+    assert_eq!(
+        (out.status.code(), err.lines().count()),
+        (Some(2), 1),
+        "{err}"
+    );
     assert!(err.contains("malformed CSV"), "{err}");
 }
 

@@ -192,43 +192,83 @@ pub fn reprojection<T: Scalar>(cam: &[T; 9], pt: &[T; 3], observed: [f64; 2]) ->
 impl BalProblem {
     /// Parses BAL text: header, observations, cameras, points.
     ///
+    /// Nothing is allocated on the header's word: counts that the text cannot hold
+    /// (every number takes at least two bytes) are refused before any allocation.
+    /// Camera and point indices must be integers in range; every value must be a
+    /// finite number.
+    ///
     /// # Errors
     /// A message naming what is malformed.
+    ///
+    /// ```
+    /// use trustfit_problems::ba::BalProblem;
+    /// let e = BalProblem::parse("1000000000 1000000000 1000000000000\n0 0 1 2\n").unwrap_err();
+    /// assert!(e.contains("more numbers than"), "{e}");
+    /// let e = BalProblem::parse("1 1 1\n-1 0 0.5 0.2\n0 0 0 0 0 -5 1 0 0\n0 0 0\n").unwrap_err();
+    /// assert!(e.contains("camera index \"-1\""), "{e}");
+    /// ```
     pub fn parse(text: &str) -> Result<Self, String> {
         let mut tok = text.split_ascii_whitespace();
-        let mut next_usize = |what: &str| -> Result<usize, String> {
+        let mut next = |what: &str| {
             tok.next()
-                .ok_or_else(|| format!("BAL file ends before {what}"))?
-                .parse::<usize>()
-                .map_err(|e| format!("BAL {what}: {e}"))
+                .ok_or_else(|| format!("BAL file ends in {what} (truncated?)"))
         };
-        let num_cameras = next_usize("the camera count")?;
-        let num_points = next_usize("the point count")?;
-        let num_obs = next_usize("the observation count")?;
-        let mut obs_index = Vec::with_capacity(num_obs);
-        let mut obs_xy = Vec::with_capacity(num_obs);
-        let mut rest = text.split_ascii_whitespace().skip(3);
-        let mut num = |what: &str| -> Result<f64, String> {
-            rest.next()
-                .ok_or_else(|| format!("BAL file ends in {what}"))?
-                .parse::<f64>()
-                .map_err(|e| format!("BAL {what}: {e}"))
+        let count = |t: &str, what: &str| {
+            t.parse::<usize>()
+                .map_err(|_| format!("BAL header: the {what} {t:?} is not a non-negative integer"))
         };
-        for k in 0..num_obs {
-            let c = num("an observation")? as usize;
-            let p = num("an observation")? as usize;
-            if c >= num_cameras || p >= num_points {
+        let num_cameras = count(next("the header")?, "camera count")?;
+        let num_points = count(next("the header")?, "point count")?;
+        let num_obs = count(next("the header")?, "observation count")?;
+        let n = num_cameras
+            .checked_mul(9)
+            .zip(num_points.checked_mul(3))
+            .and_then(|(c, p)| c.checked_add(p));
+        let numbers = n
+            .zip(num_obs.checked_mul(4))
+            .and_then(|(n, o)| n.checked_add(o));
+        // A number and its separator take at least 2 bytes.
+        let room = text.len() / 2 + 1;
+        let (n, _) = match (n, numbers) {
+            (Some(n), Some(numbers)) if numbers <= room => (n, numbers),
+            _ => {
                 return Err(format!(
-                    "BAL observation {k} names camera {c} / point {p}, out of range"
+                    "BAL header claims {num_cameras} cameras, {num_points} points and \
+                     {num_obs} observations: more numbers than a file of {} bytes holds",
+                    text.len()
                 ));
             }
-            obs_index.push((c as u32, p as u32));
-            obs_xy.push([num("an observation")?, num("an observation")?]);
+        };
+        let index = |t: &str, what: &str, k: usize, limit: usize| -> Result<u32, String> {
+            t.parse::<u32>()
+                .ok()
+                .filter(|&i| (i as usize) < limit)
+                .ok_or_else(|| {
+                    format!(
+                        "BAL observation {k}: {what} index {t:?} is not an integer in 0..{limit}"
+                    )
+                })
+        };
+        let value = |t: &str, what: &str| {
+            t.parse::<f64>()
+                .ok()
+                .filter(|v| v.is_finite())
+                .ok_or_else(|| format!("BAL {what}: {t:?} is not a finite number"))
+        };
+        let mut obs_index = Vec::with_capacity(num_obs);
+        let mut obs_xy = Vec::with_capacity(num_obs);
+        for k in 0..num_obs {
+            let c = index(next("an observation")?, "camera", k, num_cameras)?;
+            let p = index(next("an observation")?, "point", k, num_points)?;
+            obs_index.push((c, p));
+            obs_xy.push([
+                value(next("an observation")?, "observation")?,
+                value(next("an observation")?, "observation")?,
+            ]);
         }
-        let n = 9 * num_cameras + 3 * num_points;
         let mut x0 = Vec::with_capacity(n);
         for _ in 0..n {
-            x0.push(num("the parameters")?);
+            x0.push(value(next("the parameters")?, "parameter")?);
         }
         Ok(Self {
             num_cameras,
@@ -454,5 +494,49 @@ mod tests {
     fn rejects_out_of_range_observations() {
         assert!(BalProblem::parse("1 1 1\n0 3 0 0\n").is_err());
         assert!(BalProblem::parse("1 1 1\n0 0 0 0\n1 2").is_err());
+    }
+
+    #[test]
+    fn gh14_header_counts_are_not_taken_on_trust() {
+        // Used to abort: "memory allocation of 8000000000000 bytes failed".
+        for header in [
+            "1000000000 1000000000 1000000000000",
+            "18446744073709551615 1 1",
+            "1 18446744073709551615 0",
+            "1 1 18446744073709551615",
+        ] {
+            let e = BalProblem::parse(&format!("{header}\n0 0 1 2\n")).unwrap_err();
+            assert!(e.contains("more numbers than a file"), "{header}: {e}");
+        }
+        let e = BalProblem::parse("-1 1 1\n").unwrap_err();
+        assert!(e.contains("camera count \"-1\""), "{e}");
+    }
+
+    #[test]
+    fn gh14_indices_must_be_integers_in_range() {
+        let tail = "0 0 0 0 0 -5 1 0 0\n0 0 0\n";
+        for (obs, what) in [
+            ("-1 0", "camera index \"-1\""),
+            ("nan 0", "camera index \"nan\""),
+            ("0 -0.5", "point index \"-0.5\""),
+            ("0 NaN", "point index \"NaN\""),
+            ("0.0 0", "camera index \"0.0\""),
+            ("1 0", "camera index \"1\" is not an integer in 0..1"),
+        ] {
+            let e = BalProblem::parse(&format!("1 1 1\n{obs} 0.5 0.2\n{tail}")).unwrap_err();
+            assert!(e.contains(what), "{obs}: {e}");
+        }
+        let e = BalProblem::parse(&format!("1 1 1\n0 0 nan 0.2\n{tail}")).unwrap_err();
+        assert!(e.contains("observation: \"nan\" is not a finite"), "{e}");
+        let e =
+            BalProblem::parse("1 1 1\n0 0 0.5 0.2\n0 0 0 0 0 -5 1e400 0 0\n0 0 0\n").unwrap_err();
+        assert!(e.contains("parameter: \"1e400\""), "{e}");
+    }
+
+    #[test]
+    fn gh14_truncated_files_are_errors() {
+        let cut = &SMALL[..SMALL.len() - 10];
+        let e = BalProblem::parse(cut).unwrap_err();
+        assert!(e.contains("ends in the parameters"), "{e}");
     }
 }

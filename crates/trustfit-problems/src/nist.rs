@@ -612,13 +612,14 @@ fn parse_err(path: &Path, line: usize, reason: impl Into<String>) -> DataError {
     }
 }
 
-/// Parse a Fortran-style number ("2.5134E+00", ".5E0", "1.0D0").
+/// Parse a Fortran-style number ("2.5134E+00", ".5E0", "1.0D0"); NaN, infinities
+/// and numbers that overflow (`1e400`) are not numbers of a data file.
 fn parse_number(tok: &str) -> Option<f64> {
     let t: String = tok
         .chars()
         .map(|c| if c == 'd' || c == 'D' { 'e' } else { c })
         .collect();
-    t.parse::<f64>().ok()
+    t.parse::<f64>().ok().filter(|v| v.is_finite())
 }
 
 /// Significant digits of a printed number, by `problems_nist._sig_digits`'s
@@ -689,10 +690,15 @@ fn parameter_line(line: &str) -> Option<(usize, [&str; 4])> {
     ))
 }
 
-fn parse(path: &Path, text: &str) -> Result<NistProblem, DataError> {
+/// Parse the text of a NIST StRD `.dat` file as [`load`] does; `path` names it in errors.
+///
+/// # Errors
+/// [`DataError::Parse`] naming the line and what is wrong.
+pub fn parse(path: &Path, text: &str) -> Result<NistProblem, DataError> {
     let lines: Vec<&str> = text.lines().map(|l| l.trim_end_matches('\r')).collect();
     let num = |tok: &str, line: usize| {
-        parse_number(tok).ok_or_else(|| parse_err(path, line, format!("not a number: {tok:?}")))
+        parse_number(tok)
+            .ok_or_else(|| parse_err(path, line, format!("not a finite number: {tok:?}")))
     };
 
     // dataset name → model
@@ -948,7 +954,7 @@ mod tests {
         assert!(matches!(e, DataError::Parse { line: 61, .. }), "{e}");
         // a bad number
         let e = parse(path, &sample("1 x\n", 1)).unwrap_err();
-        assert!(e.to_string().contains("not a number: \"x\""), "{e}");
+        assert!(e.to_string().contains("not a finite number: \"x\""), "{e}");
         // unknown dataset
         let text = sample(ROWS, 3).replace("Misra1a  ", "Misra9z  ");
         let e = parse(path, &text).unwrap_err();
@@ -989,6 +995,16 @@ mod tests {
         assert_eq!(parse_number("1.0D-3"), Some(1.0e-3));
         assert_eq!(parse_number("-0.00001"), Some(-1e-5));
         assert_eq!(parse_number("abc"), None);
+    }
+
+    #[test]
+    fn gh14_non_finite_numbers_are_malformed_data() {
+        for bad in ["nan", "NaN", "inf", "-inf", "Infinity", "1e400", "-1D999"] {
+            assert_eq!(parse_number(bad), None, "{bad}");
+            let rows = format!("{bad} 1\n2 3\n4 5\n");
+            let e = parse(Path::new("t.dat"), &sample(&rows, 3)).unwrap_err();
+            assert!(e.to_string().contains("not a finite number"), "{bad}: {e}");
+        }
         assert_eq!(
             line_range("Data              (lines 61 to 214)"),
             Some((61, 214))
