@@ -447,6 +447,23 @@ mod tests {
         let t = [0.0, 1.0, 2.0, 3.0];
         let y = [1.0, 2.0, 3.0, 4.0];
         let sigma = Some(vec![1e-320, 1.0, 1.0, 1.0]);
+        // The error of `s` with each method (and the default).
+        let errors = |s: &FitSpec| {
+            [
+                None,
+                Some(Method::Lm),
+                Some(Method::Trf),
+                Some(Method::Dogbox),
+            ]
+            .map(|method| {
+                let e = fit(&FitSpec {
+                    method,
+                    ..s.clone()
+                })
+                .unwrap_err();
+                (method, e)
+            })
+        };
         for (s, row) in [
             (spec("a/(t-1)", &t, &y, &[1.0]), 2),
             (spec("sqrt(a*t-3)", &t, &y, &[1.0]), 1),
@@ -458,17 +475,7 @@ mod tests {
                 1,
             ),
         ] {
-            for method in [
-                None,
-                Some(Method::Lm),
-                Some(Method::Trf),
-                Some(Method::Dogbox),
-            ] {
-                let e = fit(&FitSpec {
-                    method,
-                    ..s.clone()
-                })
-                .unwrap_err();
+            for (method, e) in errors(&s) {
                 assert!(
                     e.starts_with("Residuals are not finite in the initial point")
                         && e.contains(&format!("data row {row}:")),
@@ -477,17 +484,7 @@ mod tests {
             }
         }
         let s = spec("a*t", &t, &[1e308, -1e308, 1e308, -1e308], &[1.0]);
-        for method in [
-            None,
-            Some(Method::Lm),
-            Some(Method::Trf),
-            Some(Method::Dogbox),
-        ] {
-            let e = fit(&FitSpec {
-                method,
-                ..s.clone()
-            })
-            .unwrap_err();
+        for (method, e) in errors(&s) {
             assert!(
                 e.contains("cost at the initial point overflows"),
                 "{method:?}: {e}"

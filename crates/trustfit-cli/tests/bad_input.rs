@@ -32,6 +32,16 @@ impl Case {
         self.dir.path().join(name)
     }
 
+    /// `trustfit fit good.csv <args>`.
+    fn fit_good(&self, args: &[&str]) -> std::process::Output {
+        Command::new(env!("CARGO_BIN_EXE_trustfit"))
+            .arg("fit")
+            .arg(self.path("good.csv"))
+            .args(args)
+            .output()
+            .unwrap()
+    }
+
     /// Runs `trustfit fit CSV ARGS --plot DIR/out.svg`, expects exit 2 with one
     /// error line containing every `needle`, and no output at all.
     fn expect_error(&self, csv: &Path, args: &[&str], needles: &[&str]) {
@@ -159,20 +169,28 @@ fn no_data_rows() {
     csv_error("header.csv", "t,y\n", &MODEL, &["no data rows"]);
 }
 
+/// Impossible bounds, an unknown parameter, and (issue 14, D12: `gh14`) a bound given twice.
 #[test]
-fn impossible_bounds() {
-    good_csv_error(
-        &["--model", "a + b*exp(c*t)", "--bounds", "5 <= b <= 1"],
-        &["impossible bounds for b"],
-    );
-}
-
-#[test]
-fn unknown_parameter_in_bounds() {
-    good_csv_error(
-        &["--model", "a + b*exp(c*t)", "--bounds", "0 <= q <= 1"],
-        &["--bounds", "unknown parameter \"q\""],
-    );
+fn bad_bounds() {
+    for (model, bounds, needles) in [
+        (
+            "a + b*exp(c*t)",
+            "5 <= b <= 1",
+            &["impossible bounds for b"][..],
+        ),
+        (
+            "a + b*exp(c*t)",
+            "0 <= q <= 1",
+            &["--bounds", "unknown parameter \"q\""],
+        ),
+        (
+            "a*t",
+            "0<a<10, a>-5",
+            &["--bounds", "lower bound of a is given twice"],
+        ),
+    ] {
+        good_csv_error(&["--model", model, "--bounds", bounds], needles);
+    }
 }
 
 #[test]
@@ -209,13 +227,8 @@ fn lm_with_bounds() {
 #[test]
 fn bad_plot_extension() {
     let c = Case::new();
-    let out = Command::new(env!("CARGO_BIN_EXE_trustfit"))
-        .arg("fit")
-        .arg(c.path("good.csv"))
-        .args(["--model", "a*t", "--plot"])
-        .arg(c.path("fit.pdf"))
-        .output()
-        .unwrap();
+    let pdf = c.path("fit.pdf");
+    let out = c.fit_good(&["--model", "a*t", "--plot", pdf.to_str().unwrap()]);
     assert_eq!(out.status.code(), Some(2));
     let err = String::from_utf8(out.stderr).unwrap();
     assert!(
@@ -347,12 +360,7 @@ fn gh14_non_finite_start_is_refused_by_every_method() {
 #[test]
 fn gh14_values_starting_with_a_hyphen() {
     let c = Case::new();
-    let out = Command::new(env!("CARGO_BIN_EXE_trustfit"))
-        .arg("fit")
-        .arg(c.path("good.csv"))
-        .args(["--model", "-t^2 + a", "--json"])
-        .output()
-        .unwrap();
+    let out = c.fit_good(&["--model", "-t^2 + a", "--json"]);
     assert_eq!(
         out.status.code(),
         Some(0),
@@ -367,14 +375,6 @@ fn gh14_values_starting_with_a_hyphen() {
     good_csv_error(
         &["--model", "a*t", "--f-scale", "-1"],
         &["--f-scale must be a positive number, got -1"],
-    );
-}
-
-#[test]
-fn gh14_a_bound_given_twice() {
-    good_csv_error(
-        &["--model", "a*t", "--bounds", "0<a<10, a>-5"],
-        &["--bounds", "lower bound of a is given twice"],
     );
 }
 

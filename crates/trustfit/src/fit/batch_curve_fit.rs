@@ -259,7 +259,7 @@ where
                 // lm: `leastsq`'s cov_x from MINPACK's R, as scipy's curve_fit (NaN, then
                 // +∞ below, when R is singular).
                 Some((fjac, ipvt)) => {
-                    if !cov_from_r_into(fjac, ipvt, m, n, scratch, cov) {
+                    if !cov_from_r_into((fjac, ipvt), (m, n), scratch, cov) {
                         cov.fill(f64::NAN);
                     }
                 }

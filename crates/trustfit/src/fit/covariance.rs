@@ -15,16 +15,14 @@ const COVARIANCE_MAX_ENTRIES: usize = 50_000_000;
 /// (spec §11.3); `None` when R is singular.
 pub(super) fn cov_from_r(fjac: &[f64], ipvt: &[usize], m: usize, n: usize) -> Option<Vec<f64>> {
     let (mut scratch, mut cov) = (vec![0.0; n * n], vec![0.0; n * n]);
-    cov_from_r_into(fjac, ipvt, m, n, &mut scratch, &mut cov).then_some(cov)
+    cov_from_r_into((fjac, ipvt), (m, n), &mut scratch, &mut cov).then_some(cov)
 }
 
-/// [`cov_from_r`] into `cov` (n×n) with `scratch` (n×n), without allocating; false when
-/// R is singular (or the inputs are too short).
+/// [`cov_from_r`] of MINPACK's (R, pivots) of an m×n J into `cov` (n×n) with `scratch`
+/// (n×n), without allocating; false when R is singular (or the inputs are too short).
 pub(super) fn cov_from_r_into(
-    fjac: &[f64],
-    ipvt: &[usize],
-    m: usize,
-    n: usize,
+    (fjac, ipvt): (&[f64], &[usize]),
+    (m, n): (usize, usize),
     scratch: &mut [f64],
     cov: &mut [f64],
 ) -> bool {
