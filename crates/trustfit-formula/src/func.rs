@@ -156,8 +156,10 @@ impl Func {
             Func::Sinh => x.cosh(),
             Func::Cosh => x.sinh(),
             Func::Tanh => 1.0 - v * v,
-            Func::Asinh => 1.0 / (x * x + 1.0).sqrt(),
-            Func::Acosh => 1.0 / (x * x - 1.0).sqrt(),
+            // hypot and the factored form keep x² from overflowing for |x| > 1e154
+            // (asinh(exp(p/1.5e-3)): the derivative is ~1, not 0 — the 10⁶-case run).
+            Func::Asinh => 1.0 / x.hypot(1.0),
+            Func::Acosh => 1.0 / ((x - 1.0).sqrt() * (x + 1.0).sqrt()),
             Func::Atanh => 1.0 / (1.0 - x * x),
             Func::Abs => {
                 if x > 0.0 {

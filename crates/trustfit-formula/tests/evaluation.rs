@@ -276,3 +276,17 @@ fn one_formula_is_shared_by_threads_each_with_a_workspace() {
         }
     });
 }
+
+#[test]
+fn asinh_and_acosh_derivatives_survive_huge_arguments() {
+    // d/dp asinh(exp(p/1.5e-3)) → 1/1.5e-3 for large p; 1/sqrt(1 + u²) overflowed to 0.
+    let f = Formula::parse("asinh(exp(p/1.5e-3)) + acosh(exp(p/1.5e-3)) + 0*t", &["t"]).unwrap();
+    let (mut v, mut jac) = (vec![0.0; 1], vec![0.0; 1]);
+    let cols = [vec![0.0]];
+    f.eval_jacobian(&mut Workspace::new(), &[0.7], &cols, &mut v, &mut jac)
+        .unwrap();
+    assert!(
+        (jac[0] - 2.0 / 1.5e-3).abs() < 1e-9 * jac[0].abs(),
+        "{jac:?}"
+    );
+}

@@ -273,11 +273,17 @@ proptest! {
                 let (coarse, fine) = (central(1e-4), central(2.5e-5));
                 let scale = 1.0 + fine.abs();
                 let d = jac[i * n + k];
-                if !e.locally_smooth(&p, x, y) {
-                    continue; // a NaN or ∞ derivative is allowed where the chain rule fails
+                if !e.locally_smooth(&p, x, y) || !fine.is_finite() {
+                    // A NaN or ∞ derivative is allowed where the chain rule fails, or where
+                    // the derivative itself exceeds f64 (sinh((x^PI)^(-p2)) at x = 0.37,
+                    // p2 = 2.1: cosh(707)·2209 — found by the 10⁶-case run).
+                    continue;
                 }
                 prop_assert!(d.is_finite(), "{text}: d/d{name} at ({x}, {y}) = {d}");
-                let smooth = v[i].abs() < 1e6 && coarse.is_finite()
+                // Differences resolve the parameter: a step lost in a huge argument
+                // (sin(2.5^(PI^PI) + p0): ulp 0.06) gives 0, whatever the derivative.
+                let resolves = d == 0.0 || central(1e-2) != 0.0;
+                let smooth = v[i].abs() < 1e6 && coarse.is_finite() && resolves
                     && fine.is_finite() && (coarse - fine).abs() <= SMOOTH_TOL * scale;
                 if smooth {
                     prop_assert!((d - fine).abs() <= DERIV_TOL * scale,
