@@ -84,7 +84,11 @@ fn run<P: Residuals + ?Sized>(
     eval_residuals(problem, &x, &mut f0)?;
     check_finite_start(&f0)?;
     plan.finish(problem, options, callback.is_some())?;
-    let spare = SPARE.with(|cell| cell.try_borrow_mut().ok().and_then(|mut s| s.take()));
+    // `try_with`: no spare (rather than a panic) while the thread's locals are torn down.
+    let spare = SPARE
+        .try_with(|cell| cell.try_borrow_mut().ok().and_then(|mut s| s.take()))
+        .ok()
+        .flatten();
     let mut solver = match spare {
         Some(mut solver) if solver.plan().builds_same_solver(&plan) => {
             solver.restart(plan, (&x, &f0));
@@ -96,7 +100,7 @@ fn run<P: Residuals + ?Sized>(
     let outcome = solver.run(problem, callback);
     let report = outcome.map(|out| solver.report(out, start.elapsed(), keep));
     if keep {
-        SPARE.with(|cell| {
+        let _ = SPARE.try_with(|cell| {
             if let Ok(mut spare) = cell.try_borrow_mut() {
                 *spare = Some(solver);
             }
