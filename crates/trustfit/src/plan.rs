@@ -243,6 +243,17 @@ impl Plan {
         self.ignored.push(text.to_string());
     }
 
+    /// Whether a solver for this plan is worth keeping for the thread's next solve: a
+    /// small dense J, nothing printed, no pool, no user loss.
+    pub fn worth_keeping(&self) -> bool {
+        matches!(self.storage, Storage::Dense)
+            && self.m.saturating_mul(self.n) <= SPARE_SOLVER_ENTRIES
+            && self.verbose == 0
+            && self.printer.is_none()
+            && self.workers.is_none_or(|w| w <= 1)
+            && !matches!(self.loss, Loss::Custom(_))
+    }
+
     /// Whether a solver built for `self` serves `other` once it takes `other` as its
     /// plan: a small dense J, nothing printed or run on a pool, and every field a
     /// solver's buffers and states are built from equal (floats bit for bit). The
@@ -253,7 +264,7 @@ impl Plan {
             m,
             n,
             method,
-            // storage, workers, verbose, printer: in `small_quiet_dense`.
+            // storage, workers, verbose, printer: in `worth_keeping`.
             requested_tr_solver: _,
             tr_solver,
             jac_spec,
@@ -281,16 +292,8 @@ impl Plan {
         let same = |a: &[f64], b: &[f64]| {
             a.len() == b.len() && a.iter().zip(b).all(|(x, y)| x.to_bits() == y.to_bits())
         };
-        let small_quiet_dense = |p: &Plan| {
-            matches!(p.storage, Storage::Dense)
-                && p.m.saturating_mul(p.n) <= SPARE_SOLVER_ENTRIES
-                && p.verbose == 0
-                && p.printer.is_none()
-                && p.workers.is_none_or(|w| w <= 1)
-                && !matches!(p.loss, Loss::Custom(_))
-        };
-        small_quiet_dense(self)
-            && small_quiet_dense(other)
+        self.worth_keeping()
+            && other.worth_keeping()
             && (*m, *n, *method, *tr_solver, *jac_spec, *bounded, *max_nfev)
                 == (
                     other.m,

@@ -96,7 +96,7 @@ fn run<P: Residuals + ?Sized>(
         }
         _ => Box::new(Solver::from_plan(problem, plan, (x, f0))?),
     };
-    let keep = solver.plan().builds_same_solver(solver.plan());
+    let keep = solver.plan().worth_keeping();
     let outcome = solver.run(problem, callback);
     let report = outcome.map(|out| solver.report(out, start.elapsed(), keep));
     if keep {
