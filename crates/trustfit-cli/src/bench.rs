@@ -158,6 +158,9 @@ pub struct BenchConfig {
     /// cminpack_bench's settings (tolerances as `tol`, maxfev 100·n / 100·n·(n+1)),
     /// instead of `least_squares`.
     pub leastsq: bool,
+    /// Batch suite: run [`trustfit::solve_lockstep`] (Gpufit's lock-step LM) instead of
+    /// one `least_squares` solve per fit.
+    pub lockstep: bool,
     /// Jacobian: analytic (the problem's own) or finite differences.
     pub jac: JacSpec,
     /// Tolerance preset.
@@ -188,6 +191,7 @@ impl BenchConfig {
             suite,
             method: Method::Trf,
             leastsq: false,
+            lockstep: false,
             jac: JacSpec::Analytic,
             tol: Tol::Default,
             repeats: RepeatPolicy::default(),
@@ -758,6 +762,11 @@ pub fn run(
 ) -> Result<Summary, CliError> {
     let options = cfg.options();
     let mut summary = Summary::default();
+    if cfg.lockstep && cfg.suite != Suite::Batch {
+        return Err(CliError::Usage(
+            "--method lockstep is the batch suite's lock-step LM: use it with --suite batch".into(),
+        ));
+    }
     match cfg.suite {
         Suite::Minpack => {
             let cases = minpack::cases();

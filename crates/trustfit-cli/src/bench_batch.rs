@@ -11,7 +11,7 @@
 use std::io::Write;
 use std::time::Instant;
 
-use trustfit::{Options, Starts, solve_batch};
+use trustfit::{LockstepOptions, Options, Starts, solve_batch, solve_lockstep};
 use trustfit_problems::gauss2d::Workload;
 
 use crate::CliError;
@@ -36,6 +36,26 @@ pub fn options(cfg: &BenchConfig) -> Options {
         xtol: Some(TOLERANCE),
         max_nfev: Some(MAX_NFEV),
         ..cfg.options()
+    }
+}
+
+/// The lock-step engine's options for the suite's `options` (same tolerances and
+/// evaluation cap) on `threads` threads.
+///
+/// ```
+/// let cfg = trustfit_cli::bench::BenchConfig::new(trustfit_cli::bench::Suite::Batch);
+/// let o = trustfit_cli::bench_batch::lockstep_options(&trustfit_cli::bench_batch::options(&cfg), 2);
+/// assert_eq!((o.ftol, o.max_nfev, o.threads), (1e-4, Some(11), Some(2)));
+/// ```
+pub fn lockstep_options(options: &Options, threads: usize) -> LockstepOptions {
+    let defaults = LockstepOptions::default();
+    LockstepOptions {
+        ftol: options.ftol.unwrap_or(defaults.ftol),
+        xtol: options.xtol.unwrap_or(defaults.xtol),
+        gtol: options.gtol.unwrap_or(defaults.gtol),
+        max_nfev: options.max_nfev,
+        threads: Some(threads),
+        ..defaults
     }
 }
 
@@ -103,13 +123,22 @@ pub fn run(cfg: &BenchConfig, out: &mut dyn Write, summary: &mut Summary) -> Res
         .unwrap_or_else(|| std::thread::available_parallelism().map_or(1, usize::from));
     for run in 0..cfg.repeats.min_reps {
         let t0 = Instant::now();
-        let r = solve_batch(
-            w.n_fits(),
-            |k| w.fit(k),
-            Starts::PerFit(w.starts()),
-            &options,
-            Some(threads),
-        )
+        let r = if cfg.lockstep {
+            solve_lockstep(
+                &w,
+                w.n_fits(),
+                Starts::PerFit(w.starts()),
+                &lockstep_options(&options, threads),
+            )
+        } else {
+            solve_batch(
+                w.n_fits(),
+                |k| w.fit(k),
+                Starts::PerFit(w.starts()),
+                &options,
+                Some(threads),
+            )
+        }
         .map_err(|e| CliError::Usage(e.to_string()))?;
         let time_s = t0.elapsed().as_secs_f64();
         let fits = w.n_fits().max(1) as f64;
@@ -119,14 +148,15 @@ pub fn run(cfg: &BenchConfig, out: &mut dyn Write, summary: &mut Summary) -> Res
             "suite": "batch",
             "problem": problem,
             "solver": "trustfit",
-            "method": cfg.method.as_str(),
+            "method": if cfg.lockstep { "lockstep" } else { cfg.method.as_str() },
             "jac": cfg.jac.as_str(),
             "n_fits": w.n_fits(),
             "threads": threads,
             "time_s": time_s,
             "fits_per_s": w.n_fits() as f64 / time_s,
             "converged": r.converged(),
-            "mean_iterations": njev as f64 / fits,
+            // Cpufit counts LM trial steps: every evaluation after the start.
+            "mean_iterations": if cfg.lockstep { (nfev as f64 - fits) / fits } else { njev as f64 / fits },
             "mean_nfev": nfev as f64 / fits,
             "median_abs_err_x0": median_abs_err(&r.x, &w, 1),
             "median_abs_err_y0": median_abs_err(&r.x, &w, 2),

@@ -273,6 +273,8 @@ pub enum MethodArg {
     Lm,
     /// scipy's `leastsq`: MINPACK LMDER (analytic jac) or LMDIF, cminpack_bench's settings.
     Leastsq,
+    /// Batch suite only: lock-step Levenberg-Marquardt on the normal equations (Gpufit's scheme).
+    Lockstep,
 }
 
 /// `--jac` values.
@@ -314,7 +316,7 @@ impl From<MethodArg> for Method {
         match m {
             MethodArg::Trf => Method::Trf,
             MethodArg::Dogbox => Method::Dogbox,
-            MethodArg::Lm | MethodArg::Leastsq => Method::Lm,
+            MethodArg::Lm | MethodArg::Leastsq | MethodArg::Lockstep => Method::Lm,
         }
     }
 }
@@ -348,6 +350,7 @@ impl BenchArgs {
         });
         cfg.method = method.into();
         cfg.leastsq = method == MethodArg::Leastsq;
+        cfg.lockstep = method == MethodArg::Lockstep;
         cfg.jac = self.jac.into();
         cfg.tol = self.tol.into();
         cfg.repeats = RepeatPolicy::with_min_reps(self.repeat as usize);

@@ -314,6 +314,66 @@ impl trustfit::Residuals for Gauss2d<'_> {
     }
 }
 
+impl Gauss2d<'_> {
+    /// Residuals and Jacobian in one pass (one exponential per pixel).
+    ///
+    /// ```
+    /// use trustfit::Residuals;
+    /// let w = trustfit_problems::gauss2d::Workload::synthetic(1, 5);
+    /// let p = [100.0, 2.1, 1.9, 1.1, 9.0];
+    /// let (mut f, mut j, mut f2, mut j2) = (vec![0.0; 25], vec![0.0; 125], vec![0.0; 25], vec![0.0; 125]);
+    /// w.fit(0).residuals_and_jacobian(&p, &mut f, &mut j);
+    /// w.fit(0).residuals(&p, &mut f2).unwrap();
+    /// w.fit(0).jacobian(&p, &mut j2).unwrap();
+    /// assert!(f.iter().zip(&f2).all(|(a, b)| (a - b).abs() < 1e-12) && j == j2);
+    /// ```
+    pub fn residuals_and_jacobian(&self, p: &[f64], f: &mut [f64], jac: &mut [f64]) {
+        let inv_w2 = 1.0 / (p[3] * p[3]);
+        let rows = jac
+            .chunks_exact_mut(N_PARAMS)
+            .zip(f.iter_mut().zip(self.data));
+        for (k, (row, (out, d))) in rows.enumerate() {
+            let (dx, dy) = ((k % self.size) as f64 - p[1], (k / self.size) as f64 - p[2]);
+            let r2 = dx * dx + dy * dy;
+            let e = (-0.5 * r2 * inv_w2).exp();
+            let ae = p[0] * e * inv_w2;
+            *out = p[0] * e + p[4] - d;
+            row[0] = e;
+            row[1] = ae * dx;
+            row[2] = ae * dy;
+            row[3] = ae * r2 / p[3];
+            row[4] = 1.0;
+        }
+    }
+}
+
+/// The whole workload as one block model for [`trustfit::solve_lockstep`]: fit k's
+/// residuals and Jacobian from its row of data, in one pass per fit.
+impl trustfit::BlockModel for Workload {
+    fn num_residuals(&self) -> usize {
+        self.n_points()
+    }
+
+    fn eval(
+        &self,
+        fits: &[usize],
+        x: &[f64],
+        f: &mut [f64],
+        jac: &mut [f64],
+    ) -> Result<(), trustfit::CallbackError> {
+        let m = self.n_points();
+        let per_fit = x.chunks_exact(N_PARAMS).zip(f.chunks_exact_mut(m));
+        for ((&k, (p, fk)), jk) in fits
+            .iter()
+            .zip(per_fit)
+            .zip(jac.chunks_exact_mut(m * N_PARAMS))
+        {
+            self.fit(k).residuals_and_jacobian(p, fk, jk);
+        }
+        Ok(())
+    }
+}
+
 #[cfg(test)]
 mod tests {
     #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]

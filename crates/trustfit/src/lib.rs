@@ -36,6 +36,7 @@ mod error;
 mod fit;
 mod jacobian;
 mod linalg;
+mod lockstep;
 mod loss;
 mod method;
 mod minpack;
@@ -51,12 +52,15 @@ mod workspace;
 pub use batch::{BatchResult, FitOutcome, FitSummary, Starts, solve_batch};
 pub use error::{BestPoint, CallbackError, Error, ErrorKind};
 pub use fit::{
-    BatchCurveFit, BatchCurveFitOptions, BatchSigma, Covariance, CurveFitOptions, CurveFitResult,
-    LeastsqOptions, LeastsqResult, Sigma, covariance_from_jacobian, curve_fit, curve_fit_batch,
-    leastsq, leastsq_message, pinv_jtj,
+    BatchCurveFit, BatchCurveFitOptions, BatchSigma, BatchSolver, Covariance, CurveFitOptions,
+    CurveFitResult, LeastsqOptions, LeastsqResult, Sigma, covariance_from_jacobian, curve_fit,
+    curve_fit_batch, curve_fit_batch_lockstep, leastsq, leastsq_message, pinv_jtj,
 };
 pub use jacobian::groups::ColumnGrouping;
 pub use linalg::sparse::{CsrMatrix, SparsityPattern};
+pub use lockstep::{
+    BlockModel, BlockValues, Differenced, LockstepOptions, PerFitModel, solve_lockstep,
+};
 pub use loss::loss_values;
 pub use options::{
     Bounds, EPS, JacSpec, Loss, LossFn, Method, NonExhaustive, Options, TrOptions, TrSolver,

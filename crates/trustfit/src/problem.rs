@@ -57,6 +57,31 @@ pub trait Residuals {
         ))
     }
 
+    /// Residuals and Jacobian at the same `x` together, for models that share work
+    /// between them (the default calls [`residuals`](Residuals::residuals) then
+    /// [`jacobian`](Residuals::jacobian)). The lock-step batch solver calls this.
+    ///
+    /// # Errors
+    /// As [`residuals`](Residuals::residuals) and [`jacobian`](Residuals::jacobian).
+    ///
+    /// ```
+    /// use trustfit::Residuals;
+    /// let p = trustfit::from_fn(1, |x: &[f64], f: &mut [f64]| f[0] = x[0] * x[0])
+    ///     .with_jacobian(|x: &[f64], j: &mut [f64]| j[0] = 2.0 * x[0]);
+    /// let (mut f, mut j) = ([0.0], [0.0]);
+    /// p.residuals_and_jacobian(&[3.0], &mut f, &mut j).unwrap();
+    /// assert_eq!((f[0], j[0]), (9.0, 6.0));
+    /// ```
+    fn residuals_and_jacobian(
+        &self,
+        x: &[f64],
+        f: &mut [f64],
+        jac: &mut [f64],
+    ) -> Result<(), CallbackError> {
+        self.residuals(x, f)?;
+        self.jacobian(x, jac)
+    }
+
     /// The structure of the analytic Jacobian when it is sparse (`None`, the default,
     /// means dense or none). With a pattern, solvers keep J in CSR form, call
     /// [`sparse_jacobian`](Residuals::sparse_jacobian) instead of
@@ -147,6 +172,14 @@ impl<P: Residuals + ?Sized> Residuals for &P {
     }
     fn jacobian(&self, x: &[f64], jac: &mut [f64]) -> Result<(), CallbackError> {
         (**self).jacobian(x, jac)
+    }
+    fn residuals_and_jacobian(
+        &self,
+        x: &[f64],
+        f: &mut [f64],
+        jac: &mut [f64],
+    ) -> Result<(), CallbackError> {
+        (**self).residuals_and_jacobian(x, f, jac)
     }
     fn has_complex(&self) -> bool {
         (**self).has_complex()
@@ -446,6 +479,14 @@ impl<P: Residuals + Sync> Residuals for ThreadSafe<P> {
     }
     fn jacobian(&self, x: &[f64], jac: &mut [f64]) -> Result<(), CallbackError> {
         self.0.jacobian(x, jac)
+    }
+    fn residuals_and_jacobian(
+        &self,
+        x: &[f64],
+        f: &mut [f64],
+        jac: &mut [f64],
+    ) -> Result<(), CallbackError> {
+        self.0.residuals_and_jacobian(x, f, jac)
     }
     fn has_complex(&self) -> bool {
         self.0.has_complex()

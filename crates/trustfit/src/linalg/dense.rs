@@ -164,6 +164,24 @@ pub(crate) fn small_cholesky(a: &mut [f64], s: usize) -> bool {
     true
 }
 
+/// Solves `L Lᵀ x = t` in place for the factor of [`small_cholesky`].
+pub(crate) fn small_solve(l: &[f64], s: usize, t: &mut [f64]) {
+    for i in 0..s {
+        let mut v = t[i];
+        for k in 0..i {
+            v -= l[i * s + k] * t[k];
+        }
+        t[i] = v / l[i * s + i];
+    }
+    for i in (0..s).rev() {
+        let mut v = t[i];
+        for k in i + 1..s {
+            v -= l[k * s + i] * t[k];
+        }
+        t[i] = v / l[i * s + i];
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

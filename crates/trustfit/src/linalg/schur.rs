@@ -16,7 +16,7 @@ use faer::linalg::cholesky::llt::factor::{
 };
 use faer::{MatMut, Par};
 
-use crate::linalg::dense::small_cholesky;
+use crate::linalg::dense::{small_cholesky, small_solve};
 use crate::linalg::error::LinalgError;
 use crate::linalg::sparse::{CsrMatrix, SparsityPattern};
 
@@ -515,24 +515,6 @@ fn subtract_rank3(
                 }
             }
         }
-    }
-}
-
-/// Solves `L Lᵀ x = t` in place for the factor of [`small_cholesky`].
-fn small_solve(l: &[f64], s: usize, t: &mut [f64]) {
-    for i in 0..s {
-        let mut v = t[i];
-        for k in 0..i {
-            v -= l[i * s + k] * t[k];
-        }
-        t[i] = v / l[i * s + i];
-    }
-    for i in (0..s).rev() {
-        let mut v = t[i];
-        for k in i + 1..s {
-            v -= l[k * s + i] * t[k];
-        }
-        t[i] = v / l[i * s + i];
     }
 }
 
