@@ -12,7 +12,8 @@ use pyo3::exceptions::PyValueError;
 use pyo3::prelude::*;
 use pyo3::types::PyDict;
 use trustfit::{
-    BatchCurveFitOptions, BatchSigma, CallbackError, FitOutcome, Residuals, Starts, curve_fit_batch,
+    BatchCurveFit, BatchCurveFitOptions, BatchSigma, BatchSolver, CallbackError, FitOutcome,
+    Residuals, Starts, curve_fit_batch,
 };
 use trustfit_formula::{Formula, Workspace};
 
@@ -61,6 +62,20 @@ impl Residuals for FormulaModel<'_> {
                 .map_err(model_error)
         })
     }
+
+    fn residuals_and_jacobian(
+        &self,
+        p: &[f64],
+        f: &mut [f64],
+        jac: &mut [f64],
+    ) -> Result<(), CallbackError> {
+        SCRATCH.with(|s| {
+            let (ws, _) = &mut *s.borrow_mut();
+            self.formula
+                .eval_jacobian(ws, p, &self.cols, f, jac)
+                .map_err(model_error)
+        })
+    }
 }
 
 /// The formula's parameters (order of first appearance) and the variables it uses, for
@@ -82,7 +97,7 @@ fn rows<'a>(a: &'a PyReadonlyArray2<'_, f64>, what: &str) -> PyResult<&'a [f64]>
 /// least_squares options dict. Returns popt, pcov, status, success, nfev, njev, cost,
 /// error (the failure kind or "") and the parameter names.
 #[pyfunction]
-#[pyo3(signature = (formula, names, columns, ydata, p0, options, *, sigma=None, absolute_sigma=false, threads=None))]
+#[pyo3(signature = (formula, names, columns, ydata, p0, options, *, sigma=None, absolute_sigma=false, threads=None, lockstep=false, block=64))]
 #[allow(clippy::too_many_arguments)]
 pub fn batch_curve_fit_formula<'py>(
     py: Python<'py>,
@@ -95,6 +110,8 @@ pub fn batch_curve_fit_formula<'py>(
     sigma: Option<PyReadonlyArray2<'py, f64>>,
     absolute_sigma: bool,
     threads: Option<usize>,
+    lockstep: bool,
+    block: usize,
 ) -> PyResult<Bound<'py, PyDict>> {
     let f = Formula::parse(formula, &names).map_err(|e| PyValueError::new_err(e.to_string()))?;
     let [k, m] = [ydata.shape()[0], ydata.shape()[1]];
@@ -130,7 +147,11 @@ pub fn batch_curve_fit_formula<'py>(
         Starts::PerFit(p0s)
     });
     let core = crate::options::read_options(&options)?;
-    opts.method = Some(core.method);
+    if lockstep {
+        opts.solver = BatchSolver::Lockstep;
+    } else {
+        opts.method = Some(core.method);
+    }
     opts.bounds = core.bounds.clone();
     opts.options = core;
     opts.sigma = match s {
@@ -140,9 +161,18 @@ pub fn batch_curve_fit_formula<'py>(
     };
     opts.absolute_sigma = absolute_sigma;
     opts.threads = threads;
+    opts.block = block.max(1);
     let fit = py
         .detach(|| curve_fit_batch(&model, y, &opts))
         .map_err(to_pyerr)?;
+    let out = results(py, fit, k)?;
+    out.set_item("param_names", f.params().to_vec())?;
+    Ok(out)
+}
+
+/// A batch's results as the dict `BatchFit` reads: popt, pcov, status, success, nfev,
+/// njev, cost, error.
+pub(crate) fn results(py: Python<'_>, fit: BatchCurveFit, k: usize) -> PyResult<Bound<'_, PyDict>> {
     let n = fit.n;
     let out = PyDict::new(py);
     let status: Vec<i32> = fit
@@ -173,6 +203,5 @@ pub fn batch_curve_fit_formula<'py>(
     out.set_item("njev", njev.into_pyarray(py))?;
     out.set_item("cost", cost.into_pyarray(py))?;
     out.set_item("error", error)?;
-    out.set_item("param_names", f.params().to_vec())?;
     Ok(out)
 }

@@ -11,6 +11,7 @@
 //! (`pinv_jtj`, `covariance_from_unscaled`) to `curve_fit` and `covariance`.
 
 mod batch;
+mod batch_callable;
 mod callback;
 mod convert;
 mod covariance;
@@ -231,6 +232,10 @@ fn _trustfit(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_function(wrap_pyfunction!(solve, m)?)?;
     m.add_function(wrap_pyfunction!(batch::batch_curve_fit_formula, m)?)?;
     m.add_function(wrap_pyfunction!(batch::formula_symbols, m)?)?;
+    m.add_function(wrap_pyfunction!(
+        batch_callable::batch_curve_fit_callable,
+        m
+    )?)?;
     m.add_function(wrap_pyfunction!(leastsq::leastsq_solve, m)?)?;
     m.add_function(wrap_pyfunction!(options::name_error, m)?)?;
     m.add_function(wrap_pyfunction!(covariance::pinv_jtj, m)?)?;

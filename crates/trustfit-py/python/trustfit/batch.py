@@ -5,12 +5,28 @@ row is fitted as ``curve_fit`` would fit it alone, on every core, without a Pyth
 per fit and without holding the GIL. A row that cannot be fitted (non-finite data, fewer
 finite points than parameters) gets its own status and NaN parameters; the others go on.
 
-The model is a formula string in the command line's grammar, e.g.
-``"A*exp(-((x-x0)^2+(y-y0)^2)/(2*w^2)) + b"``: compiled in Rust with exact derivatives.
-Its variables are the names of ``xdata`` (a dict of 1-D arrays), or ``x`` for a 1-D
-``xdata`` and ``x0``, ``x1``, … for the rows of a 2-D one; every other identifier is a
-parameter, in the order in which it first appears in the formula (the columns of
-``popt``). Vectorized Python models are not supported yet (a ``TypeError`` says so).
+Two kinds of model:
+
+1. A **formula string** in the command line's grammar, e.g.
+   ``"A*exp(-((x-x0)^2+(y-y0)^2)/(2*w^2)) + b"``: compiled in Rust with exact
+   derivatives, no Python call at all. Its variables are the names of ``xdata`` (a dict
+   of 1-D arrays), or ``x`` for a 1-D ``xdata`` and ``x0``, ``x1``, … for the rows of a
+   2-D one; every other identifier is a parameter, in the order in which it first
+   appears in the formula (the columns of ``popt``).
+2. A **vectorized Python function** ``f(xdata, *params)``: each parameter arrives as an
+   array of shape (K_active, 1) — one row per fit still running — and ``f`` returns
+   (K_active, M). It is called once per lock-step round for thousands of fits at a time
+   (plus n calls for forward differences, or one call of a vectorized ``jac`` returning
+   (K_active, M, n)), so the Python overhead is paid per round, not per fit.
+
+``method``: ``"lockstep"`` — Levenberg–Marquardt on the normal equations, all fits
+advanced together (Gpufit's scheme; the only method for a Python function, and the
+fastest for small fits) — or, for formulas, scipy's ``"lm"`` (default without bounds),
+``"trf"`` (default with bounds) and ``"dogbox"``, each fit solved as ``curve_fit``
+solves it alone. With ``"lockstep"`` bounds are applied by projecting each step on the
+box, ``loss`` must be linear, and a fit stops when a step changes χ² by at most
+``ftol``·χ², moves x by at most ``xtol``·(``xtol`` + ‖x‖), or the scaled gradient is at
+most ``gtol`` (statuses 2, 3/4, 1; 0 after ``max_nfev`` evaluations).
 """
 
 from __future__ import annotations
@@ -24,6 +40,9 @@ import numpy as np
 from . import _trustfit
 
 __all__ = ["curve_fit", "BatchFit"]
+
+# Options the lock-step method takes.
+_LOCKSTEP_OPTIONS = ("ftol", "xtol", "gtol", "max_nfev", "jac", "loss", "block")
 
 # scipy's curve_fit passes these on to least_squares; the batch takes them too.
 _OPTIONS = ("ftol", "xtol", "gtol", "max_nfev", "loss", "f_scale", "x_scale", "diff_step",
@@ -124,8 +143,11 @@ def curve_fit(
     (K, n), default ones. ``sigma``: (M,) or (K, M). ``bounds``: scalars or (n,) arrays.
     ``kwargs``: ``ftol``, ``xtol``, ``gtol``, ``max_nfev``, ``loss``, ``f_scale``,
     ``x_scale``, ``diff_step``, ``tr_solver``, ``jac`` (default: the formula's exact
-    derivatives). ``threads``: worker threads (default every core). Results do not
-    depend on the number of threads.
+    derivatives; for a Python model a vectorized callable, or forward differences), and
+    ``block`` (lock-step: fits per model call). ``threads``: worker threads (default every
+    core; a Python model runs on one, it needs the GIL for every call). Results do not
+    depend on the number of threads. An exception raised by a Python model stops the
+    batch and propagates unchanged; no partial results are returned.
 
     >>> import numpy as np, trustfit.batch
     >>> t = np.linspace(0, 4, 20)
@@ -133,13 +155,20 @@ def curve_fit(
     >>> fit = trustfit.batch.curve_fit("a*exp(b*x)", t, y, p0=[1.0, -1.0])
     >>> fit.param_names, np.round(fit.popt[:, 0], 6).tolist()
     (['a', 'b'], [1.0, 2.0, 3.0])
+    >>> def decay(x, a, b):  # a and b have shape (K_active, 1)
+    ...     return a * np.exp(b * x)
+    >>> fit = trustfit.batch.curve_fit(decay, t, y, p0=[1.0, -1.0])
+    >>> np.round(fit.popt[:, 0], 6).tolist(), fit.param_names
+    ([1.0, 2.0, 3.0], ['a', 'b'])
     """
     if not isinstance(f, str):
-        raise TypeError(
-            "trustfit.batch.curve_fit takes a formula string as its model (e.g. "
-            "'a*exp(b*x)'); vectorized Python models are not supported yet"
-        )
-    unknown = sorted(set(kwargs) - set(_OPTIONS))
+        if not callable(f):
+            raise TypeError(f"the model must be a formula string or a callable, got {type(f).__name__}")
+        return _curve_fit_callable(f, xdata, ydata, p0, sigma, absolute_sigma, bounds, method,
+                                   threads, kwargs)
+    lockstep = method == "lockstep"
+    allowed = _LOCKSTEP_OPTIONS if lockstep else _OPTIONS
+    unknown = sorted(set(kwargs) - set(allowed))
     if unknown:
         raise TypeError(f"curve_fit() got unexpected keyword argument(s): {', '.join(unknown)}")
     loss = kwargs.get("loss", "linear")
@@ -161,10 +190,14 @@ def curve_fit(
     b = _bounds(bounds, n)
     if method is None:
         method = "trf" if b is not None else "lm"
+    if method not in ("lm", "trf", "dogbox", "lockstep"):
+        raise ValueError(f"`method` must be 'lm', 'trf', 'dogbox' or 'lockstep', got {method!r}")
+    block = kwargs.pop("block", 64)
     if method == "lm" and b is not None:
         raise ValueError("Method 'lm' only works for unconstrained problems. Use 'trf' or "
                          "'dogbox' instead.")
-    options: dict[str, Any] = {"method": method, "jac": "analytic", "bounds": b}
+    options: dict[str, Any] = {"method": "lm" if lockstep else method, "jac": "analytic",
+                               "bounds": b}
     if method == "lm":
         # scipy's curve_fit with lm uses leastsq's ftol and xtol (gtol stays least_squares'
         # 1e-8: least_squares' lm needs every tolerance above machine epsilon).
@@ -182,6 +215,83 @@ def curve_fit(
     res = _trustfit.batch_curve_fit_formula(
         f, names, cols, np.ascontiguousarray(y), starts, options,
         sigma=sig, absolute_sigma=bool(absolute_sigma),
-        threads=None if threads is None else int(threads),
+        threads=None if threads is None else int(threads), lockstep=lockstep,
+        block=_positive_int(block, "block"),
     )
+    return BatchFit(res)
+
+
+def _positive_int(value: Any, what: str) -> int:
+    if isinstance(value, bool) or int(value) != value or value < 1:
+        raise ValueError(f"`{what}` must be a positive integer, got {value!r}")
+    return int(value)
+
+
+def _param_count(f: Any, p0: Any) -> tuple[int, list[str]]:
+    """n and the parameter names: from p0, else from f's signature (as scipy does)."""
+    import inspect
+    try:
+        sig = inspect.signature(f)
+        names = [p.name for p in sig.parameters.values()
+                 if p.kind in (p.POSITIONAL_ONLY, p.POSITIONAL_OR_KEYWORD)][1:]
+    except (TypeError, ValueError):
+        names = []
+    if p0 is not None:
+        n = np.atleast_1d(np.asarray(p0)).shape[-1]
+        return n, names if len(names) == n else [f"p{i}" for i in range(n)]
+    if not names:
+        raise ValueError("Unable to determine number of fit parameters.")
+    return len(names), names
+
+
+def _curve_fit_callable(f: Any, xdata: Any, ydata: Any, p0: Any, sigma: Any,
+                        absolute_sigma: bool, bounds: Any, method: Optional[str],
+                        threads: Optional[int], kwargs: dict[str, Any]) -> BatchFit:
+    """The vectorized-Python-model path of :func:`curve_fit` (lock-step only)."""
+    if method not in (None, "lockstep"):
+        raise ValueError(
+            f"a Python model is fitted with method='lockstep' (all fits called together); "
+            f"method={method!r} works with formula models only"
+        )
+    unknown = sorted(set(kwargs) - set(_LOCKSTEP_OPTIONS))
+    if unknown:
+        raise TypeError(f"curve_fit() got unexpected keyword argument(s) for a Python model: "
+                        f"{', '.join(unknown)}")
+    if kwargs.get("loss", "linear") != "linear":
+        raise ValueError("method='lockstep' fits the linear loss only")
+    jac = kwargs.get("jac")
+    if jac is not None and not callable(jac) and jac != "2-point":
+        raise ValueError("`jac` of a Python model must be a vectorized callable or '2-point'")
+    if threads is not None:
+        _positive_int(threads, "threads")
+    y = np.asarray(ydata, dtype=np.float64)
+    if y.ndim != 2:
+        raise ValueError(f"`ydata` must be 2-D (K fits, M points), got shape {y.shape}")
+    k, m = y.shape
+    n, names = _param_count(f, p0)
+    starts = _rows(np.ones(n) if p0 is None else p0, k, n, "p0")
+    sig = None if sigma is None else _rows(
+        np.broadcast_to(np.asarray(sigma, dtype=np.float64), (m,)) if np.ndim(sigma) == 0 else sigma,
+        k, m, "sigma")
+    b = _bounds(bounds, n)
+    try:
+        x = np.asarray(xdata, dtype=np.float64)
+    except (TypeError, ValueError):
+        x = xdata
+    max_nfev = kwargs.get("max_nfev")
+    if max_nfev is not None:
+        max_nfev = min(int(math.ceil(max_nfev)), sys.maxsize)
+    # About 2^18 values of J per block (1747 fits of 25 points and 5 parameters): enough
+    # fits per call to amortise the call, numpy's temporaries still in cache; never fewer
+    # than 256 fits.
+    block = kwargs.get("block") or max(1, min(k, max(256, (1 << 18) // max(1, m * (n + 1)))))
+    res = _trustfit.batch_curve_fit_callable(
+        f, x, np.ascontiguousarray(y), starts, sigma=sig, absolute_sigma=bool(absolute_sigma),
+        jac=jac if callable(jac) else None,
+        lb=None if b is None else b[0].tolist(), ub=None if b is None else b[1].tolist(),
+        ftol=float(kwargs.get("ftol", 1e-8)), xtol=float(kwargs.get("xtol", 1e-8)),
+        gtol=float(kwargs.get("gtol", 1e-8)), max_nfev=max_nfev,
+        block=_positive_int(block, "block"),
+    )
+    res["param_names"] = names
     return BatchFit(res)

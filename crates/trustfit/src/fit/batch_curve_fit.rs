@@ -65,6 +65,9 @@ pub struct BatchCurveFitOptions<'a> {
     pub threads: Option<usize>,
     /// Per-fit solves or the lock-step engine.
     pub solver: BatchSolver,
+    /// Lock-step solver: fits per model call (default 64, a few cache lines of J per
+    /// fit; thousands for a model with a per-call overhead, such as a Python function).
+    pub block: usize,
 }
 
 impl<'a> BatchCurveFitOptions<'a> {
@@ -84,6 +87,7 @@ impl<'a> BatchCurveFitOptions<'a> {
             options: Options::default(),
             threads: None,
             solver: BatchSolver::PerFit,
+            block: 64,
         }
     }
 }

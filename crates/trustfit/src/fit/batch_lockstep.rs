@@ -173,6 +173,6 @@ fn lockstep_options(opts: &BatchCurveFitOptions<'_>) -> Result<LockstepOptions, 
         max_nfev: o.max_nfev,
         bounds: opts.bounds.clone(),
         threads: opts.threads,
-        ..defaults
+        block: opts.block,
     })
 }

@@ -125,16 +125,42 @@ impl<V: BlockValues> BlockModel for Differenced<V> {
         f: &mut [f64],
         jac: &mut [f64],
     ) -> Result<(), CallbackError> {
-        let (n, m) = (self.n, self.values.num_residuals());
         self.values.values(fits, x, f)?;
-        let mut shifted = x.to_vec();
-        let mut fh = vec![0.0; f.len()];
+        // The thread's buffers, kept between calls: a block's shifted points and their
+        // values can be megabytes, which fresh allocations would page in every round.
+        let (mut shifted, mut fh) = DIFFERENCES.with_borrow_mut(std::mem::take);
+        shifted.clear();
+        shifted.extend_from_slice(x);
+        fh.clear();
+        fh.resize(f.len(), 0.0);
+        let result = self.shifted_columns(fits, x, f, jac, (&mut shifted, &mut fh));
+        DIFFERENCES.with_borrow_mut(|b| *b = (shifted, fh));
+        result
+    }
+}
+
+thread_local! {
+    /// [`Differenced`]'s shifted points and values, per thread.
+    static DIFFERENCES: std::cell::RefCell<(Vec<f64>, Vec<f64>)> = const { std::cell::RefCell::new((Vec::new(), Vec::new())) };
+}
+
+impl<V: BlockValues> Differenced<V> {
+    /// Column j of every fit's J from the values at x shifted in parameter j.
+    fn shifted_columns(
+        &self,
+        fits: &[usize],
+        x: &[f64],
+        f: &[f64],
+        jac: &mut [f64],
+        (shifted, fh): (&mut [f64], &mut [f64]),
+    ) -> Result<(), CallbackError> {
+        let (n, m) = (self.n, self.values.num_residuals());
         for j in 0..n {
             shifted.copy_from_slice(x);
             for row in shifted.chunks_exact_mut(n) {
                 row[j] += forward_step(row[j]);
             }
-            self.values.values(fits, &shifted, &mut fh)?;
+            self.values.values(fits, shifted, fh)?;
             for r in 0..fits.len() {
                 let h = shifted[r * n + j] - x[r * n + j];
                 for i in 0..m {
