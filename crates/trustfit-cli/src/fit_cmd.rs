@@ -5,7 +5,8 @@
 //! name) is checked before the fit runs and reported as a
 //! [`CliError::Usage`]/[`CliError::Data`] (exit status 2) with nothing
 //! written. A fit that does not converge is still reported, then ends with
-//! [`CliError::NotConverged`] (exit status 1).
+//! [`CliError::NotConverged`] (exit status 1). With `--group-by` the work is
+//! [`crate::group_fit`]'s, on the same checks and the same [`FitSpec`].
 
 use std::io::Write;
 use std::path::{Path, PathBuf};
@@ -56,6 +57,12 @@ pub struct FitConfig {
     pub json: bool,
     /// Solver verbosity (0, 1, 2), on stderr.
     pub verbose: u8,
+    /// One fit per distinct value of this column ([`crate::group_fit`]).
+    pub group_by: Option<String>,
+    /// `--group-by`: threads (`None`: every core).
+    pub jobs: Option<usize>,
+    /// `--group-by`: the output CSV file (`None`: standard output).
+    pub out: Option<std::path::PathBuf>,
 }
 
 /// Parses `--p0 "a=1, b=2.5"` against the parameter names.
@@ -520,7 +527,15 @@ pub fn figure(prep: &Prepared, r: &FitResult, y_name: &str) -> Figure {
 ///
 /// # Errors
 /// See the module documentation.
-pub fn run(cfg: &FitConfig, out: &mut dyn Write, _err: &mut dyn Write) -> Result<(), CliError> {
+pub fn run(cfg: &FitConfig, out: &mut dyn Write, err: &mut dyn Write) -> Result<(), CliError> {
+    if cfg.group_by.is_some() {
+        return crate::group_fit::run(cfg, out, err);
+    }
+    if cfg.out.is_some() || cfg.jobs.is_some() {
+        return Err(CliError::Usage(
+            "--out and --jobs need --group-by (a single fit prints its report)".into(),
+        ));
+    }
     let prep = prepare(cfg)?;
     let m = prep.spec.y.len();
     let spinner = if m >= LARGE_FIT {
