@@ -22,9 +22,10 @@
 //! status, which is 0 (a single `trustfit fit` that does not converge exits 1).
 
 use std::collections::HashSet;
+use std::fs::File;
 use std::io::{BufWriter, Write};
 use std::panic::{AssertUnwindSafe, catch_unwind};
-use std::path::Path;
+use std::path::{Path, PathBuf};
 
 use indicatif::ProgressBar;
 use rayon::prelude::*;
@@ -420,15 +421,23 @@ fn summary(rows: &[GroupRow]) -> String {
     )
 }
 
-/// `--out`: a temporary file beside the target, renamed onto it once complete.
-struct OutFile<'a> {
-    tmp: tempfile::NamedTempFile,
-    path: &'a Path,
+/// Where `--out` writes.
+enum OutFile {
+    /// A temporary file beside the target (a regular file or none yet), renamed
+    /// onto it once complete; a symbolic link is followed, so the link stays.
+    Temp {
+        tmp: tempfile::NamedTempFile,
+        target: PathBuf,
+    },
+    /// A target that is not a regular file (`/dev/stdout`, a pipe), written in
+    /// place: renaming onto it would replace the device or the pipe.
+    InPlace(File),
 }
 
-impl<'a> OutFile<'a> {
-    /// Creates the temporary file (before any fit: an unwritable folder fails early).
-    fn create(path: &'a Path, data: &Path) -> Result<Self, CliError> {
+impl OutFile {
+    /// Opens the target or creates the temporary file, before any fit (an
+    /// unwritable folder fails early).
+    fn create(path: &Path, data: &Path) -> Result<Self, CliError> {
         let cannot = |e: &dyn std::fmt::Display| {
             CliError::Data(format!("cannot write {}: {e}", path.display()))
         };
@@ -437,7 +446,16 @@ impl<'a> OutFile<'a> {
         {
             return Err(cannot(&"it is the data file"));
         }
-        let dir = match path.parent() {
+        if std::fs::metadata(path).is_ok_and(|m| !m.is_file()) {
+            let file = File::options().write(true).open(path);
+            return file.map(OutFile::InPlace).map_err(|e| cannot(&e));
+        }
+        let target = if path.is_symlink() {
+            path.canonicalize().unwrap_or_else(|_| path.to_path_buf())
+        } else {
+            path.to_path_buf()
+        };
+        let dir = match target.parent() {
             Some(d) if !d.as_os_str().is_empty() => d,
             _ => Path::new("."),
         };
@@ -446,26 +464,32 @@ impl<'a> OutFile<'a> {
             .suffix(".csv")
             .tempfile_in(dir)
             .map_err(|e| cannot(&e))?;
-        Ok(Self { tmp, path })
+        Ok(OutFile::Temp { tmp, target })
     }
 
-    /// Writes the rows and renames the file onto the target (dropped, and so
-    /// deleted, on any error).
-    fn write(mut self, header: &[String], rows: &[GroupRow]) -> Result<(), CliError> {
-        let mut w = BufWriter::new(self.tmp.as_file_mut());
-        write_rows(&mut w, header, rows).map_err(CliError::Io)?;
-        w.flush().map_err(CliError::Io)?;
-        drop(w);
+    /// Writes the rows; a temporary file is then renamed onto the target (and
+    /// deleted on any error).
+    fn write(self, header: &[String], rows: &[GroupRow]) -> Result<(), CliError> {
+        let (mut tmp, target) = match self {
+            OutFile::InPlace(file) => return write_all(&file, header, rows),
+            OutFile::Temp { tmp, target } => (tmp, target),
+        };
+        write_all(tmp.as_file_mut(), header, rows)?;
         // tempfile creates 0600 files; the table is an ordinary document.
         #[cfg(unix)]
         {
             use std::os::unix::fs::PermissionsExt;
             let mode = std::fs::Permissions::from_mode(0o644);
-            let _ = std::fs::set_permissions(self.tmp.path(), mode);
+            let _ = std::fs::set_permissions(tmp.path(), mode);
         }
-        self.tmp
-            .persist(self.path)
-            .map_err(|e| CliError::Io(e.error))?;
+        tmp.persist(&target).map_err(|e| CliError::Io(e.error))?;
         Ok(())
     }
+}
+
+/// [`write_rows`] to a file, buffered.
+fn write_all(file: &File, header: &[String], rows: &[GroupRow]) -> Result<(), CliError> {
+    let mut w = BufWriter::new(file);
+    write_rows(&mut w, header, rows).map_err(CliError::Io)?;
+    w.flush().map_err(CliError::Io)
 }

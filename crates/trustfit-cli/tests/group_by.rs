@@ -411,6 +411,45 @@ fn out_errors_and_the_data_file_are_safe() {
     assert!(!missing.exists());
 }
 
+#[cfg(unix)]
+#[test]
+fn out_follows_a_link_and_writes_a_pipe_in_place() {
+    use std::os::unix::fs::FileTypeExt;
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("d.csv");
+    std::fs::write(&data, "id,t,y\nA,0,1\nA,1,2\nB,0,1\nB,1,3\n").unwrap();
+    let base = [
+        "fit",
+        path_str(&data),
+        "--model",
+        "a + b*t",
+        "--group-by",
+        "id",
+    ];
+    let expected = ok(&run(&base));
+    // A symbolic link: the file it names gets the table, the link stays a link.
+    let (real, link) = (dir.path().join("real.csv"), dir.path().join("link.csv"));
+    std::fs::write(&real, "old\n").unwrap();
+    std::os::unix::fs::symlink(&real, &link).unwrap();
+    ok(&run(&[&base[..], &["--out", path_str(&link)]].concat()));
+    assert!(link.symlink_metadata().unwrap().file_type().is_symlink());
+    assert_eq!(std::fs::read_to_string(&real).unwrap(), expected);
+    // A named pipe (like /dev/stdout) is written in place, not replaced by a file.
+    let fifo = dir.path().join("pipe");
+    let made = std::process::Command::new("mkfifo").arg(&fifo).status();
+    if !made.is_ok_and(|s| s.success()) {
+        eprintln!("skipping the pipe: mkfifo is not available");
+        return;
+    }
+    let reader = {
+        let fifo = fifo.clone();
+        std::thread::spawn(move || std::fs::read_to_string(fifo).unwrap())
+    };
+    ok(&run(&[&base[..], &["--out", path_str(&fifo)]].concat()));
+    assert!(fifo.metadata().unwrap().file_type().is_fifo());
+    assert_eq!(reader.join().unwrap(), expected);
+}
+
 #[test]
 fn jobs_do_not_change_the_output() {
     const GROUPS: usize = 300;
