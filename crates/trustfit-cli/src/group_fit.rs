@@ -39,6 +39,12 @@ use crate::fit_cmd::{
 use crate::formula::one_line;
 
 /// The output columns after the parameters' (`NAME`, `NAME_stderr` each).
+///
+/// ```
+/// use trustfit_cli::group_fit::{STAT_COLUMNS, header};
+/// let h = header(&["k".to_string()]).unwrap();
+/// assert_eq!(h[3..], STAT_COLUMNS);
+/// ```
 pub const STAT_COLUMNS: [&str; 6] = ["cost", "chi2_dof", "status", "success", "nfev", "message"];
 
 /// The header of the output: `group`, then `NAME` and `NAME_stderr` for each
@@ -69,7 +75,15 @@ pub fn header(params: &[String]) -> Result<Vec<String>, String> {
     }
 }
 
-/// One group's row of the output.
+/// One group's row of the output: [`GroupRow::fields`] gives its CSV cells.
+///
+/// ```
+/// use trustfit_cli::group_fit::{GroupRow, header};
+/// let row = GroupRow::not_fitted("7", 2, "1 row for 2 parameters: too few points".into());
+/// let names = header(&["a".to_string(), "b".to_string()]).unwrap();
+/// assert_eq!(row.fields().len(), names.len());
+/// assert!(row.popt.iter().all(|v| v.is_nan()) && row.status.is_none());
+/// ```
 #[derive(Debug, Clone, PartialEq)]
 pub struct GroupRow {
     /// The group's label (the text of its `--group-by` cells).
