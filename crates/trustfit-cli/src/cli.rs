@@ -47,7 +47,18 @@ the constant. Functions: exp, ln/log (natural), log10, sqrt, sin, cos, tan, tanh
 finite bounds), method lm without bounds, trf with bounds or a robust loss.
 
 Exit status: 0 fitted; 1 the solver did not converge (the report is still printed);
-2 bad input (one line on stderr, no output file).")]
+2 bad input (one line on stderr, no output file).
+
+--group-by COL: one fit per distinct text of column COL (numbers or labels: 1 and 1.0 are
+two groups), each as a file holding only that group's rows would be fitted, except that a
+group with fewer rows than parameters is not fitted (curve_fit's rule, for every method).
+One CSV row per group, in order of first appearance: group, NAME and NAME_stderr per
+parameter, cost, chi2_dof (reduced chi-square), status (scipy's; empty when not fitted),
+success, nfev, message (empty for a converged fit, else why: a bad cell, too few rows,
+sigma <= 0, a start that is not finite, the solver's message, the covariance warning).
+Failed or unconverged groups do not change the exit status: 0, unless the input is bad
+(2) or writing fails (1). A progress bar is drawn when stderr is a terminal. Example:
+  trustfit fit runs.csv --model \"a*exp(-b*t) + c\" --group-by sample --out fits.csv")]
 pub struct FitArgs {
     /// CSV file with a header row.
     #[arg(value_name = "DATA.csv")]
@@ -109,6 +120,23 @@ pub struct FitArgs {
     #[arg(long, value_name = "LEVEL", default_value_t = 0,
           value_parser = clap::value_parser!(u8).range(0..=2))]
     pub verbose: u8,
+    /// Fit the model to each group of rows with the same value (number or text) of
+    /// column COL, in parallel; write one CSV row per group, in order of first
+    /// appearance (see below). Not with --plot, --json or --verbose.
+    #[arg(long, value_name = "COL", allow_hyphen_values = true)]
+    pub group_by: Option<String>,
+    /// With --group-by: number of threads [default: every core]; the output is the same for any N.
+    #[arg(long, value_name = "N", requires = "group_by",
+          value_parser = clap::value_parser!(u32).range(1..=4096))]
+    pub jobs: Option<u32>,
+    /// With --group-by: write the CSV to FILE instead of stdout (written whole or not at all).
+    #[arg(
+        long,
+        value_name = "FILE",
+        requires = "group_by",
+        allow_hyphen_values = true
+    )]
+    pub out: Option<PathBuf>,
 }
 
 /// Arguments of `trustfit nist`.
@@ -166,6 +194,9 @@ impl FitArgs {
             plot: self.plot.clone(),
             json: self.json,
             verbose: self.verbose,
+            group_by: self.group_by.clone(),
+            jobs: self.jobs.map(|j| j as usize),
+            out: self.out.clone(),
         }
     }
 }
@@ -491,6 +522,7 @@ mod tests {
         assert!(c.json && c.absolute_sigma && c.verbose == 2);
         let c = fit("fit d.csv --model a");
         assert!(c.x.is_empty() && c.method.is_none() && c.plot.is_none() && !c.json);
+        assert!(c.group_by.is_none() && c.jobs.is_none() && c.out.is_none());
         assert_eq!((c.loss, c.f_scale, c.verbose), (Loss::Linear, 1.0, 0));
         assert!(parse(&["fit", "d.csv", "--model", "a", "--verbose", "3"]).is_err());
 
@@ -509,6 +541,22 @@ mod tests {
             panic!("demo expected")
         };
         assert_eq!(d.to_config().plot, PathBuf::from("demo.svg"));
+    }
+
+    #[test]
+    fn group_by_options() {
+        let c = fit("fit d.csv --model a*t --group-by -id --jobs 3 --out -r.csv");
+        assert_eq!(c.group_by.as_deref(), Some("-id"));
+        assert_eq!((c.jobs, c.out), (Some(3), Some(PathBuf::from("-r.csv"))));
+        for bad in [
+            "fit d.csv --model a --jobs 2",
+            "fit d.csv --model a --out r.csv",
+            "fit d.csv --model a --group-by g --jobs 0",
+            "fit d.csv --model a --group-by g --jobs x",
+        ] {
+            let args: Vec<&str> = bad.split_whitespace().collect();
+            assert!(parse(&args).is_err(), "{bad}");
+        }
     }
 
     #[test]

@@ -3,11 +3,13 @@
 //! uses, then the rows, keeping only those columns, parsed as numbers
 //! ([`Table`]). Columns the fit does not use are skipped unread: they may
 //! hold text, even bytes that are not UTF-8, and cost no memory.
+//! `trustfit fit --group-by` reads the rows once with [`CsvFile::read_groups`],
+//! which also splits them by the text of one column ([`Groups`]).
 //!
 //! Memory is the used columns' arrays (8 bytes per cell) plus the `csv`
 //! crate's buffer; the duplicate-name check of the header is linear.
 
-use std::collections::HashSet;
+use std::collections::{HashMap, HashSet};
 use std::fs::File;
 use std::io::Read;
 use std::path::Path;
@@ -113,7 +115,94 @@ impl<R: Read> CsvFile<R> {
     /// rows; in a used column, a cell that is empty, not a number, NaN or
     /// infinite (the message gives the line and the column).
     pub fn read_columns(mut self, used: &[String]) -> Result<Table, String> {
-        let source = self.source;
+        let source = self.source.clone();
+        let (index, mut columns) = self.slots(used)?;
+        let len = self.each_row(|rec, line| {
+            for (&j, (name, values)) in index.iter().zip(columns.iter_mut()) {
+                let cell = rec.get(j).unwrap_or(b"");
+                values.push(number(cell, || {
+                    format!("{source} line {line}, column {name:?}")
+                })?);
+            }
+            Ok(())
+        })?;
+        Ok(Table {
+            source,
+            names: self.names,
+            columns,
+            len,
+        })
+    }
+
+    /// Reads the data rows as [`CsvFile::read_columns`] does, and splits them by
+    /// the text of column `by` (trimmed; it may hold numbers or labels, so `1`
+    /// and `1.0` are two groups). A bad cell of a used column does not stop the
+    /// reading: it is NaN in the table and its message is its group's
+    /// [`Group::bad_cell`], so that one bad group cannot spoil the others.
+    ///
+    /// # Errors
+    /// An unknown column (`by` included), malformed CSV, no data rows.
+    ///
+    /// ```
+    /// use trustfit_cli::csvdata::CsvFile;
+    /// let text = "id,t,y\nb,0,1\na,0,2\nb,1,nan\n";
+    /// let g = CsvFile::from_reader(text.as_bytes(), "inline").unwrap()
+    ///     .read_groups(&["t".to_string(), "y".to_string()], "id").unwrap();
+    /// let labels: Vec<&str> = g.groups.iter().map(|g| g.label.as_str()).collect();
+    /// assert_eq!(labels, ["b", "a"]); // order of first appearance
+    /// assert_eq!(g.groups[0].rows, [0, 2]);
+    /// assert!(g.groups[0].bad_cell.as_deref().unwrap().starts_with("line 4, column \"y\""));
+    /// assert!(g.groups[1].bad_cell.is_none());
+    /// assert!(g.table.column("y").unwrap()[2].is_nan());
+    /// ```
+    pub fn read_groups(mut self, used: &[String], by: &str) -> Result<Groups, String> {
+        let source = self.source.clone();
+        let g = self
+            .names
+            .iter()
+            .position(|n| n == by)
+            .ok_or_else(|| unknown_column(&source, &self.names, by))?;
+        let (index, mut columns) = self.slots(used)?;
+        let mut groups: Vec<Group> = Vec::new();
+        let mut ids: HashMap<Vec<u8>, usize> = HashMap::new();
+        let mut row = 0usize;
+        let len = self.each_row(|rec, line| {
+            let label = rec.get(g).unwrap_or(b"").trim_ascii();
+            let id = match ids.get(label) {
+                Some(&id) => id,
+                None => {
+                    ids.insert(label.to_vec(), groups.len());
+                    groups.push(Group::new(String::from_utf8_lossy(label).into_owned()));
+                    groups.len() - 1
+                }
+            };
+            let group = &mut groups[id];
+            group.rows.push(row);
+            row += 1;
+            for (&j, (name, values)) in index.iter().zip(columns.iter_mut()) {
+                let cell = rec.get(j).unwrap_or(b"");
+                match number(cell, || format!("line {line}, column {name:?}")) {
+                    Ok(v) => values.push(v),
+                    Err(e) => {
+                        values.push(f64::NAN);
+                        group.bad_cell.get_or_insert(e);
+                    }
+                }
+            }
+            Ok(())
+        })?;
+        let table = Table {
+            source,
+            names: self.names,
+            columns,
+            len,
+        };
+        Ok(Groups { table, groups })
+    }
+
+    /// The positions of the columns `used` (each once) and their empty arrays.
+    #[allow(clippy::type_complexity)]
+    fn slots(&self, used: &[String]) -> Result<(Vec<usize>, Vec<(String, Vec<f64>)>), String> {
         let mut index = Vec::with_capacity(used.len());
         let mut columns: Vec<(String, Vec<f64>)> = Vec::with_capacity(used.len());
         for name in used {
@@ -124,36 +213,84 @@ impl<R: Read> CsvFile<R> {
                 .names
                 .iter()
                 .position(|n| n == name)
-                .ok_or_else(|| unknown_column(&source, &self.names, name))?;
+                .ok_or_else(|| unknown_column(&self.source, &self.names, name))?;
             index.push(j);
             columns.push((name.clone(), Vec::new()));
         }
+        Ok((index, columns))
+    }
+
+    /// Calls `row` with every data record and its line; the number of rows.
+    ///
+    /// # Errors
+    /// Malformed CSV, no data rows, or `row`'s error.
+    fn each_row(
+        &mut self,
+        mut row: impl FnMut(&csv::ByteRecord, u64) -> Result<(), String>,
+    ) -> Result<usize, String> {
         let mut rec = csv::ByteRecord::new();
         let mut len = 0usize;
         loop {
             match self.rdr.read_byte_record(&mut rec) {
                 Ok(true) => {}
                 Ok(false) => break,
-                Err(e) => return Err(format!("malformed CSV in {source}: {e}")),
+                Err(e) => return Err(format!("malformed CSV in {}: {e}", self.source)),
             }
-            let line = rec.position().map_or(0, |p| p.line());
-            for (&j, (name, values)) in index.iter().zip(columns.iter_mut()) {
-                let cell = rec.get(j).unwrap_or(b"");
-                values.push(number(cell, || {
-                    format!("{source} line {line}, column {name:?}")
-                })?);
-            }
+            row(&rec, rec.position().map_or(0, |p| p.line()))?;
             len += 1;
         }
         if len == 0 {
-            return Err(format!("{source} has no data rows"));
+            return Err(format!("{} has no data rows", self.source));
         }
-        Ok(Table {
-            source,
-            names: self.names,
-            columns,
-            len,
-        })
+        Ok(len)
+    }
+}
+
+/// The rows of a CSV file split by the values of one column ([`CsvFile::read_groups`]).
+///
+/// ```
+/// use trustfit_cli::csvdata::CsvFile;
+/// let g = CsvFile::from_reader("k,y\n1,5\n1.0,6\n1,7\n".as_bytes(), "inline").unwrap()
+///     .read_groups(&["y".to_string()], "k").unwrap();
+/// assert_eq!(g.groups.len(), 2); // "1" and "1.0" are different labels
+/// assert_eq!(g.table.len(), 3);
+/// ```
+#[derive(Debug, Clone)]
+pub struct Groups {
+    /// The used columns of every row, in file order; a bad cell is NaN (see [`Group::bad_cell`]).
+    pub table: Table,
+    /// The groups, in order of first appearance in the file.
+    pub groups: Vec<Group>,
+}
+
+/// One group of [`Groups`]: the rows whose group cell holds `label`.
+///
+/// ```
+/// use trustfit_cli::csvdata::CsvFile;
+/// let g = CsvFile::from_reader("k,y\n x ,5\nx,oops\n".as_bytes(), "inline").unwrap()
+///     .read_groups(&["y".to_string()], "k").unwrap();
+/// let x = &g.groups[0];
+/// assert_eq!((x.label.as_str(), x.rows.as_slice()), ("x", &[0, 1][..]));
+/// assert_eq!(x.bad_cell.as_deref(), Some("line 3, column \"y\": \"oops\" is not a number"));
+/// ```
+#[derive(Debug, Clone, PartialEq)]
+pub struct Group {
+    /// The group cell's text, trimmed (invalid UTF-8 replaced by U+FFFD).
+    pub label: String,
+    /// The group's rows: indices into the columns of [`Groups::table`], in file order.
+    pub rows: Vec<usize>,
+    /// The first cell of the group's rows, in file order, that is not a finite
+    /// number: the message [`CsvFile::read_columns`] would give for it (without the file name).
+    pub bad_cell: Option<String>,
+}
+
+impl Group {
+    fn new(label: String) -> Self {
+        Self {
+            label,
+            rows: Vec::new(),
+            bad_cell: None,
+        }
     }
 }
 
@@ -364,6 +501,68 @@ mod tests {
         assert_eq!(t.column("c299999").unwrap(), [1.0]);
         let e = t.column("nope").unwrap_err();
         assert!(e.contains("(300000 in all)") && e.len() < 400, "{e}");
+    }
+
+    fn groups(text: &[u8], used: &[&str], by: &str) -> Result<Groups, String> {
+        CsvFile::from_reader(text, "data.csv")?.read_groups(&names(used), by)
+    }
+
+    #[test]
+    fn groups_keep_first_appearance_and_row_indices() {
+        let g = groups(
+            b"id,t,y\n7,0,1\nx,0,2\n7,1,3\n,2,4\n x ,1,5\n",
+            &["t", "y"],
+            "id",
+        )
+        .unwrap();
+        let summary: Vec<(&str, &[usize])> = g
+            .groups
+            .iter()
+            .map(|g| (g.label.as_str(), g.rows.as_slice()))
+            .collect();
+        assert_eq!(
+            summary,
+            [("7", &[0, 2][..]), ("x", &[1, 4][..]), ("", &[3][..])]
+        );
+        assert_eq!(g.table.column("y").unwrap(), [1.0, 2.0, 3.0, 4.0, 5.0]);
+        assert!(g.groups.iter().all(|g| g.bad_cell.is_none()));
+        // The group column may also be a used (numeric) column.
+        let g = groups(b"t,y\n0,1\n1,2\n0,3\n", &["t", "y"], "t").unwrap();
+        assert_eq!(g.groups[0].rows, [0, 2]);
+    }
+
+    #[test]
+    fn a_bad_cell_marks_its_group_only() {
+        let text = b"g,y\na,1\nb,nan\nb,\nc,\xff\na,2\n";
+        let g = groups(text, &["y"], "g").unwrap();
+        assert!(g.groups[0].bad_cell.is_none());
+        let b = g.groups[1].bad_cell.as_deref().unwrap();
+        assert!(
+            b.starts_with("line 3, column \"y\"") && b.contains("NaN"),
+            "{b}"
+        );
+        assert!(g.groups[2].bad_cell.as_deref().unwrap().contains("UTF-8"));
+        assert!(
+            g.table.column("y").unwrap()[1..4]
+                .iter()
+                .all(|v| v.is_nan())
+        );
+        // Non-UTF-8 labels are distinct groups, shown lossily.
+        let g = groups(b"g,y\n\xff,1\n\xfe,2\n", &["y"], "g").unwrap();
+        assert_eq!(g.groups.len(), 2);
+        assert_eq!(g.groups[0].label, "\u{fffd}");
+    }
+
+    #[test]
+    fn grouped_files_still_fail_on_file_errors() {
+        let e = groups(b"g,y\na,1\n", &["y"], "q").unwrap_err();
+        assert!(e.contains("unknown column \"q\""), "{e}");
+        let e = groups(b"g,y\na,1\n", &["q"], "g").unwrap_err();
+        assert!(e.contains("unknown column \"q\""), "{e}");
+        let e = groups(b"g,y\na,1\nb,2,3\n", &["y"], "g").unwrap_err();
+        assert!(e.contains("malformed CSV"), "{e}");
+        let e = groups(b"g,y\n", &["y"], "g").unwrap_err();
+        assert!(e.contains("no data rows"), "{e}");
     }
 
     #[test]

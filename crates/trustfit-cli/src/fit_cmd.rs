@@ -5,7 +5,8 @@
 //! name) is checked before the fit runs and reported as a
 //! [`CliError::Usage`]/[`CliError::Data`] (exit status 2) with nothing
 //! written. A fit that does not converge is still reported, then ends with
-//! [`CliError::NotConverged`] (exit status 1).
+//! [`CliError::NotConverged`] (exit status 1). With `--group-by` the work is
+//! [`crate::group_fit`]'s, on the same checks and the same [`FitSpec`].
 
 use std::io::Write;
 use std::path::{Path, PathBuf};
@@ -15,7 +16,7 @@ use trustfit::{Loss, Method};
 use crate::CliError;
 use crate::csvdata::CsvFile;
 use crate::curvefit::{FitResult, FitSpec, fit};
-use crate::formula::{Workspace, parse_model};
+use crate::formula::{Formula, Workspace, parse_model};
 use crate::plot::{Figure, Format, Mark, Series};
 use crate::report_text;
 
@@ -56,6 +57,12 @@ pub struct FitConfig {
     pub json: bool,
     /// Solver verbosity (0, 1, 2), on stderr.
     pub verbose: u8,
+    /// One fit per distinct value of this column ([`crate::group_fit`]).
+    pub group_by: Option<String>,
+    /// `--group-by`: threads (`None`: every core).
+    pub jobs: Option<usize>,
+    /// `--group-by`: the output CSV file (`None`: standard output).
+    pub out: Option<std::path::PathBuf>,
 }
 
 /// Parses `--p0 "a=1, b=2.5"` against the parameter names.
@@ -265,6 +272,54 @@ pub fn prepare(cfg: &FitConfig) -> Result<Prepared, CliError> {
     if let Some(p) = &cfg.plot {
         Format::of(p).map_err(CliError::Usage)?;
     }
+    let Header { csv, formula } = read_header(cfg)?;
+    let plot_name = match (cfg.x.as_slice(), formula.columns()) {
+        ([one], _) => Some(one.clone()),
+        ([], [one]) => Some(one.clone()),
+        _ => None,
+    };
+    let mut used = used_columns(cfg, &formula);
+    used.extend(plot_name.iter().cloned());
+    let table = csv.read_columns(&used).map_err(CliError::Data)?;
+    let column = |name: &str| table.column(name).map_err(CliError::Data);
+    let y = column(&cfg.y)?.to_vec();
+    let sigma = match &cfg.sigma {
+        Some(name) => {
+            let s = column(name)?.to_vec();
+            check_sigma(name, &s).map_err(CliError::Data)?;
+            Some(s)
+        }
+        None => None,
+    };
+    let (p0, bounds) = start_and_bounds(cfg, formula.params())?;
+    let x = formula
+        .columns()
+        .iter()
+        .map(|c| column(c).map(<[f64]>::to_vec))
+        .collect::<Result<Vec<_>, _>>()?;
+    let plot_x = match plot_name {
+        Some(name) => {
+            let v = column(&name)?.to_vec();
+            Some((name, v))
+        }
+        None => None,
+    };
+    let data = Data { x, y, sigma };
+    Ok(Prepared {
+        spec: fit_spec(cfg, formula, data, p0, bounds),
+        plot_x,
+    })
+}
+
+/// A CSV file whose header has been checked against the options, and the formula.
+pub(crate) struct Header {
+    pub(crate) csv: CsvFile<std::fs::File>,
+    pub(crate) formula: Formula,
+}
+
+/// Checks `--f-scale`, opens the file, checks the column options against its
+/// header and parses the formula: everything decided before a row is read.
+pub(crate) fn read_header(cfg: &FitConfig) -> Result<Header, CliError> {
     if !(cfg.f_scale.is_finite() && cfg.f_scale > 0.0) {
         return Err(CliError::Usage(format!(
             "--f-scale must be a positive number, got {}",
@@ -302,53 +357,51 @@ pub fn prepare(cfg: &FitConfig) -> Result<Prepared, CliError> {
             )));
         }
     }
-    let plot_name = match (cfg.x.as_slice(), formula.columns()) {
-        ([one], _) => Some(one.clone()),
-        ([], [one]) => Some(one.clone()),
-        _ => None,
-    };
-    let used: Vec<String> = std::iter::once(&cfg.y)
+    Ok(Header { csv, formula })
+}
+
+/// The columns a fit reads: y, sigma and the formula's.
+pub(crate) fn used_columns(cfg: &FitConfig, formula: &Formula) -> Vec<String> {
+    std::iter::once(&cfg.y)
         .chain(&cfg.sigma)
         .chain(formula.columns())
-        .chain(&plot_name)
         .cloned()
-        .collect();
-    let table = csv.read_columns(&used).map_err(CliError::Data)?;
-    let column = |name: &str| table.column(name).map_err(CliError::Data);
-    let y = column(&cfg.y)?.to_vec();
-    let sigma = match &cfg.sigma {
-        Some(name) => {
-            let s = column(name)?.to_vec();
-            if let Some(i) = s.iter().position(|v| *v <= 0.0) {
-                return Err(CliError::Data(format!(
-                    "--sigma column {name:?} must be positive (row {} has {})",
-                    i + 1,
-                    s[i]
-                )));
-            }
-            Some(s)
-        }
-        None => None,
-    };
-    let params = formula.params().to_vec();
+        .collect()
+}
+
+/// Checks that every σ is positive; the message names the first that is not.
+pub(crate) fn check_sigma(name: &str, s: &[f64]) -> Result<(), String> {
+    match s.iter().position(|v| *v <= 0.0) {
+        Some(i) => Err(format!(
+            "--sigma column {name:?} must be positive (row {} has {})",
+            i + 1,
+            s[i]
+        )),
+        None => Ok(()),
+    }
+}
+
+/// Per-parameter bounds (lower, upper); `None` when unbounded.
+pub(crate) type BoundsPair = Option<(Vec<f64>, Vec<f64>)>;
+
+/// The start and bounds of `--p0` and `--bounds` (curve_fit's defaults for the
+/// rest), checked against each other and the method.
+pub(crate) fn start_and_bounds(
+    cfg: &FitConfig,
+    params: &[String],
+) -> Result<(Vec<f64>, BoundsPair), CliError> {
     let n = params.len();
     let bounds = match &cfg.bounds {
-        Some(b) => parse_bounds(b, &params).map_err(CliError::Usage)?,
+        Some(b) => parse_bounds(b, params).map_err(CliError::Usage)?,
         None => None,
     };
-    let (lb, ub) = bounds.clone().unwrap_or_else(|| {
-        (
-            vec![f64::NEG_INFINITY; params.len()],
-            vec![f64::INFINITY; params.len()],
-        )
-    });
+    let (lb, ub) = bounds
+        .clone()
+        .unwrap_or_else(|| (vec![f64::NEG_INFINITY; n], vec![f64::INFINITY; n]));
     let mut p0 = feasible_start(&lb, &ub);
     if let Some(text) = &cfg.p0 {
-        for (k, v) in parse_p0(text, &params)
-            .map_err(CliError::Usage)?
-            .into_iter()
-            .enumerate()
-        {
+        let given = parse_p0(text, params).map_err(CliError::Usage)?;
+        for (k, v) in given.into_iter().enumerate() {
             if let Some(v) = v {
                 p0[k] = v;
             }
@@ -374,34 +427,37 @@ pub fn prepare(cfg: &FitConfig) -> Result<Prepared, CliError> {
             cfg.loss.as_str()
         )));
     }
-    let x = formula
-        .columns()
-        .iter()
-        .map(|c| column(c).map(<[f64]>::to_vec))
-        .collect::<Result<Vec<_>, _>>()?;
-    let plot_x = match plot_name {
-        Some(name) => {
-            let v = column(&name)?.to_vec();
-            Some((name, v))
-        }
-        None => None,
-    };
-    Ok(Prepared {
-        spec: FitSpec {
-            formula,
-            x,
-            y,
-            sigma,
-            absolute_sigma: cfg.absolute_sigma,
-            p0,
-            bounds,
-            method: cfg.method,
-            loss: cfg.loss.clone(),
-            f_scale: cfg.f_scale,
-            verbose: cfg.verbose,
-        },
-        plot_x,
-    })
+    Ok((p0, bounds))
+}
+
+/// The data of a fit: x columns (the formula's order), y and σ.
+pub(crate) struct Data {
+    pub(crate) x: Vec<Vec<f64>>,
+    pub(crate) y: Vec<f64>,
+    pub(crate) sigma: Option<Vec<f64>>,
+}
+
+/// The fit of `data` that the options describe.
+pub(crate) fn fit_spec(
+    cfg: &FitConfig,
+    formula: Formula,
+    data: Data,
+    p0: Vec<f64>,
+    bounds: BoundsPair,
+) -> FitSpec {
+    FitSpec {
+        formula,
+        x: data.x,
+        y: data.y,
+        sigma: data.sigma,
+        absolute_sigma: cfg.absolute_sigma,
+        p0,
+        bounds,
+        method: cfg.method,
+        loss: cfg.loss.clone(),
+        f_scale: cfg.f_scale,
+        verbose: cfg.verbose,
+    }
 }
 
 /// The figure of a fit: data and curve above, residuals y − ŷ below.
@@ -471,7 +527,15 @@ pub fn figure(prep: &Prepared, r: &FitResult, y_name: &str) -> Figure {
 ///
 /// # Errors
 /// See the module documentation.
-pub fn run(cfg: &FitConfig, out: &mut dyn Write, _err: &mut dyn Write) -> Result<(), CliError> {
+pub fn run(cfg: &FitConfig, out: &mut dyn Write, err: &mut dyn Write) -> Result<(), CliError> {
+    if cfg.group_by.is_some() {
+        return crate::group_fit::run(cfg, out, err);
+    }
+    if cfg.out.is_some() || cfg.jobs.is_some() {
+        return Err(CliError::Usage(
+            "--out and --jobs need --group-by (a single fit prints its report)".into(),
+        ));
+    }
     let prep = prepare(cfg)?;
     let m = prep.spec.y.len();
     let spinner = if m >= LARGE_FIT {

@@ -6,7 +6,8 @@
 //!
 //! * `trustfit fit` — [`fit_cmd`]: fit a formula ([`formula`]) to a CSV file
 //!   ([`csvdata`]) as scipy's curve_fit does ([`curvefit`]), report it as text
-//!   or JSON ([`report_text`]) and plot it ([`plot`]);
+//!   or JSON ([`report_text`]) and plot it ([`plot`]); with `--group-by`, one
+//!   fit per group of rows, one CSV row each ([`group_fit`]);
 //! * `trustfit nist` — [`nist`]: the NIST StRD certification table;
 //! * `trustfit demo` — [`demo`]: the built-in robust-fitting example;
 //! * `trustfit bench` — [`bench`](mod@bench): solve the MINPACK-1 or NIST StRD suite and
@@ -27,6 +28,7 @@ pub mod curvefit;
 pub mod demo;
 pub mod fit_cmd;
 pub mod formula;
+pub mod group_fit;
 pub mod nist;
 pub mod plot;
 pub mod progress;
