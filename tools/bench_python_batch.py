@@ -65,7 +65,7 @@ def main(argv=None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--data", default=os.path.join(HERE, "..", "..", "shared", "data", "batch",
                                                    "gauss2d_5x5_100k.bin"))
-    ap.add_argument("--n", type=int, default=None)
+    ap.add_argument("--n", type=int, default=None, help="fits (tiled beyond the file's)")
     ap.add_argument("--repeat", type=int, default=3)
     ap.add_argument("--models", default="formula,numpy")
     ap.add_argument("--threads", type=int, default=None)
@@ -73,8 +73,9 @@ def main(argv=None) -> int:
     ap.add_argument("--numpy-jac", action="store_true")
     args = ap.parse_args(argv)
     data, init, truth, size = read(args.data)
-    if args.n:
-        data, init, truth = data[:args.n], init[:args.n], truth[:args.n]
+    if args.n:  # the first N fits, the file tiled beyond its own (as `trustfit bench --n`)
+        reps = -(-args.n // data.shape[0])
+        data, init, truth = (np.tile(a, (reps, 1))[:args.n] for a in (data, init, truth))
     k = data.shape[0]
     yy, xx = np.divmod(np.arange(size * size, dtype=float), size)
     opts = dict(ftol=1e-4, xtol=1e-4, max_nfev=11, method=args.method)

@@ -40,6 +40,65 @@ impl Columns for Row<'_> {
     }
 }
 
+/// Where the parameter values of a block's points come from.
+pub(crate) trait Params {
+    /// Writes parameter `k` at points `start..start + out.len()` into `out`.
+    fn fill_param(&self, k: usize, start: usize, out: &mut [f64]);
+}
+
+/// One parameter vector for every point.
+impl Params for [f64] {
+    #[inline]
+    fn fill_param(&self, k: usize, _start: usize, out: &mut [f64]) {
+        out.fill(self[k]);
+    }
+}
+
+/// Many fits, each over the same `m` points: point `g` is point `g mod m` of fit
+/// `g div m`, whose parameters are `params[(g div m)·n ..][..n]`.
+pub(crate) struct Fits<'a> {
+    pub(crate) params: &'a [f64],
+    pub(crate) n: usize,
+    pub(crate) m: usize,
+}
+
+impl Params for Fits<'_> {
+    fn fill_param(&self, k: usize, start: usize, out: &mut [f64]) {
+        let mut g = start;
+        let mut rest = &mut out[..];
+        while !rest.is_empty() {
+            let (fit, i) = (g / self.m, g % self.m);
+            let run = (self.m - i).min(rest.len());
+            let (head, tail) = rest.split_at_mut(run);
+            head.fill(self.params[fit * self.n + k]);
+            rest = tail;
+            g += run;
+        }
+    }
+}
+
+/// Columns of `m` points repeated for every fit (point `g` is row `g mod m`).
+pub(crate) struct Tiled<'a, S> {
+    pub(crate) cols: &'a [S],
+    pub(crate) m: usize,
+}
+
+impl<S: AsRef<[f64]>> Columns for Tiled<'_, S> {
+    fn fill(&self, j: usize, start: usize, out: &mut [f64]) {
+        let col = self.cols[j].as_ref();
+        let mut g = start;
+        let mut rest = &mut out[..];
+        while !rest.is_empty() {
+            let i = g % self.m;
+            let run = (self.m - i).min(rest.len());
+            let (head, tail) = rest.split_at_mut(run);
+            head.copy_from_slice(&col[i..i + run]);
+            rest = tail;
+            g += run;
+        }
+    }
+}
+
 /// `out[k] = f(a[k])` for the block.
 #[inline(always)]
 fn map1(out: &mut [f64], a: &[f64], f: impl Fn(f64) -> f64) {
@@ -205,10 +264,10 @@ fn powi_adjoint(adj: &mut [f64], g: &[f64], a: &[f64], v: &[f64], first: bool, n
 
 impl Tape {
     /// Computes every slot at points `start..start + len` (`len ≤ BLOCK`) into `values`.
-    pub(crate) fn forward<C: Columns + ?Sized>(
+    pub(crate) fn forward<P: Params + ?Sized, C: Columns + ?Sized>(
         &self,
         values: &mut [f64],
-        params: &[f64],
+        params: &P,
         columns: &C,
         start: usize,
         len: usize,
@@ -218,7 +277,7 @@ impl Tape {
             let out = &mut after[..len];
             let slot = |s: usize| &before[s * BLOCK..s * BLOCK + len];
             match *op {
-                Op::Param(k) => out.fill(params[k]),
+                Op::Param(k) => params.fill_param(k, start, out),
                 Op::Const(v) => out.fill(v),
                 Op::Column(j) => columns.fill(j, start, out),
                 Op::Neg(a) => map1(out, slot(a), |x| -x),

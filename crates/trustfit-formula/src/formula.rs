@@ -2,7 +2,7 @@
 //! values at many points, and the Jacobian with respect to the parameters.
 
 use crate::error::{FormulaError, check_len};
-use crate::eval::{BLOCK, Columns, Row};
+use crate::eval::{BLOCK, Columns, Fits, Params, Row, Tiled};
 use crate::limits::{ParamOrder, ParseOptions};
 use crate::parser::parse;
 use crate::tape::{Tape, compile};
@@ -219,11 +219,56 @@ impl Formula {
         self.sweep(ws, params, cols, values, jac)
     }
 
-    /// Forward and reverse sweeps over every block (shapes already checked).
-    fn sweep<C: Columns + ?Sized>(
+    /// [`Formula::eval_jacobian`] for many fits at once, each over the same m points:
+    /// `params` holds F parameter vectors (row-major F×n), `values` gets F×m values and
+    /// `jac` F blocks of m×n. Bit for bit the per-fit results, but the interpreter's
+    /// cost per instruction is shared by a block of points spanning fits (25-point
+    /// fits otherwise leave most of a block empty).
+    ///
+    /// # Errors
+    /// [`FormulaError::ShapeMismatch`] when a length is wrong.
+    ///
+    /// ```
+    /// use trustfit_formula::{Formula, Workspace};
+    /// let f = Formula::parse("a*t + b", &["t"]).unwrap();
+    /// let (mut v, mut jac) = ([0.0; 4], [0.0; 8]);
+    /// let t = [[1.0, 2.0]];
+    /// f.eval_jacobian_fits(&mut Workspace::new(), &[1.0, 0.0, 10.0, 5.0], &t, &mut v, &mut jac).unwrap();
+    /// assert_eq!(v, [1.0, 2.0, 15.0, 25.0]);
+    /// assert_eq!(jac[4..], [1.0, 1.0, 2.0, 1.0]); // fit 1: ∂/∂a = t, ∂/∂b = 1
+    /// ```
+    pub fn eval_jacobian_fits<C: AsRef<[f64]>>(
         &self,
         ws: &mut Workspace,
         params: &[f64],
+        cols: &[C],
+        values: &mut [f64],
+        jac: &mut [f64],
+    ) -> Result<(), FormulaError> {
+        let n = self.params.len();
+        let fits = if n == 0 { 0 } else { params.len() / n };
+        check_len("params", fits * n, params.len())?;
+        check_len("cols", self.columns.len(), cols.len())?;
+        let m = cols
+            .first()
+            .map_or(values.len() / fits.max(1), |c| c.as_ref().len());
+        for c in cols {
+            check_len("cols[j]", m, c.as_ref().len())?;
+        }
+        check_len("values", fits * m, values.len())?;
+        check_len("jac", fits * m * n, jac.len())?;
+        if m == 0 {
+            return Ok(());
+        }
+        let per_fit = Fits { params, n, m };
+        self.sweep(ws, &per_fit, &Tiled { cols, m }, values, jac)
+    }
+
+    /// Forward and reverse sweeps over every block (shapes already checked).
+    fn sweep<P: Params + ?Sized, C: Columns + ?Sized>(
+        &self,
+        ws: &mut Workspace,
+        params: &P,
         cols: &C,
         values: &mut [f64],
         jac: &mut [f64],

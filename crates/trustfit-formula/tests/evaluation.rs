@@ -290,3 +290,60 @@ fn asinh_and_acosh_derivatives_survive_huge_arguments() {
         "{jac:?}"
     );
 }
+
+#[test]
+fn many_fits_at_once_equal_each_fit_alone_bit_for_bit() {
+    let cases: [(&str, &[&str]); 3] = [
+        ("A*exp(-((x-x0)^2+(y-y0)^2)/(2*w^2)) + b", &["x", "y"]),
+        ("a*sin(k*x + p) / (1 + c*x^2)", &["x"]),
+        ("a + b", &["x"]),
+    ];
+    for (text, names) in cases {
+        let f = Formula::parse(text, names).unwrap();
+        let n = f.params().len();
+        for m in [1, 7, 25, 64, 100] {
+            let cols: Vec<Vec<f64>> = (0..f.columns().len())
+                .map(|j| (0..m).map(|i| (i * (j + 2)) as f64 * 0.37 - 1.0).collect())
+                .collect();
+            let fits = 9;
+            let params: Vec<f64> = (0..fits * n).map(|i| 0.5 + (i % 7) as f64 * 0.3).collect();
+            let (mut v, mut jac) = (vec![0.0; fits * m], vec![0.0; fits * m * n]);
+            let mut ws = Workspace::new();
+            f.eval_jacobian_fits(&mut ws, &params, &cols, &mut v, &mut jac)
+                .unwrap();
+            for r in 0..fits {
+                let (mut v1, mut j1) = (vec![0.0; m], vec![0.0; m * n]);
+                f.eval_jacobian(
+                    &mut ws,
+                    &params[r * n..(r + 1) * n],
+                    &cols,
+                    &mut v1,
+                    &mut j1,
+                )
+                .unwrap();
+                let same =
+                    |a: &[f64], b: &[f64]| a.iter().zip(b).all(|(x, y)| x.to_bits() == y.to_bits());
+                assert!(
+                    same(&v[r * m..(r + 1) * m], &v1),
+                    "{text}, m = {m}, fit {r}"
+                );
+                assert!(
+                    same(&jac[r * m * n..(r + 1) * m * n], &j1),
+                    "{text}, m = {m}, fit {r}"
+                );
+            }
+        }
+    }
+    // Shapes: params not a multiple of n, values of the wrong length.
+    let f = Formula::parse("a*x + b", &["x"]).unwrap();
+    let mut ws = Workspace::new();
+    let (mut v, mut j) = (vec![0.0; 4], vec![0.0; 8]);
+    assert!(
+        f.eval_jacobian_fits(&mut ws, &[1.0, 2.0, 3.0], &[[1.0, 2.0]], &mut v, &mut j)
+            .is_err()
+    );
+    assert!(
+        f.eval_jacobian_fits(&mut ws, &[1.0, 2.0], &[[1.0, 2.0]], &mut v, &mut j)
+            .is_err()
+    );
+}

@@ -12,8 +12,8 @@ use pyo3::exceptions::PyValueError;
 use pyo3::prelude::*;
 use pyo3::types::PyDict;
 use trustfit::{
-    BatchCurveFit, BatchCurveFitOptions, BatchSigma, BatchSolver, CallbackError, FitOutcome,
-    Residuals, Starts, curve_fit_batch,
+    BatchCurveFit, BatchCurveFitOptions, BatchSigma, BatchSolver, BlockModel, CallbackError,
+    FitOutcome, JacSpec, Residuals, Starts, curve_fit_batch, curve_fit_batch_lockstep,
 };
 use trustfit_formula::{Formula, Workspace};
 
@@ -73,6 +73,29 @@ impl Residuals for FormulaModel<'_> {
             let (ws, _) = &mut *s.borrow_mut();
             self.formula
                 .eval_jacobian(ws, p, &self.cols, f, jac)
+                .map_err(model_error)
+        })
+    }
+}
+
+/// All the fits of a lock-step block in one formula pass (points of several fits share
+/// the interpreter's blocks).
+impl BlockModel for FormulaModel<'_> {
+    fn num_residuals(&self) -> usize {
+        self.m
+    }
+
+    fn eval(
+        &self,
+        _fits: &[usize],
+        x: &[f64],
+        f: &mut [f64],
+        jac: &mut [f64],
+    ) -> Result<(), CallbackError> {
+        SCRATCH.with(|s| {
+            let (ws, _) = &mut *s.borrow_mut();
+            self.formula
+                .eval_jacobian_fits(ws, x, &self.cols, f, jac)
                 .map_err(model_error)
         })
     }
@@ -162,8 +185,15 @@ pub fn batch_curve_fit_formula<'py>(
     opts.absolute_sigma = absolute_sigma;
     opts.threads = threads;
     opts.block = block.max(1);
+    let exact = opts.options.jac == JacSpec::Analytic;
     let fit = py
-        .detach(|| curve_fit_batch(&model, y, &opts))
+        .detach(|| {
+            if lockstep && exact {
+                curve_fit_batch_lockstep(&model, y, &opts)
+            } else {
+                curve_fit_batch(&model, y, &opts)
+            }
+        })
         .map_err(to_pyerr)?;
     let out = results(py, fit, k)?;
     out.set_item("param_names", f.params().to_vec())?;

@@ -55,8 +55,13 @@ impl<B: BlockModel + ?Sized> BlockModel for CurveRows<'_, B> {
                 continue;
             }
             let y = &self.y[k * m..(k + 1) * m];
-            for (i, ((fi, ji), &yi)) in fr.iter_mut().zip(jr.chunks_exact_mut(n)).zip(y).enumerate()
-            {
+            if self.valid[k] == m && matches!(self.sigma, BatchSigma::None) {
+                // No weights, every point used: the residual is v − y, J as it is.
+                fr.iter_mut().zip(y).for_each(|(fi, yi)| *fi -= yi);
+                continue;
+            }
+            let rows = fr.iter_mut().zip(jr.chunks_exact_mut(n)).zip(y);
+            for (i, ((fi, ji), &yi)) in rows.enumerate() {
                 if yi.is_finite() {
                     let w = self.weight(k, i);
                     *fi = (*fi - yi) * w;

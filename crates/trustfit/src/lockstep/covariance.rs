@@ -3,7 +3,6 @@
 //! otherwise as the pseudo-inverse over the eigenvalues of JᵀJ above
 //! `ε·max(m, n)·λ_max` (a rank-deficient fit gets finite entries, as scipy's pinv of J).
 
-use crate::linalg::dense::{small_cholesky, small_solve};
 use crate::linalg::jacobi::tall_svd;
 
 /// Below this ratio of the smallest to the largest Cholesky pivot (squared), the
@@ -13,31 +12,9 @@ const WELL_CONDITIONED: f64 = 1e-8;
 /// `(JᵀJ)⁻¹` (or its pseudo-inverse) into `cov` (n×n) from `a`, JᵀJ with its lower
 /// triangle filled; `work` is n×n scratch; `m` the number of residuals.
 pub(super) fn unscaled(a: &[f64], n: usize, m: usize, work: &mut [f64], cov: &mut [f64]) {
-    work.copy_from_slice(a);
-    if small_cholesky(work, n) && well_conditioned(work, n) {
-        for j in 0..n {
-            let col = &mut cov[j * n..(j + 1) * n];
-            col.fill(0.0);
-            col[j] = 1.0;
-            small_solve(work, n, col);
-        }
-        // Symmetric up to rounding: take one triangle so that pcov is exactly symmetric.
-        for i in 0..n {
-            for j in 0..i {
-                cov[j * n + i] = cov[i * n + j];
-            }
-        }
-        return;
+    if !super::kernels::cholesky_inverse(n, a, WELL_CONDITIONED, work, cov) {
+        pseudo_inverse(a, n, m, cov);
     }
-    pseudo_inverse(a, n, m, cov);
-}
-
-fn well_conditioned(l: &[f64], n: usize) -> bool {
-    let pivots = (0..n).map(|j| l[j * n + j] * l[j * n + j]);
-    let (lo, hi) = pivots.fold((f64::INFINITY, 0.0_f64), |(lo, hi), p| {
-        (lo.min(p), hi.max(p))
-    });
-    lo > WELL_CONDITIONED * hi
 }
 
 /// The eigen-decomposition route (rare: a singular or nearly singular fit), allocating.

@@ -152,6 +152,110 @@ fn damped_any(
     step.iter().all(|v| v.is_finite())
 }
 
+/// `(A)⁻¹` into `cov` (n×n, both triangles) from `a`, A with its lower triangle filled,
+/// by Cholesky; `work` is n×n scratch. False when A is not positive definite or its
+/// smallest Cholesky pivot² is below `ratio` times its largest (the inverse would lose
+/// too many digits).
+pub(super) fn cholesky_inverse(
+    n: usize,
+    a: &[f64],
+    ratio: f64,
+    work: &mut [f64],
+    cov: &mut [f64],
+) -> bool {
+    macro_rules! fixed {
+        ($($k:literal)*) => {
+            match n {
+                $($k => inverse_fixed::<$k>(a, ratio, cov),)*
+                _ => inverse_any(n, a, ratio, work, cov),
+            }
+        };
+    }
+    fixed!(1 2 3 4 5 6 7 8)
+}
+
+/// True when the smallest pivot² of the factor `l` is above `ratio` times the largest.
+fn well_conditioned(pivots: impl Iterator<Item = f64>, ratio: f64) -> bool {
+    let (lo, hi) = pivots.fold((f64::INFINITY, 0.0_f64), |(lo, hi), d| {
+        (lo.min(d * d), hi.max(d * d))
+    });
+    lo > ratio * hi
+}
+
+fn inverse_fixed<const N: usize>(a: &[f64], ratio: f64, cov: &mut [f64]) -> bool {
+    let mut l = [[0.0_f64; N]; N];
+    for p in 0..N {
+        l[p][..=p].copy_from_slice(&a[p * N..p * N + p + 1]);
+    }
+    for j in 0..N {
+        let mut d = l[j][j];
+        for k in 0..j {
+            d -= l[j][k] * l[j][k];
+        }
+        if !(d > 0.0 && d.is_finite()) {
+            return false;
+        }
+        let d = d.sqrt();
+        l[j][j] = d;
+        for i in j + 1..N {
+            let mut v = l[i][j];
+            for k in 0..j {
+                v -= l[i][k] * l[j][k];
+            }
+            l[i][j] = v / d;
+        }
+    }
+    if !well_conditioned((0..N).map(|j| l[j][j]), ratio) {
+        return false;
+    }
+    for c in 0..N {
+        let mut t = [0.0_f64; N];
+        t[c] = 1.0;
+        for i in 0..N {
+            let mut v = t[i];
+            for k in 0..i {
+                v -= l[i][k] * t[k];
+            }
+            t[i] = v / l[i][i];
+        }
+        for i in (0..N).rev() {
+            let mut v = t[i];
+            for k in i + 1..N {
+                v -= l[k][i] * t[k];
+            }
+            t[i] = v / l[i][i];
+        }
+        // Column c; keep the lower triangle and mirror it, so pcov is exactly symmetric.
+        for i in c..N {
+            cov[i * N + c] = t[i];
+            cov[c * N + i] = t[i];
+        }
+    }
+    true
+}
+
+fn inverse_any(n: usize, a: &[f64], ratio: f64, work: &mut [f64], cov: &mut [f64]) -> bool {
+    work.copy_from_slice(a);
+    if !small_cholesky(work, n) || !well_conditioned((0..n).map(|j| work[j * n + j]), ratio) {
+        return false;
+    }
+    // Row c of the (symmetric) inverse is its column c: solve into the row.
+    for c in 0..n {
+        let row = &mut cov[c * n..(c + 1) * n];
+        row.fill(0.0);
+        row[c] = 1.0;
+        small_solve(work, n, row);
+    }
+    // Entry (i, c), i ≥ c, from the solve for column c (as the fixed-size kernel
+    // keeps it), mirrored, so that pcov is exactly symmetric.
+    for c in 0..n {
+        for i in c + 1..n {
+            cov[i * n + c] = cov[c * n + i];
+        }
+    }
+    true
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -162,7 +266,7 @@ mod tests {
         for n in 1..=8 {
             let m = 13;
             let jac: Vec<f64> = (0..m * n)
-                .map(|i| ((i * 7919) % 101) as f64 / 37.0 - 1.3)
+                .map(|i| (i as f64 * 0.731).sin() + (i as f64 * i as f64 * 0.1).cos())
                 .collect();
             let f: Vec<f64> = (0..m).map(|i| (i as f64 * 0.37).sin()).collect();
             let (mut a1, mut a2) = (vec![0.0; n * n], vec![0.0; n * n]);
@@ -178,6 +282,10 @@ mod tests {
             assert!(damped_solve(n, &a1, &g1, damp, &mut w, &mut s1));
             assert!(damped_any(n, &a1, &g1, &damp, &mut w, &mut s2));
             assert_eq!(s1, s2, "n = {n}");
+            let (mut c1, mut c2) = (vec![0.0; n * n], vec![0.0; n * n]);
+            assert!(cholesky_inverse(n, &a1, 1e-300, &mut w, &mut c1));
+            assert!(inverse_any(n, &a1, 1e-300, &mut w, &mut c2));
+            assert_eq!(c1, c2, "n = {n}");
         }
     }
 }
