@@ -246,7 +246,7 @@ impl Formula {
         jac: &mut [f64],
     ) -> Result<(), FormulaError> {
         let n = self.params.len();
-        let fits = if n == 0 { 0 } else { params.len() / n };
+        let fits = params.len().checked_div(n).unwrap_or(0);
         check_len("params", fits * n, params.len())?;
         check_len("cols", self.columns.len(), cols.len())?;
         let m = cols
