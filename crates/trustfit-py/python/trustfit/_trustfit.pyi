@@ -13,6 +13,7 @@ __all__ = [
     "pinv_jtj",
     "covariance_from_unscaled",
     "batch_curve_fit_formula",
+    "batch_curve_fit_callable",
     "formula_symbols",
     "NAMES",
     "TrustfitError",
@@ -98,6 +99,29 @@ def batch_curve_fit_formula(
     sigma: Optional[npt.NDArray[np.float64]] = None,
     absolute_sigma: bool = False,
     threads: Optional[int] = None,
+    lockstep: bool = False,
+    block: int = 64,
 ) -> dict[str, Any]:
     """Fits the formula to every row of ydata (K, M) on all cores, without the GIL:
     popt, pcov, status, success, nfev, njev, cost, error, param_names."""
+
+def batch_curve_fit_callable(
+    f: Callable[..., Any],
+    xdata: Any,
+    ydata: npt.NDArray[np.float64],
+    p0: npt.NDArray[np.float64],
+    *,
+    sigma: Optional[npt.NDArray[np.float64]] = None,
+    absolute_sigma: bool = False,
+    jac: Optional[Callable[..., Any]] = None,
+    lb: Optional[list[float]] = None,
+    ub: Optional[list[float]] = None,
+    ftol: float = 1e-8,
+    xtol: float = 1e-8,
+    gtol: float = 1e-8,
+    max_nfev: Optional[int] = None,
+    block: int = 4096,
+) -> dict[str, Any]:
+    """Fits the vectorized Python model f(xdata, *params) (params (K_active, 1), result
+    (K_active, M)) to every row of ydata in lock-step; the GIL is held only while f or
+    jac runs. popt, pcov, status, success, nfev, njev, cost, error."""
