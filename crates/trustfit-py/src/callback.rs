@@ -56,6 +56,9 @@ pub struct PyProblem {
     /// the last linearization point (`None` when J is a matrix).
     operator: Option<Mutex<Py<PyAny>>>,
     memo: Mutex<Memo>,
+    /// `workers` > 1: the core may evaluate difference columns from several threads
+    /// (each attaches to Python for its call; numpy releases the GIL in large operations).
+    parallel: bool,
 }
 
 /// The lock of a mutex that user code never holds across a panic of ours (a poisoned
@@ -101,7 +104,14 @@ impl PyProblem {
             pattern,
             operator: None,
             memo: Mutex::new(memo),
+            parallel: false,
         }
+    }
+
+    /// Lets the core call `fun` from several threads at once (`workers` > 1).
+    pub fn parallel(mut self, parallel: bool) -> Self {
+        self.parallel = parallel;
+        self
     }
 
     /// Makes J matrix-free: `op0` is the LinearOperator `jac(x0)` returned, and every
@@ -179,19 +189,29 @@ impl Residuals for PyProblem {
     }
 
     fn residuals(&self, x: &[f64], f: &mut [f64]) -> Result<(), CallbackError> {
+        {
+            let memo = lock(&self.memo);
+            if memo.f_valid && memo.x.as_slice() == x {
+                f.copy_from_slice(&memo.f);
+                return Ok(());
+            }
+        }
+        // The memo is not locked while `fun` runs: other threads (`workers`) call it too.
+        Python::attach(|py| {
+            let xa = PyArray1::from_slice(py, x);
+            let ret = self.call_user(py, &self.fun, xa.into_any())?;
+            read_vector(&ret, f, "fun")
+        })
+        .map_err(to_callback_error)?;
         let mut memo = lock(&self.memo);
         memo.update_x(x);
-        if !memo.f_valid {
-            Python::attach(|py| {
-                let xa = PyArray1::from_slice(py, x);
-                let ret = self.call_user(py, &self.fun, xa.into_any())?;
-                read_vector(&ret, &mut memo.f, "fun")
-            })
-            .map_err(to_callback_error)?;
-            memo.f_valid = true;
-        }
-        f.copy_from_slice(&memo.f);
+        memo.f.copy_from_slice(f);
+        memo.f_valid = true;
         Ok(())
+    }
+
+    fn as_sync(&self) -> Option<&(dyn Residuals + Sync)> {
+        if self.parallel { Some(self) } else { None }
     }
 
     fn has_jacobian(&self) -> bool {

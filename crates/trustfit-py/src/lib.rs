@@ -175,7 +175,11 @@ fn solve<'py>(
         None
     };
     let args = args.unwrap_or_else(|| PyTuple::empty(py));
-    let mut problem = PyProblem::new(fun, jac, args, kwargs, x0s, f0s, j0s, problem_pattern);
+    let parallel = opts.workers.is_some_and(|w| w > 1);
+    let mut problem =
+        PyProblem::new(fun, jac, args, kwargs, x0s, f0s, j0s, problem_pattern).parallel(parallel);
+    // With workers the solve must not hold the GIL: its threads attach for every call.
+    let entries = if parallel { usize::MAX } else { m * n };
     if let Some(op0) = operator0 {
         problem = problem.with_operator(op0);
     }
@@ -186,13 +190,15 @@ fn solve<'py>(
     let (report, hook_error) = match callback {
         Some(cb) => {
             let mut hook = IterationHook::new(cb);
-            let report = without_gil(py, m * n, || {
+            let report = without_gil(py, entries, || {
                 trustfit::least_squares_with_callback(&problem, x0s, &opts, &mut |it| hook.call(it))
             });
             (report, hook.error)
         }
         None => (
-            without_gil(py, m * n, || trustfit::least_squares(&problem, x0s, &opts)),
+            without_gil(py, entries, || {
+                trustfit::least_squares(&problem, x0s, &opts)
+            }),
             None,
         ),
     };

@@ -127,6 +127,7 @@ fn set_option(o: &mut Options, key: &str, v: &Bound<'_, PyAny>) -> PyResult<()> 
             }
         }
         "diff_step" => o.diff_step = optional(v, |d| vector(d, "diff_step"))?,
+        "workers" => o.workers = optional(v, |w| w.extract::<usize>())?,
         "tr_solver" => o.tr_solver = optional(v, parsed)?,
         "tr_options" => {
             let dict = optional(v, |d| Ok(d.cast::<PyDict>()?.clone()))?;
