@@ -396,7 +396,7 @@ def _optimize_result(res, m, n, zero_mask, no_njev):
         jac=J,
         grad=res["grad"],
         optimality=np.float64(res["optimality"]),
-        active_mask=np.zeros_like(x) if zero_mask else res["active_mask"],
+        active_mask=np.zeros(x.shape) if zero_mask else res["active_mask"],
         nfev=res["nfev"],
         njev=None if no_njev else res["njev"],
         status=status,
@@ -442,11 +442,135 @@ def _empty_result(x0, f0, m, n):
     )
 
 
+_NO_BOUNDS = (-np.inf, np.inf)  # least_squares' default `bounds`, compared by identity
+_FAST_METHODS = ("trf", "dogbox", "lm")
+_FAST_JACS = ("2-point", "3-point")
+
+
+def _quick_checks(x0, method, loss, ftol, xtol, gtol, max_nfev, args, kwargs):
+    """`_argument_checks` for the common call (float64 1-D x0, default bounds and
+    scales, float tolerances above ε, no extras), in a few microseconds; None when the
+    call needs the full checks (which then raise scipy's errors or warnings)."""
+    if loss not in IMPLEMENTED_LOSSES or (method == "lm" and loss != "linear"):
+        return None
+    if not (type(ftol) is float and type(xtol) is float and type(gtol) is float):
+        return None
+    if ftol < EPS or xtol < EPS or gtol < EPS:
+        return None
+    if max_nfev is not None and (type(max_nfev) is not int or max_nfev <= 0):
+        return None
+    if type(args) is not tuple or not (kwargs is None or type(kwargs) is dict):
+        return None
+    if np.isnan(x0).any():
+        return None
+    x0 = x0.copy()  # as `np.atleast_1d(x0).astype(float)`: the caller's array is not kept
+    x_scale = "jac" if method == "lm" else None
+    return (x0, None, None, True, True, x_scale, ftol, xtol, gtol, None, {}, args,
+            kwargs or None)
+
+
+def _argument_checks(x0, jac, bounds, method, ftol, xtol, gtol, x_scale, loss, tr_solver,
+                     tr_options, max_nfev, verbose, args, kwargs, workers):
+    """scipy's checks of least_squares' arguments before f(x0), in its order, and the
+    arguments as the solve takes them."""
+    # scipy's first checks, in its order; the messages are the core's (scipy's words).
+    if method not in METHODS:
+        raise _trustfit.name_error("method")
+
+    if jac not in FD_METHODS and not callable(jac):
+        raise _trustfit.name_error("jac")
+
+    # 'cholesky' and 'schur' are trustfit's extensions (see the docstring).
+    if tr_solver not in (None, *TR_SOLVERS):
+        raise _trustfit.name_error("tr_solver")
+
+    if loss not in IMPLEMENTED_LOSSES and not callable(loss):
+        raise _trustfit.name_error("loss")
+
+    if method == "lm" and loss != "linear":
+        raise ValueError("method='lm' supports only 'linear' loss function.")
+
+    if verbose not in [0, 1, 2]:
+        raise ValueError("`verbose` must be in [0, 1, 2].")
+
+    if max_nfev is not None and max_nfev <= 0:
+        raise ValueError("`max_nfev` must be None or positive integer.")
+
+    if np.iscomplexobj(x0):
+        raise ValueError("`x0` must be real.")
+
+    _refuse_masked(x0, "`x0`")
+    x0 = np.atleast_1d(x0).astype(float)
+
+    if x0.ndim > 1:
+        raise ValueError("`x0` must have at most 1 dimension.")
+
+    n = x0.shape[0] if x0.ndim == 1 else 0
+    if (
+        type(bounds) is tuple
+        and len(bounds) == 2
+        and type(bounds[0]) is float
+        and type(bounds[1]) is float
+        and bounds[0] == -np.inf
+        and bounds[1] == np.inf
+    ):
+        # Fast path for the default: the same checks below, on no bounds, reduce to these.
+        if x0.ndim > 1:
+            raise ValueError("`x0` must have at most 1 dimension.")
+        if not np.all(x0 == x0):
+            raise ValueError("Initial guess is outside of provided bounds")
+        lb = ub = None
+    elif isinstance(bounds, Bounds):
+        lb, ub = bounds.lb, bounds.ub
+    else:
+        if len(bounds) == 2:
+            lb, ub = _prepare_bounds(bounds, x0.shape[0])
+        else:
+            raise ValueError("`bounds` must contain 2 elements.")
+
+    if lb is not None:
+        if method == "lm" and not np.all((lb == -np.inf) & (ub == np.inf)):
+            raise ValueError("Method 'lm' doesn't support bounds.")
+
+        if lb.shape != x0.shape or ub.shape != x0.shape:
+            raise ValueError("Inconsistent shapes between bounds and `x0`.")
+
+        if np.any(lb >= ub):
+            raise ValueError("Each lower bound must be strictly less than each upper bound.")
+
+        if not _in_bounds(x0, lb, ub):
+            raise ValueError("Initial guess is outside of provided bounds")
+
+    x_scale_default = x_scale is None
+    x_scale = _check_x_scale(x_scale, x0, method)
+
+    ftol, xtol, gtol = _check_tolerance(ftol, xtol, gtol, method)
+
+    unbounded = lb is None or bool(np.all((lb == -np.inf) & (ub == np.inf)))
+    if lb is None:
+        lb = np.full(n, -np.inf)
+        ub = np.full(n, np.inf)
+    if method == "trf" and not unbounded:
+        x0 = _make_strictly_feasible(x0, lb, ub)
+
+    workers = _check_workers(workers)
+    if tr_options is None:
+        tr_options = {}
+    args = tuple(args)
+    if kwargs is not None:
+        kwargs = dict(kwargs)
+    if kwargs == {}:
+        kwargs = None
+
+    return (x0, lb, ub, unbounded, x_scale_default, x_scale, ftol, xtol, gtol, workers,
+            tr_options, args, kwargs)
+
+
 def least_squares(
     fun,
     x0,
     jac="2-point",
-    bounds=(-np.inf, np.inf),
+    bounds=_NO_BOUNDS,
     method="trf",
     ftol=1e-8,
     xtol=1e-8,
@@ -586,101 +710,34 @@ def least_squares(
     >>> res.x.round(6), res.status
     (array([1.224371, 1.5     ]), 2)
     """
-    # scipy's first checks, in its order; the messages are the core's (scipy's words).
-    if method not in METHODS:
-        raise _trustfit.name_error("method")
-
-    if jac not in FD_METHODS and not callable(jac):
-        raise _trustfit.name_error("jac")
-
-    # 'cholesky' and 'schur' are trustfit's extensions (see the docstring).
-    if tr_solver not in (None, *TR_SOLVERS):
-        raise _trustfit.name_error("tr_solver")
-
-    if loss not in IMPLEMENTED_LOSSES and not callable(loss):
-        raise _trustfit.name_error("loss")
-
-    if method == "lm" and loss != "linear":
-        raise ValueError("method='lm' supports only 'linear' loss function.")
-
-    if verbose not in [0, 1, 2]:
-        raise ValueError("`verbose` must be in [0, 1, 2].")
-
-    if max_nfev is not None and max_nfev <= 0:
-        raise ValueError("`max_nfev` must be None or positive integer.")
-
-    if np.iscomplexobj(x0):
-        raise ValueError("`x0` must be real.")
-
-    _refuse_masked(x0, "`x0`")
-    x0 = np.atleast_1d(x0).astype(float)
-
-    if x0.ndim > 1:
-        raise ValueError("`x0` must have at most 1 dimension.")
-
-    n = x0.shape[0] if x0.ndim == 1 else 0
+    checked = None
     if (
-        type(bounds) is tuple
-        and len(bounds) == 2
-        and type(bounds[0]) is float
-        and type(bounds[1]) is float
-        and bounds[0] == -np.inf
-        and bounds[1] == np.inf
+        type(x0) is np.ndarray and x0.dtype == np.float64 and x0.ndim == 1
+        and bounds is _NO_BOUNDS and x_scale is None and tr_solver is None
+        and tr_options is None and jac_sparsity is None and workers is None and verbose == 0
+        and callback is None and diff_step is None and type(loss) is str
+        and method in _FAST_METHODS and (callable(jac) or (type(jac) is str and jac in _FAST_JACS))
     ):
-        # Fast path for the default: the same checks below, on no bounds, reduce to these.
-        if x0.ndim > 1:
-            raise ValueError("`x0` must have at most 1 dimension.")
-        if not np.all(x0 == x0):
-            raise ValueError("Initial guess is outside of provided bounds")
-        lb = ub = None
-    elif isinstance(bounds, Bounds):
-        lb, ub = bounds.lb, bounds.ub
-    else:
-        if len(bounds) == 2:
-            lb, ub = _prepare_bounds(bounds, x0.shape[0])
-        else:
-            raise ValueError("`bounds` must contain 2 elements.")
-
-    if lb is not None:
-        if method == "lm" and not np.all((lb == -np.inf) & (ub == np.inf)):
-            raise ValueError("Method 'lm' doesn't support bounds.")
-
-        if lb.shape != x0.shape or ub.shape != x0.shape:
-            raise ValueError("Inconsistent shapes between bounds and `x0`.")
-
-        if np.any(lb >= ub):
-            raise ValueError("Each lower bound must be strictly less than each upper bound.")
-
-        if not _in_bounds(x0, lb, ub):
-            raise ValueError("Initial guess is outside of provided bounds")
-
-    x_scale_default = x_scale is None
-    x_scale = _check_x_scale(x_scale, x0, method)
-
-    ftol, xtol, gtol = _check_tolerance(ftol, xtol, gtol, method)
-
-    unbounded = lb is None or bool(np.all((lb == -np.inf) & (ub == np.inf)))
-    if lb is None:
-        lb = np.full(n, -np.inf)
-        ub = np.full(n, np.inf)
-    if method == "trf" and not unbounded:
-        x0 = _make_strictly_feasible(x0, lb, ub)
-
-    workers = _check_workers(workers)
-    if tr_options is None:
-        tr_options = {}
-    args = tuple(args)
-    if kwargs is not None:
-        kwargs = dict(kwargs)
-    if kwargs == {}:
-        kwargs = None
+        checked = _quick_checks(x0, method, loss, ftol, xtol, gtol, max_nfev, args, kwargs)
+    if checked is None:
+        checked = _argument_checks(
+            x0, jac, bounds, method, ftol, xtol, gtol, x_scale, loss, tr_solver, tr_options,
+            max_nfev, verbose, args, kwargs, workers,
+        )
+    (x0, lb, ub, unbounded, x_scale_default, x_scale, ftol, xtol, gtol, workers, tr_options,
+     args, kwargs) = checked
+    n = x0.shape[0]
+    if lb is None:  # the quick path: no bounds
+        lb, ub = -np.inf, np.inf
 
     # scipy evaluates f(x0) and J(x0) before checking them (its VectorFunction).
     f0 = np.atleast_1d(fun(x0.copy(), *args, **(kwargs or {})))
     J0 = None
     if callable(jac):
         J0 = jac(x0.copy(), *args, **(kwargs or {}))
-        if issparse(J0) or isinstance(J0, LinearOperator):
+        if type(J0) is np.ndarray and J0.ndim == 2:
+            pass  # the common case, as np.atleast_2d leaves it
+        elif issparse(J0) or isinstance(J0, LinearOperator):
             pass
         else:
             J0 = np.atleast_2d(J0)
@@ -696,7 +753,7 @@ def least_squares(
 
     _refuse_masked(f0, "`fun`'s value")
     _check_numeric(f0)
-    if not np.all(np.isfinite(f0)):
+    if not np.isfinite(f0).all():
         raise ValueError("Residuals are not finite in the initial point.")
 
     n = x0.size
@@ -739,14 +796,15 @@ def least_squares(
         if isinstance(J0, LinearOperator) and isinstance(x_scale, str) and x_scale == "jac":
             raise ValueError("x_scale='jac' can't be used when `jac` returns LinearOperator.")
 
-    operator0 = J0 if isinstance(J0, LinearOperator) else None
+    dense0 = type(J0) is np.ndarray
+    operator0 = J0 if not dense0 and isinstance(J0, LinearOperator) else None
 
     # Sparse J: a callable `jac` returning scipy.sparse, or `jac_sparsity` with finite
     # differences. Both go to the core as a sorted CSR structure (indptr, indices).
     sparsity = None
     sparse_jac = None
     if method != "lm":
-        if J0 is not None and issparse(J0):
+        if J0 is not None and not dense0 and issparse(J0):
             sparsity, J0, sparse_jac = _sparse_analytic_jac(jac, J0, m, n)
         elif not callable(jac) and jac_sparsity is not None:
             sparsity = _sparsity_structure(jac_sparsity)
