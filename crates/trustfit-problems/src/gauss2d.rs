@@ -300,15 +300,7 @@ impl trustfit::Residuals for Gauss2d<'_> {
     fn jacobian(&self, p: &[f64], jac: &mut [f64]) -> Result<(), trustfit::CallbackError> {
         let inv_w2 = 1.0 / (p[3] * p[3]);
         for (k, row) in jac.chunks_exact_mut(N_PARAMS).enumerate() {
-            let (dx, dy) = ((k % self.size) as f64 - p[1], (k / self.size) as f64 - p[2]);
-            let r2 = dx * dx + dy * dy;
-            let e = (-0.5 * r2 * inv_w2).exp();
-            let ae = p[0] * e * inv_w2;
-            row[0] = e;
-            row[1] = ae * dx;
-            row[2] = ae * dy;
-            row[3] = ae * r2 / p[3];
-            row[4] = 1.0;
+            self.pixel(p, inv_w2, k, row);
         }
         Ok(())
     }
@@ -333,17 +325,23 @@ impl Gauss2d<'_> {
             .chunks_exact_mut(N_PARAMS)
             .zip(f.iter_mut().zip(self.data));
         for (k, (row, (out, d))) in rows.enumerate() {
-            let (dx, dy) = ((k % self.size) as f64 - p[1], (k / self.size) as f64 - p[2]);
-            let r2 = dx * dx + dy * dy;
-            let e = (-0.5 * r2 * inv_w2).exp();
-            let ae = p[0] * e * inv_w2;
-            *out = p[0] * e + p[4] - d;
-            row[0] = e;
-            row[1] = ae * dx;
-            row[2] = ae * dy;
-            row[3] = ae * r2 / p[3];
-            row[4] = 1.0;
+            *out = self.pixel(p, inv_w2, k, row) - d;
         }
+    }
+
+    /// Pixel k's Jacobian row (with `inv_w2` = 1/w²); returns the model's value there.
+    #[inline(always)]
+    fn pixel(&self, p: &[f64], inv_w2: f64, k: usize, row: &mut [f64]) -> f64 {
+        let (dx, dy) = ((k % self.size) as f64 - p[1], (k / self.size) as f64 - p[2]);
+        let r2 = dx * dx + dy * dy;
+        let e = (-0.5 * r2 * inv_w2).exp();
+        let ae = p[0] * e * inv_w2;
+        row[0] = e;
+        row[1] = ae * dx;
+        row[2] = ae * dy;
+        row[3] = ae * r2 / p[3];
+        row[4] = 1.0;
+        p[0] * e + p[4]
     }
 }
 
@@ -354,13 +352,8 @@ impl trustfit::BlockModel for Workload {
         self.n_points()
     }
 
-    fn eval(
-        &self,
-        fits: &[usize],
-        x: &[f64],
-        f: &mut [f64],
-        jac: &mut [f64],
-    ) -> Result<(), trustfit::CallbackError> {
+    fn eval(&self, e: trustfit::Evaluation<'_>) -> Result<(), trustfit::CallbackError> {
+        let trustfit::Evaluation { fits, x, f, jac } = e;
         let m = self.n_points();
         let per_fit = x.chunks_exact(N_PARAMS).zip(f.chunks_exact_mut(m));
         for ((&k, (p, fk)), jk) in fits

@@ -85,13 +85,13 @@ impl BlockModel for FormulaModel<'_> {
         self.m
     }
 
-    fn eval(
-        &self,
-        _fits: &[usize],
-        x: &[f64],
-        f: &mut [f64],
-        jac: &mut [f64],
-    ) -> Result<(), CallbackError> {
+    fn eval(&self, e: trustfit::Evaluation<'_>) -> Result<(), CallbackError> {
+        let trustfit::Evaluation {
+            fits: _fits,
+            x,
+            f,
+            jac,
+        } = e;
         SCRATCH.with(|s| {
             let (ws, _) = &mut *s.borrow_mut();
             self.formula

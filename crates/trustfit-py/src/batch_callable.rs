@@ -115,13 +115,8 @@ impl BlockModel for WithJac<'_> {
         self.0.m
     }
 
-    fn eval(
-        &self,
-        fits: &[usize],
-        x: &[f64],
-        f: &mut [f64],
-        jac: &mut [f64],
-    ) -> Result<(), CallbackError> {
+    fn eval(&self, e: trustfit::Evaluation<'_>) -> Result<(), CallbackError> {
+        let trustfit::Evaluation { fits, x, f, jac } = e;
         let model = self.0;
         model.values(fits, x, f)?;
         let Some(j) = &model.jac else {

@@ -28,6 +28,42 @@ pub enum Starts<'a> {
     PerFit(&'a [f64]),
 }
 
+impl<'a> Starts<'a> {
+    /// The starts and n for `count` fits; an error when the length fits neither form.
+    pub(crate) fn checked(self, count: usize) -> Result<(&'a [f64], usize), Error> {
+        let (x0, n) = match self {
+            Starts::Shared(x) => (x, x.len()),
+            Starts::PerFit(x) => (x, x.len().checked_div(count).unwrap_or(0)),
+        };
+        if n == 0 || (x0.len() != n && x0.len() != count * n) {
+            return Err(Error::ShapeMismatch {
+                what: "`x0` must hold one start of n ≥ 1 values, or one per fit.".into(),
+                expected: format!("(n,) or ({count}·n,)"),
+                got: format!("({},)", x0.len()),
+            });
+        }
+        Ok((x0, n))
+    }
+}
+
+/// Runs `work` on a pool of `threads` threads, or on rayon's global pool (every core)
+/// for `None`.
+pub(crate) fn in_pool<T: Send>(
+    threads: Option<usize>,
+    work: impl FnOnce() -> T + Send,
+) -> Result<T, Error> {
+    match threads {
+        Some(t) => {
+            let pool = rayon::ThreadPoolBuilder::new()
+                .num_threads(t.max(1))
+                .build()
+                .map_err(|e| Error::option("threads", format!("no thread pool: {e}")))?;
+            Ok(pool.install(work))
+        }
+        None => Ok(work()),
+    }
+}
+
 /// How one fit of a batch ended.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum FitOutcome {
@@ -75,6 +111,22 @@ pub struct BatchResult {
 }
 
 impl BatchResult {
+    /// `count` fits of `n` parameters not solved yet: NaN parameters, failed with `kind`
+    /// until a solve writes them.
+    pub(crate) fn unsolved(count: usize, n: usize, kind: ErrorKind) -> Self {
+        let unsolved = FitSummary {
+            cost: f64::NAN,
+            nfev: 0,
+            njev: 0,
+            outcome: FitOutcome::Failed(kind),
+        };
+        BatchResult {
+            n,
+            x: vec![f64::NAN; count * n],
+            fits: vec![unsolved; count],
+        }
+    }
+
     /// Fit `k`'s parameters.
     ///
     /// ```
@@ -168,17 +220,7 @@ where
     I: Fn() -> S + Sync,
     W: Fn(&mut S, &P, &Solution<'_>, &mut [f64]) -> Result<(), ErrorKind> + Sync,
 {
-    let (x0, n) = match starts {
-        Starts::Shared(x) => (x, x.len()),
-        Starts::PerFit(x) => (x, x.len().checked_div(count).unwrap_or(0)),
-    };
-    if n == 0 || (x0.len() != n && x0.len() != count * n) {
-        return Err(Error::ShapeMismatch {
-            what: "`x0` must hold one start of n ≥ 1 values, or one per fit.".into(),
-            expected: format!("(n,) or ({count}·n,)"),
-            got: format!("({},)", x0.len()),
-        });
-    }
+    let (x0, n) = starts.checked(count)?;
     let start = |k: usize| -> &[f64] {
         if x0.len() == n {
             x0
@@ -186,17 +228,7 @@ where
             &x0[k * n..(k + 1) * n]
         }
     };
-    let unsolved = FitSummary {
-        cost: f64::NAN,
-        nfev: 0,
-        njev: 0,
-        outcome: FitOutcome::Failed(ErrorKind::InvalidOption),
-    };
-    let mut result = BatchResult {
-        n,
-        x: vec![f64::NAN; count * n],
-        fits: vec![unsolved; count],
-    };
+    let mut result = BatchResult::unsolved(count, n, ErrorKind::InvalidOption);
     let width = each.len.max(1);
     let mut extra = vec![f64::NAN; count * width];
     if count == 0 {
@@ -230,16 +262,7 @@ where
                 },
             );
     };
-    match threads {
-        Some(t) => {
-            let pool = rayon::ThreadPoolBuilder::new()
-                .num_threads(t.max(1))
-                .build()
-                .map_err(|e| Error::option("threads", format!("no thread pool: {e}")))?;
-            pool.install(|| run(&mut result, &mut extra));
-        }
-        None => run(&mut result, &mut extra),
-    }
+    in_pool(threads, || run(&mut result, &mut extra))?;
     if each.len == 0 {
         extra.clear();
     }

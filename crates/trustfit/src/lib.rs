@@ -59,7 +59,7 @@ pub use fit::{
 pub use jacobian::groups::ColumnGrouping;
 pub use linalg::sparse::{CsrMatrix, SparsityPattern};
 pub use lockstep::{
-    BlockModel, BlockValues, Differenced, LockstepOptions, PerFitModel, solve_lockstep,
+    BlockModel, BlockValues, Differenced, Evaluation, LockstepOptions, PerFitModel, solve_lockstep,
 };
 pub use loss::loss_values;
 pub use options::{

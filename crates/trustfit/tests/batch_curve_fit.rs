@@ -5,44 +5,11 @@
 
 use trustfit::{
     BatchCurveFitOptions, BatchSigma, Bounds, CurveFitOptions, ErrorKind, FitOutcome,
-    LeastsqOptions, Method, Options, Residuals, Sigma, Starts, curve_fit, curve_fit_batch, from_fn,
+    LeastsqOptions, Method, Options, Sigma, Starts, curve_fit, curve_fit_batch, from_fn,
 };
 
-const M: usize = 12;
-
-fn t(i: usize) -> f64 {
-    i as f64 * 0.25
-}
-
-fn values(p: &[f64], out: &mut [f64]) {
-    for (i, o) in out.iter_mut().enumerate() {
-        *o = p[0] * (p[1] * t(i)).exp() + p[2];
-    }
-}
-
-/// The model of every test: a·exp(b·t) + c at 12 shared t, with its Jacobian.
-fn model() -> impl Residuals + Sync {
-    from_fn(M, |p: &[f64], out: &mut [f64]| values(p, out)).with_jacobian(
-        |p: &[f64], jac: &mut [f64]| {
-            for i in 0..M {
-                let e = (p[1] * t(i)).exp();
-                jac[i * 3..i * 3 + 3].copy_from_slice(&[e, p[0] * t(i) * e, 1.0]);
-            }
-        },
-    )
-}
-
-/// K rows of noisy data (deterministic noise).
-fn data(k: usize) -> Vec<f64> {
-    (0..k)
-        .flat_map(|r| {
-            let (a, b) = (1.0 + 0.07 * (r % 13) as f64, -0.4 - 0.03 * (r % 7) as f64);
-            (0..M).map(move |i| {
-                a * (b * t(i)).exp() + 0.2 + 0.004 * (((r * 17 + i * 5) % 11) as f64 - 5.0)
-            })
-        })
-        .collect()
-}
+mod common;
+use common::decay_rows::{M, data, model, values};
 
 fn sigma() -> Vec<f64> {
     (0..M).map(|i| 0.01 + 0.002 * i as f64).collect()

@@ -7,9 +7,9 @@
 
 use trustfit::{
     BatchCurveFitOptions, BatchSigma, BatchSolver, BlockModel, BlockValues, Bounds, CallbackError,
-    CurveFitOptions, Differenced, ErrorKind, FitOutcome, JacSpec, LeastsqOptions, LockstepOptions,
-    Options, PerFitModel, Sigma, Starts, curve_fit, curve_fit_batch, curve_fit_batch_lockstep,
-    least_squares, solve_lockstep,
+    CurveFitOptions, Differenced, ErrorKind, Evaluation, FitOutcome, JacSpec, LeastsqOptions,
+    LockstepOptions, Options, PerFitModel, Sigma, Starts, curve_fit, curve_fit_batch,
+    curve_fit_batch_lockstep, least_squares, solve_lockstep,
 };
 use trustfit_problems::gauss2d::{N_PARAMS, Workload};
 
@@ -53,14 +53,19 @@ fn results_do_not_depend_on_block_size_threads_or_batch_company() {
         fn num_residuals(&self) -> usize {
             25
         }
-        fn eval(
-            &self,
-            _: &[usize],
-            x: &[f64],
-            f: &mut [f64],
-            j: &mut [f64],
-        ) -> Result<(), CallbackError> {
-            self.0.eval(&[self.1], x, f, j)
+        fn eval(&self, e: Evaluation<'_>) -> Result<(), CallbackError> {
+            let Evaluation {
+                fits: _,
+                x,
+                f,
+                jac: j,
+            } = e;
+            self.0.eval(Evaluation {
+                fits: &[self.1],
+                x,
+                f,
+                jac: j,
+            })
         }
     }
     for k in [0, 17, 299] {
@@ -179,34 +184,8 @@ fn differences_agree_with_the_analytic_jacobian() {
     }
 }
 
-/// a·exp(b·t) + c at 12 shared t, with its Jacobian.
-const M: usize = 12;
-fn t(i: usize) -> f64 {
-    i as f64 * 0.25
-}
-fn values(p: &[f64], out: &mut [f64]) {
-    for (i, o) in out.iter_mut().enumerate() {
-        *o = p[0] * (p[1] * t(i)).exp() + p[2];
-    }
-}
-fn model() -> impl trustfit::Residuals + Sync {
-    trustfit::from_fn(M, values).with_jacobian(|p: &[f64], jac: &mut [f64]| {
-        for i in 0..M {
-            let e = (p[1] * t(i)).exp();
-            jac[i * 3..i * 3 + 3].copy_from_slice(&[e, p[0] * t(i) * e, 1.0]);
-        }
-    })
-}
-fn data(k: usize) -> Vec<f64> {
-    (0..k)
-        .flat_map(|r| {
-            let (a, b) = (1.0 + 0.07 * (r % 13) as f64, -0.4 - 0.03 * (r % 7) as f64);
-            (0..M).map(move |i| {
-                a * (b * t(i)).exp() + 0.2 + 0.004 * (((r * 17 + i * 5) % 11) as f64 - 5.0)
-            })
-        })
-        .collect()
-}
+mod common;
+use common::decay_rows::{M, data, model, t, values};
 
 #[test]
 fn batch_curve_fit_lockstep_matches_curve_fit_on_each_row() {
@@ -301,13 +280,8 @@ fn a_model_error_stops_the_batch_and_is_returned_unchanged() {
         fn num_residuals(&self) -> usize {
             2
         }
-        fn eval(
-            &self,
-            fits: &[usize],
-            x: &[f64],
-            f: &mut [f64],
-            jac: &mut [f64],
-        ) -> Result<(), CallbackError> {
+        fn eval(&self, e: Evaluation<'_>) -> Result<(), CallbackError> {
+            let Evaluation { fits, x, f, jac } = e;
             if fits.contains(&33) && x.iter().any(|v| *v > 1.5) {
                 return Err(CallbackError::new("fit 33 diverged"));
             }

@@ -3,11 +3,11 @@
 //! Rust model fit by fit), are turned into weighted residuals `(model − y)/σ` here, and
 //! the covariance comes from the normal equations the engine already holds.
 
-use super::batch_curve_fit::{BatchCurveFit, BatchCurveFitOptions, BatchSigma, check_sigma};
+use super::batch_options::{BatchCurveFit, BatchCurveFitOptions, BatchSigma, check_rows};
 use super::covariance::scale_unscaled;
 use crate::batch::FitOutcome;
 use crate::error::{CallbackError, Error};
-use crate::lockstep::{BlockModel, LockstepOptions};
+use crate::lockstep::{BlockModel, Evaluation, LockstepOptions};
 use crate::options::JacSpec;
 
 /// Rows of y as residuals of a block model of values: `(v − y)/σ`, 0 (and a zero J
@@ -39,15 +39,10 @@ impl<B: BlockModel + ?Sized> BlockModel for CurveRows<'_, B> {
         self.m
     }
 
-    fn eval(
-        &self,
-        fits: &[usize],
-        x: &[f64],
-        f: &mut [f64],
-        jac: &mut [f64],
-    ) -> Result<(), CallbackError> {
+    fn eval(&self, e: Evaluation<'_>) -> Result<(), CallbackError> {
+        let Evaluation { fits, x, f, jac } = e;
         let (n, m) = (self.n, self.m);
-        self.values.eval(fits, x, f, jac)?;
+        self.values.eval(Evaluation { fits, x, f, jac })?;
         let rows = f.chunks_exact_mut(m).zip(jac.chunks_exact_mut(m * n));
         for (&k, (fr, jr)) in fits.iter().zip(rows) {
             if self.valid[k] < n || self.valid[k] == 0 {
@@ -112,15 +107,7 @@ pub fn curve_fit_batch_lockstep<B: BlockModel + ?Sized>(
     opts: &BatchCurveFitOptions<'_>,
 ) -> Result<BatchCurveFit, Error> {
     let m = model.num_residuals();
-    if m == 0 || !ydata.len().is_multiple_of(m) {
-        return Err(Error::ShapeMismatch {
-            what: "`ydata` must hold K rows of the model's M points.".into(),
-            expected: format!("K·{m} values"),
-            got: ydata.len().to_string(),
-        });
-    }
-    let k = ydata.len() / m;
-    check_sigma(&opts.sigma, m, k)?;
+    let k = check_rows(ydata, m, &opts.sigma)?;
     let lockstep = lockstep_options(opts)?;
     let n = match opts.p0 {
         crate::Starts::Shared(p) => p.len(),

@@ -5,14 +5,14 @@
 
 mod batch_curve_fit;
 mod batch_lockstep;
+mod batch_options;
 mod covariance;
 mod curve_fit;
 mod leastsq;
 
-pub use batch_curve_fit::{
-    BatchCurveFit, BatchCurveFitOptions, BatchSigma, BatchSolver, curve_fit_batch,
-};
+pub use batch_curve_fit::curve_fit_batch;
 pub use batch_lockstep::curve_fit_batch_lockstep;
+pub use batch_options::{BatchCurveFit, BatchCurveFitOptions, BatchSigma, BatchSolver};
 pub use covariance::{Covariance, covariance_from_jacobian, pinv_jtj};
 pub use curve_fit::{CurveFitOptions, CurveFitResult, Sigma, curve_fit};
 pub use leastsq::{LeastsqOptions, LeastsqResult, leastsq, leastsq_message};

@@ -13,7 +13,7 @@ use crate::error::{CallbackError, ErrorKind};
 use crate::report::Status;
 
 use super::kernels;
-use super::model::BlockModel;
+use super::model::{BlockModel, Evaluation};
 
 /// The per-thread buffers of a block: fit state by slot, evaluation buffers by
 /// position among the fits evaluated this round.
@@ -147,12 +147,12 @@ impl Block {
     /// One model call for every trial point.
     fn evaluate<M: BlockModel + ?Sized>(&mut self, model: &M) -> Result<(), CallbackError> {
         let (n, m, t) = (self.n, self.m, self.trial_ids.len());
-        model.eval(
-            &self.trial_ids,
-            &self.xt[..t * n],
-            &mut self.f[..t * m],
-            &mut self.jac[..t * m * n],
-        )
+        model.eval(Evaluation {
+            fits: &self.trial_ids,
+            x: &self.xt[..t * n],
+            f: &mut self.f[..t * m],
+            jac: &mut self.jac[..t * m * n],
+        })
     }
 
     /// The start's χ², normal equations and gtol test; a start that is not finite fails.

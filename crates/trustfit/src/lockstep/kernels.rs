@@ -93,39 +93,14 @@ fn damped_fixed<const N: usize>(
         l[p][..=p].copy_from_slice(&a[p * N..p * N + p + 1]);
         l[p][p] += damping(p);
     }
-    for j in 0..N {
-        let mut d = l[j][j];
-        for k in 0..j {
-            d -= l[j][k] * l[j][k];
-        }
-        if !(d > 0.0 && d.is_finite()) {
-            return false;
-        }
-        let d = d.sqrt();
-        l[j][j] = d;
-        for i in j + 1..N {
-            let mut v = l[i][j];
-            for k in 0..j {
-                v -= l[i][k] * l[j][k];
-            }
-            l[i][j] = v / d;
-        }
+    if !cholesky_fixed(&mut l) {
+        return false;
     }
     let mut t = [0.0_f64; N];
-    for i in 0..N {
-        let mut v = -g[i];
-        for k in 0..i {
-            v -= l[i][k] * t[k];
-        }
-        t[i] = v / l[i][i];
+    for (ti, gi) in t.iter_mut().zip(g) {
+        *ti = -gi;
     }
-    for i in (0..N).rev() {
-        let mut v = t[i];
-        for k in i + 1..N {
-            v -= l[k][i] * t[k];
-        }
-        t[i] = v / l[i][i];
-    }
+    solve_fixed(&l, &mut t);
     step.copy_from_slice(&t);
     t.iter().all(|v| v.is_finite())
 }
@@ -150,6 +125,48 @@ fn damped_any(
     }
     small_solve(work, n, step);
     step.iter().all(|v| v.is_finite())
+}
+
+/// In-place Cholesky `A = L Lᵀ` of the lower triangle of `l` (as
+/// [`small_cholesky`]); false when A is not positive definite or not finite.
+fn cholesky_fixed<const N: usize>(l: &mut [[f64; N]; N]) -> bool {
+    for j in 0..N {
+        let mut d = l[j][j];
+        for k in 0..j {
+            d -= l[j][k] * l[j][k];
+        }
+        if !(d > 0.0 && d.is_finite()) {
+            return false;
+        }
+        let d = d.sqrt();
+        l[j][j] = d;
+        for i in j + 1..N {
+            let mut v = l[i][j];
+            for k in 0..j {
+                v -= l[i][k] * l[j][k];
+            }
+            l[i][j] = v / d;
+        }
+    }
+    true
+}
+
+/// Solves `L Lᵀ t = t` in place for the factor of [`cholesky_fixed`] (as [`small_solve`]).
+fn solve_fixed<const N: usize>(l: &[[f64; N]; N], t: &mut [f64; N]) {
+    for i in 0..N {
+        let mut v = t[i];
+        for k in 0..i {
+            v -= l[i][k] * t[k];
+        }
+        t[i] = v / l[i][i];
+    }
+    for i in (0..N).rev() {
+        let mut v = t[i];
+        for k in i + 1..N {
+            v -= l[k][i] * t[k];
+        }
+        t[i] = v / l[i][i];
+    }
 }
 
 /// `(A)⁻¹` into `cov` (n×n, both triangles) from `a`, A with its lower triangle filled,
@@ -187,23 +204,8 @@ fn inverse_fixed<const N: usize>(a: &[f64], ratio: f64, cov: &mut [f64]) -> bool
     for p in 0..N {
         l[p][..=p].copy_from_slice(&a[p * N..p * N + p + 1]);
     }
-    for j in 0..N {
-        let mut d = l[j][j];
-        for k in 0..j {
-            d -= l[j][k] * l[j][k];
-        }
-        if !(d > 0.0 && d.is_finite()) {
-            return false;
-        }
-        let d = d.sqrt();
-        l[j][j] = d;
-        for i in j + 1..N {
-            let mut v = l[i][j];
-            for k in 0..j {
-                v -= l[i][k] * l[j][k];
-            }
-            l[i][j] = v / d;
-        }
+    if !cholesky_fixed(&mut l) {
+        return false;
     }
     if !well_conditioned((0..N).map(|j| l[j][j]), ratio) {
         return false;
@@ -211,20 +213,7 @@ fn inverse_fixed<const N: usize>(a: &[f64], ratio: f64, cov: &mut [f64]) -> bool
     for c in 0..N {
         let mut t = [0.0_f64; N];
         t[c] = 1.0;
-        for i in 0..N {
-            let mut v = t[i];
-            for k in 0..i {
-                v -= l[i][k] * t[k];
-            }
-            t[i] = v / l[i][i];
-        }
-        for i in (0..N).rev() {
-            let mut v = t[i];
-            for k in i + 1..N {
-                v -= l[k][i] * t[k];
-            }
-            t[i] = v / l[i][i];
-        }
+        solve_fixed(&l, &mut t);
         // Column c; keep the lower triangle and mirror it, so pcov is exactly symmetric.
         for i in c..N {
             cov[i * N + c] = t[i];

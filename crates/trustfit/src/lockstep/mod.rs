@@ -23,11 +23,11 @@ mod engine;
 mod kernels;
 mod model;
 
-pub use model::{BlockModel, BlockValues, Differenced, PerFitModel};
+pub use model::{BlockModel, BlockValues, Differenced, Evaluation, PerFitModel};
 
 use rayon::prelude::*;
 
-use crate::batch::{BatchResult, FitOutcome, FitSummary, Starts};
+use crate::batch::{BatchResult, Starts, in_pool};
 use crate::error::{Error, ErrorKind};
 use crate::options::Bounds;
 use engine::{Block, Limits};
@@ -123,17 +123,7 @@ pub(crate) fn run<M: BlockModel + ?Sized>(
     } else {
         opts.bounds.resolve(n)?
     };
-    let failed = FitSummary {
-        cost: f64::NAN,
-        nfev: 0,
-        njev: 0,
-        outcome: FitOutcome::Failed(ErrorKind::NonFinite),
-    };
-    let mut result = BatchResult {
-        n,
-        x: vec![f64::NAN; count * n],
-        fits: vec![failed; count],
-    };
+    let mut result = BatchResult::unsolved(count, n, ErrorKind::NonFinite);
     let nn = if with_cov { n * n } else { 0 };
     // One value per fit without covariances, so that every block gets its chunk.
     let width = nn.max(1);
@@ -162,16 +152,7 @@ pub(crate) fn run<M: BlockModel + ?Sized>(
             },
         )
     };
-    match opts.threads {
-        Some(t) => {
-            let pool = rayon::ThreadPoolBuilder::new()
-                .num_threads(t.max(1))
-                .build()
-                .map_err(|e| Error::option("threads", format!("no thread pool: {e}")))?;
-            pool.install(|| solve_all(&mut result, &mut cov))?;
-        }
-        None => solve_all(&mut result, &mut cov)?,
-    }
+    in_pool(opts.threads, || solve_all(&mut result, &mut cov))??;
     if nn == 0 {
         cov.clear();
     }
@@ -194,17 +175,7 @@ impl Start<'_> {
 }
 
 fn starts_of<'a>(starts: Starts<'a>, count: usize) -> Result<(&'a [f64], usize), Error> {
-    let (x0, n) = match starts {
-        Starts::Shared(x) => (x, x.len()),
-        Starts::PerFit(x) => (x, x.len().checked_div(count).unwrap_or(0)),
-    };
-    if n == 0 || (x0.len() != n && x0.len() != count * n) {
-        return Err(Error::ShapeMismatch {
-            what: "`x0` must hold one start of n ≥ 1 values, or one per fit.".into(),
-            expected: format!("(n,) or ({count}·n,)"),
-            got: format!("({},)", x0.len()),
-        });
-    }
+    let (x0, n) = starts.checked(count)?;
     if x0.iter().any(|v| !v.is_finite()) && x0.len() == n {
         return Err(Error::option("x0", "must only have finite values."));
     }

@@ -19,7 +19,8 @@ use crate::problem::Residuals;
 /// struct Lines<'a> { y: &'a [f64] }
 /// impl BlockModel for Lines<'_> {
 ///     fn num_residuals(&self) -> usize { 3 }
-///     fn eval(&self, fits: &[usize], x: &[f64], f: &mut [f64], jac: &mut [f64]) -> Result<(), CallbackError> {
+///     fn eval(&self, e: trustfit::Evaluation<'_>) -> Result<(), CallbackError> {
+///         let trustfit::Evaluation { fits, x, f, jac } = e;
 ///         for (r, &k) in fits.iter().enumerate() {
 ///             for i in 0..3 {
 ///                 f[r * 3 + i] = x[r] * i as f64 - self.y[k * 3 + i];
@@ -38,19 +39,31 @@ pub trait BlockModel: Sync {
     /// Residuals per fit (m).
     fn num_residuals(&self) -> usize;
 
-    /// For fits `fits` (ascending batch indices) at parameters `x` (row-major
-    /// `fits.len() × n`), writes their residuals into `f` (`fits.len() × m`) and their
-    /// Jacobians into `jac` (`fits.len()` blocks of row-major `m × n`).
+    /// Writes the residuals and Jacobians of the fits `e.fits` at `e.x` into `e.f` and
+    /// `e.jac` (shapes: [`Evaluation`]).
     ///
     /// # Errors
     /// Any error of the model: the whole batch stops and returns it.
-    fn eval(
-        &self,
-        fits: &[usize],
-        x: &[f64],
-        f: &mut [f64],
-        jac: &mut [f64],
-    ) -> Result<(), CallbackError>;
+    fn eval(&self, e: Evaluation<'_>) -> Result<(), CallbackError>;
+}
+
+/// One call of [`BlockModel::eval`]: which fits, at which parameters, and where their
+/// residuals and Jacobians go.
+///
+/// ```
+/// let (mut f, mut jac) = ([0.0; 2], [0.0; 2]);
+/// let e = trustfit::Evaluation { fits: &[4, 9], x: &[1.0, 2.0], f: &mut f, jac: &mut jac };
+/// assert_eq!(e.x.len() / e.fits.len(), 1); // n = 1
+/// ```
+pub struct Evaluation<'a> {
+    /// Ascending batch indices of the fits asked for.
+    pub fits: &'a [usize],
+    /// Their parameters, row-major `fits.len() × n`.
+    pub x: &'a [f64],
+    /// Their residuals, row-major `fits.len() × m`.
+    pub f: &'a mut [f64],
+    /// Their Jacobians: `fits.len()` blocks of row-major `m × n`.
+    pub jac: &'a mut [f64],
 }
 
 /// Residuals of many fits evaluated together, without derivatives: [`Differenced`]
@@ -118,13 +131,8 @@ impl<V: BlockValues> BlockModel for Differenced<V> {
         self.values.num_residuals()
     }
 
-    fn eval(
-        &self,
-        fits: &[usize],
-        x: &[f64],
-        f: &mut [f64],
-        jac: &mut [f64],
-    ) -> Result<(), CallbackError> {
+    fn eval(&self, e: Evaluation<'_>) -> Result<(), CallbackError> {
+        let Evaluation { fits, x, f, jac } = e;
         self.values.values(fits, x, f)?;
         // The thread's buffers, kept between calls: a block's shifted points and their
         // values can be megabytes, which fresh allocations would page in every round.
@@ -218,13 +226,8 @@ impl<P: Residuals, F: Fn(usize) -> P + Sync> BlockModel for PerFitModel<F> {
         self.m
     }
 
-    fn eval(
-        &self,
-        fits: &[usize],
-        x: &[f64],
-        f: &mut [f64],
-        jac: &mut [f64],
-    ) -> Result<(), CallbackError> {
+    fn eval(&self, e: Evaluation<'_>) -> Result<(), CallbackError> {
+        let Evaluation { fits, x, f, jac } = e;
         let m = self.m;
         let n = x.len().checked_div(fits.len()).unwrap_or(0);
         let mut xh = vec![0.0; n];

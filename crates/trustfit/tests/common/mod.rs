@@ -1,2 +1,3 @@
+pub mod decay_rows;
 pub mod fixture_problems;
 pub mod logged;
