@@ -6,7 +6,7 @@
 //! or `jac` stops the batch and is raised unchanged.
 
 use numpy::{PyArray2, PyArrayMethods, PyReadonlyArray2, PyUntypedArrayMethods};
-use pyo3::exceptions::PyValueError;
+use pyo3::exceptions::{PyTypeError, PyValueError};
 use pyo3::prelude::*;
 use pyo3::types::{PyDict, PyTuple};
 use trustfit::{
@@ -68,6 +68,11 @@ impl PyModel {
         what: &str,
         dst: &mut [f64],
     ) -> PyResult<()> {
+        if out.is_none() {
+            return Err(PyTypeError::new_err(format!(
+                "the vectorized {what} returned None; it must return an array of shape {shape:?}"
+            )));
+        }
         let kwargs = PyDict::new(py);
         kwargs.set_item("dtype", "float64")?;
         let mut arr = self.contiguous.bind(py).call((out,), Some(&kwargs))?;

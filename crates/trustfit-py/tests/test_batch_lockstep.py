@@ -176,6 +176,10 @@ def test_a_model_of_the_wrong_shape_says_what_it_must_return():
     data, p0, _ = workload(4)
     with pytest.raises(ValueError, match=r"must return \[4, 25\]"):
         trustfit.batch.curve_fit(lambda xy, *p: np.ones((3, 2)), XY, data, p0=p0)
+    with pytest.raises(TypeError, match="returned None"):
+        trustfit.batch.curve_fit(lambda xy, *p: None, XY, data, p0=p0)
+    with pytest.raises(ValueError, match="`block` must be a positive integer"):
+        trustfit.batch.curve_fit(vgauss, XY, data, p0=p0, block=0)
 
 
 def test_parameter_count_from_the_signature_and_broadcast_results():

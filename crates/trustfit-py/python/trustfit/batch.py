@@ -284,7 +284,9 @@ def _curve_fit_callable(f: Any, xdata: Any, ydata: Any, p0: Any, sigma: Any,
     # About 2^18 values of J per block (1747 fits of 25 points and 5 parameters): enough
     # fits per call to amortise the call, numpy's temporaries still in cache; never fewer
     # than 256 fits.
-    block = kwargs.get("block") or max(1, min(k, max(256, (1 << 18) // max(1, m * (n + 1)))))
+    block = kwargs.get("block")
+    if block is None:
+        block = max(1, min(k, max(256, (1 << 18) // max(1, m * (n + 1)))))
     res = _trustfit.batch_curve_fit_callable(
         f, x, np.ascontiguousarray(y), starts, sigma=sig, absolute_sigma=bool(absolute_sigma),
         jac=jac if callable(jac) else None,
