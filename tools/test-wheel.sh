@@ -12,6 +12,9 @@
 # Reuses $CARGO_TARGET_DIR (default target/) and .venv's maturin, as tools/test-python.sh:
 # after its `maturin develop --release` the wheel build compiles nothing; the sdist build
 # recompiles trustfit's own three crates (about 35 s on 2 cores), not the dependencies.
+# (Cargo keys those artifacts by the crates' paths inside the workspace, so the sdist's
+# build replaces the repository's; compiled from the same sources, they stay valid, and
+# an edited file is newer than them, which triggers the usual rebuild.)
 # Needs python3 and cargo; pip fetches numpy, scipy and matplotlib (its cache serves
 # repeated runs) and, for pip's isolated sdist build, maturin.
 set -euo pipefail
