@@ -1,9 +1,11 @@
 #!/usr/bin/env bash
 # Runs every test of the project: formatting, lints, Rust tests (unit, integration,
-# doctests) for the whole workspace, a CLI smoke run, and the Python package's pytest
+# doctests) for the whole workspace, a CLI smoke run, the Python package's pytest
 # suite (tools/test-python.sh builds it into .venv, installing maturin, numpy, scipy,
-# pytest and mypy from PyPI). Needs cargo and python3 (and ../shared/data for the NIST
-# tests, which skip with a printed reason when it is absent).
+# pytest, mypy and matplotlib from PyPI), and the package as users install it
+# (tools/test-wheel.sh: the wheel in a fresh virtual environment without cargo, running
+# the README's examples; the sdist built by pip). Needs cargo and python3 (and
+# ../shared/data for the NIST tests, which skip with a printed reason when it is absent).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -36,4 +38,7 @@ echo "== Python package (tools/test-python.sh)"
 bash tools/test-python.sh
 py_passed=$( (grep -oE '[0-9]+ passed' target/pytest-output.txt || true) | tail -1 | awk '{print $1}')
 py_failed=$( (grep -oE '[0-9]+ failed' target/pytest-output.txt || true) | tail -1 | awk '{print $1}')
+
+echo "== wheel and sdist (tools/test-wheel.sh)"
+bash tools/test-wheel.sh
 echo "total: $((passed + ${py_passed:-0})) passed, $((failed + ${py_failed:-0})) failed"

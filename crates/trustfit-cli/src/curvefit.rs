@@ -85,6 +85,11 @@ pub struct FitResult {
     pub reduced_chi2: f64,
     /// Coefficient of determination (weighted by 1/σ² when σ is given).
     pub r2: f64,
+    /// Akaike information criterion m·ln(χ²/m) + 2n (lmfit's definition: Gaussian errors
+    /// with their scale estimated, constants dropped).
+    pub aic: f64,
+    /// Bayesian information criterion m·ln(χ²/m) + n·ln(m) (lmfit's definition).
+    pub bic: f64,
     /// The method used.
     pub method: Method,
     /// scipy's status (`ier` for lm, `status` for trf/dogbox).
@@ -227,7 +232,14 @@ pub fn fit(spec: &FitSpec) -> Result<FitResult, String> {
             fitted.fill(f64::NAN);
         }
     });
-    let (chi2, dof, reduced_chi2, r2) = statistics(&spec.y, &fitted, &w, n);
+    let Statistics {
+        chi2,
+        dof,
+        reduced_chi2,
+        r2,
+        aic,
+        bic,
+    } = statistics(&spec.y, &fitted, &w, n);
     Ok(FitResult {
         popt,
         stderr: cov.stderr,
@@ -238,6 +250,8 @@ pub fn fit(spec: &FitSpec) -> Result<FitResult, String> {
         dof,
         reduced_chi2,
         r2,
+        aic,
+        bic,
         method,
         status,
         message,
@@ -250,8 +264,20 @@ pub fn fit(spec: &FitSpec) -> Result<FitResult, String> {
     })
 }
 
-/// χ², degrees of freedom, reduced χ² and R² (weighted by `w²`) of a fit with `n` parameters.
-fn statistics(y: &[f64], fitted: &[f64], w: &[f64], n: usize) -> (f64, i64, f64, f64) {
+/// The goodness-of-fit numbers of the report (the Python package's `fit_report`
+/// computes the same, formula for formula).
+struct Statistics {
+    chi2: f64,
+    dof: i64,
+    reduced_chi2: f64,
+    r2: f64,
+    aic: f64,
+    bic: f64,
+}
+
+/// χ², degrees of freedom, reduced χ², R² (weighted by `w²`), AIC and BIC of a fit with
+/// `n` parameters.
+fn statistics(y: &[f64], fitted: &[f64], w: &[f64], n: usize) -> Statistics {
     let m = y.len();
     let chi2: f64 = (0..m).map(|i| ((y[i] - fitted[i]) * w[i]).powi(2)).sum();
     let dof = m as i64 - n as i64;
@@ -259,7 +285,17 @@ fn statistics(y: &[f64], fitted: &[f64], w: &[f64], n: usize) -> (f64, i64, f64,
     let wsum: f64 = w.iter().map(|w| w * w).sum();
     let ybar = (0..m).map(|i| w[i] * w[i] * y[i]).sum::<f64>() / wsum;
     let ss_tot: f64 = (0..m).map(|i| (w[i] * (y[i] - ybar)).powi(2)).sum();
-    (chi2, dof, reduced_chi2, 1.0 - chi2 / ss_tot)
+    // −2·ln L of Gaussian errors with the scale estimated, up to a constant: m·ln(χ²/m).
+    let (mf, nf) = (m as f64, n as f64);
+    let neg2_log_l = mf * (chi2 / mf).ln();
+    Statistics {
+        chi2,
+        dof,
+        reduced_chi2,
+        r2: 1.0 - chi2 / ss_tot,
+        aic: neg2_log_l + 2.0 * nf,
+        bic: neg2_log_l + mf.ln() * nf,
+    }
 }
 
 /// The formula's evaluation buffers for the solver's callbacks (which take `&self`).
@@ -420,6 +456,10 @@ mod tests {
             assert_eq!(r.dof, 2);
             assert!((r.chi2 - 2.0 * r.cost).abs() < 1e-12 * r.chi2);
             assert!(r.r2 > 0.9 && r.r2 < 1.0);
+            // lmfit's definitions: m·ln(χ²/m) + 2n and m·ln(χ²/m) + n·ln(m), m = 4, n = 2.
+            let base = 4.0 * (r.chi2 / 4.0).ln();
+            assert!((r.aic - (base + 4.0)).abs() < 1e-12 * r.aic.abs().max(1.0));
+            assert!((r.bic - (base + 2.0 * 4f64.ln())).abs() < 1e-12 * r.bic.abs().max(1.0));
             assert!((r.correlation[1] - r.correlation[2]).abs() < 1e-12);
             assert!((r.correlation[0] - 1.0).abs() < 1e-12);
         }

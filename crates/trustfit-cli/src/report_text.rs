@@ -12,7 +12,8 @@
 //!   "cost": f, "chi2": f, "reduced_chi2": f, "dof": int, "r2": f,
 //!   "method": "lm"|"trf"|"dogbox", "loss": str, "f_scale": f,
 //!   "absolute_sigma": bool, "status": int, "message": str, "success": bool,
-//!   "nfev": int, "njev": int|null, "warning": str|null }
+//!   "nfev": int, "njev": int|null, "warning": str|null,
+//!   "aic": f, "bic": f }                            // appended: earlier fields keep their order
 //! ```
 
 use std::collections::BTreeMap;
@@ -83,6 +84,10 @@ pub struct FitJson {
     pub njev: Option<usize>,
     /// Covariance warning.
     pub warning: Option<String>,
+    /// Akaike information criterion m·ln(χ²/m) + 2n (null when χ² = 0).
+    pub aic: Option<f64>,
+    /// Bayesian information criterion m·ln(χ²/m) + n·ln(m) (null when χ² = 0).
+    pub bic: Option<f64>,
 }
 
 fn fin(v: f64) -> Option<f64> {
@@ -141,6 +146,8 @@ pub fn to_json(spec: &FitSpec, r: &FitResult, y_name: &str) -> FitJson {
         nfev: r.nfev,
         njev: r.njev,
         warning: r.warning.clone(),
+        aic: fin(r.aic),
+        bic: fin(r.bic),
     }
 }
 
@@ -266,12 +273,14 @@ pub fn text(spec: &FitSpec, r: &FitResult, source: &str, y_name: &str) -> String
         }
     }
     let _ = writeln!(s);
-    let rows: [(&str, String); 6] = [
+    let rows: [(&str, String); 8] = [
         ("cost", num(r.cost)),
         ("chi2", num(r.chi2)),
         ("reduced chi2", num(r.reduced_chi2)),
         ("degrees of freedom", r.dof.to_string()),
         ("R^2", format!("{:.8}", r.r2)),
+        ("AIC", format!("{:.4}", r.aic)),
+        ("BIC", format!("{:.4}", r.bic)),
         (
             "method",
             format!(

@@ -57,6 +57,8 @@ fn fit_text_report_and_png_plot() {
         "reduced chi2",
         "degrees of freedom  27",
         "R^2",
+        "AIC",
+        "BIC",
         "method              lm",
         "converged (status",
     ] {
@@ -107,9 +109,19 @@ fn fit_json_schema() {
         "nfev",
         "njev",
         "warning",
+        "aic",
+        "bic",
     ] {
         assert!(keys.contains(&k), "{k} missing: {keys:?}");
     }
+    // aic and bic were added after the first schema: appended, the others keep their order.
+    let at = |key: &str| text.find(&format!("\"{key}\":")).unwrap();
+    assert!(at("njev") < at("warning") && at("warning") < at("aic") && at("aic") < at("bic"));
+    let (m, chi2) = (30.0_f64, v["chi2"].as_f64().unwrap());
+    let aic = m * (chi2 / m).ln() + 2.0 * 3.0;
+    assert!((v["aic"].as_f64().unwrap() - aic).abs() <= 1e-12 * aic.abs());
+    let bic = m * (chi2 / m).ln() + m.ln() * 3.0;
+    assert!((v["bic"].as_f64().unwrap() - bic).abs() <= 1e-12 * bic.abs());
     assert_eq!(v["model"], "a*exp(-k*t) + c");
     assert_eq!(v["method"], "trf");
     assert_eq!(v["loss"], "soft_l1");

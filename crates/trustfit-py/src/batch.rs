@@ -6,7 +6,8 @@
 use std::cell::RefCell;
 
 use numpy::{
-    IntoPyArray, PyArrayMethods, PyReadonlyArray1, PyReadonlyArray2, PyUntypedArrayMethods,
+    IntoPyArray, PyArray1, PyArrayMethods, PyReadonlyArray1, PyReadonlyArray2,
+    PyUntypedArrayMethods,
 };
 use pyo3::exceptions::PyValueError;
 use pyo3::prelude::*;
@@ -109,6 +110,54 @@ pub fn formula_symbols(formula: &str, names: Vec<String>) -> PyResult<(Vec<Strin
     Ok((f.params().to_vec(), f.columns().to_vec()))
 }
 
+/// The formula's values at the parameters `params` (in the order of first appearance)
+/// over the variables `names` = `columns` (each of the same length M): what
+/// `trustfit.batch.curve_fit` fitted, for `fit_report`'s χ² and `plot_fit`'s curve.
+/// Non-finite values are returned as they are.
+#[pyfunction]
+pub fn formula_eval<'py>(
+    py: Python<'py>,
+    formula: &str,
+    names: Vec<String>,
+    columns: Vec<PyReadonlyArray1<'py, f64>>,
+    params: PyReadonlyArray1<'py, f64>,
+) -> PyResult<Bound<'py, PyArray1<f64>>> {
+    let f = Formula::parse(formula, &names).map_err(|e| PyValueError::new_err(e.to_string()))?;
+    if names.len() != columns.len() {
+        return Err(PyValueError::new_err(format!(
+            "{} variable names for {} columns",
+            names.len(),
+            columns.len()
+        )));
+    }
+    // M: the length of the variables (1 for a formula of parameters only, without any).
+    let m = columns.first().map_or(1, |c| c.len());
+    let mut cols = Vec::with_capacity(f.columns().len());
+    for c in f.columns() {
+        let i = names
+            .iter()
+            .position(|n| n == c)
+            .ok_or_else(|| PyValueError::new_err(format!("no values for the variable {c:?}")))?;
+        let s = columns[i]
+            .as_slice()
+            .map_err(|_| PyValueError::new_err(format!("`xdata[{c:?}]` must be contiguous")))?;
+        if s.len() != m {
+            return Err(PyValueError::new_err(format!(
+                "`xdata[{c:?}]` has {} values, the first variable {m}",
+                s.len()
+            )));
+        }
+        cols.push(s);
+    }
+    let p = params
+        .as_slice()
+        .map_err(|_| PyValueError::new_err("`params` must be contiguous"))?;
+    let mut out = vec![0.0; m];
+    f.eval(&mut Workspace::for_formula(&f), p, &cols, &mut out)
+        .map_err(|e| PyValueError::new_err(e.to_string()))?;
+    Ok(out.into_pyarray(py))
+}
+
 /// Rows of a 2-d float64 array as one row-major slice.
 fn rows<'a>(a: &'a PyReadonlyArray2<'_, f64>, what: &str) -> PyResult<&'a [f64]> {
     a.as_slice()
@@ -201,7 +250,7 @@ pub fn batch_curve_fit_formula<'py>(
 }
 
 /// A batch's results as the dict `BatchFit` reads: popt, pcov, status, success, nfev,
-/// njev, cost, error.
+/// njev, cost, error, message (scipy's message for the status; "" for a failed fit).
 pub(crate) fn results(py: Python<'_>, fit: BatchCurveFit, k: usize) -> PyResult<Bound<'_, PyDict>> {
     let n = fit.n;
     let out = PyDict::new(py);
@@ -221,6 +270,14 @@ pub(crate) fn results(py: Python<'_>, fit: BatchCurveFit, k: usize) -> PyResult<
             FitOutcome::Failed(kind) => kind.as_str(),
         })
         .collect();
+    let message: Vec<&str> = fit
+        .fits
+        .iter()
+        .map(|s| match s.outcome {
+            FitOutcome::Solved(st) => st.message(),
+            FitOutcome::Failed(_) => "",
+        })
+        .collect();
     let success: Vec<bool> = fit.fits.iter().map(|s| s.outcome.success()).collect();
     let nfev: Vec<i64> = fit.fits.iter().map(|s| s.nfev as i64).collect();
     let njev: Vec<i64> = fit.fits.iter().map(|s| s.njev as i64).collect();
@@ -233,5 +290,6 @@ pub(crate) fn results(py: Python<'_>, fit: BatchCurveFit, k: usize) -> PyResult<
     out.set_item("njev", njev.into_pyarray(py))?;
     out.set_item("cost", cost.into_pyarray(py))?;
     out.set_item("error", error)?;
+    out.set_item("message", message)?;
     Ok(out)
 }

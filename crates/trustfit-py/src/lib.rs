@@ -238,6 +238,7 @@ fn _trustfit(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_function(wrap_pyfunction!(solve, m)?)?;
     m.add_function(wrap_pyfunction!(batch::batch_curve_fit_formula, m)?)?;
     m.add_function(wrap_pyfunction!(batch::formula_symbols, m)?)?;
+    m.add_function(wrap_pyfunction!(batch::formula_eval, m)?)?;
     m.add_function(wrap_pyfunction!(
         batch_callable::batch_curve_fit_callable,
         m

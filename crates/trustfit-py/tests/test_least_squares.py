@@ -314,10 +314,11 @@ def test_args_and_kwargs_reach_fun_and_jac():
 
 def test_public_names():
     # The package exports optimize's functions (scipy's names plus `covariance`), the
-    # error type and the version; optimize's own list is checked against its stub by
-    # stubtest.
+    # report and plot helpers, the error type and the version; optimize's own list is
+    # checked against its stub by stubtest.
     assert tf_optimize.__all__ == ["least_squares", "leastsq", "curve_fit", "covariance"]
-    assert trustfit.__all__ == [*tf_optimize.__all__, "TrustfitError", "__version__"]
+    assert trustfit.__all__ == [*tf_optimize.__all__, "fit_report", "FitReport",
+                                "ParamEstimate", "plot_fit", "TrustfitError", "__version__"]
     assert all(hasattr(trustfit, name) for name in trustfit.__all__)
     assert issubclass(trustfit.TrustfitError, RuntimeError)
 

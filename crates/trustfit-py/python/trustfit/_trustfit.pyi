@@ -15,6 +15,7 @@ __all__ = [
     "batch_curve_fit_formula",
     "batch_curve_fit_callable",
     "formula_symbols",
+    "formula_eval",
     "NAMES",
     "TrustfitError",
     "__version__",
@@ -88,6 +89,15 @@ def formula_symbols(formula: str, names: list[str]) -> tuple[list[str], list[str
     """The formula's parameters (order of first appearance) and the variables of
     ``names`` it uses."""
 
+def formula_eval(
+    formula: str,
+    names: list[str],
+    columns: list[npt.NDArray[np.float64]],
+    params: npt.NDArray[np.float64],
+) -> npt.NDArray[np.float64]:
+    """The formula's values at ``params`` (order of first appearance) over the variables
+    ``names`` = ``columns`` (each of length M): an (M,) array."""
+
 def batch_curve_fit_formula(
     formula: str,
     names: list[str],
@@ -103,7 +113,7 @@ def batch_curve_fit_formula(
     block: int = 64,
 ) -> dict[str, Any]:
     """Fits the formula to every row of ydata (K, M) on all cores, without the GIL:
-    popt, pcov, status, success, nfev, njev, cost, error, param_names."""
+    popt, pcov, status, success, nfev, njev, cost, error, message, param_names."""
 
 def batch_curve_fit_callable(
     f: Callable[..., Any],
@@ -124,4 +134,4 @@ def batch_curve_fit_callable(
 ) -> dict[str, Any]:
     """Fits the vectorized Python model f(xdata, *params) (params (K_active, 1), result
     (K_active, M)) to every row of ydata in lock-step; the GIL is held only while f or
-    jac runs. popt, pcov, status, success, nfev, njev, cost, error."""
+    jac runs. popt, pcov, status, success, nfev, njev, cost, error, message."""

@@ -55,10 +55,30 @@ class BatchFit:
     Attributes: ``popt`` (K, n), ``pcov`` (K, n, n), ``perr`` (K, n) = √diag(pcov),
     ``status`` (K,) (scipy's status of ``least_squares``; -3 for a fit that could not
     run), ``success`` (K,), ``nfev`` (K,), ``njev`` (K,), ``cost`` (K,), ``error`` (K
-    strings: why a fit failed, or ""), ``param_names`` (n names, the columns of popt).
+    strings: why a fit failed, or ""), ``message`` (K strings: scipy's message for the
+    status, "" for a fit that could not run), ``param_names`` (n names, the columns of
+    popt).
+
+    And what was fitted, for ``trustfit.fit_report(fit, index=k)`` and
+    ``trustfit.plot_fit``: ``model`` (the formula or function), ``xdata`` (as given),
+    ``ydata`` (K, M) and ``sigma`` (None, or (1, M) or (K, M)) as float64 arrays (the
+    caller's arrays when they already were: no copy), ``absolute_sigma``, ``method``
+    and ``loss``; ``model_values(k)`` evaluates the model at row k's parameters.
     """
 
-    def __init__(self, res: dict[str, Any]) -> None:
+    def __init__(
+        self,
+        res: dict[str, Any],
+        *,
+        model: Any = None,
+        xdata: Any = None,
+        variables: Optional[tuple[list[str], list[np.ndarray]]] = None,
+        ydata: Optional[np.ndarray] = None,
+        sigma: Optional[np.ndarray] = None,
+        absolute_sigma: bool = False,
+        method: Optional[str] = None,
+        loss: Optional[str] = None,
+    ) -> None:
         self.popt: np.ndarray = res["popt"]
         self.pcov: np.ndarray = res["pcov"]
         self.status: np.ndarray = res["status"]
@@ -67,9 +87,41 @@ class BatchFit:
         self.njev: np.ndarray = res["njev"]
         self.cost: np.ndarray = res["cost"]
         self.error: list[str] = list(res["error"])
+        self.message: Optional[list[str]] = (
+            list(res["message"]) if "message" in res else None
+        )
         self.param_names: list[str] = list(res["param_names"])
         with np.errstate(invalid="ignore"):
             self.perr: np.ndarray = np.sqrt(np.diagonal(self.pcov, axis1=1, axis2=2))
+        self.model: Any = model
+        self.xdata: Any = xdata
+        self._variables = variables
+        self.ydata: Optional[np.ndarray] = ydata
+        self.sigma: Optional[np.ndarray] = sigma
+        self.absolute_sigma: bool = bool(absolute_sigma)
+        self.method: Optional[str] = method
+        self.loss: Optional[str] = loss
+
+    def model_values(self, k: int, xdata: Any = None) -> np.ndarray:
+        """The model at row ``k``'s fitted parameters, on the fit's ``xdata`` or on
+        ``xdata`` (the same form: a 1-D array, rows of a 2-D one or a dict of
+        variables): an (M,) array."""
+        p = np.ascontiguousarray(self.popt[k], dtype=np.float64)
+        if isinstance(self.model, str):
+            if xdata is None:
+                if self._variables is None:
+                    raise ValueError("this BatchFit does not carry its xdata")
+                names, cols = self._variables
+            else:
+                first = next(iter(xdata.values())) if isinstance(xdata, dict) else xdata
+                names, cols = _variables(xdata, np.shape(first)[-1])
+            return np.asarray(_trustfit.formula_eval(self.model, names, cols, p))
+        if self.model is None:
+            raise ValueError("this BatchFit does not carry its model")
+        x = self.xdata if xdata is None else xdata
+        # The vectorized model's convention: each parameter a (K_active, 1) array.
+        values = self.model(x, *(np.full((1, 1), v) for v in p))
+        return np.asarray(values, dtype=float).reshape(-1)
 
     def __len__(self) -> int:
         return self.popt.shape[0]
@@ -212,13 +264,16 @@ def curve_fit(
             options[key] = value
     if threads is not None and (int(threads) != threads or threads < 1):
         raise ValueError(f"`threads` must be a positive integer or None, got {threads!r}")
+    y = np.ascontiguousarray(y)
     res = _trustfit.batch_curve_fit_formula(
-        f, names, cols, np.ascontiguousarray(y), starts, options,
+        f, names, cols, y, starts, options,
         sigma=sig, absolute_sigma=bool(absolute_sigma),
         threads=None if threads is None else int(threads), lockstep=lockstep,
         block=_positive_int(block, "block"),
     )
-    return BatchFit(res)
+    return BatchFit(res, model=f, xdata=xdata, variables=(names, cols), ydata=y, sigma=sig,
+                    absolute_sigma=bool(absolute_sigma), method=method,
+                    loss=loss if isinstance(loss, str) else "linear")
 
 
 def _positive_int(value: Any, what: str) -> int:
@@ -287,8 +342,9 @@ def _curve_fit_callable(f: Any, xdata: Any, ydata: Any, p0: Any, sigma: Any,
     block = kwargs.get("block")
     if block is None:
         block = max(1, min(k, max(256, (1 << 18) // max(1, m * (n + 1)))))
+    y = np.ascontiguousarray(y)
     res = _trustfit.batch_curve_fit_callable(
-        f, x, np.ascontiguousarray(y), starts, sigma=sig, absolute_sigma=bool(absolute_sigma),
+        f, x, y, starts, sigma=sig, absolute_sigma=bool(absolute_sigma),
         jac=jac if callable(jac) else None,
         lb=None if b is None else b[0].tolist(), ub=None if b is None else b[1].tolist(),
         ftol=float(kwargs.get("ftol", 1e-8)), xtol=float(kwargs.get("xtol", 1e-8)),
@@ -296,4 +352,5 @@ def _curve_fit_callable(f: Any, xdata: Any, ydata: Any, p0: Any, sigma: Any,
         block=_positive_int(block, "block"),
     )
     res["param_names"] = names
-    return BatchFit(res)
+    return BatchFit(res, model=f, xdata=x, ydata=y, sigma=sig,
+                    absolute_sigma=bool(absolute_sigma), method="lockstep", loss="linear")
