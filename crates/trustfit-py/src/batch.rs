@@ -11,7 +11,7 @@ use numpy::{
 };
 use pyo3::exceptions::PyValueError;
 use pyo3::prelude::*;
-use pyo3::types::PyDict;
+use pyo3::types::{PyDict, PyList, PyString};
 use trustfit::{
     BatchCurveFit, BatchCurveFitOptions, BatchSigma, BatchSolver, BlockModel, CallbackError,
     FitOutcome, JacSpec, Residuals, Starts, curve_fit_batch, curve_fit_batch_lockstep,
@@ -249,6 +249,28 @@ pub fn batch_curve_fit_formula<'py>(
     Ok(out)
 }
 
+/// A Python list of `texts`, one str object per distinct text (a million fits share a
+/// handful of messages: references, not a million strings).
+fn shared_strings<'py>(
+    py: Python<'py>,
+    texts: impl Iterator<Item = &'static str>,
+) -> PyResult<Bound<'py, PyList>> {
+    let mut made: Vec<(&str, Bound<'py, PyString>)> = Vec::new();
+    let mut items = Vec::with_capacity(texts.size_hint().0);
+    for t in texts {
+        let s = match made.iter().find(|(k, _)| *k == t) {
+            Some((_, s)) => s.clone(),
+            None => {
+                let s = PyString::new(py, t);
+                made.push((t, s.clone()));
+                s
+            }
+        };
+        items.push(s);
+    }
+    PyList::new(py, items)
+}
+
 /// A batch's results as the dict `BatchFit` reads: popt, pcov, status, success, nfev,
 /// njev, cost, error, message (scipy's message for the status; "" for a failed fit).
 pub(crate) fn results(py: Python<'_>, fit: BatchCurveFit, k: usize) -> PyResult<Bound<'_, PyDict>> {
@@ -262,22 +284,20 @@ pub(crate) fn results(py: Python<'_>, fit: BatchCurveFit, k: usize) -> PyResult<
             FitOutcome::Failed(_) => -3,
         })
         .collect();
-    let error: Vec<&str> = fit
-        .fits
-        .iter()
-        .map(|s| match s.outcome {
+    let error = shared_strings(
+        py,
+        fit.fits.iter().map(|s| match s.outcome {
             FitOutcome::Solved(_) => "",
             FitOutcome::Failed(kind) => kind.as_str(),
-        })
-        .collect();
-    let message: Vec<&str> = fit
-        .fits
-        .iter()
-        .map(|s| match s.outcome {
+        }),
+    )?;
+    let message = shared_strings(
+        py,
+        fit.fits.iter().map(|s| match s.outcome {
             FitOutcome::Solved(st) => st.message(),
             FitOutcome::Failed(_) => "",
-        })
-        .collect();
+        }),
+    )?;
     let success: Vec<bool> = fit.fits.iter().map(|s| s.outcome.success()).collect();
     let nfev: Vec<i64> = fit.fits.iter().map(|s| s.nfev as i64).collect();
     let njev: Vec<i64> = fit.fits.iter().map(|s| s.njev as i64).collect();
