@@ -191,3 +191,30 @@ fn auto_needs_generic_residuals_and_parses_as_auto() {
     let pattern = SparsityPattern::from_entries(1, 1, [(0, 0)]).unwrap();
     assert_eq!(pattern.nnz(), 1);
 }
+
+#[test]
+fn lm_and_dogbox_take_auto_jacobians_as_analytic_ones() {
+    use trustfit::Method;
+    let case = minpack::cases()
+        .into_iter()
+        .find(|c| c.label() == "osborne2_n11_m65")
+        .unwrap();
+    for method in [Method::Lm, Method::Dogbox] {
+        let o = |jac| Options {
+            method,
+            ..opts(jac)
+        };
+        let auto = least_squares(&Auto(&case), &case.x0, &o(JacSpec::Auto)).unwrap();
+        let exact =
+            least_squares(&ProblemAdapter::new(&case), &case.x0, &o(JacSpec::Analytic)).unwrap();
+        assert_eq!(
+            (auto.nfev, auto.njev),
+            (exact.nfev, exact.njev),
+            "{method:?}"
+        );
+        assert!(
+            (auto.cost - exact.cost).abs() <= 1e-12 * exact.cost,
+            "{method:?}"
+        );
+    }
+}
