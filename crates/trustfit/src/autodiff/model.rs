@@ -75,11 +75,14 @@ impl<M: AutoResiduals> Auto<M> {
                 "auto_derivatives: the output must hold m × width values",
             ));
         }
-        let xd = seeding.seed::<N>(x);
-        let mut fd = vec![Dual::<N>::constant(0.0); m];
-        self.0.residuals(&xd, &mut fd)?;
+        // One allocation for the dual point and the dual residuals.
+        let mut duals = Vec::with_capacity(x.len() + m);
+        seeding.seed_into::<N>(x, &mut duals);
+        duals.resize(x.len() + m, Dual::constant(0.0));
+        let (xd, fd) = duals.split_at_mut(x.len());
+        self.0.residuals(xd, fd)?;
         if w > 0 {
-            for (row, fi) in out.chunks_exact_mut(w).zip(&fd) {
+            for (row, fi) in out.chunks_exact_mut(w).zip(fd.iter()) {
                 for (o, e) in row.iter_mut().zip(&fi.eps) {
                     *o = *e;
                 }
@@ -99,7 +102,7 @@ impl<M: AutoResiduals> Residuals for Auto<M> {
     fn has_auto(&self) -> bool {
         true
     }
-    /// Dual numbers of the smallest width from 1, 2, 4, 8, 12, 16 that holds the
+    /// Dual numbers of the smallest width from 1, 2, 3, 4, 6, 8, 12, 16 that holds the
     /// seeding's directions (one monomorphised copy of the model per width).
     fn auto_derivatives(
         &self,
@@ -110,8 +113,10 @@ impl<M: AutoResiduals> Residuals for Auto<M> {
         match seeding.width() {
             0 | 1 => self.pass::<1>(x, seeding, out),
             2 => self.pass::<2>(x, seeding, out),
-            3 | 4 => self.pass::<4>(x, seeding, out),
-            5..=8 => self.pass::<8>(x, seeding, out),
+            3 => self.pass::<3>(x, seeding, out),
+            4 => self.pass::<4>(x, seeding, out),
+            5 | 6 => self.pass::<6>(x, seeding, out),
+            7 | 8 => self.pass::<8>(x, seeding, out),
             9..=12 => self.pass::<12>(x, seeding, out),
             _ => self.pass::<16>(x, seeding, out),
         }

@@ -69,12 +69,22 @@ impl<'a> Seeding<'a> {
     /// assert_eq!((x[0].eps, x[1].eps), ([0.0, 1.0], [1.0, 0.0]));
     /// ```
     pub fn seed<const N: usize>(&self, x: &[f64]) -> Vec<Dual<N>> {
-        x.iter()
-            .enumerate()
-            .map(|(j, &v)| match self.direction(j) {
-                Some(d) => Dual::variable(v, d),
-                None => Dual::constant(v),
-            })
-            .collect()
+        let mut duals = Vec::with_capacity(x.len());
+        self.seed_into(x, &mut duals);
+        duals
+    }
+
+    /// [`seed`](Self::seed), appended to `duals` (whose capacity the caller chose).
+    ///
+    /// ```
+    /// let mut d = Vec::with_capacity(3);
+    /// trustfit::Seeding::new(&[0], 1).seed_into::<1>(&[2.0], &mut d);
+    /// assert_eq!((d.len(), d[0].eps), (1, [1.0]));
+    /// ```
+    pub fn seed_into<const N: usize>(&self, x: &[f64], duals: &mut Vec<Dual<N>>) {
+        duals.extend(x.iter().enumerate().map(|(j, &v)| match self.direction(j) {
+            Some(d) => Dual::variable(v, d),
+            None => Dual::constant(v),
+        }));
     }
 }
