@@ -494,6 +494,23 @@ impl TestProblem for MinpackCase {
     fn jacobian(&self, x: &[f64], jac: &mut [f64]) {
         jacobian(self.problem, self.m, x, jac);
     }
+
+    fn has_auto(&self) -> bool {
+        self.is_generic()
+    }
+
+    fn auto_derivatives(
+        &self,
+        x: &[f64],
+        seeding: &trustfit::Seeding<'_>,
+        out: &mut [f64],
+    ) -> Option<Result<(), CallbackError>> {
+        use trustfit::Residuals;
+        if !self.is_generic() {
+            return None;
+        }
+        Some(trustfit::Auto(self).auto_derivatives(x, seeding, out))
+    }
 }
 
 /// Helical valley angle θ(x1, x2) in turns, as in the MINPACK driver.

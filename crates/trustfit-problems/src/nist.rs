@@ -518,6 +518,20 @@ impl TestProblem for NistProblem {
                 .gradient(b, self.x[i], self.x2_at(i), &mut jac[i * n..(i + 1) * n]);
         }
     }
+
+    fn has_auto(&self) -> bool {
+        true
+    }
+
+    fn auto_derivatives(
+        &self,
+        x: &[f64],
+        seeding: &trustfit::Seeding<'_>,
+        out: &mut [f64],
+    ) -> Option<Result<(), CallbackError>> {
+        use trustfit::Residuals;
+        Some(trustfit::Auto(self).auto_derivatives(x, seeding, out))
+    }
 }
 
 /// The same residuals written once over [`Real`], for exact Jacobians by automatic

@@ -143,6 +143,20 @@ impl TestProblem for BroydenTridiagonal {
         jac[..n * n].fill(0.0);
         self.for_each_entry(|i, j| jac[i * n + j] = entry(x, i, j));
     }
+
+    fn has_auto(&self) -> bool {
+        true
+    }
+
+    fn auto_derivatives(
+        &self,
+        x: &[f64],
+        seeding: &trustfit::Seeding<'_>,
+        out: &mut [f64],
+    ) -> Option<Result<(), CallbackError>> {
+        use trustfit::Residuals;
+        Some(trustfit::Auto(self).auto_derivatives(x, seeding, out))
+    }
 }
 
 /// The same residuals written once over [`Real`], for exact sparse Jacobians by
