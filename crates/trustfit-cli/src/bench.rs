@@ -942,6 +942,33 @@ mod tests {
     }
 
     #[test]
+    fn jac_auto_rows_match_analytic_ones_where_problems_are_generic() {
+        let run_with = |jac, problem: &str| {
+            let cfg = BenchConfig {
+                jac,
+                ..quick_on(Suite::Minpack, problem)
+            };
+            let (mut out, mut err) = (Vec::new(), Vec::new());
+            run(&cfg, &mut out, &mut err).unwrap();
+            lines(&out)
+        };
+        let auto = run_with(JacSpec::Auto, "osborne2");
+        let exact = run_with(JacSpec::Analytic, "osborne2");
+        assert_eq!(auto.len(), 1);
+        assert_eq!(auto[0]["jac"], "auto");
+        assert_eq!(
+            (&auto[0]["nfev"], &auto[0]["class"]),
+            (&exact[0]["nfev"], &exact[0]["class"])
+        );
+        // Chebyquad is not written generically yet: an error row, not a failure.
+        let cheb = run_with(JacSpec::Auto, "chebyquad_n1_");
+        assert!(
+            cheb.iter()
+                .all(|r| r["error"].as_str().is_some_and(|e| e.contains("'auto'")))
+        );
+    }
+
+    #[test]
     fn field_order_follows_schema() {
         let cfg = quick_on(Suite::Minpack, "helical");
         let mut out = Vec::new();

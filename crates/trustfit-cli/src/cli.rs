@@ -319,6 +319,9 @@ pub enum JacArg {
     /// Central differences.
     #[value(name = "3-point")]
     ThreePoint,
+    /// Exact, by forward-mode automatic differentiation (problems written generically:
+    /// NIST, Broyden, 11 of the MINPACK problems).
+    Auto,
 }
 
 /// `--tol` values.
@@ -358,6 +361,7 @@ impl From<JacArg> for JacSpec {
             JacArg::Analytic => JacSpec::Analytic,
             JacArg::TwoPoint => JacSpec::TwoPoint,
             JacArg::ThreePoint => JacSpec::ThreePoint,
+            JacArg::Auto => JacSpec::Auto,
         }
     }
 }

@@ -135,6 +135,19 @@ impl Residuals for ProblemAdapter<'_> {
         Ok(())
     }
 
+    fn has_auto(&self) -> bool {
+        self.inner.has_auto()
+    }
+    fn auto_derivatives(
+        &self,
+        x: &[f64],
+        seeding: &trustfit::Seeding<'_>,
+        out: &mut [f64],
+    ) -> Result<(), CallbackError> {
+        self.inner
+            .auto_derivatives(x, seeding, out)
+            .unwrap_or_else(|| Err(CallbackError::new("this test problem is not generic")))
+    }
     fn as_sync(&self) -> Option<&(dyn Residuals + Sync)> {
         Some(self)
     }

@@ -96,6 +96,40 @@ pub trait TestProblem: Send + Sync {
     /// Jacobian at `x` into `jac`, row-major m×n: `jac[i*n + j] = d f_i / d x_j`.
     fn jacobian(&self, x: &[f64], jac: &mut [f64]);
 
+    /// True when [`auto_derivatives`](TestProblem::auto_derivatives) gives derivatives
+    /// (the problem is written generically).
+    ///
+    /// ```
+    /// use trustfit_problems::{TestProblem, sparse::BroydenTridiagonal};
+    /// assert!(BroydenTridiagonal::new(3).has_auto());
+    /// ```
+    fn has_auto(&self) -> bool {
+        false
+    }
+
+    /// Exact Jacobian columns by automatic differentiation, for problems written
+    /// generically ([`trustfit::AutoResiduals`]): `None` (the default) when the problem
+    /// is not, else what [`trustfit::Residuals::auto_derivatives`] gives. Lets
+    /// [`adapter::ProblemAdapter`] (and so `trustfit bench --jac auto`) solve with
+    /// `JacSpec::Auto`.
+    ///
+    /// ```
+    /// use trustfit::Seeding;
+    /// use trustfit_problems::{TestProblem, sparse::BroydenTridiagonal};
+    /// let mut j = [0.0; 1];
+    /// let r = BroydenTridiagonal::new(1).auto_derivatives(&[1.0], &Seeding::new(&[0], 1), &mut j);
+    /// assert!(r.is_some_and(|r| r.is_ok()) && j[0] == 1.0);
+    /// ```
+    fn auto_derivatives(
+        &self,
+        x: &[f64],
+        seeding: &trustfit::Seeding<'_>,
+        out: &mut [f64],
+    ) -> Option<Result<(), trustfit::CallbackError>> {
+        let _ = (x, seeding, out);
+        None
+    }
+
     /// `sum_i f_i(x)^2` (allocates a residual vector; for checks, not hot loops).
     fn sum_of_squares(&self, x: &[f64]) -> f64 {
         let mut f = vec![0.0; self.m()];

@@ -32,6 +32,7 @@
 
 use crate::TestProblem;
 use std::f64::consts::PI;
+use trustfit::{CallbackError, Real};
 
 /// Which of the 18 problems (MINPACK numbering 1..=18 in declaration order).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -454,6 +455,29 @@ pub fn classify_ssq_with(ssq: f64, known: Option<&[f64]>, rtol: f64, atol: f64) 
 
 // ---------------------------------------------------------------- residuals
 
+impl MinpackCase {
+    /// True when the case's residuals are written generically (11 of the 18 problems so
+    /// far), so that [`trustfit::AutoResiduals`] gives exact Jacobians.
+    pub fn is_generic(&self) -> bool {
+        let x = vec![1.0; self.n];
+        generic_residuals(self.problem, &x, &mut vec![0.0; self.m]).is_some()
+    }
+}
+
+/// The residuals written once over [`Real`]; an error for the problems not converted yet
+/// ([`MinpackCase::is_generic`]).
+impl trustfit::AutoResiduals for MinpackCase {
+    fn num_residuals(&self) -> usize {
+        self.m
+    }
+
+    fn residuals<T: Real>(&self, x: &[T], f: &mut [T]) -> Result<(), CallbackError> {
+        generic_residuals(self.problem, x, f).ok_or_else(|| {
+            CallbackError::new("this MINPACK problem is not written generically yet")
+        })
+    }
+}
+
 impl TestProblem for MinpackCase {
     fn n(&self) -> usize {
         self.n
@@ -469,6 +493,23 @@ impl TestProblem for MinpackCase {
 
     fn jacobian(&self, x: &[f64], jac: &mut [f64]) {
         jacobian(self.problem, self.m, x, jac);
+    }
+
+    fn has_auto(&self) -> bool {
+        self.is_generic()
+    }
+
+    fn auto_derivatives(
+        &self,
+        x: &[f64],
+        seeding: &trustfit::Seeding<'_>,
+        out: &mut [f64],
+    ) -> Option<Result<(), CallbackError>> {
+        use trustfit::Residuals;
+        if !self.is_generic() {
+            return None;
+        }
+        Some(trustfit::Auto(self).auto_derivatives(x, seeding, out))
     }
 }
 
@@ -493,8 +534,95 @@ fn bard_uvw(i: usize) -> (f64, f64, f64) {
     (u, v, u.min(v))
 }
 
+/// The problems written once over [`Real`] (`f64` residuals, exact dual Jacobians with
+/// `JacSpec::Auto`), with the operations of the closed forms in the same order; `None`
+/// for the others (not converted yet).
+fn generic_residuals<T: Real>(problem: Problem, x: &[T], f: &mut [T]) -> Option<()> {
+    use Problem::*;
+    let c = T::constant;
+    match problem {
+        Rosenbrock => {
+            f[0] = (x[1] - x[0] * x[0]) * 10.0;
+            f[1] = c(1.0) - x[0];
+        }
+        PowellSingular => {
+            f[0] = x[0] + x[1] * 10.0;
+            f[1] = (x[2] - x[3]) * 5.0_f64.sqrt();
+            f[2] = (x[1] - x[2] * 2.0).powi(2);
+            f[3] = (x[0] - x[3]).powi(2) * 10.0_f64.sqrt();
+        }
+        FreudensteinRoth => {
+            let x2 = x[1];
+            f[0] = c(-13.0) + x[0] + ((c(5.0) - x2) * x2 - 2.0) * x2;
+            f[1] = c(-29.0) + x[0] + ((x2 + 1.0) * x2 - 14.0) * x2;
+        }
+        Bard => {
+            for (i, fi) in f.iter_mut().enumerate() {
+                let (u, v, w) = bard_uvw(i);
+                *fi = c(BARD_Y[i]) - (x[0] + c(u) / (x[1] * v + x[2] * w));
+            }
+        }
+        KowalikOsborne => {
+            for (i, fi) in f.iter_mut().enumerate() {
+                let u = KOWALIK_U[i];
+                *fi = c(KOWALIK_Y[i]) - x[0] * ((x[1] + u) * u) / ((x[2] + u) * u + x[3]);
+            }
+        }
+        Meyer => {
+            for (i, fi) in f.iter_mut().enumerate() {
+                let t = 45.0 + 5.0 * (i as f64 + 1.0);
+                *fi = x[0] * (x[1] / (x[2] + t)).exp() - MEYER_Y[i];
+            }
+        }
+        _ => return generic_exponentials(problem, x, f),
+    }
+    Some(())
+}
+
+/// The exponential-fitting problems of [`generic_residuals`].
+fn generic_exponentials<T: Real>(problem: Problem, x: &[T], f: &mut [T]) -> Option<()> {
+    use Problem::*;
+    let c = T::constant;
+    for (i, fi) in f.iter_mut().enumerate() {
+        *fi = match problem {
+            Box3d => {
+                let t = 0.1 * (i as f64 + 1.0);
+                (x[0] * -t).exp() - (x[1] * -t).exp() - x[2] * ((-t).exp() - (-10.0 * t).exp())
+            }
+            JennrichSampson => {
+                let t = i as f64 + 1.0;
+                c(2.0 + 2.0 * t) - ((x[0] * t).exp() + (x[1] * t).exp())
+            }
+            BrownDennis => {
+                let t = (i as f64 + 1.0) / 5.0;
+                let a = x[0] + x[1] * t - t.exp();
+                let b = x[2] + x[3] * t.sin() - t.cos();
+                a * a + b * b
+            }
+            Osborne1 => {
+                let t = 10.0 * i as f64;
+                c(OSBORNE1_Y[i]) - (x[0] + x[1] * (x[3] * -t).exp() + x[2] * (x[4] * -t).exp())
+            }
+            Osborne2 => {
+                let t = i as f64 / 10.0;
+                let (d2, d3, d4) = (c(t) - x[8], c(t) - x[9], c(t) - x[10]);
+                c(OSBORNE2_Y[i])
+                    - (x[0] * (x[4] * -t).exp()
+                        + x[1] * (-d2 * d2 * x[5]).exp()
+                        + x[2] * (-d3 * d3 * x[6]).exp()
+                        + x[3] * (-d4 * d4 * x[7]).exp())
+            }
+            _ => return None,
+        };
+    }
+    Some(())
+}
+
 fn residuals(problem: Problem, m: usize, x: &[f64], f: &mut [f64]) {
     use Problem::*;
+    if generic_residuals(problem, x, f).is_some() {
+        return;
+    }
     let n = x.len();
     match problem {
         LinearFullRank => {
@@ -522,45 +650,12 @@ fn residuals(problem: Problem, m: usize, x: &[f64], f: &mut [f64]) {
             }
             f[m - 1] = -1.0;
         }
-        Rosenbrock => {
-            f[0] = 10.0 * (x[1] - x[0] * x[0]);
-            f[1] = 1.0 - x[0];
-        }
         HelicalValley => {
             let th = helical_theta(x[0], x[1]);
             let r = x[0].hypot(x[1]);
             f[0] = 10.0 * (x[2] - 10.0 * th);
             f[1] = 10.0 * (r - 1.0);
             f[2] = x[2];
-        }
-        PowellSingular => {
-            f[0] = x[0] + 10.0 * x[1];
-            f[1] = 5.0_f64.sqrt() * (x[2] - x[3]);
-            f[2] = (x[1] - 2.0 * x[2]).powi(2);
-            f[3] = 10.0_f64.sqrt() * (x[0] - x[3]).powi(2);
-        }
-        FreudensteinRoth => {
-            let x2 = x[1];
-            f[0] = -13.0 + x[0] + ((5.0 - x2) * x2 - 2.0) * x2;
-            f[1] = -29.0 + x[0] + ((x2 + 1.0) * x2 - 14.0) * x2;
-        }
-        Bard => {
-            for (i, fi) in f.iter_mut().enumerate() {
-                let (u, v, w) = bard_uvw(i);
-                *fi = BARD_Y[i] - (x[0] + u / (v * x[1] + w * x[2]));
-            }
-        }
-        KowalikOsborne => {
-            for (i, fi) in f.iter_mut().enumerate() {
-                let u = KOWALIK_U[i];
-                *fi = KOWALIK_Y[i] - x[0] * (u * (u + x[1])) / (u * (u + x[2]) + x[3]);
-            }
-        }
-        Meyer => {
-            for (i, fi) in f.iter_mut().enumerate() {
-                let t = 45.0 + 5.0 * (i as f64 + 1.0);
-                *fi = x[0] * (x[1] / (t + x[2])).exp() - MEYER_Y[i];
-            }
         }
         Watson => {
             for (i, fi) in f.iter_mut().take(29).enumerate() {
@@ -578,27 +673,6 @@ fn residuals(problem: Problem, m: usize, x: &[f64], f: &mut [f64]) {
             }
             f[29] = x[0];
             f[30] = x[1] - x[0] * x[0] - 1.0;
-        }
-        Box3d => {
-            for (i, fi) in f.iter_mut().enumerate() {
-                let t = 0.1 * (i as f64 + 1.0);
-                *fi =
-                    (-t * x[0]).exp() - (-t * x[1]).exp() - x[2] * ((-t).exp() - (-10.0 * t).exp());
-            }
-        }
-        JennrichSampson => {
-            for (i, fi) in f.iter_mut().enumerate() {
-                let t = i as f64 + 1.0;
-                *fi = 2.0 + 2.0 * t - ((t * x[0]).exp() + (t * x[1]).exp());
-            }
-        }
-        BrownDennis => {
-            for (i, fi) in f.iter_mut().enumerate() {
-                let t = (i as f64 + 1.0) / 5.0;
-                let a = x[0] + t * x[1] - t.exp();
-                let b = x[2] + x[3] * t.sin() - t.cos();
-                *fi = a * a + b * b;
-            }
         }
         Chebyquad => {
             // f_i = mean_j T_i(2 x_j - 1) - integral_0^1 T_i(2s - 1) ds
@@ -628,23 +702,7 @@ fn residuals(problem: Problem, m: usize, x: &[f64], f: &mut [f64]) {
             }
             f[n - 1] = x.iter().product::<f64>() - 1.0;
         }
-        Osborne1 => {
-            for (i, fi) in f.iter_mut().enumerate() {
-                let t = 10.0 * i as f64;
-                *fi = OSBORNE1_Y[i] - (x[0] + x[1] * (-t * x[3]).exp() + x[2] * (-t * x[4]).exp());
-            }
-        }
-        Osborne2 => {
-            for (i, fi) in f.iter_mut().enumerate() {
-                let t = i as f64 / 10.0;
-                let (d2, d3, d4) = (t - x[8], t - x[9], t - x[10]);
-                *fi = OSBORNE2_Y[i]
-                    - (x[0] * (-t * x[4]).exp()
-                        + x[1] * (-d2 * d2 * x[5]).exp()
-                        + x[2] * (-d3 * d3 * x[6]).exp()
-                        + x[3] * (-d4 * d4 * x[7]).exp());
-            }
-        }
+        _ => {}
     }
 }
 

@@ -28,6 +28,7 @@ use crate::TestProblem;
 use crate::data::{DataError, NIST_HINT};
 use std::f64::consts::PI;
 use std::path::{Path, PathBuf};
+use trustfit::{CallbackError, Real};
 
 /// The 27 datasets in NIST's order: lower, then average, then higher difficulty.
 pub const NAMES: [&str; 27] = [
@@ -179,61 +180,66 @@ impl Model {
         }
     }
 
-    /// Model value at one observation (`x2` is Nelson's second predictor, else unused).
-    fn value(self, b: &[f64], x: f64, x2: f64) -> f64 {
+    /// Model value at one observation (`x2` is Nelson's second predictor, else unused),
+    /// for any scalar: `f64` (bit for bit the closed forms of the NIST pages) or duals.
+    fn value<T: Real>(self, b: &[T], x: f64, x2: f64) -> T {
         use Model::*;
+        let (one, tx) = (T::constant(1.0), T::constant(x));
         match self {
-            ExpSaturation => b[0] * (1.0 - (-b[1] * x).exp()),
+            ExpSaturation => b[0] * (one - (-b[1] * x).exp()),
             Chwirut => (-b[0] * x).exp() / (b[1] + b[2] * x),
             Lanczos => {
                 b[0] * (-b[1] * x).exp() + b[2] * (-b[3] * x).exp() + b[4] * (-b[5] * x).exp()
             }
             Gauss => {
-                let (d1, d2) = (x - b[3], x - b[6]);
+                let (d1, d2) = (tx - b[3], tx - b[6]);
                 b[0] * (-b[1] * x).exp()
                     + b[2] * (-d1 * d1 / (b[4] * b[4])).exp()
                     + b[5] * (-d2 * d2 / (b[7] * b[7])).exp()
             }
-            DanWood => b[0] * x.powf(b[1]),
+            DanWood => b[0] * tx.pow(b[1]),
             Misra1b => {
-                let u = 1.0 + b[1] * x / 2.0;
-                b[0] * (1.0 - 1.0 / (u * u))
+                let u = b[1] * x / 2.0 + 1.0;
+                b[0] * (one - (u * u).recip())
             }
-            Misra1c => b[0] * (1.0 - 1.0 / (1.0 + 2.0 * b[1] * x).sqrt()),
-            Misra1d => b[0] * b[1] * x / (1.0 + b[1] * x),
+            Misra1c => b[0] * (one - (b[1] * 2.0 * x + 1.0).sqrt().recip()),
+            Misra1d => b[0] * b[1] * x / (b[1] * x + 1.0),
             Rational22 => {
-                let x2 = x * x;
-                (b[0] + b[1] * x + b[2] * x2) / (1.0 + b[3] * x + b[4] * x2)
+                let xx = x * x;
+                (b[0] + b[1] * x + b[2] * xx) / (b[3] * x + 1.0 + b[4] * xx)
             }
             Rational33 => {
                 let (xx, xxx) = (x * x, x * x * x);
                 (b[0] + b[1] * x + b[2] * xx + b[3] * xxx)
-                    / (1.0 + b[4] * x + b[5] * xx + b[6] * xxx)
+                    / (b[4] * x + 1.0 + b[5] * xx + b[6] * xxx)
             }
             Nelson => b[0] - b[1] * x * (-b[2] * x2).exp(),
-            Mgh17 => b[0] + b[1] * (-x * b[3]).exp() + b[2] * (-x * b[4]).exp(),
-            Roszman1 => b[0] - b[1] * x - (b[2] / (x - b[3])).atan() / PI,
-            Enso => {
-                let a0 = 2.0 * PI * x / 12.0;
-                let a4 = 2.0 * PI * x / b[3];
-                let a7 = 2.0 * PI * x / b[6];
-                b[0] + b[1] * a0.cos()
-                    + b[2] * a0.sin()
-                    + b[4] * a4.cos()
-                    + b[5] * a4.sin()
-                    + b[7] * a7.cos()
-                    + b[8] * a7.sin()
-            }
-            Mgh09 => b[0] * (x * x + x * b[1]) / (x * x + x * b[2] + b[3]),
-            Mgh10 => b[0] * (b[1] / (x + b[2])).exp(),
-            Rat42 => b[0] / (1.0 + (b[1] - b[2] * x).exp()),
+            Mgh17 => b[0] + b[1] * (b[3] * -x).exp() + b[2] * (b[4] * -x).exp(),
+            Roszman1 => b[0] - b[1] * x - (b[2] / (tx - b[3])).atan() / PI,
+            Enso => Self::enso(b, x),
+            Mgh09 => b[0] * (b[1] * x + x * x) / (b[2] * x + x * x + b[3]),
+            Mgh10 => b[0] * (b[1] / (b[2] + x)).exp(),
+            Rat42 => b[0] / ((b[1] - b[2] * x).exp() + 1.0),
             Eckerle4 => {
-                let z = (x - b[2]) / b[1];
-                b[0] / b[1] * (-0.5 * z * z).exp()
+                let z = (tx - b[2]) / b[1];
+                b[0] / b[1] * (z * -0.5 * z).exp()
             }
-            Rat43 => b[0] * (1.0 + (b[1] - b[2] * x).exp()).powf(-1.0 / b[3]),
-            Bennett5 => b[0] * (b[1] + x).powf(-1.0 / b[2]),
+            Rat43 => b[0] * ((b[1] - b[2] * x).exp() + 1.0).pow(-b[3].recip()),
+            Bennett5 => b[0] * (b[1] + x).pow(-b[2].recip()),
         }
+    }
+
+    /// ENSO's model: a constant and three harmonics (a year, and two fitted periods).
+    fn enso<T: Real>(b: &[T], x: f64) -> T {
+        let a0 = 2.0 * PI * x / 12.0;
+        let a4 = T::constant(2.0 * PI * x) / b[3];
+        let a7 = T::constant(2.0 * PI * x) / b[6];
+        b[0] + b[1] * a0.cos()
+            + b[2] * a0.sin()
+            + b[4] * a4.cos()
+            + b[5] * a4.sin()
+            + b[7] * a7.cos()
+            + b[8] * a7.sin()
     }
 
     /// Gradient of the model value with respect to b at one observation, into `g` (length n).
@@ -456,8 +462,9 @@ impl NistProblem {
         self.model.num_predictors()
     }
 
-    /// Model value at observation `i` for parameters `b` (for Nelson: the model of ln y).
-    pub fn model_value(&self, b: &[f64], i: usize) -> f64 {
+    /// Model value at observation `i` for parameters `b` (for Nelson: the model of ln y),
+    /// for any scalar ([`Real`]).
+    pub fn model_value<T: Real>(&self, b: &[T], i: usize) -> T {
         self.model.value(b, self.x[i], self.x2_at(i))
     }
 
@@ -510,6 +517,35 @@ impl TestProblem for NistProblem {
             self.model
                 .gradient(b, self.x[i], self.x2_at(i), &mut jac[i * n..(i + 1) * n]);
         }
+    }
+
+    fn has_auto(&self) -> bool {
+        true
+    }
+
+    fn auto_derivatives(
+        &self,
+        x: &[f64],
+        seeding: &trustfit::Seeding<'_>,
+        out: &mut [f64],
+    ) -> Option<Result<(), CallbackError>> {
+        use trustfit::Residuals;
+        Some(trustfit::Auto(self).auto_derivatives(x, seeding, out))
+    }
+}
+
+/// The same residuals written once over [`Real`], for exact Jacobians by automatic
+/// differentiation (`trustfit::Auto`, `JacSpec::Auto`).
+impl trustfit::AutoResiduals for NistProblem {
+    fn num_residuals(&self) -> usize {
+        self.m
+    }
+
+    fn residuals<T: Real>(&self, b: &[T], f: &mut [T]) -> Result<(), CallbackError> {
+        for (i, fi) in f.iter_mut().enumerate().take(self.m) {
+            *fi = self.model_value(b, i) - self.target(i);
+        }
+        Ok(())
     }
 }
 

@@ -19,6 +19,8 @@
 //! assert_eq!((f[0], f[1], f[9_999]), (-1.0, 0.0, -2.0));
 //! ```
 
+use trustfit::{CallbackError, Real};
+
 use crate::TestProblem;
 
 /// Problem sizes used by the peer benchmarks (`suite = sparse`).
@@ -140,6 +142,39 @@ impl TestProblem for BroydenTridiagonal {
         let n = self.n;
         jac[..n * n].fill(0.0);
         self.for_each_entry(|i, j| jac[i * n + j] = entry(x, i, j));
+    }
+
+    fn has_auto(&self) -> bool {
+        true
+    }
+
+    fn auto_derivatives(
+        &self,
+        x: &[f64],
+        seeding: &trustfit::Seeding<'_>,
+        out: &mut [f64],
+    ) -> Option<Result<(), CallbackError>> {
+        use trustfit::Residuals;
+        Some(trustfit::Auto(self).auto_derivatives(x, seeding, out))
+    }
+}
+
+/// The same residuals written once over [`Real`], for exact sparse Jacobians by
+/// automatic differentiation over the column groups of [`BroydenTridiagonal::sparsity`].
+impl trustfit::AutoResiduals for BroydenTridiagonal {
+    fn num_residuals(&self) -> usize {
+        self.n
+    }
+
+    fn residuals<T: Real>(&self, x: &[T], f: &mut [T]) -> Result<(), CallbackError> {
+        let zero = T::constant(0.0);
+        let r = |left: T, xi: T, right: T| (-xi + 3.0) * xi + 1.0 - left - right * 2.0;
+        for (i, fi) in f.iter_mut().enumerate().take(self.n) {
+            let left = if i > 0 { x[i - 1] } else { zero };
+            let right = x.get(i + 1).copied().unwrap_or(zero);
+            *fi = r(left, x[i], right);
+        }
+        Ok(())
     }
 }
 

@@ -10,7 +10,8 @@
 //! `scipy.optimize.least_squares`: methods `trf` (Trust Region Reflective), `dogbox`
 //! (rectangular-trust-region dogleg) and `lm` (MINPACK Levenberg–Marquardt); losses
 //! `linear`, `soft_l1`, `huber`, `cauchy`, `arctan` or your own; Jacobians analytic,
-//! by forward/central differences or by complex step; the same defaults, termination
+//! exact by automatic differentiation ([`Auto`]), by forward/central differences or by
+//! complex step; the same defaults, termination
 //! rules, status codes and messages.
 //!
 //! ```
@@ -30,6 +31,7 @@
 #![warn(missing_docs)]
 #![deny(rustdoc::broken_intra_doc_links)]
 
+mod autodiff;
 mod batch;
 mod bounds;
 mod error;
@@ -49,6 +51,10 @@ mod timing;
 mod verbose;
 mod workspace;
 
+pub use autodiff::dual::Dual;
+pub use autodiff::model::{Auto, AutoResiduals};
+pub use autodiff::real::Real;
+pub use autodiff::seeding::Seeding;
 pub use batch::{BatchResult, FitOutcome, FitSummary, Starts, solve_batch};
 pub use error::{BestPoint, CallbackError, Error, ErrorKind};
 pub use fit::{

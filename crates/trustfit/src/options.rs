@@ -42,6 +42,10 @@ pub enum JacSpec {
     ComplexStep,
     /// The problem's own [`Residuals::jacobian`](crate::Residuals::jacobian).
     Analytic,
+    /// Exact, by forward-mode automatic differentiation of residuals written once over
+    /// [`Real`](crate::Real) ([`Auto`](crate::Auto)): one pass per 16 columns, or per 16
+    /// column groups of `jac_sparsity`. Not a scipy value (trustfit's "auto").
+    Auto,
 }
 
 impl JacSpec {
@@ -52,6 +56,21 @@ impl JacSpec {
     /// ```
     pub const SCHEMES: [JacSpec; 3] =
         [JacSpec::TwoPoint, JacSpec::ThreePoint, JacSpec::ComplexStep];
+
+    /// True for the difference schemes: they evaluate the residuals around `x`, so they
+    /// need `f(x)`, may use `workers` and `diff_step`; analytic and automatic
+    /// Jacobians do not.
+    ///
+    /// ```
+    /// use trustfit::JacSpec;
+    /// assert!(JacSpec::TwoPoint.is_differenced() && !JacSpec::Auto.is_differenced());
+    /// ```
+    pub fn is_differenced(self) -> bool {
+        matches!(
+            self,
+            JacSpec::TwoPoint | JacSpec::ThreePoint | JacSpec::ComplexStep
+        )
+    }
 }
 /// How the trust-region subproblem is solved.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -135,6 +154,7 @@ scipy_names!(JacSpec, "jac", "must be '2-point', '3-point', 'cs' or callable.", 
     ThreePoint => "3-point",
     ComplexStep => "cs",
     Analytic => "analytic" | "callable",
+    Auto => "auto",
 });
 
 scipy_names!(

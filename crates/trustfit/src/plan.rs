@@ -124,7 +124,7 @@ impl Plan {
         }
         if let Some(w) = options.workers
             && w > 1
-            && options.jac != JacSpec::Analytic
+            && options.jac.is_differenced()
             && problem.as_sync().is_none()
         {
             warnings.push(
@@ -228,8 +228,8 @@ impl Plan {
                 "`tr_options` has no effect with tr_solver='{used}' (it configures 'lsmr')."
             ));
         }
-        if self.jac_spec == JacSpec::Analytic && options.diff_step.is_some() {
-            self.warn("`diff_step` has no effect with an analytic Jacobian.");
+        if !self.jac_spec.is_differenced() && options.diff_step.is_some() {
+            self.warn("`diff_step` has no effect with an analytic or automatic Jacobian.");
         }
         if self.jac_spec == JacSpec::Analytic && options.jac_sparsity.is_some() {
             self.warn("`jac_sparsity` has no effect with an analytic Jacobian (the problem's `jacobian_sparsity` is used).");
@@ -349,6 +349,12 @@ fn check_jacobian_kind<P: Residuals + ?Sized>(problem: &P, jac: JacSpec) -> Resu
         return Err(Error::option(
             "jac",
             "is 'analytic' but the problem provides no Jacobian: implement `Residuals::jacobian` (or `jacobian_products`) or use a finite-difference scheme.",
+        ));
+    }
+    if jac == JacSpec::Auto && !problem.has_auto() {
+        return Err(Error::option(
+            "jac",
+            "is 'auto' but the problem has no generic residuals: implement `AutoResiduals` and solve `trustfit::Auto(model)`.",
         ));
     }
     if jac == JacSpec::ComplexStep && !problem.has_complex() {

@@ -8,6 +8,7 @@ use std::panic::{AssertUnwindSafe, catch_unwind};
 
 use num_complex::Complex64;
 
+use crate::autodiff::seeding::Seeding;
 use crate::error::{CallbackError, Error};
 use crate::linalg::sparse::SparsityPattern;
 
@@ -153,6 +154,31 @@ pub trait Residuals {
         ))
     }
 
+    /// True when [`auto_derivatives`](Residuals::auto_derivatives) is implemented
+    /// (by [`Auto`](crate::Auto)): enables `jac = JacSpec::Auto`.
+    fn has_auto(&self) -> bool {
+        false
+    }
+
+    /// Forward-mode derivatives at `x` along the directions of `seeding`:
+    /// `out[i*w + d] = Σⱼ ∂fᵢ/∂xⱼ` over the columns `j` seeded with direction `d`
+    /// (`w = seeding.width()`, `out` of length `m·w`). [`Auto`](crate::Auto) implements
+    /// it for models written once over [`Real`](crate::Real).
+    ///
+    /// # Errors
+    /// Any error the model wants to report; the default says it is not implemented.
+    fn auto_derivatives(
+        &self,
+        x: &[f64],
+        seeding: &Seeding<'_>,
+        out: &mut [f64],
+    ) -> Result<(), CallbackError> {
+        let _ = (x, seeding, out);
+        Err(CallbackError::new(
+            "this problem has no generic residuals: `jac = JacSpec::Auto` needs `trustfit::Auto`",
+        ))
+    }
+
     /// The problem as a thread-safe object, when it is one; enables parallel finite
     /// differences (`workers`). The default is `None` (serial).
     fn as_sync(&self) -> Option<&(dyn Residuals + Sync)> {
@@ -195,6 +221,17 @@ impl<P: Residuals + ?Sized> Residuals for &P {
     }
     fn residuals_complex(&self, x: &[Complex64], f: &mut [Complex64]) -> Result<(), CallbackError> {
         (**self).residuals_complex(x, f)
+    }
+    fn has_auto(&self) -> bool {
+        (**self).has_auto()
+    }
+    fn auto_derivatives(
+        &self,
+        x: &[f64],
+        seeding: &Seeding<'_>,
+        out: &mut [f64],
+    ) -> Result<(), CallbackError> {
+        (**self).auto_derivatives(x, seeding, out)
     }
     fn as_sync(&self) -> Option<&(dyn Residuals + Sync)> {
         (**self).as_sync()
@@ -503,6 +540,17 @@ impl<P: Residuals + Sync> Residuals for ThreadSafe<P> {
     fn residuals_complex(&self, x: &[Complex64], f: &mut [Complex64]) -> Result<(), CallbackError> {
         self.0.residuals_complex(x, f)
     }
+    fn has_auto(&self) -> bool {
+        self.0.has_auto()
+    }
+    fn auto_derivatives(
+        &self,
+        x: &[f64],
+        seeding: &Seeding<'_>,
+        out: &mut [f64],
+    ) -> Result<(), CallbackError> {
+        self.0.auto_derivatives(x, seeding, out)
+    }
     fn as_sync(&self) -> Option<&(dyn Residuals + Sync)> {
         Some(&self.0)
     }
@@ -545,4 +593,16 @@ pub(crate) fn eval_sparse_jacobian<P: Residuals + ?Sized>(
     values: &mut [f64],
 ) -> Result<(), Error> {
     guarded("Jacobian function", || p.sparse_jacobian(x, values))
+}
+
+/// Evaluates forward-mode derivatives with panics caught.
+pub(crate) fn eval_auto<P: Residuals + ?Sized>(
+    p: &P,
+    x: &[f64],
+    seeding: &Seeding<'_>,
+    out: &mut [f64],
+) -> Result<(), Error> {
+    guarded("residual function (automatic derivatives)", || {
+        p.auto_derivatives(x, seeding, out)
+    })
 }

@@ -136,9 +136,7 @@ impl Solver {
     ) -> Result<Solver, Error> {
         let (m, n) = (plan.m, plan.n);
         let pool = match plan.workers {
-            Some(w)
-                if w > 1 && plan.jac_spec != JacSpec::Analytic && problem.as_sync().is_some() =>
-            {
+            Some(w) if w > 1 && plan.jac_spec.is_differenced() && problem.as_sync().is_some() => {
                 rayon::ThreadPoolBuilder::new().num_threads(w).build().ok()
             }
             _ => None,

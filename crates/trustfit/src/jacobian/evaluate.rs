@@ -1,8 +1,10 @@
 //! Evaluating J at a point into its storage: the problem's analytic Jacobian (dense,
 //! sparse or matrix-free), or differences (dense columns, or column groups of a
-//! sparsity pattern), always checked for finite values.
+//! sparsity pattern), or automatic derivatives (`jacobian::auto`), always checked for
+//! finite values.
 
 use crate::error::Error;
+use crate::jacobian::auto::AutoJacobian;
 use crate::jacobian::finite_diff::{FdParams, FdWorkspace, dense_jacobian};
 use crate::jacobian::sparse_fd::SparseFd;
 use crate::jacobian::store::JacStore;
@@ -26,12 +28,14 @@ pub(crate) struct JacobianEvaluator {
     /// Column groups when J is sparse and differenced (`jac_sparsity`).
     sparse_fd: Option<SparseFd>,
     pool: Option<rayon::ThreadPool>,
+    /// Seeds and buffers of automatic derivatives (`JacSpec::Auto`).
+    auto: AutoJacobian,
 }
 
 impl JacobianEvaluator {
     /// Buffers for `plan`; `sparse_fd` when J is differenced by column groups.
     pub fn new(plan: &Plan, sparse_fd: Option<SparseFd>, pool: Option<rayon::ThreadPool>) -> Self {
-        let fd = if plan.jac_spec == JacSpec::Analytic {
+        let fd = if !plan.jac_spec.is_differenced() {
             FdWorkspace::new(0, 0, plan.jac_spec)
         } else {
             FdWorkspace::new(plan.m, plan.n, plan.jac_spec)
@@ -40,6 +44,7 @@ impl JacobianEvaluator {
             fd,
             sparse_fd,
             pool,
+            auto: AutoJacobian::default(),
         }
     }
 
@@ -66,6 +71,8 @@ impl JacobianEvaluator {
     ) -> Result<(), Error> {
         if plan.jac_spec == JacSpec::Analytic {
             eval_jacobian(problem, x, jac)?;
+        } else if plan.jac_spec == JacSpec::Auto {
+            self.auto.dense(problem, x, jac)?;
         } else {
             let params = Self::params(plan, x, f);
             dense_jacobian(problem, &params, jac, &mut self.fd, self.pool.as_ref())?;
@@ -94,14 +101,18 @@ impl JacobianEvaluator {
                 if plan.jac_spec == JacSpec::Analytic {
                     eval_sparse_jacobian(problem, x, a.values_mut())?;
                 } else {
-                    let params = Self::params(plan, x, f);
                     let Some(sfd) = self.sparse_fd.as_mut() else {
                         return Err(Error::option(
                             "jac_sparsity",
                             "is needed to difference a sparse Jacobian.",
                         ));
                     };
-                    sfd.jacobian(problem, &params, a, &mut self.fd, self.pool.as_ref())?;
+                    if plan.jac_spec == JacSpec::Auto {
+                        self.auto.sparse(problem, x, sfd, a)?;
+                    } else {
+                        let params = Self::params(plan, x, f);
+                        sfd.jacobian(problem, &params, a, &mut self.fd, self.pool.as_ref())?;
+                    }
                 }
                 if jac.has_non_finite() {
                     return Err(not_finite());

@@ -14,7 +14,6 @@ use crate::linalg::vector::{dot, norm_inf};
 use crate::method::minimizer::{LoopState, Outcome};
 use crate::method::scale::Scaling;
 use crate::minpack::{LmSystem, LmWorkspace, LmderParams, lmder};
-use crate::options::JacSpec;
 use crate::plan::Plan;
 use crate::problem::{Residuals, eval_residuals};
 use crate::report::Status;
@@ -166,7 +165,7 @@ pub(crate) fn solve<P: Residuals + ?Sized>(
         cost,
         optimality: norm_inf(&st.grad),
         nfev: out.nfev,
-        njev: (plan.jac_spec == JacSpec::Analytic).then_some(out.njev),
+        njev: (!plan.jac_spec.is_differenced()).then_some(out.njev),
         status: status_of(out.info),
         nit: out.njev,
         initial_cost,

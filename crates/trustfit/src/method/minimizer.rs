@@ -14,7 +14,7 @@ use crate::linalg::vector::{all_finite, norm};
 use crate::loss::LossScaling;
 use crate::method::scale::VariableScale;
 use crate::method::trust_region::{check_termination, update_tr_radius};
-use crate::options::{JacSpec, Loss};
+use crate::options::Loss;
 use crate::plan::Plan;
 use crate::problem::{Residuals, eval_residuals};
 use crate::report::{IterationSummary, Status};
@@ -347,7 +347,7 @@ impl<P: Residuals + ?Sized, S: Strategy> Minimizer<'_, '_, P, S> {
         let moved = self.strategy.accepted(plan, &mut st.x);
         let eval = &mut parts.eval;
         parts.clock.time(Phase::Jacobian, || {
-            if moved && plan.jac_spec != JacSpec::Analytic {
+            if moved && plan.jac_spec.is_differenced() {
                 // scipy's memoised jac re-evaluates f at a moved x (uncounted) to difference.
                 eval_residuals(problem, &st.x, &mut st.f_new)?;
                 eval.evaluate(problem, plan, &st.x, &st.f_new, jac)

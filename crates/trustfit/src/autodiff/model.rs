@@ -1,0 +1,133 @@
+//! Residuals written once, generically over [`Real`], and [`Auto`], which makes such
+//! a model a [`Residuals`] whose Jacobian is exact by forward-mode differentiation.
+
+use crate::autodiff::dual::Dual;
+use crate::autodiff::real::Real;
+use crate::autodiff::seeding::Seeding;
+use crate::error::CallbackError;
+use crate::problem::Residuals;
+
+/// Residuals `f: Rⁿ → Rᵐ` written once for any [`Real`] scalar: evaluated at `f64` for
+/// residuals and at [`Dual`] numbers for exact Jacobians (`jac = JacSpec::Auto`). Wrap
+/// in [`Auto`] to solve.
+///
+/// ```
+/// use trustfit::{Auto, AutoResiduals, CallbackError, JacSpec, Options, Real};
+/// /// y = a·exp(b·t)
+/// struct Decay { t: Vec<f64>, y: Vec<f64> }
+/// impl AutoResiduals for Decay {
+///     fn num_residuals(&self) -> usize { self.t.len() }
+///     fn residuals<T: Real>(&self, p: &[T], f: &mut [T]) -> Result<(), CallbackError> {
+///         for ((f, &t), &y) in f.iter_mut().zip(&self.t).zip(&self.y) {
+///             *f = p[0] * (p[1] * t).exp() - y;
+///         }
+///         Ok(())
+///     }
+/// }
+/// let t: Vec<f64> = (0..10).map(f64::from).collect();
+/// let y = t.iter().map(|t| 3.0 * (-0.5 * t).exp()).collect();
+/// let opts = Options { jac: JacSpec::Auto, ..Default::default() };
+/// let r = trustfit::least_squares(&Auto(Decay { t, y }), &[1.0, 0.0], &opts).unwrap();
+/// assert!((r.x[0] - 3.0).abs() < 1e-8 && (r.x[1] + 0.5).abs() < 1e-8);
+/// ```
+pub trait AutoResiduals {
+    /// The number of residuals `m`.
+    fn num_residuals(&self) -> usize;
+
+    /// Writes `f(x)` into `f` (length `m`), for any scalar type.
+    ///
+    /// # Errors
+    /// Any error the model wants to report; the solve stops and returns it.
+    fn residuals<T: Real>(&self, x: &[T], f: &mut [T]) -> Result<(), CallbackError>;
+}
+
+/// A generic model ([`AutoResiduals`]) as a [`Residuals`] with forward-mode
+/// derivatives, for `jac = JacSpec::Auto` (see [`AutoResiduals`] for an example).
+///
+/// ```
+/// use trustfit::{Auto, AutoResiduals, CallbackError, Real, Residuals, Seeding};
+/// struct Sq;
+/// impl AutoResiduals for Sq {
+///     fn num_residuals(&self) -> usize { 1 }
+///     fn residuals<T: Real>(&self, x: &[T], f: &mut [T]) -> Result<(), CallbackError> {
+///         f[0] = x[0] * x[1];
+///         Ok(())
+///     }
+/// }
+/// let mut j = [0.0; 2];
+/// Auto(Sq).auto_derivatives(&[2.0, 5.0], &Seeding::new(&[0, 1], 2), &mut j).unwrap();
+/// assert_eq!(j, [5.0, 2.0]);
+/// ```
+#[derive(Debug, Clone, Copy, Default)]
+pub struct Auto<M>(pub M);
+
+impl<M: AutoResiduals> Auto<M> {
+    /// One pass with `N ≥ seeding.width()` directions.
+    fn pass<const N: usize>(
+        &self,
+        x: &[f64],
+        seeding: &Seeding<'_>,
+        out: &mut [f64],
+    ) -> Result<(), CallbackError> {
+        let (m, w) = (self.0.num_residuals(), seeding.width());
+        if out.len() != m * w {
+            return Err(CallbackError::new(
+                "auto_derivatives: the output must hold m × width values",
+            ));
+        }
+        // One allocation for the dual point and the dual residuals.
+        let mut duals = Vec::with_capacity(x.len() + m);
+        seeding.seed_into::<N>(x, &mut duals);
+        duals.resize(x.len() + m, Dual::constant(0.0));
+        let (xd, fd) = duals.split_at_mut(x.len());
+        self.0.residuals(xd, fd)?;
+        if w > 0 {
+            for (row, fi) in out.chunks_exact_mut(w).zip(fd.iter()) {
+                for (o, e) in row.iter_mut().zip(&fi.eps) {
+                    *o = *e;
+                }
+            }
+        }
+        Ok(())
+    }
+}
+
+impl<M: AutoResiduals> Residuals for Auto<M> {
+    fn num_residuals(&self) -> usize {
+        self.0.num_residuals()
+    }
+    fn residuals(&self, x: &[f64], f: &mut [f64]) -> Result<(), CallbackError> {
+        self.0.residuals(x, f)
+    }
+    fn has_auto(&self) -> bool {
+        true
+    }
+    /// Dual numbers of the smallest width from 1, 2, 3, 4, 6, 8, 12, 16 that holds the
+    /// seeding's directions (one monomorphised copy of the model per width).
+    fn auto_derivatives(
+        &self,
+        x: &[f64],
+        seeding: &Seeding<'_>,
+        out: &mut [f64],
+    ) -> Result<(), CallbackError> {
+        match seeding.width() {
+            0 | 1 => self.pass::<1>(x, seeding, out),
+            2 => self.pass::<2>(x, seeding, out),
+            3 => self.pass::<3>(x, seeding, out),
+            4 => self.pass::<4>(x, seeding, out),
+            5 | 6 => self.pass::<6>(x, seeding, out),
+            7 | 8 => self.pass::<8>(x, seeding, out),
+            9..=12 => self.pass::<12>(x, seeding, out),
+            _ => self.pass::<16>(x, seeding, out),
+        }
+    }
+}
+
+impl<M: AutoResiduals + ?Sized> AutoResiduals for &M {
+    fn num_residuals(&self) -> usize {
+        (**self).num_residuals()
+    }
+    fn residuals<T: Real>(&self, x: &[T], f: &mut [T]) -> Result<(), CallbackError> {
+        (**self).residuals(x, f)
+    }
+}

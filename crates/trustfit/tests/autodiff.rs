@@ -1,0 +1,220 @@
+//! `JacSpec::Auto`: Jacobians by forward-mode automatic differentiation equal the
+//! hand-written analytic ones (NIST models, Broyden tridiagonal dense and sparse), cost
+//! the same residual evaluations, and fail as a non-finite analytic Jacobian does.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
+use trustfit::{
+    Auto, AutoResiduals, CallbackError, Error, JacSpec, Options, Real, Residuals, Seeding,
+    SparsityPattern, least_squares,
+};
+use trustfit_problems::adapter::{ProblemAdapter, SparseAdapter};
+use trustfit_problems::sparse::BroydenTridiagonal;
+use trustfit_problems::{TestProblem, data, minpack, nist};
+
+/// Largest `|a − b|` over the entries, each relative to the norm of its column of `b`.
+fn column_scaled_error(a: &[f64], b: &[f64], n: usize) -> f64 {
+    let mut norms = vec![0.0f64; n];
+    for (k, v) in b.iter().enumerate() {
+        norms[k % n] += v * v;
+    }
+    a.iter()
+        .zip(b)
+        .enumerate()
+        .map(|(k, (a, b))| (a - b).abs() / norms[k % n].sqrt().max(f64::MIN_POSITIVE))
+        .fold(0.0, f64::max)
+}
+
+fn analytic_jacobian(p: &dyn TestProblem, x: &[f64]) -> Vec<f64> {
+    let mut j = vec![0.0; p.m() * p.n()];
+    p.jacobian(x, &mut j);
+    j
+}
+
+/// J at `x` in one forward pass (n ≤ 16), as the solver computes it.
+fn auto_jacobian<M: AutoResiduals>(model: &M, x: &[f64]) -> Vec<f64> {
+    let dirs: Vec<u32> = (0..x.len() as u32).collect();
+    let mut j = vec![0.0; model.num_residuals() * x.len()];
+    Auto(model)
+        .auto_derivatives(x, &Seeding::new(&dirs, x.len()), &mut j)
+        .unwrap();
+    j
+}
+
+fn opts(jac: JacSpec) -> Options {
+    Options {
+        jac,
+        ..Default::default()
+    }
+}
+
+#[test]
+fn nist_auto_jacobians_equal_the_analytic_ones_at_x0_and_at_the_solution() {
+    let dir = match data::nist_dir(&data::default_data_dir()) {
+        Ok(d) => d,
+        Err(e) => return eprintln!("skipping: {e}"),
+    };
+    let mut same_nfev = 0;
+    let problems = nist::load_all(&dir).unwrap();
+    for p in &problems {
+        let x0 = p.start(0).to_vec();
+        let err0 = column_scaled_error(&auto_jacobian(p, &x0), &analytic_jacobian(p, &x0), p.n());
+        let auto = least_squares(&Auto(p), &x0, &opts(JacSpec::Auto)).unwrap();
+        let analytic = ProblemAdapter::new(p);
+        let exact = least_squares(&analytic, &x0, &opts(JacSpec::Analytic)).unwrap();
+        let at_x = analytic_jacobian(p, &auto.x);
+        let err1 = column_scaled_error(&auto.jac, &at_x, p.n());
+        eprintln!(
+            "{:10} n={} J(x0) {err0:.1e}  J(x*) {err1:.1e}  nfev auto {} analytic {}",
+            p.name,
+            p.n(),
+            auto.nfev,
+            exact.nfev
+        );
+        assert!(
+            err0 <= 1e-13 && err1 <= 1e-13,
+            "{}: {err0:e} {err1:e}",
+            p.name
+        );
+        assert_eq!(auto.njev.is_some(), exact.njev.is_some());
+        same_nfev += usize::from(auto.nfev == exact.nfev);
+    }
+    eprintln!("same nfev as analytic: {same_nfev} of {}", problems.len());
+}
+
+#[test]
+fn minpack_auto_jacobians_equal_the_analytic_ones_at_x0_and_at_the_solution() {
+    let cases: Vec<_> = minpack::cases()
+        .into_iter()
+        .filter(|c| c.is_generic())
+        .collect();
+    assert!(cases.len() >= 20, "{} generic cases", cases.len());
+    let mut same_nfev = 0;
+    for c in &cases {
+        let err0 = column_scaled_error(&auto_jacobian(c, &c.x0), &analytic_jacobian(c, &c.x0), c.n);
+        let auto = least_squares(&Auto(c), &c.x0, &opts(JacSpec::Auto)).unwrap();
+        let exact =
+            least_squares(&ProblemAdapter::new(c), &c.x0, &opts(JacSpec::Analytic)).unwrap();
+        let err1 = column_scaled_error(&auto.jac, &analytic_jacobian(c, &auto.x), c.n);
+        eprintln!(
+            "{:28} {:5} J(x0) {err0:.1e}  J(x*) {err1:.1e}  nfev auto {} analytic {}",
+            c.label(),
+            c.start(),
+            auto.nfev,
+            exact.nfev
+        );
+        assert!(
+            err0 <= 1e-13 && err1 <= 1e-13,
+            "{}: {err0:e} {err1:e}",
+            c.label()
+        );
+        same_nfev += usize::from(auto.nfev == exact.nfev);
+    }
+    eprintln!("same nfev as analytic: {same_nfev} of {}", cases.len());
+}
+
+#[test]
+fn dense_auto_jacobian_in_chunks_of_sixteen_columns() {
+    for n in [1, 2, 15, 16, 17, 37] {
+        let p = BroydenTridiagonal::new(n);
+        let auto = least_squares(&Auto(p), &p.x0(), &opts(JacSpec::Auto)).unwrap();
+        let exact =
+            least_squares(&ProblemAdapter::new(&p), &p.x0(), &opts(JacSpec::Analytic)).unwrap();
+        let err = column_scaled_error(&auto.jac, &analytic_jacobian(&p, &auto.x), n);
+        assert!(err <= 1e-14, "n = {n}: {err:e}");
+        assert_eq!((auto.nfev, auto.njev), (exact.nfev, exact.njev), "n = {n}");
+    }
+}
+
+#[test]
+fn sparse_auto_jacobian_by_column_groups_equals_the_analytic_one() {
+    for n in [2, 10, 1000, 100_000] {
+        let analytic = SparseAdapter::new(BroydenTridiagonal::new(n)).unwrap();
+        let p = *analytic.problem();
+        let o = Options {
+            jac_sparsity: Some(analytic.pattern().clone()),
+            ..opts(JacSpec::Auto)
+        };
+        let auto = least_squares(&Auto(p), &p.x0(), &o).unwrap();
+        let exact = least_squares(&analytic, &p.x0(), &opts(JacSpec::Analytic)).unwrap();
+        let j = auto.jac_sparse.as_ref().unwrap();
+        let mut want = vec![0.0; j.values().len()];
+        p.jacobian_values(&auto.x, &mut want);
+        for (a, b) in j.values().iter().zip(&want) {
+            assert!(
+                (a - b).abs() <= 1e-14 * b.abs().max(1.0),
+                "n = {n}: {a} {b}"
+            );
+        }
+        // scipy's grouping: 3 to 5 groups, all seeded in one pass.
+        let groups = auto.jac_groups.unwrap();
+        assert!((n.min(3)..=5).contains(&groups), "n = {n}: {groups} groups");
+        assert_eq!((auto.nfev, auto.njev), (exact.nfev, exact.njev), "n = {n}");
+    }
+}
+
+/// f = (√x₀ − 1, x₁): the derivative of √x₀ at x₀ = 0 is infinite.
+struct SqrtAtZero;
+
+impl AutoResiduals for SqrtAtZero {
+    fn num_residuals(&self) -> usize {
+        2
+    }
+    fn residuals<T: Real>(&self, x: &[T], f: &mut [T]) -> Result<(), CallbackError> {
+        f[0] = x[0].sqrt() - 1.0;
+        f[1] = x[1];
+        Ok(())
+    }
+}
+
+#[test]
+fn non_finite_auto_jacobian_fails_as_a_non_finite_analytic_one() {
+    let analytic = trustfit::from_fn(2, |x: &[f64], f: &mut [f64]| {
+        f[0] = x[0].sqrt() - 1.0;
+        f[1] = x[1];
+    })
+    .with_jacobian(|x: &[f64], j: &mut [f64]| {
+        j.copy_from_slice(&[0.5 / x[0].sqrt(), 0.0, 0.0, 1.0]);
+    });
+    let a = least_squares(&Auto(SqrtAtZero), &[0.0, 1.0], &opts(JacSpec::Auto)).unwrap_err();
+    let b = least_squares(&analytic, &[0.0, 1.0], &opts(JacSpec::Analytic)).unwrap_err();
+    assert!(matches!(a, Error::NonFinite { .. }), "{a:?}");
+    assert_eq!(a.to_string(), b.to_string());
+}
+
+#[test]
+fn auto_needs_generic_residuals_and_parses_as_auto() {
+    let p = trustfit::from_fn(1, |x: &[f64], f: &mut [f64]| f[0] = x[0]);
+    let e = least_squares(&p, &[1.0], &opts(JacSpec::Auto)).unwrap_err();
+    assert!(e.to_string().contains("'auto'"), "{e}");
+    assert_eq!("auto".parse::<JacSpec>().unwrap(), JacSpec::Auto);
+    assert_eq!(JacSpec::Auto.as_str(), "auto");
+    let pattern = SparsityPattern::from_entries(1, 1, [(0, 0)]).unwrap();
+    assert_eq!(pattern.nnz(), 1);
+}
+
+#[test]
+fn lm_and_dogbox_take_auto_jacobians_as_analytic_ones() {
+    use trustfit::Method;
+    let case = minpack::cases()
+        .into_iter()
+        .find(|c| c.label() == "osborne2_n11_m65")
+        .unwrap();
+    for method in [Method::Lm, Method::Dogbox] {
+        let o = |jac| Options {
+            method,
+            ..opts(jac)
+        };
+        let auto = least_squares(&Auto(&case), &case.x0, &o(JacSpec::Auto)).unwrap();
+        let exact =
+            least_squares(&ProblemAdapter::new(&case), &case.x0, &o(JacSpec::Analytic)).unwrap();
+        assert_eq!(
+            (auto.nfev, auto.njev),
+            (exact.nfev, exact.njev),
+            "{method:?}"
+        );
+        assert!(
+            (auto.cost - exact.cost).abs() <= 1e-12 * exact.cost,
+            "{method:?}"
+        );
+    }
+}
