@@ -1,7 +1,9 @@
 #!/usr/bin/env bash
 # Builds the Python extension (crates/trustfit-py) into .venv and runs its pytest suite.
 # Creates .venv at the repository root when missing and installs maturin, numpy,
-# scipy==1.17.1, pytest and mypy from PyPI; needs cargo and python3 >= 3.9, nothing else.
+# scipy==1.17.1, pytest, mypy and the [dask] extras (dask[distributed], xarray: the tests
+# of trustfit.dask and trustfit.xarray start a LocalCluster on 127.0.0.1) from PyPI; needs
+# cargo and python3 >= 3.9, nothing else.
 # mypy's stubtest checks the stubs (python/trustfit/*.pyi) against the built module: a
 # missing or stale signature fails the run (after pytest, which runs either way).
 # Repeated runs are incremental: `maturin develop --release` reuses the repo's target/.
@@ -16,7 +18,7 @@ if [[ ! -x "$VENV/bin/python" ]]; then
 fi
 echo "== installing test dependencies"
 "$VENV/bin/python" -m pip install -q --disable-pip-version-check \
-  "maturin>=1.9,<2" numpy "scipy==1.17.1" pytest "mypy>=1.11,<2"
+  "maturin>=1.9,<2" numpy "scipy==1.17.1" pytest "mypy>=1.11,<2" "dask[distributed]" xarray
 
 echo "== building trustfit (maturin develop --release)"
 export VIRTUAL_ENV="$VENV"
@@ -28,7 +30,7 @@ echo "== pytest crates/trustfit-py/tests"
 mkdir -p "$CARGO_TARGET_DIR"
 set +e
 "$VENV/bin/python" -m pytest -c crates/trustfit-py/pyproject.toml \
-  --rootdir crates/trustfit-py crates/trustfit-py/tests -q -p no:cacheprovider \
+  --rootdir crates/trustfit-py crates/trustfit-py/tests -q -rs -p no:cacheprovider \
   2>&1 | tee "$CARGO_TARGET_DIR/pytest-output.txt"
 status=${PIPESTATUS[0]}
 set -e

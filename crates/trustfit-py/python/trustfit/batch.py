@@ -69,7 +69,7 @@ class BatchFit:
         self.error: list[str] = list(res["error"])
         self.param_names: list[str] = list(res["param_names"])
         with np.errstate(invalid="ignore"):
-            self.perr: np.ndarray = np.sqrt(np.diagonal(self.pcov, axis1=1, axis2=2))
+            self.perr: np.ndarray = np.sqrt(np.diagonal(self.pcov, axis1=-2, axis2=-1))
 
     def __len__(self) -> int:
         return self.popt.shape[0]
