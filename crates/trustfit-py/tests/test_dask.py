@@ -92,6 +92,15 @@ def scheduler_task_count(client):
     return client.run_on_scheduler(lambda dask_scheduler: len(dask_scheduler.tasks))
 
 
+def wait_for_no_tasks(client, timeout=10.0):
+    """Until the scheduler holds no task (earlier tests' results are released
+    asynchronously)."""
+    deadline = time.monotonic() + timeout
+    while scheduler_task_count(client) and time.monotonic() < deadline:
+        time.sleep(0.05)
+    return scheduler_task_count(client)
+
+
 @pytest.fixture(scope="module")
 def client():
     """Two worker processes of one thread each, on 127.0.0.1; closed after the module."""
@@ -382,7 +391,7 @@ class Unpicklable:
 def test_bad_input_raises_before_any_task(client):
     data, p0 = workload(100)
     y = da.from_array(data, chunks=(50, 25))
-    before = scheduler_task_count(client)
+    assert wait_for_no_tasks(client) == 0
     cases = [
         (TypeError, "must be a dask.array.Array or a numpy.ndarray, got list",
          lambda: trustfit.dask.curve_fit(GAUSS, {"x": XS, "y": YS}, data.tolist())),
@@ -418,7 +427,7 @@ def test_bad_input_raises_before_any_task(client):
     for exc, message, call in cases:
         with pytest.raises(exc, match=message):
             call()
-    assert scheduler_task_count(client) == before == 0
+    assert scheduler_task_count(client) == 0  # no graph reached the scheduler
 
 
 def test_import_trustfit_does_not_import_the_extras():
@@ -427,3 +436,10 @@ def test_import_trustfit_does_not_import_the_extras():
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
                          check=True)
     assert out.stdout.strip() == "[]"
+
+
+def test_docstring_examples_run():
+    import doctest
+
+    for module in (trustfit.dask, trustfit.xarray):
+        assert doctest.testmod(module).failed == 0, module.__name__

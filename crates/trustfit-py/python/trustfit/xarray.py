@@ -329,7 +329,7 @@ def curvefit(
     >>> da = xr.DataArray(np.array([a * np.exp(-0.5 * t) for a in (1.0, 2.0)]),
     ...                   dims=("fit", "t"), coords={"t": t})
     >>> fit = trustfit.xarray.curvefit(da, "t", "a*exp(b*t)", p0={"b": -1.0})
-    >>> fit.curvefit_coefficients.round(6).values.tolist(), list(fit.param.values)
+    >>> fit.curvefit_coefficients.round(6).values.tolist(), fit.param.values.tolist()
     ([[1.0, -0.5], [2.0, -0.5]], ['a', 'b'])
     >>> def decay(t, a, b):
     ...     return a * np.exp(b * t)
