@@ -141,3 +141,21 @@ def test_xdata_forms_and_defaults():
 def test_bad_arguments_raise(call, error):
     with pytest.raises(error):
         call()
+
+
+def _unaligned(a):
+    """A copy of `a` at an odd byte offset (as arrays unpickled from a buffer may be)."""
+    buf = np.zeros(a.nbytes + 1, dtype=np.uint8)
+    out = np.frombuffer(buf.data, dtype=np.float64, count=a.size, offset=1).reshape(a.shape)
+    out[...] = a
+    assert not out.flags.aligned
+    return out
+
+
+def test_unaligned_arrays_are_accepted():
+    data, p0, _ = workload(20)
+    ref = trustfit.batch.curve_fit(GAUSS, {"x": XS, "y": YS}, data, p0=p0, sigma=1.0 + 0.1 * PIX)
+    fit = trustfit.batch.curve_fit(GAUSS, {"x": _unaligned(XS), "y": _unaligned(YS)},
+                                   _unaligned(data), p0=_unaligned(p0),
+                                   sigma=_unaligned(1.0 + 0.1 * PIX))
+    assert np.array_equal(fit.popt, ref.popt) and np.array_equal(fit.pcov, ref.pcov)

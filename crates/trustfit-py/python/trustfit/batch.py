@@ -92,7 +92,7 @@ class BatchFit:
         )
         self.param_names: list[str] = list(res["param_names"])
         with np.errstate(invalid="ignore"):
-            self.perr: np.ndarray = np.sqrt(np.diagonal(self.pcov, axis1=1, axis2=2))
+            self.perr: np.ndarray = np.sqrt(np.diagonal(self.pcov, axis1=-2, axis2=-1))
         self.model: Any = model
         self.xdata: Any = xdata
         self._variables = variables
@@ -133,18 +133,24 @@ class BatchFit:
                 f"{', '.join(self.param_names)})")
 
 
+def _c_f64(a: Any) -> np.ndarray:
+    """``a`` as a C-contiguous, aligned float64 array (the Rust side reads it as a slice;
+    arrays unpickled from a buffer, as Dask's workers receive them, may be unaligned)."""
+    return np.require(a, dtype=np.float64, requirements=["C", "A"])
+
+
 def _variables(xdata: Any, m: int) -> tuple[list[str], list[np.ndarray]]:
     """xdata as named float64 columns of length m."""
     if isinstance(xdata, dict):
         names = [str(k) for k in xdata]
-        cols = [np.ascontiguousarray(v, dtype=np.float64) for v in xdata.values()]
+        cols = [_c_f64(v) for v in xdata.values()]
     else:
         x = np.asarray(xdata, dtype=np.float64)
         if x.ndim == 1:
-            names, cols = ["x"], [np.ascontiguousarray(x)]
+            names, cols = ["x"], [_c_f64(x)]
         elif x.ndim == 2:
             names = [f"x{i}" for i in range(x.shape[0])]
-            cols = [np.ascontiguousarray(r) for r in x]
+            cols = [_c_f64(r) for r in x]
         else:
             raise ValueError(f"`xdata` must be 1-D, 2-D (k, M) or a dict, got shape {x.shape}")
     for name, c in zip(names, cols):
@@ -160,9 +166,9 @@ def _rows(value: Any, k: int, width: int, what: str) -> np.ndarray:
     """A (width,) or (k, width) array as a C-contiguous (1 or k, width) float64 array."""
     a = np.asarray(value, dtype=np.float64)
     if a.ndim == 1 and a.shape[0] == width:
-        return np.ascontiguousarray(a.reshape(1, width))
+        return _c_f64(a.reshape(1, width))
     if a.ndim == 2 and a.shape == (k, width):
-        return np.ascontiguousarray(a)
+        return _c_f64(a)
     raise ValueError(f"`{what}` must have shape ({width},) or ({k}, {width}), got {a.shape}")
 
 
@@ -260,11 +266,11 @@ def curve_fit(
             if key == "max_nfev" and value is not None:
                 value = min(int(math.ceil(value)), sys.maxsize)
             elif key in ("x_scale", "diff_step") and value is not None and not isinstance(value, str):
-                value = np.ascontiguousarray(np.broadcast_to(np.asarray(value, float), (n,)))
+                value = _c_f64(np.broadcast_to(np.asarray(value, float), (n,)))
             options[key] = value
     if threads is not None and (int(threads) != threads or threads < 1):
         raise ValueError(f"`threads` must be a positive integer or None, got {threads!r}")
-    y = np.ascontiguousarray(y)
+    y = _c_f64(y)
     res = _trustfit.batch_curve_fit_formula(
         f, names, cols, y, starts, options,
         sigma=sig, absolute_sigma=bool(absolute_sigma),
@@ -342,7 +348,7 @@ def _curve_fit_callable(f: Any, xdata: Any, ydata: Any, p0: Any, sigma: Any,
     block = kwargs.get("block")
     if block is None:
         block = max(1, min(k, max(256, (1 << 18) // max(1, m * (n + 1)))))
-    y = np.ascontiguousarray(y)
+    y = _c_f64(y)
     res = _trustfit.batch_curve_fit_callable(
         f, x, y, starts, sigma=sig, absolute_sigma=bool(absolute_sigma),
         jac=jac if callable(jac) else None,
