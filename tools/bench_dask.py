@@ -104,7 +104,7 @@ def emit(rec):
 def cluster(workers: int):
     from distributed import Client, LocalCluster
     c = LocalCluster(n_workers=workers, threads_per_worker=1, processes=True, host="127.0.0.1",
-                     dashboard_address=None, silence_logs=logging.CRITICAL)
+                     dashboard_address=":0", silence_logs=logging.CRITICAL)
     return c, Client(c)
 
 

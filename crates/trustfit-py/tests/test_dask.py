@@ -105,7 +105,7 @@ def wait_for_no_tasks(client, timeout=10.0):
 def client():
     """Two worker processes of one thread each, on 127.0.0.1; closed after the module."""
     cluster = distributed.LocalCluster(n_workers=2, threads_per_worker=1, processes=True,
-                                       host="127.0.0.1", dashboard_address=None,
+                                       host="127.0.0.1", dashboard_address=":0",
                                        silence_logs=logging.CRITICAL)
     c = distributed.Client(cluster)
     yield c
