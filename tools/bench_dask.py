@@ -217,13 +217,25 @@ def check(args) -> int:
 # --------------------------------------------------------------------------- --scaling
 
 
-def timed(fn, repeat):
+def timed(fn, repeat, client=None):
+    """Wall times of `repeat` calls. With a client, each call starts once the scheduler
+    holds only the tasks it held before the first (a previous run's results, released
+    asynchronously, would otherwise be reused: the graphs' keys are deterministic)."""
     times = []
+    baseline = None if client is None else _task_count(client)
     for _ in range(repeat):
+        if client is not None:
+            deadline = time.monotonic() + 30
+            while _task_count(client) > baseline and time.monotonic() < deadline:
+                time.sleep(0.02)
         t0 = time.perf_counter()
         fn()
         times.append(time.perf_counter() - t0)
     return times
+
+
+def _task_count(client) -> int:
+    return client.run_on_scheduler(lambda dask_scheduler: len(dask_scheduler.tasks))
 
 
 def rates(label, n, times, **extra):
@@ -237,7 +249,7 @@ def scaling(args) -> int:
     import trustfit.batch
     import trustfit.dask
     import trustfit.xarray
-    from distributed import wait
+    from distributed import futures_of, wait
 
     n, repeat = args.n, args.repeat
     # In-process reference: the same fits from numpy, on every core.
@@ -267,16 +279,16 @@ def scaling(args) -> int:
                     fit = trustfit.dask.curve_fit(FORMULA, {"x": XS, "y": YS}, y, p0=p0, **BENCH)
                     kept = fit.persist()
                     wait(list(kept._arrays()))
-                    del kept
+                    client.cancel(futures_of(list(kept._arrays())))
 
                 def gathered():
                     trustfit.dask.curve_fit(FORMULA, {"x": XS, "y": YS}, y, p0=p0,
                                             **BENCH).compute()
 
-                rates("trustfit.dask_formula_lockstep_persist", n, timed(persist, repeat),
-                      workers=workers, chunk=chunk)
-                rates("trustfit.dask_formula_lockstep_compute", n, timed(gathered, repeat),
-                      workers=workers, chunk=chunk)
+                rates("trustfit.dask_formula_lockstep_persist", n,
+                      timed(persist, repeat, client), workers=workers, chunk=chunk)
+                rates("trustfit.dask_formula_lockstep_compute", n,
+                      timed(gathered, repeat, client), workers=workers, chunk=chunk)
                 if chunk == chunk_sizes[0]:
                     import xarray as xr
                     arr = xr.DataArray(y.reshape(n, 5, 5), dims=("fit", "y", "x"),
@@ -289,10 +301,12 @@ def scaling(args) -> int:
                                                        errors="ignore",
                                                        kwargs=dict(PEER, jac=gauss_jac))
                         kept = out.persist()
-                        wait([kept.curvefit_coefficients.data, kept.curvefit_covariance.data])
+                        arrays = [kept.curvefit_coefficients.data, kept.curvefit_covariance.data]
+                        wait(arrays)
+                        client.cancel(futures_of(arrays))
 
                     rates("trustfit.xarray_formula_lm_persist", n,
-                          timed(xarray_formula, max(1, repeat - 1)), workers=workers,
+                          timed(xarray_formula, max(1, repeat - 1), client), workers=workers,
                           chunk=chunk)
                 del y, p0
             if workers == 2 and args.n_scipy:
@@ -310,8 +324,8 @@ def scaling(args) -> int:
                         dask.compute(out.curvefit_coefficients.data,
                                      out.curvefit_covariance.data)
 
-                rates("xarray_curvefit_scipy_lm", ns, timed(scipy_xarray, 1), workers=workers,
-                      chunk=max(1, ns // 8))
+                rates("xarray_curvefit_scipy_lm", ns, timed(scipy_xarray, 1, client),
+                      workers=workers, chunk=max(1, ns // 8))
         finally:
             client.close()
             cl.close()

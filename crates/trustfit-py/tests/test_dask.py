@@ -20,9 +20,10 @@ import warnings
 import numpy as np
 import pytest
 
-dask = pytest.importorskip("dask", reason="dask not installed: pip install 'dask[distributed]' xarray")
-distributed = pytest.importorskip("distributed", reason="distributed not installed: pip install 'dask[distributed]'")
-xr = pytest.importorskip("xarray", reason="xarray not installed: pip install xarray")
+EXTRAS = "pip install './crates/trustfit-py[dask]'"
+dask = pytest.importorskip("dask", reason=f"dask not installed ({EXTRAS})")
+distributed = pytest.importorskip("distributed", reason=f"distributed not installed ({EXTRAS})")
+xr = pytest.importorskip("xarray", reason=f"xarray not installed ({EXTRAS})")
 
 import cloudpickle  # noqa: E402  (comes with distributed)
 import dask.array as da  # noqa: E402
@@ -319,9 +320,9 @@ def test_a_worker_killed_in_the_middle_loses_nothing(client):
 
     def progress(dask_scheduler):
         fits = [ts for key, ts in dask_scheduler.tasks.items()
-                if str(key[0] if isinstance(key, tuple) else key).startswith("fit_block-")]
+                if str(key[0] if isinstance(key, tuple) else key).startswith("trustfit-fit-")]
         busy = {ws.address: sum(1 for t in ws.processing
-                                if str(t.key[0]).startswith("fit_block-"))
+                                if str(t.key[0]).startswith("trustfit-fit-"))
                 for ws in dask_scheduler.workers.values()}
         return sum(ts.state == "memory" for ts in fits), len(fits), busy
 

@@ -21,8 +21,8 @@ idle).
 
 from __future__ import annotations
 
-import functools
 import math
+import operator
 from typing import Any, Optional
 
 import numpy as np
@@ -33,6 +33,8 @@ from ._cluster import check_picklable, task_threads
 try:
     import dask
     import dask.array as da
+    from dask.base import tokenize
+    from dask.highlevelgraph import HighLevelGraph
 except ImportError:  # pragma: no cover - only without the extras
     raise ImportError(
         "trustfit.dask needs Dask: pip install './crates/trustfit-py[dask]' "
@@ -289,20 +291,39 @@ def curve_fit(
     spec = _Spec(f, x, None if p0_per_fit else start, None if sigma_per_fit else sig,
                  bool(absolute_sigma), bounds, method, threads, dict(kwargs), n, m,
                  data_ndim, p0_per_fit, sigma_per_fit)
-    core = "(" + ",".join(f"m{i}" for i in range(data_ndim)) + ")"
-    ins, args = [core], [y]
-    if p0_per_fit:
-        ins.append("(n)")
-        args.append(start)
-    if sigma_per_fit:
-        ins.append(core)
-        args.append(sig)
-    outs = da.apply_gufunc(
-        functools.partial(_fit_block, spec), ",".join(ins) + "->(n),(n,n),(),(),(),(),(),()",
-        *args, output_dtypes=[np.float64, np.float64, np.int32, np.bool_, np.int64,
-                              np.int64, np.float64, object],
-        output_sizes={"n": n})
-    return DaskBatchFit(tuple(outs), dry.param_names)
+    inputs = [y] + ([start] if p0_per_fit else []) + ([sig] if sigma_per_fit else [])
+    outs = _graph(spec, inputs, fit_chunks, n)
+    return DaskBatchFit(outs, dry.param_names)
+
+
+# The outputs of a task: name, trailing (core) shape per fit, dtype.
+_OUTPUTS = (("popt", 1, np.float64), ("pcov", 2, np.float64), ("status", 0, np.int32),
+            ("success", 0, np.bool_), ("nfev", 0, np.int64), ("njev", 0, np.int64),
+            ("cost", 0, np.float64), ("error", 0, object))
+
+
+def _graph(spec: "_Spec", inputs: list[Any], fit_chunks: tuple[Any, ...],
+           n: int) -> tuple[Any, ...]:
+    """One task per chunk of the fit axes (the batch on that chunk's fits, returning every
+    output) and, per output, one getitem per chunk: lazy arrays sharing the fit tasks."""
+    token = tokenize(*inputs, spec.f, spec.xdata, spec.p0, spec.sigma, spec.absolute_sigma,
+                     spec.bounds, spec.method, spec.threads, spec.kwargs, spec.data_ndim)
+    fit_name = f"trustfit-fit-{token}"
+    fit_layer = {}
+    for idx in np.ndindex(*(len(c) for c in fit_chunks)):
+        args = [(a.name,) + idx + (0,) * (a.ndim - len(idx)) for a in inputs]
+        fit_layer[(fit_name,) + idx] = (_fit_block, spec, *args)
+    fits = HighLevelGraph.from_collections(fit_name, fit_layer, dependencies=inputs)
+    outs = []
+    for j, (label, core_ndim, dtype) in enumerate(_OUTPUTS):
+        name = f"trustfit-{label}-{token}"
+        layer = {(name,) + idx + (0,) * core_ndim: (operator.getitem, (fit_name,) + idx, j)
+                 for idx in np.ndindex(*(len(c) for c in fit_chunks))}
+        graph = HighLevelGraph({**fits.layers, name: layer},
+                               {**fits.dependencies, name: {fit_name}})
+        chunks = fit_chunks + ((n,),) * core_ndim
+        outs.append(da.Array(graph, name, chunks, meta=np.empty((0,) * len(chunks), dtype)))
+    return tuple(outs)
 
 
 class _Spec:
