@@ -297,7 +297,7 @@ def curve_fit(
 
 
 # The outputs of a task: name, trailing (core) shape per fit, dtype.
-_OUTPUTS = (("popt", 1, np.float64), ("pcov", 2, np.float64), ("status", 0, np.int32),
+_OUTPUTS: tuple[tuple[str, int, Any], ...] = (("popt", 1, np.float64), ("pcov", 2, np.float64), ("status", 0, np.int32),
             ("success", 0, np.bool_), ("nfev", 0, np.int64), ("njev", 0, np.int64),
             ("cost", 0, np.float64), ("error", 0, object))
 
@@ -309,7 +309,7 @@ def _graph(spec: "_Spec", inputs: list[Any], fit_chunks: tuple[Any, ...],
     token = tokenize(*inputs, spec.f, spec.xdata, spec.p0, spec.sigma, spec.absolute_sigma,
                      spec.bounds, spec.method, spec.threads, spec.kwargs, spec.data_ndim)
     fit_name = f"trustfit-fit-{token}"
-    fit_layer = {}
+    fit_layer: dict[Any, Any] = {}
     for idx in np.ndindex(*(len(c) for c in fit_chunks)):
         args = [(a.name,) + idx + (0,) * (a.ndim - len(idx)) for a in inputs]
         fit_layer[(fit_name,) + idx] = (_fit_block, spec, *args)
@@ -317,7 +317,7 @@ def _graph(spec: "_Spec", inputs: list[Any], fit_chunks: tuple[Any, ...],
     outs = []
     for j, (label, core_ndim, dtype) in enumerate(_OUTPUTS):
         name = f"trustfit-{label}-{token}"
-        layer = {(name,) + idx + (0,) * core_ndim: (operator.getitem, (fit_name,) + idx, j)
+        layer: dict[Any, Any] = {(name,) + idx + (0,) * core_ndim: (operator.getitem, (fit_name,) + idx, j)
                  for idx in np.ndindex(*(len(c) for c in fit_chunks))}
         graph = HighLevelGraph({**fits.layers, name: layer},
                                {**fits.dependencies, name: {fit_name}})
