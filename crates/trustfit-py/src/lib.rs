@@ -18,6 +18,7 @@ mod covariance;
 mod errors;
 mod leastsq;
 mod options;
+mod quick;
 
 use numpy::{PyArray1, PyArrayMethods, PyReadonlyArray1, PyReadonlyArray2};
 use pyo3::exceptions::PyValueError;
@@ -79,17 +80,19 @@ fn final_jacobian<'py>(
 
 /// The core's [`Report`] as a dict with scipy's `OptimizeResult` field names (`jac` as
 /// [`final_jacobian`] gives it, `status` scipy's code, `message` scipy's text).
-fn report_dict<'py>(
+pub(crate) fn report_dict<'py>(
     py: Python<'py>,
     mut r: Report,
     operator: Option<Bound<'py, PyAny>>,
     shape: (usize, usize),
 ) -> PyResult<Bound<'py, PyDict>> {
     let out = PyDict::new(py);
-    out.set_item("jac", final_jacobian(py, &mut r, operator, shape)?)?;
+    let jac = final_jacobian(py, &mut r, operator, shape)?;
+    // scipy's order of the fields (an OptimizeResult prints and iterates in it).
     out.set_item("x", PyArray1::from_vec(py, r.x))?;
     out.set_item("cost", r.cost)?;
     out.set_item("fun", PyArray1::from_vec(py, r.fun))?;
+    out.set_item("jac", jac)?;
     out.set_item("grad", PyArray1::from_vec(py, r.grad))?;
     out.set_item("optimality", r.optimality)?;
     let mask: Vec<i64> = r.active_mask.iter().map(|&v| i64::from(v)).collect();
@@ -236,6 +239,7 @@ pub(crate) fn without_gil<T: Send>(
 #[pymodule]
 fn _trustfit(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_function(wrap_pyfunction!(solve, m)?)?;
+    m.add_function(wrap_pyfunction!(quick::quick_solve, m)?)?;
     m.add_function(wrap_pyfunction!(batch::batch_curve_fit_formula, m)?)?;
     m.add_function(wrap_pyfunction!(batch::formula_symbols, m)?)?;
     m.add_function(wrap_pyfunction!(batch::formula_eval, m)?)?;

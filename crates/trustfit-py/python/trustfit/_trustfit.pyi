@@ -30,6 +30,20 @@ NAMES: dict[str, tuple[str, ...]]
 class TrustfitError(RuntimeError):
     """A failure inside trustfit that scipy has no exception for."""
 
+def quick_solve(
+    fun: Callable[..., Any],
+    x0: npt.NDArray[np.float64],
+    jac: Optional[Callable[..., Any]],
+    options: dict[str, Any],
+    args: tuple[Any, ...],
+    kwargs: Optional[dict[str, Any]],
+    result_type: type[Any],
+) -> Any:
+    """least_squares' common call in one crossing: scipy's OptimizeResult (result_type);
+    None when x0 holds NaN; or (f0, J0) as the user returned them when they need the
+    full checks."""
+    ...
+
 def solve(
     fun: Callable[..., Any],
     x0: npt.NDArray[np.float64],

@@ -447,26 +447,25 @@ _FAST_METHODS = ("trf", "dogbox", "lm")
 _FAST_JACS = ("2-point", "3-point")
 
 
-def _quick_checks(x0, method, loss, ftol, xtol, gtol, max_nfev, args, kwargs):
+def _quick_checks(method, jac, loss, f_scale, ftol, xtol, gtol, max_nfev, args, kwargs):
     """`_argument_checks` for the common call (float64 1-D x0, default bounds and
-    scales, float tolerances above ε, no extras), in a few microseconds; None when the
-    call needs the full checks (which then raise scipy's errors or warnings)."""
+    scales, float tolerances above ε, no extras) on scalars only, in a microsecond: the
+    options of `_trustfit.quick_solve` (which checks x0 for NaN), or None when the call
+    needs the full checks (which then raise scipy's errors or warnings)."""
     if loss not in IMPLEMENTED_LOSSES or (method == "lm" and loss != "linear"):
         return None
-    if not (type(ftol) is float and type(xtol) is float and type(gtol) is float):
+    if not (type(ftol) is float and type(xtol) is float and type(gtol) is float
+            and type(f_scale) is float):
         return None
     if ftol < EPS or xtol < EPS or gtol < EPS:
         return None
-    if max_nfev is not None and (type(max_nfev) is not int or max_nfev <= 0):
+    if max_nfev is not None and (type(max_nfev) is not int or not 0 < max_nfev <= sys.maxsize):
         return None
     if type(args) is not tuple or not (kwargs is None or type(kwargs) is dict):
         return None
-    if np.isnan(x0).any():
-        return None
-    x0 = x0.copy()  # as `np.atleast_1d(x0).astype(float)`: the caller's array is not kept
-    x_scale = "jac" if method == "lm" else None
-    return (x0, None, None, True, True, x_scale, ftol, xtol, gtol, None, {}, args,
-            kwargs or None)
+    return {"method": method, "jac_scheme": None if callable(jac) else jac, "loss": loss,
+            "f_scale": f_scale, "ftol": ftol, "xtol": xtol, "gtol": gtol,
+            "max_nfev": max_nfev}
 
 
 def _argument_checks(x0, jac, bounds, method, ftol, xtol, gtol, x_scale, loss, tr_solver,
@@ -711,6 +710,7 @@ def least_squares(
     (array([1.224371, 1.5     ]), 2)
     """
     checked = None
+    at_x0 = None  # (f(x0), J(x0)) as the user returned them, when the quick path ran them
     if (
         type(x0) is np.ndarray and x0.dtype == np.float64 and x0.ndim == 1
         and bounds is _NO_BOUNDS and x_scale is None and tr_solver is None
@@ -718,7 +718,18 @@ def least_squares(
         and callback is None and diff_step is None and type(loss) is str
         and method in _FAST_METHODS and (callable(jac) or (type(jac) is str and jac in _FAST_JACS))
     ):
-        checked = _quick_checks(x0, method, loss, ftol, xtol, gtol, max_nfev, args, kwargs)
+        quick = _quick_checks(method, jac, loss, f_scale, ftol, xtol, gtol, max_nfev, args, kwargs)
+        if quick is not None:
+            kwargs = kwargs or None
+            out = _trustfit.quick_solve(fun, x0, jac if callable(jac) else None, quick, args,
+                                        kwargs, OptimizeResult)
+            if type(out) is OptimizeResult:
+                return out
+            if out is not None:  # f(x0) or J(x0) needs scipy's checks below
+                at_x0 = out
+                checked = (x0.copy(), None, None, True, True,
+                           "jac" if method == "lm" else None, ftol, xtol, gtol, None, {},
+                           args, kwargs)
     if checked is None:
         checked = _argument_checks(
             x0, jac, bounds, method, ftol, xtol, gtol, x_scale, loss, tr_solver, tr_options,
@@ -731,10 +742,13 @@ def least_squares(
         lb, ub = -np.inf, np.inf
 
     # scipy evaluates f(x0) and J(x0) before checking them (its VectorFunction).
-    f0 = np.atleast_1d(fun(x0.copy(), *args, **(kwargs or {})))
+    if at_x0 is None:
+        f0 = np.atleast_1d(fun(x0.copy(), *args, **(kwargs or {})))
+    else:
+        f0 = np.atleast_1d(at_x0[0])
     J0 = None
     if callable(jac):
-        J0 = jac(x0.copy(), *args, **(kwargs or {}))
+        J0 = jac(x0.copy(), *args, **(kwargs or {})) if at_x0 is None else at_x0[1]
         if type(J0) is np.ndarray and J0.ndim == 2:
             pass  # the common case, as np.atleast_2d leaves it
         elif issparse(J0) or isinstance(J0, LinearOperator):

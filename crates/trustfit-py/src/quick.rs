@@ -1,0 +1,173 @@
+//! `least_squares`' common call in one crossing into Rust: evaluate `f(x0)` (and
+//! `J(x0)`), check them, solve, and build scipy's `OptimizeResult`.
+//!
+//! Small fits run in loops spend most of their own time (beyond the user's callbacks) in
+//! Python-side checks and conversions of values that are nearly always fine. Here the
+//! usual case — a float64 x0 without NaN, `fun` returning a finite float64 ndarray, a
+//! dense float64 `jac` of the right shape — is checked with a few comparisons; anything
+//! else goes back to `trustfit.optimize` with the values already evaluated, where scipy's
+//! checks raise scipy's errors (user code is never called twice for one evaluation).
+
+use numpy::{PyArray1, PyArray2, PyArrayMethods, PyReadonlyArray1, PyUntypedArray};
+use pyo3::prelude::*;
+use pyo3::sync::PyOnceLock;
+use pyo3::types::{PyDict, PyTuple};
+use trustfit::{JacSpec, Method, Options, TrSolver};
+
+use crate::callback::PyProblem;
+use crate::errors::to_pyerr;
+use crate::{report_dict, without_gil};
+
+/// The scalars of a quick call, as `trustfit.optimize._quick_checks` accepted them (a
+/// dict by these names).
+#[derive(FromPyObject)]
+#[pyo3(from_item_all)]
+pub struct QuickOptions {
+    method: String,
+    jac_scheme: Option<String>,
+    loss: String,
+    f_scale: f64,
+    ftol: f64,
+    xtol: f64,
+    gtol: f64,
+    max_nfev: Option<usize>,
+}
+
+impl QuickOptions {
+    /// The core's options for them (what `least_squares`' full path would pass).
+    // `Options` is non-exhaustive: set field by field on the defaults.
+    #[allow(clippy::field_reassign_with_default)]
+    fn to_options(&self, analytic: bool) -> PyResult<Options> {
+        let mut o = Options::default();
+        o.method = self.method.parse().map_err(to_pyerr)?;
+        o.jac = match (&self.jac_scheme, analytic) {
+            (_, true) => JacSpec::Analytic,
+            (Some(s), false) => s.parse().map_err(to_pyerr)?,
+            (None, false) => JacSpec::default(),
+        };
+        o.loss = self.loss.parse().map_err(to_pyerr)?;
+        o.f_scale = self.f_scale;
+        (o.ftol, o.xtol, o.gtol) = (Some(self.ftol), Some(self.xtol), Some(self.gtol));
+        o.max_nfev = self.max_nfev;
+        if o.method != Method::Lm {
+            o.tr_solver = Some(TrSolver::Exact);
+        }
+        Ok(o)
+    }
+}
+
+/// `fun(x, *args, **kwargs)` with `x` a fresh array holding `x`.
+fn call<'py>(
+    f: &Bound<'py, PyAny>,
+    x: &[f64],
+    args: &Bound<'py, PyTuple>,
+    kwargs: Option<&Bound<'py, PyDict>>,
+) -> PyResult<Bound<'py, PyAny>> {
+    let xa = PyArray1::from_slice(f.py(), x).into_any();
+    if args.is_empty() && kwargs.is_none() {
+        return f.call1((xa,));
+    }
+    let items: Vec<Bound<'py, PyAny>> = std::iter::once(xa).chain(args.iter()).collect();
+    f.call(PyTuple::new(f.py(), items)?, kwargs)
+}
+
+/// `f(x0)` when it is an exact float64 ndarray of one dimension, non-empty and finite.
+fn plain_vector(obj: &Bound<'_, PyAny>) -> Option<Vec<f64>> {
+    if !obj.is_exact_instance_of::<PyUntypedArray>() {
+        return None;
+    }
+    let arr = obj.cast::<PyArray1<f64>>().ok()?;
+    let v = arr.try_readonly().ok()?.as_array().to_vec();
+    (!v.is_empty() && v.iter().all(|f| f.is_finite())).then_some(v)
+}
+
+/// `J(x0)` when it is an exact float64 ndarray of shape (m, n), row-major.
+fn plain_matrix(obj: &Bound<'_, PyAny>, m: usize, n: usize) -> Option<Vec<f64>> {
+    if !obj.is_exact_instance_of::<PyUntypedArray>() {
+        return None;
+    }
+    let arr = obj.cast::<PyArray2<f64>>().ok()?;
+    let ro = arr.try_readonly().ok()?;
+    let view = ro.as_array();
+    // `iter` walks the logical (row-major) order whatever the memory layout.
+    (view.shape() == [m, n]).then(|| view.iter().copied().collect())
+}
+
+/// numpy.float64, for `cost` and `optimality` (scipy returns numpy scalars).
+fn float64<'py>(py: Python<'py>, v: f64) -> PyResult<Bound<'py, PyAny>> {
+    static TYPE: PyOnceLock<Py<PyAny>> = PyOnceLock::new();
+    let t = TYPE.get_or_try_init(py, || -> PyResult<Py<PyAny>> {
+        Ok(py.import("numpy")?.getattr("float64")?.unbind())
+    })?;
+    t.bind(py).call1((v,))
+}
+
+/// Solves `least_squares(fun, x0, jac, ...)` for a call `_quick_checks` accepted.
+///
+/// Returns `result_type(**fields)` (scipy's `OptimizeResult`); `None` when `x0` holds
+/// NaN (nothing evaluated: the full checks decide); or `(f0, J0)`, the user's values at
+/// `x0` (`J0` None without a callable `jac`), when they need the full checks.
+#[pyfunction]
+#[pyo3(signature = (fun, x0, jac, options, args, kwargs, result_type))]
+#[allow(clippy::too_many_arguments)]
+pub fn quick_solve<'py>(
+    py: Python<'py>,
+    fun: Bound<'py, PyAny>,
+    x0: PyReadonlyArray1<'py, f64>,
+    jac: Option<Bound<'py, PyAny>>,
+    options: QuickOptions,
+    args: Bound<'py, PyTuple>,
+    kwargs: Option<Bound<'py, PyDict>>,
+    result_type: Bound<'py, PyAny>,
+) -> PyResult<Bound<'py, PyAny>> {
+    let x0 = x0.as_array().to_vec();
+    if x0.iter().any(|v| v.is_nan()) {
+        return Ok(py.None().into_bound(py));
+    }
+    let f0 = call(&fun, &x0, &args, kwargs.as_ref())?;
+    let j0 = match &jac {
+        Some(j) => Some(call(j, &x0, &args, kwargs.as_ref())?),
+        None => None,
+    };
+    let (n, lm) = (x0.len(), options.method == "lm");
+    let f0v = plain_vector(&f0).filter(|f| !(lm && f.len() < n));
+    let m = f0v.as_ref().map_or(0, Vec::len);
+    let j0v = j0.as_ref().map(|j| plain_matrix(j, m, n));
+    let (Some(f0v), None | Some(Some(_))) = (f0v, &j0v) else {
+        let j0 = j0.unwrap_or_else(|| py.None().into_bound(py));
+        return Ok(PyTuple::new(py, [f0, j0])?.into_any());
+    };
+    let (j0v, analytic) = (j0v.flatten(), jac.is_some());
+    let opts = options.to_options(analytic)?;
+    let problem = PyProblem::new(fun, jac, args, kwargs, &x0, &f0v, j0v.as_deref(), None);
+    let report = without_gil(py, m * n, || trustfit::least_squares(&problem, &x0, &opts))
+        .map_err(to_pyerr)?;
+    let fields = report_dict(py, report, None, (m, n))?;
+    for key in ["cost", "optimality"] {
+        if let Some(v) = fields.get_item(key)? {
+            fields.set_item(key, float64(py, v.extract()?)?)?;
+        }
+    }
+    finish(py, &fields, &options, analytic, n)?;
+    result_type.call((), Some(&fields))
+}
+
+/// scipy's conventions the core's report does not carry: an all-zero float
+/// `active_mask` for unbounded trf, `njev` None for lm with finite differences, and
+/// `success`.
+fn finish(
+    py: Python<'_>,
+    fields: &Bound<'_, PyDict>,
+    options: &QuickOptions,
+    analytic: bool,
+    n: usize,
+) -> PyResult<()> {
+    if options.method == "trf" {
+        fields.set_item("active_mask", PyArray1::<f64>::zeros(py, n, false))?;
+    }
+    if options.method == "lm" && !analytic {
+        fields.set_item("njev", py.None())?;
+    }
+    let status: i64 = fields.get_item("status")?.map_or(Ok(0), |s| s.extract())?;
+    fields.set_item("success", status > 0)
+}

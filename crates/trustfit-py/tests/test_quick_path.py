@@ -1,0 +1,146 @@
+"""least_squares' quick path (one call into Rust for the common call: float64 x0, no
+bounds or extras) gives exactly what the full path gives — every field, its type and
+its value — and hands every unusual value back to the full path's scipy checks."""
+
+import numpy as np
+import pytest
+import scipy.optimize
+
+import trustfit
+from problems import T_DECAY, decay, decay_jac, expfit, expfit_jac
+
+X0_EXP = np.array([1.0, 1.0, -0.5])
+X0_DECAY = np.array([1.0, 0.5])
+
+
+def full_path(fun, x0, **kw):
+    """The same call through the full checks: `bounds` equal to the default but not the
+    default object sends it there."""
+    return trustfit.least_squares(fun, x0, bounds=(-np.inf, np.inf), **kw)
+
+
+def same_result(a, b):
+    assert type(a) is type(b) is scipy.optimize.OptimizeResult
+    assert list(a.keys()) == list(b.keys())
+    for key in a:
+        va, vb = a[key], b[key]
+        assert type(va) is type(vb), key
+        if isinstance(va, np.ndarray):
+            assert va.dtype == vb.dtype and va.shape == vb.shape, key
+            assert np.array_equal(va, vb), key
+        else:
+            assert va == vb, key
+
+
+CASES = [
+    (expfit, X0_EXP, dict(jac=expfit_jac)),
+    (expfit, X0_EXP, dict(jac=expfit_jac, max_nfev=1)),
+    (expfit, X0_EXP, dict()),
+    (expfit, X0_EXP, dict(jac="3-point", method="dogbox")),
+    (expfit, X0_EXP, dict(method="lm")),
+    (expfit, X0_EXP, dict(method="lm", jac=expfit_jac)),
+    (decay, X0_DECAY, dict(jac=decay_jac, loss="soft_l1", f_scale=0.1)),
+    (decay, X0_DECAY, dict(loss="cauchy", ftol=1e-12, xtol=1e-12, gtol=1e-12, max_nfev=7)),
+    (lambda p, t: p[0] * np.exp(-p[1] * t) - decay(np.array([3.0, 1.3])) - 0.01,
+     X0_DECAY, dict(args=(T_DECAY,))),
+    (lambda p, t=None: p[0] * np.exp(-p[1] * t) - 1.0, X0_DECAY,
+     dict(kwargs={"t": T_DECAY}, method="lm")),
+]
+
+
+@pytest.mark.parametrize("fun, x0, kw", CASES)
+def test_the_quick_path_equals_the_full_path(fun, x0, kw):
+    same_result(trustfit.least_squares(fun, x0, **kw), full_path(fun, x0, **kw))
+
+
+class Counted:
+    def __init__(self, f):
+        self.f, self.calls = f, 0
+
+    def __call__(self, x, *a):
+        self.calls += 1
+        return self.f(x, *a)
+
+
+@pytest.mark.parametrize("returns", [
+    lambda f: list(f),                       # a list: converted by the full path
+    lambda f: f.astype(np.float32),          # float32: the full path's own differences
+    lambda f: np.asfortranarray(f)[::1],     # still a plain vector
+    lambda f: f.reshape(1, -1)[0],           # a view
+])
+def test_unusual_residuals_go_through_the_full_checks_unevaluated_twice(returns):
+    fun = Counted(lambda x: returns(expfit(x)))
+    ref = Counted(lambda x: returns(expfit(x)))
+    a = trustfit.least_squares(fun, X0_EXP)
+    b = full_path(ref, X0_EXP)
+    same_result(a, b)
+    assert fun.calls == ref.calls
+
+
+@pytest.mark.parametrize("bad", [
+    lambda f: np.append(f[:-1], np.nan),
+    lambda f: np.append(f[:-1], np.inf),
+    lambda f: f.reshape(-1, 1),
+    lambda f: f.astype(str),
+])
+@pytest.mark.parametrize("jac", ["2-point", expfit_jac])
+def test_bad_residuals_raise_the_full_paths_errors(bad, jac):
+    with pytest.raises(Exception) as quick:
+        trustfit.least_squares(lambda x: bad(expfit(x)), X0_EXP, jac=jac)
+    with pytest.raises(Exception) as full:
+        full_path(lambda x: bad(expfit(x)), X0_EXP, jac=jac)
+    assert type(quick.value) is type(full.value)
+    assert str(quick.value) == str(full.value)
+
+
+def test_a_masked_residual_array_is_refused():
+    with pytest.raises(TypeError, match="masked array"):
+        trustfit.least_squares(lambda x: np.ma.masked_invalid(expfit(x)), X0_EXP)
+
+
+def test_bad_jacobian_shape_and_lm_with_too_few_residuals_raise_scipys_errors():
+    with pytest.raises(ValueError, match="wrong shape"):
+        trustfit.least_squares(expfit, X0_EXP, jac=lambda x: expfit_jac(x)[:, :2])
+    with pytest.raises(ValueError, match="less than the number of variables"):
+        trustfit.least_squares(lambda x: x[:2], X0_EXP, method="lm")
+    # A Fortran-ordered or transposed J is read in its logical order.
+    same_result(trustfit.least_squares(expfit, X0_EXP, jac=lambda x: np.asfortranarray(
+        expfit_jac(x))), trustfit.least_squares(expfit, X0_EXP, jac=expfit_jac))
+
+
+def test_nan_in_x0_reaches_scipys_check_without_an_evaluation():
+    fun = Counted(expfit)
+    x0 = X0_EXP.copy()
+    x0[1] = np.nan
+    with pytest.raises(ValueError) as quick:
+        trustfit.least_squares(fun, x0)
+    with pytest.raises(ValueError) as scipys:
+        scipy.optimize.least_squares(expfit, x0)
+    assert str(quick.value) == str(scipys.value)
+    assert fun.calls == 0
+
+
+def test_the_callers_x0_is_neither_kept_nor_changed():
+    x0 = X0_EXP.copy()
+    res = trustfit.least_squares(expfit, x0, jac=expfit_jac)
+    assert np.array_equal(x0, X0_EXP) and res.x is not x0
+    res.x[:] = 0
+    assert np.array_equal(x0, X0_EXP)
+
+
+def test_a_callback_exception_propagates_unchanged():
+    class Boom(Exception):
+        pass
+
+    err = Boom("from fun")
+    calls = []
+
+    def fun(x):
+        calls.append(1)
+        if len(calls) == 3:
+            raise err
+        return expfit(x)
+
+    with pytest.raises(Boom) as info:
+        trustfit.least_squares(fun, X0_EXP, jac=expfit_jac)
+    assert info.value is err
