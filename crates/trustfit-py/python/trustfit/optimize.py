@@ -1582,7 +1582,9 @@ def curve_fit(
         # leastsq's `maxfev` is least_squares' `max_nfev`.
         if "max_nfev" not in kwargs:
             kwargs["max_nfev"] = kwargs.pop("maxfev", None)
-        res = least_squares(func, p0, jac=jac, bounds=bounds, method=method, **kwargs)
+        # Without finite bounds, least_squares' default object: its quick path.
+        ls_bounds = bounds if bounded_problem else _NO_BOUNDS
+        res = least_squares(func, p0, jac=jac, bounds=ls_bounds, method=method, **kwargs)
         if not res.success:
             raise RuntimeError("Optimal parameters not found: " + res.message)
         infodict = dict(nfev=res.nfev, fvec=res.fun)
