@@ -1,0 +1,75 @@
+"""trustfit's own time per least_squares call — total time minus the time spent inside
+the user's `fun` and `jac` (measured by the callbacks themselves) — side by side with
+scipy's, on the 100-point exponential fit with an analytic Jacobian and on a call that
+ends after one evaluation (`max_nfev=1`).
+
+Run: .venv/bin/python crates/trustfit-py/benches/own_time.py [--repeat 7] [--calls 2000]
+Prints one line per case and library: the best of `--repeat` rounds of `--calls` calls
+(wall clock, perf_counter; run it on an idle machine), the total per call, nfev and the
+number of callbacks per call. One BLAS thread.
+"""
+
+import argparse
+import os
+import sys
+import time
+from pathlib import Path
+
+os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")
+
+import numpy as np  # noqa: E402
+import scipy.optimize  # noqa: E402
+
+import trustfit  # noqa: E402
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests"))
+from problems import expfit, expfit_jac  # noqa: E402
+
+CLOCK = time.perf_counter
+INSIDE = [0.0, 0]  # seconds inside the callbacks, number of callbacks
+
+
+def timed(f):
+    def g(p):
+        t = CLOCK()
+        r = f(p)
+        INSIDE[0] += CLOCK() - t
+        INSIDE[1] += 1
+        return r
+    return g
+
+
+FUN, JAC = timed(expfit), timed(expfit_jac)
+X0 = np.array([1.0, 1.0, -0.5])
+
+
+def own(lib, kwargs, repeat, calls):
+    """(own µs, total µs, nfev, callbacks) per call, the round with the least own time."""
+    best = None
+    for _ in range(repeat):
+        INSIDE[0], INSIDE[1] = 0.0, 0
+        t = CLOCK()
+        for _ in range(calls):
+            r = lib.least_squares(FUN, X0, jac=JAC, **kwargs)
+        total = CLOCK() - t
+        row = ((total - INSIDE[0]) / calls * 1e6, total / calls * 1e6, r.nfev, INSIDE[1] / calls)
+        best = row if best is None or row[0] < best[0] else best
+    return best
+
+
+def main():
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--repeat", type=int, default=7)
+    ap.add_argument("--calls", type=int, default=2000)
+    args = ap.parse_args()
+    print(f"load {os.getloadavg()[0]:.2f}")
+    for name, kw in [("100-point exp fit, jac", {}), ("one evaluation (max_nfev=1)",
+                                                      {"max_nfev": 1})]:
+        for lib in (trustfit, scipy.optimize):
+            o, tot, nfev, cb = own(lib, kw, args.repeat, args.calls)
+            print(f"{name:30s} {lib.__name__:15s} own {o:7.1f} µs  total {tot:7.1f} µs  "
+                  f"nfev {nfev}  callbacks {cb:.0f}")
+
+
+if __name__ == "__main__":
+    main()
