@@ -22,11 +22,11 @@ fn shape_text(obj: &Bound<'_, PyAny>) -> String {
         .unwrap_or_else(|_| "?".into())
 }
 
+/// Copies a contiguous array into `out` (false: not contiguous). `to_vec` copies under
+/// the GIL without rust-numpy's borrow bookkeeping (a global table of borrows, costly
+/// next to the copy of a small array).
 fn copy_vector(arr: &Bound<'_, PyArray1<f64>>, out: &mut [f64], what: &str) -> PyResult<bool> {
-    let Ok(ro) = arr.try_readonly() else {
-        return Ok(false);
-    };
-    let Ok(s) = ro.as_slice() else {
+    let Ok(s) = arr.to_vec() else {
         return Ok(false);
     };
     if s.len() != out.len() {
@@ -36,7 +36,7 @@ fn copy_vector(arr: &Bound<'_, PyArray1<f64>>, out: &mut [f64], what: &str) -> P
             out.len()
         )));
     }
-    out.copy_from_slice(s);
+    out.copy_from_slice(&s);
     Ok(true)
 }
 
@@ -92,13 +92,10 @@ fn copy_matrix(
     if !arr.is_c_contiguous() {
         return Ok(false);
     }
-    let Ok(ro) = arr.try_readonly() else {
+    let Ok(s) = arr.to_vec() else {
         return Ok(false);
     };
-    let Ok(s) = ro.as_slice() else {
-        return Ok(false);
-    };
-    out.copy_from_slice(s);
+    out.copy_from_slice(&s);
     Ok(true)
 }
 
