@@ -8,6 +8,8 @@
 //! divide, which halves the time per row. Narrow bands (w ≤ 8) get a kernel with the
 //! width fixed at compile time, so the inner loops are unrolled.
 
+use super::subnormal::{check, flush};
+
 /// Row `i` of a band matrix is stored as `(i, i−w..=i)`: `w + 1` slots, diagonal last.
 /// Slots left of column 0 (the first `w` rows) are never read. Widths 1..=8 have
 /// compile-time kernels.
@@ -112,11 +114,14 @@ impl BandLdlt {
         store_pivot(&mut self.l[i * stride + w], &mut self.inv_d[i], d)
     }
 
-    /// Solves `L D Lᵀ x = b` in place.
+    /// Solves `L D Lᵀ x = b` in place. Both substitutions flush subnormal results to
+    /// zero: a right-hand side concentrated at the ends of a long band gives a solution
+    /// that decays geometrically into subnormal noise (see [`super::subnormal`]).
     pub fn solve(&self, b: &mut [f64]) {
         let b = &mut b[..self.n];
         self.forward(b);
         self.backward(b);
+        check(b);
     }
 
     /// `x = D⁻¹ y` then `x = L⁻ᵀ x` in place. Rows without a full band below them (the
@@ -160,7 +165,7 @@ impl BandLdlt {
             for (lk, bk) in row.iter().zip(&b[lo..i]) {
                 s -= lk * bk;
             }
-            b[i] = s;
+            b[i] = flush(s);
         }
     }
 
@@ -175,7 +180,7 @@ impl BandLdlt {
             for k in (i + 1..=hi).rev() {
                 s -= self.l[k * stride + w + i - k] * b[k];
             }
-            b[i] = s;
+            b[i] = flush(s);
         }
     }
 
@@ -272,6 +277,7 @@ fn forward_fixed<const W: usize>(l: &[f64], b: &mut [f64], from: usize) {
         for t in 0..W {
             s -= row[t] * win[t];
         }
+        let s = flush(s);
         *bi = s;
         win.copy_within(1.., 0);
         win[W - 1] = s;
@@ -295,6 +301,7 @@ fn backward_fixed<const W: usize>(l: &[f64], inv_d: &[f64], b: &mut [f64], to: u
             // L(k, i) with k = i + 1 + t sits in slot W − 1 − t of row k.
             s -= l[(i + 1 + t) * stride + W - 1 - t] * win[t];
         }
+        let s = flush(s);
         b[i] = s;
         win.copy_within(..W - 1, 1);
         win[0] = s;

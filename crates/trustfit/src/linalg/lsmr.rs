@@ -229,6 +229,7 @@ impl Lsmr {
                 break;
             }
         }
+        super::subnormal::check(&self.x);
         Ok(())
     }
 }

@@ -8,4 +8,5 @@ pub(crate) mod lsmr;
 pub(crate) mod normal_eq;
 pub(crate) mod schur;
 pub(crate) mod sparse;
+pub(crate) mod subnormal;
 pub(crate) mod vector;

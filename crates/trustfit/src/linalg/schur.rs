@@ -474,6 +474,7 @@ impl SchurComplement {
         for (r, &col) in self.rf.iter().zip(&self.f_cols) {
             rhs[col] = *r;
         }
+        super::subnormal::check(rhs);
     }
 }
 

@@ -483,6 +483,7 @@ impl CsrMatrix {
 
     /// `y = A·(d ⊙ x)` without a temporary.
     pub(crate) fn mul_vec_scaled(&self, x: &[f64], d: &[f64], y: &mut [f64]) {
+        super::subnormal::check(x);
         let p = &self.pattern;
         if p.indices32.len() == p.indices.len() {
             return self.rows_with(&p.indices32, y, |j| x[j as usize] * d[j as usize]);
