@@ -304,6 +304,14 @@ impl Tape {
                 Op::SqDiff(a, b) => map2(out, slot(a), slot(b), |x, y| (x - y) * (x - y)),
                 Op::NegDiv(a, b) => map2(out, slot(a), slot(b), |x, y| -x / y),
                 Op::Scale(c, a) => map1(out, slot(a), |x| c * x),
+                Op::ScaleSq(c, a) => map1(out, slot(a), |x| c * (x * x)),
+                Op::ExpNegDiv(a, b) => map2(out, slot(a), slot(b), |x, y| (-x / y).exp()),
+                Op::SumSqDiff(p, a, b) => {
+                    let (p, a, b) = (slot(p), slot(a), slot(b));
+                    for (((o, &z), &x), &y) in out.iter_mut().zip(p).zip(a).zip(b) {
+                        *o = z + (x - y) * (x - y);
+                    }
+                }
                 Op::MulAdd(a, b, c) => {
                     let (a, b, c) = (slot(a), slot(b), slot(c));
                     for (((o, &x), &y), &z) in out.iter_mut().zip(a).zip(b).zip(c) {
@@ -398,6 +406,19 @@ impl Tape {
                     adj!(1, b, y, y, |_, y, v| -v / y);
                 }
                 Op::Scale(c, a) => adj!(0, a, v, v, |_, _, _| c),
+                Op::ScaleSq(c, a) => term!(0, a, val(a), v, |g, x, _, _| (g * c) * (2.0 * x)),
+                Op::SumSqDiff(p, a, b) => {
+                    let (x, y) = (val(a), val(b));
+                    adj!(0, p, x, y, |_, _, _| 1.0);
+                    term!(1, a, x, y, |g, x, y, _| g * (2.0 * (x - y)));
+                    term!(2, b, x, y, |g, x, y, _| -(g * (2.0 * (x - y))));
+                }
+                // g·e is the adjoint of the argument u = (-a)/b.
+                Op::ExpNegDiv(a, b) => {
+                    let (x, y) = (val(a), val(b));
+                    term!(0, a, x, y, |g, _, y, e| -((g * e) * (1.0 / y)));
+                    term!(1, b, x, y, |g, x, y, e| (g * e) * (-(-x / y) / y));
+                }
                 Op::MulAdd(a, b, c) => {
                     let (x, y) = (val(a), val(b));
                     adj!(0, a, x, y, |_, y, _| y);

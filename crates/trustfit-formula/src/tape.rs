@@ -45,6 +45,13 @@ pub(crate) enum Op {
     NegDiv(Slot, Slot),
     /// `c*a` with a constant `c`: no block of copies of `c`.
     Scale(f64, Slot),
+    /// Fused `c*a^2`, `c` constant.
+    ScaleSq(f64, Slot),
+    /// Fused `p + (a-b)^2` (sums of squares).
+    SumSqDiff(Slot, Slot, Slot),
+    /// Fused `exp((-a)/b)` (decays, Gaussians); the reverse sweep recomputes
+    /// the argument.
+    ExpNegDiv(Slot, Slot),
 }
 
 impl Op {
@@ -52,9 +59,13 @@ impl Op {
     pub(crate) fn operands(&self) -> [Option<Slot>; 3] {
         match *self {
             Op::Param(_) | Op::Column(_) | Op::Const(_) => [None, None, None],
-            Op::Neg(a) | Op::Func(_, a) | Op::Powi(a, _) | Op::Scale(_, a) => [Some(a), None, None],
-            Op::Bin(_, a, b) | Op::SqDiff(a, b) | Op::NegDiv(a, b) => [Some(a), Some(b), None],
-            Op::MulAdd(a, b, c) => [Some(a), Some(b), Some(c)],
+            Op::Neg(a) | Op::Func(_, a) | Op::Powi(a, _) | Op::Scale(_, a) | Op::ScaleSq(_, a) => {
+                [Some(a), None, None]
+            }
+            Op::Bin(_, a, b) | Op::SqDiff(a, b) | Op::NegDiv(a, b) | Op::ExpNegDiv(a, b) => {
+                [Some(a), Some(b), None]
+            }
+            Op::MulAdd(a, b, c) | Op::SumSqDiff(a, b, c) => [Some(a), Some(b), Some(c)],
         }
     }
 
@@ -69,6 +80,9 @@ impl Op {
             Op::MulAdd(a, b, c) => Op::MulAdd(map[a], map[b], map[c]),
             Op::NegDiv(a, b) => Op::NegDiv(map[a], map[b]),
             Op::Scale(c, a) => Op::Scale(c, map[a]),
+            Op::ScaleSq(c, a) => Op::ScaleSq(c, map[a]),
+            Op::SumSqDiff(p, a, b) => Op::SumSqDiff(map[p], map[a], map[b]),
+            Op::ExpNegDiv(a, b) => Op::ExpNegDiv(map[a], map[b]),
             other => other,
         }
     }
@@ -99,7 +113,13 @@ impl From<Op> for Key {
             Op::Powi(a, n) => Key::Powi(a, n),
             // Fused instructions are made after sharing, never hashed; a
             // unique key keeps them unshared should that change.
-            Op::SqDiff(..) | Op::MulAdd(..) | Op::NegDiv(..) | Op::Scale(..) => Key::Fused,
+            Op::SqDiff(..)
+            | Op::MulAdd(..)
+            | Op::NegDiv(..)
+            | Op::Scale(..)
+            | Op::ScaleSq(..)
+            | Op::SumSqDiff(..)
+            | Op::ExpNegDiv(..) => Key::Fused,
         }
     }
 }
@@ -187,6 +207,10 @@ fn fuse(ops: &[Op]) -> Vec<Op> {
     }
     let mut out = ops.to_vec();
     for i in 0..out.len() {
+        let scale = |c: f64, s: Slot| match out[s] {
+            Op::Powi(a, 2) if uses[s] == 1 => Op::ScaleSq(c, a),
+            _ => Op::Scale(c, s),
+        };
         let single = |s: Slot| uses[s] == 1;
         let constant = |s: Slot| match out[s] {
             Op::Const(c) => Some(c),
@@ -202,8 +226,12 @@ fn fuse(ops: &[Op]) -> Vec<Op> {
                 _ => None,
             },
             Op::Bin(BinOp::Mul, a, b) => match (constant(a), constant(b)) {
-                (Some(c), None) => Some(Op::Scale(c, b)),
-                (None, Some(c)) => Some(Op::Scale(c, a)),
+                (Some(c), None) => Some(scale(c, b)),
+                (None, Some(c)) => Some(scale(c, a)),
+                _ => None,
+            },
+            Op::Func(Func::Exp, s) if single(s) => match out[s] {
+                Op::NegDiv(a, b) => Some(Op::ExpNegDiv(a, b)),
                 _ => None,
             },
             Op::Bin(BinOp::Add, s, c) | Op::Bin(BinOp::Add, c, s)
@@ -211,6 +239,14 @@ fn fuse(ops: &[Op]) -> Vec<Op> {
             {
                 match out[s] {
                     Op::Bin(BinOp::Mul, a, b) => Some(Op::MulAdd(a, b, c)),
+                    _ => None,
+                }
+            }
+            Op::Bin(BinOp::Add, s, p) | Op::Bin(BinOp::Add, p, s)
+                if single(s) && matches!(out[s], Op::SqDiff(..)) =>
+            {
+                match out[s] {
+                    Op::SqDiff(a, b) => Some(Op::SumSqDiff(p, a, b)),
                     _ => None,
                 }
             }
@@ -339,16 +375,24 @@ mod tests {
 
     #[test]
     fn common_pairs_are_fused() {
-        let ops = tape("A*exp(-((t-x0)^2)/(2*w^2)) + b").ops;
+        let ops = tape("A*exp(-((t-x0)^2 + (a-t)^2)/(2*w^2)) + b").ops;
         let has = |f: fn(&Op) -> bool| ops.iter().any(f);
         assert!(has(|op| matches!(op, Op::SqDiff(..))));
-        assert!(has(|op| matches!(op, Op::NegDiv(..))));
-        assert!(has(|op| matches!(op, Op::Scale(2.0, _))));
+        assert!(has(|op| matches!(op, Op::SumSqDiff(..))));
+        assert!(has(|op| matches!(op, Op::ScaleSq(2.0, _))));
+        assert!(has(|op| matches!(op, Op::ExpNegDiv(..))));
         assert!(matches!(ops.last(), Some(Op::MulAdd(..))));
-        assert!(!has(|op| matches!(
-            op,
-            Op::Neg(_) | Op::Const(_) | Op::Bin(..)
-        )));
+        let unfused =
+            |op: &Op| matches!(op, Op::Neg(_) | Op::Const(_) | Op::Bin(..) | Op::Func(..));
+        assert!(!has(unfused));
+        assert_eq!(tape("a*t*3").ops[3], Op::Scale(3.0, 2));
+        assert!(
+            !tape("a/(-t)")
+                .ops
+                .iter()
+                .any(|op| matches!(op, Op::NegDiv(..)))
+        );
+        assert!(tape("(-a)/t").ops.contains(&Op::NegDiv(0, 1)));
         // An inner instruction used twice stays, and is not fused.
         let ops = tape("(a-t)^2 * (a-t)").ops;
         assert!(ops.contains(&Op::Powi(2, 2)));
