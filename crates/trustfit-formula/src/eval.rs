@@ -131,15 +131,31 @@ fn accumulate(
     first: bool,
     partial: impl Fn(f64, f64, f64) -> f64,
 ) {
+    contribute(adj, g, x, y, v, first, |g, x, y, v| g * partial(x, y, v));
+}
+
+/// `adj[k] += term(g[k], x[k], y[k], v[k])` for the block (`=` if `first`):
+/// [`accumulate`] for the fused instructions, whose chain-rule products must
+/// be rounded in the order of the unfused pair.
+#[inline(always)]
+fn contribute(
+    adj: &mut [f64],
+    g: &[f64],
+    x: &[f64],
+    y: &[f64],
+    v: &[f64],
+    first: bool,
+    term: impl Fn(f64, f64, f64, f64) -> f64,
+) {
     let len = adj.len();
     let (g, x, y, v) = (&g[..len], &x[..len], &y[..len], &v[..len]);
     if first {
         for k in 0..len {
-            adj[k] = g[k] * partial(x[k], y[k], v[k]);
+            adj[k] = term(g[k], x[k], y[k], v[k]);
         }
     } else {
         for k in 0..len {
-            adj[k] += g[k] * partial(x[k], y[k], v[k]);
+            adj[k] += term(g[k], x[k], y[k], v[k]);
         }
     }
 }
@@ -285,6 +301,23 @@ impl Tape {
                 Op::Column(j) => columns.fill(j, start, out),
                 Op::Neg(a) => map1(out, slot(a), |x| -x),
                 Op::Powi(a, n) => powi_block(out, slot(a), n),
+                Op::SqDiff(a, b) => map2(out, slot(a), slot(b), |x, y| (x - y) * (x - y)),
+                Op::NegDiv(a, b) => map2(out, slot(a), slot(b), |x, y| -x / y),
+                Op::Scale(c, a) => map1(out, slot(a), |x| c * x),
+                Op::ScaleSq(c, a) => map1(out, slot(a), |x| c * (x * x)),
+                Op::ExpNegDiv(a, b) => map2(out, slot(a), slot(b), |x, y| (-x / y).exp()),
+                Op::SumSqDiff(p, a, b) => {
+                    let (p, a, b) = (slot(p), slot(a), slot(b));
+                    for (((o, &z), &x), &y) in out.iter_mut().zip(p).zip(a).zip(b) {
+                        *o = z + (x - y) * (x - y);
+                    }
+                }
+                Op::MulAdd(a, b, c) => {
+                    let (a, b, c) = (slot(a), slot(b), slot(c));
+                    for (((o, &x), &y), &z) in out.iter_mut().zip(a).zip(b).zip(c) {
+                        *o = x * y + z;
+                    }
+                }
                 Op::Func(func, a) => for_each_func!(func, f => map1(out, slot(a), |x| f.value(x))),
                 Op::Bin(op, a, b) => {
                     let (a, b) = (slot(a), slot(b));
@@ -338,6 +371,16 @@ impl Tape {
                     }
                 };
             }
+            // adj[s] += term(g, x, y, v), for the fused instructions.
+            macro_rules! term {
+                ($operand:literal, $s:expr, $x:expr, $y:expr, |$g:pat_param, $px:pat_param, $py:pat_param, $pv:pat_param| $term:expr) => {
+                    if self.needs_adjoint[$s] {
+                        let slot = &mut lo[$s * BLOCK..$s * BLOCK + len];
+                        let first = self.first_adjoint[i][$operand];
+                        contribute(slot, g, $x, $y, v, first, |$g, $px, $py, $pv| $term);
+                    }
+                };
+            }
             match self.ops[i] {
                 Op::Param(_) | Op::Const(_) | Op::Column(_) => {}
                 Op::Neg(a) => adj!(0, a, v, v, |_, _, _| -1.0),
@@ -349,6 +392,38 @@ impl Tape {
                 }
                 Op::Func(func, a) => {
                     for_each_func!(func, f => adj!(0, a, val(a), v, |x, _, v| f.derivative(x, v)))
+                }
+                // The products of the unfused pair, in the same order: the
+                // inner adjoint g·∂outer, then times ∂inner.
+                Op::SqDiff(a, b) => {
+                    let (x, y) = (val(a), val(b));
+                    term!(0, a, x, y, |g, x, y, _| g * (2.0 * (x - y)));
+                    term!(1, b, x, y, |g, x, y, _| -(g * (2.0 * (x - y))));
+                }
+                Op::NegDiv(a, b) => {
+                    let y = val(b);
+                    term!(0, a, y, y, |g, _, y, _| -(g * (1.0 / y)));
+                    adj!(1, b, y, y, |_, y, v| -v / y);
+                }
+                Op::Scale(c, a) => adj!(0, a, v, v, |_, _, _| c),
+                Op::ScaleSq(c, a) => term!(0, a, val(a), v, |g, x, _, _| (g * c) * (2.0 * x)),
+                Op::SumSqDiff(p, a, b) => {
+                    let (x, y) = (val(a), val(b));
+                    adj!(0, p, x, y, |_, _, _| 1.0);
+                    term!(1, a, x, y, |g, x, y, _| g * (2.0 * (x - y)));
+                    term!(2, b, x, y, |g, x, y, _| -(g * (2.0 * (x - y))));
+                }
+                // g·e is the adjoint of the argument u = (-a)/b.
+                Op::ExpNegDiv(a, b) => {
+                    let (x, y) = (val(a), val(b));
+                    term!(0, a, x, y, |g, _, y, e| -((g * e) * (1.0 / y)));
+                    term!(1, b, x, y, |g, x, y, e| (g * e) * (-(-x / y) / y));
+                }
+                Op::MulAdd(a, b, c) => {
+                    let (x, y) = (val(a), val(b));
+                    adj!(0, a, x, y, |_, y, _| y);
+                    adj!(1, b, x, y, |x, _, _| x);
+                    adj!(2, c, x, y, |_, _, _| 1.0);
                 }
                 Op::Bin(op, a, b) => {
                     let (x, y) = (val(a), val(b));

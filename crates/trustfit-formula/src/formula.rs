@@ -131,7 +131,7 @@ impl Formula {
     ///
     /// ```
     /// let f = trustfit_formula::Formula::parse("a*(2*PI) + a*(2*PI)", &["t"]).unwrap();
-    /// assert_eq!(f.num_instructions(), 4); // a, 2π, a·2π, sum
+    /// assert_eq!(f.num_instructions(), 3); // a, a·2π (the constant factor fused), sum
     /// ```
     pub fn num_instructions(&self) -> usize {
         self.tape.ops.len()

@@ -37,15 +37,35 @@ pub(crate) enum Op {
     Bin(BinOp, Slot, Slot),
     /// `a^n`, n a small integer other than 0 and 1.
     Powi(Slot, i32),
+    /// Fused `(a-b)^2`: one block loop instead of two, each way.
+    SqDiff(Slot, Slot),
+    /// Fused `a*b + c` (rounded twice, as written; no FMA).
+    MulAdd(Slot, Slot, Slot),
+    /// Fused `(-a)/b`.
+    NegDiv(Slot, Slot),
+    /// `c*a` with a constant `c`: no block of copies of `c`.
+    Scale(f64, Slot),
+    /// Fused `c*a^2`, `c` constant.
+    ScaleSq(f64, Slot),
+    /// Fused `p + (a-b)^2` (sums of squares).
+    SumSqDiff(Slot, Slot, Slot),
+    /// Fused `exp((-a)/b)` (decays, Gaussians); the reverse sweep recomputes
+    /// the argument.
+    ExpNegDiv(Slot, Slot),
 }
 
 impl Op {
     /// The operands, for walking the tape.
-    fn operands(&self) -> [Option<Slot>; 2] {
+    pub(crate) fn operands(&self) -> [Option<Slot>; 3] {
         match *self {
-            Op::Param(_) | Op::Column(_) | Op::Const(_) => [None, None],
-            Op::Neg(a) | Op::Func(_, a) | Op::Powi(a, _) => [Some(a), None],
-            Op::Bin(_, a, b) => [Some(a), Some(b)],
+            Op::Param(_) | Op::Column(_) | Op::Const(_) => [None, None, None],
+            Op::Neg(a) | Op::Func(_, a) | Op::Powi(a, _) | Op::Scale(_, a) | Op::ScaleSq(_, a) => {
+                [Some(a), None, None]
+            }
+            Op::Bin(_, a, b) | Op::SqDiff(a, b) | Op::NegDiv(a, b) | Op::ExpNegDiv(a, b) => {
+                [Some(a), Some(b), None]
+            }
+            Op::MulAdd(a, b, c) | Op::SumSqDiff(a, b, c) => [Some(a), Some(b), Some(c)],
         }
     }
 
@@ -56,6 +76,13 @@ impl Op {
             Op::Func(f, a) => Op::Func(f, map[a]),
             Op::Powi(a, n) => Op::Powi(map[a], n),
             Op::Bin(op, a, b) => Op::Bin(op, map[a], map[b]),
+            Op::SqDiff(a, b) => Op::SqDiff(map[a], map[b]),
+            Op::MulAdd(a, b, c) => Op::MulAdd(map[a], map[b], map[c]),
+            Op::NegDiv(a, b) => Op::NegDiv(map[a], map[b]),
+            Op::Scale(c, a) => Op::Scale(c, map[a]),
+            Op::ScaleSq(c, a) => Op::ScaleSq(c, map[a]),
+            Op::SumSqDiff(p, a, b) => Op::SumSqDiff(map[p], map[a], map[b]),
+            Op::ExpNegDiv(a, b) => Op::ExpNegDiv(map[a], map[b]),
             other => other,
         }
     }
@@ -71,6 +98,7 @@ enum Key {
     Func(Func, Slot),
     Bin(BinOp, Slot, Slot),
     Powi(Slot, i32),
+    Fused,
 }
 
 impl From<Op> for Key {
@@ -83,6 +111,15 @@ impl From<Op> for Key {
             Op::Func(f, a) => Key::Func(f, a),
             Op::Bin(op, a, b) => Key::Bin(op, a, b),
             Op::Powi(a, n) => Key::Powi(a, n),
+            // Fused instructions are made after sharing, never hashed; a
+            // unique key keeps them unshared should that change.
+            Op::SqDiff(..)
+            | Op::MulAdd(..)
+            | Op::NegDiv(..)
+            | Op::Scale(..)
+            | Op::ScaleSq(..)
+            | Op::SumSqDiff(..)
+            | Op::ExpNegDiv(..) => Key::Fused,
         }
     }
 }
@@ -95,7 +132,7 @@ pub(crate) struct Tape {
     pub(crate) needs_adjoint: Vec<bool>,
     /// For each instruction and operand: whether its adjoint contribution is
     /// the operand's first in the reverse sweep (assigned, not added).
-    pub(crate) first_adjoint: Vec<[bool; 2]>,
+    pub(crate) first_adjoint: Vec<[bool; 3]>,
     /// The slot whose adjoint is each parameter's Jacobian column: the
     /// parameter's load, or, for a parameter the result does not use, the
     /// extra zero slot after the root.
@@ -121,6 +158,8 @@ pub(crate) fn compile(ast: &Ast, param_map: &[usize], column_map: &[usize]) -> T
     }
     let root = slot_of.get(ast.root).copied().unwrap_or(0);
     let ops = live_only(&b.ops, root);
+    let fused = fuse(&ops);
+    let ops = live_only(&fused, fused.len() - 1);
     let mut needs_adjoint = Vec::with_capacity(ops.len());
     for op in &ops {
         let needs = match *op {
@@ -129,7 +168,7 @@ pub(crate) fn compile(ast: &Ast, param_map: &[usize], column_map: &[usize]) -> T
         };
         needs_adjoint.push(needs);
     }
-    let mut first_adjoint = vec![[false; 2]; ops.len()];
+    let mut first_adjoint = vec![[false; 3]; ops.len()];
     let mut seen = vec![false; ops.len()];
     for i in (0..ops.len()).rev() {
         if needs_adjoint[i] {
@@ -153,6 +192,71 @@ pub(crate) fn compile(ast: &Ast, param_map: &[usize], column_map: &[usize]) -> T
         first_adjoint,
         jac_slot,
     }
+}
+
+/// The tape with common pairs of instructions fused into one (the inner
+/// instruction of a pair must have no other use; it is left dead, for
+/// [`live_only`] to drop). Each fusion saves a block loop in the forward
+/// sweep and one in the reverse sweep, with the same rounding.
+fn fuse(ops: &[Op]) -> Vec<Op> {
+    let mut uses = vec![0usize; ops.len()];
+    for op in ops {
+        for a in op.operands().into_iter().flatten() {
+            uses[a] += 1;
+        }
+    }
+    let mut out = ops.to_vec();
+    for i in 0..out.len() {
+        let scale = |c: f64, s: Slot| match out[s] {
+            Op::Powi(a, 2) if uses[s] == 1 => Op::ScaleSq(c, a),
+            _ => Op::Scale(c, s),
+        };
+        let single = |s: Slot| uses[s] == 1;
+        let constant = |s: Slot| match out[s] {
+            Op::Const(c) => Some(c),
+            _ => None,
+        };
+        let fused = match out[i] {
+            Op::Powi(s, 2) if single(s) => match out[s] {
+                Op::Bin(BinOp::Sub, a, b) => Some(Op::SqDiff(a, b)),
+                _ => None,
+            },
+            Op::Bin(BinOp::Div, s, b) if single(s) => match out[s] {
+                Op::Neg(a) => Some(Op::NegDiv(a, b)),
+                _ => None,
+            },
+            Op::Bin(BinOp::Mul, a, b) => match (constant(a), constant(b)) {
+                (Some(c), None) => Some(scale(c, b)),
+                (None, Some(c)) => Some(scale(c, a)),
+                _ => None,
+            },
+            Op::Func(Func::Exp, s) if single(s) => match out[s] {
+                Op::NegDiv(a, b) => Some(Op::ExpNegDiv(a, b)),
+                _ => None,
+            },
+            Op::Bin(BinOp::Add, s, c) | Op::Bin(BinOp::Add, c, s)
+                if single(s) && matches!(out[s], Op::Bin(BinOp::Mul, ..)) =>
+            {
+                match out[s] {
+                    Op::Bin(BinOp::Mul, a, b) => Some(Op::MulAdd(a, b, c)),
+                    _ => None,
+                }
+            }
+            Op::Bin(BinOp::Add, s, p) | Op::Bin(BinOp::Add, p, s)
+                if single(s) && matches!(out[s], Op::SqDiff(..)) =>
+            {
+                match out[s] {
+                    Op::SqDiff(a, b) => Some(Op::SumSqDiff(p, a, b)),
+                    _ => None,
+                }
+            }
+            _ => None,
+        };
+        if let Some(op) = fused {
+            out[i] = op;
+        }
+    }
+    out
 }
 
 /// The instructions `root` depends on, renumbered, `root` last.
@@ -254,12 +358,10 @@ mod tests {
 
     #[test]
     fn constants_fold() {
-        assert_eq!(tape("a*(2*PI - 1)").ops.len(), 3);
-        assert_eq!(
-            tape("a*-2").ops,
-            [Op::Param(0), Op::Const(-2.0), Op::Bin(BinOp::Mul, 0, 1)]
-        );
-        assert_eq!(tape("exp(0)*a").ops[0], Op::Const(1.0));
+        // The folded constant becomes a Scale factor, leaving no constant slot.
+        assert_eq!(tape("a*(2*PI - 1)").ops.len(), 2);
+        assert_eq!(tape("a*-2").ops, [Op::Param(0), Op::Scale(-2.0, 0)]);
+        assert_eq!(tape("exp(0)*a").ops[1], Op::Scale(1.0, 0));
     }
 
     #[test]
@@ -272,14 +374,40 @@ mod tests {
     }
 
     #[test]
+    fn common_pairs_are_fused() {
+        let ops = tape("A*exp(-((t-x0)^2 + (a-t)^2)/(2*w^2)) + b").ops;
+        let has = |f: fn(&Op) -> bool| ops.iter().any(f);
+        assert!(has(|op| matches!(op, Op::SqDiff(..))));
+        assert!(has(|op| matches!(op, Op::SumSqDiff(..))));
+        assert!(has(|op| matches!(op, Op::ScaleSq(2.0, _))));
+        assert!(has(|op| matches!(op, Op::ExpNegDiv(..))));
+        assert!(matches!(ops.last(), Some(Op::MulAdd(..))));
+        let unfused =
+            |op: &Op| matches!(op, Op::Neg(_) | Op::Const(_) | Op::Bin(..) | Op::Func(..));
+        assert!(!has(unfused));
+        assert_eq!(tape("a*t*3").ops[3], Op::Scale(3.0, 2));
+        assert!(
+            !tape("a/(-t)")
+                .ops
+                .iter()
+                .any(|op| matches!(op, Op::NegDiv(..)))
+        );
+        assert!(tape("(-a)/t").ops.contains(&Op::NegDiv(0, 1)));
+        // An inner instruction used twice stays, and is not fused.
+        let ops = tape("(a-t)^2 * (a-t)").ops;
+        assert!(ops.contains(&Op::Powi(2, 2)));
+    }
+
+    #[test]
     fn equal_subexpressions_are_shared() {
         let t = tape("(a-t)^2 + (a-t)^2 + a");
-        assert_eq!(t.ops.len(), 6);
-        assert_eq!(t.needs_adjoint, [true, false, true, true, true, true]);
+        // a, t, (a-t)^2 fused, the two sums.
+        assert_eq!(t.ops.len(), 5);
+        assert_eq!(t.needs_adjoint, [true, false, true, true, true]);
         assert_eq!(t.jac_slot, [0]);
-        // Reverse sweep: 5 gives 4 and 0 their first adjoints; 4 = 3 + 3 gives 3 its first.
-        assert_eq!(t.first_adjoint[5], [true, true]);
-        assert_eq!(t.first_adjoint[4], [true, false]);
-        assert_eq!(t.first_adjoint[2], [false, false]);
+        // Reverse sweep: 4 gives 3 and 0 their first adjoints; 3 = 2 + 2 gives 2 its first.
+        assert_eq!(t.first_adjoint[4], [true, true, false]);
+        assert_eq!(t.first_adjoint[3], [true, false, false]);
+        assert_eq!(t.first_adjoint[2], [false, false, false]);
     }
 }

@@ -1,0 +1,37 @@
+//! Driver for instruction counts (callgrind): values and Jacobian of the 2-D
+//! Gaussian formula for F fits of 25 points in one `eval_jacobian_fits` call.
+//! Usage: `gauss_fits F`; the difference between two F gives the cost per fit.
+
+use trustfit_formula::{Formula, Workspace};
+
+const MODEL: &str = "A*exp(-((x-x0)^2+(y-y0)^2)/(2*w^2)) + b";
+
+fn main() {
+    let fits: usize = std::env::args()
+        .nth(1)
+        .and_then(|s| s.parse().ok())
+        .unwrap_or(10_000);
+    let Ok(f) = Formula::parse(MODEL, &["x", "y"]) else {
+        return;
+    };
+    let (mut x, mut y) = (Vec::new(), Vec::new());
+    for i in 0..25 {
+        x.push((i % 5) as f64);
+        y.push((i / 5) as f64);
+    }
+    let mut params = Vec::with_capacity(fits * 5);
+    for k in 0..fits {
+        let s = (k % 97) as f64 / 97.0;
+        params.extend_from_slice(&[10.0 + s, 2.0 + 0.3 * s, 2.0 - 0.2 * s, 1.0 + 0.2 * s, 1.0]);
+    }
+    let mut ws = Workspace::for_formula(&f);
+    let mut values = vec![0.0; fits * 25];
+    let mut jac = vec![0.0; fits * 25 * 5];
+    let cols = [x.as_slice(), y.as_slice()];
+    if f.eval_jacobian_fits(&mut ws, &params, &cols, &mut values, &mut jac)
+        .is_ok()
+    {
+        let sum: f64 = values.iter().chain(&jac).sum();
+        println!("checksum {sum:e}");
+    }
+}
