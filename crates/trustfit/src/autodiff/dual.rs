@@ -287,6 +287,17 @@ impl<const N: usize> Real for Dual<N> {
         }
         Self { re: v, eps }
     }
+    /// `d√(a² + b²) = (a da + b db) / h`: NaN at the origin, where it has no derivative.
+    #[inline]
+    fn hypot(self, o: Self) -> Self {
+        let h = self.re.hypot(o.re);
+        let (a, b) = (self.re / h, o.re / h);
+        let mut eps = [0.0; N];
+        for k in 0..N {
+            eps[k] = self.eps[k] * a + o.eps[k] * b;
+        }
+        Self { re: h, eps }
+    }
 }
 
 #[cfg(test)]
@@ -315,6 +326,11 @@ mod tests {
         assert!(close(d(|v| v.powi(3), x), 3.0 * x * x));
         assert!(close(d(|v| v.powf(2.5), x), 2.5 * x.powf(1.5)));
         assert!(close(d(|v| v.pow(v), x), x.powf(x) * (x.ln() + 1.0)));
+        assert!(close(
+            d(|v| v.hypot(Dual::constant(2.0)), x),
+            x / x.hypot(2.0)
+        ));
+        assert!(close(d(|v| (v * -3.0).hypot(v), x), 10f64.sqrt()));
         assert!(close(
             d(|v| v / (v * v + 1.0), x),
             (1.0 - x * x) / (x * x + 1.0).powi(2)
