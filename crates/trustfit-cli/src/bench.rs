@@ -942,7 +942,7 @@ mod tests {
     }
 
     #[test]
-    fn jac_auto_rows_match_analytic_ones_where_problems_are_generic() {
+    fn jac_auto_rows_match_analytic_ones() {
         let run_with = |jac, problem: &str| {
             let cfg = BenchConfig {
                 jac,
@@ -960,12 +960,14 @@ mod tests {
             (&auto[0]["nfev"], &auto[0]["class"]),
             (&exact[0]["nfev"], &exact[0]["class"])
         );
-        // Chebyquad is not written generically yet: an error row, not a failure.
+        // Chebyquad (written generically in phase 2): every start as with the analytic J.
         let cheb = run_with(JacSpec::Auto, "chebyquad_n1_");
-        assert!(
-            cheb.iter()
-                .all(|r| r["error"].as_str().is_some_and(|e| e.contains("'auto'")))
-        );
+        let cheb_exact = run_with(JacSpec::Analytic, "chebyquad_n1_");
+        assert_eq!(cheb.len(), 3);
+        for (a, e) in cheb.iter().zip(&cheb_exact) {
+            assert!(a.get("error").is_none(), "{a}");
+            assert_eq!((&a["nfev"], &a["class"]), (&e["nfev"], &e["class"]));
+        }
     }
 
     #[test]

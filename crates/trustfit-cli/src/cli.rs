@@ -320,7 +320,7 @@ pub enum JacArg {
     #[value(name = "3-point")]
     ThreePoint,
     /// Exact, by forward-mode automatic differentiation (problems written generically:
-    /// NIST, Broyden, 11 of the MINPACK problems).
+    /// NIST, Broyden, the MINPACK problems).
     Auto,
 }
 

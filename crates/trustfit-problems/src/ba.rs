@@ -6,7 +6,8 @@
 //!
 //! Parameters are ordered cameras first (9 each), then points (3 each). The
 //! Jacobian has 12 entries per residual row (its camera's 9, its point's 3); it is
-//! computed exactly by forward-mode differentiation ([`Jet`]), like Ceres' autodiff.
+//! computed exactly by forward-mode differentiation ([`trustfit::Dual`]), like Ceres'
+//! autodiff.
 //!
 //! ```
 //! // One camera at t = (0, 0, −5), f = 1, no rotation or distortion; one point.
@@ -21,8 +22,8 @@
 
 use crate::TestProblem;
 pub use crate::scalar::Scalar;
-use std::ops::{Add, Div, Mul, Neg, Sub};
 use std::path::Path;
+use trustfit::Dual;
 
 /// A BAL problem: observations, and the starting parameters from the file.
 #[derive(Debug, Clone)]
@@ -37,112 +38,6 @@ pub struct BalProblem {
     pub obs_xy: Vec<[f64; 2]>,
     /// Starting parameters (cameras then points).
     pub x0: Vec<f64>,
-}
-
-/// A value with its derivatives along N directions (forward-mode automatic
-/// differentiation).
-#[derive(Debug, Clone, Copy, PartialEq)]
-pub struct Jet<const N: usize> {
-    /// The value.
-    pub v: f64,
-    /// The partial derivatives.
-    pub d: [f64; N],
-}
-
-impl<const N: usize> Jet<N> {
-    /// A constant.
-    pub fn constant(v: f64) -> Self {
-        Self { v, d: [0.0; N] }
-    }
-
-    /// The k-th variable with value `v`.
-    pub fn variable(v: f64, k: usize) -> Self {
-        let mut d = [0.0; N];
-        d[k] = 1.0;
-        Self { v, d }
-    }
-
-    fn map(self, v: f64, dv: f64) -> Self {
-        let mut d = self.d;
-        d.iter_mut().for_each(|x| *x *= dv);
-        Self { v, d }
-    }
-}
-
-impl<const N: usize> Add for Jet<N> {
-    type Output = Self;
-    fn add(mut self, o: Self) -> Self {
-        self.v += o.v;
-        for (a, b) in self.d.iter_mut().zip(o.d) {
-            *a += b;
-        }
-        self
-    }
-}
-
-impl<const N: usize> Sub for Jet<N> {
-    type Output = Self;
-    fn sub(mut self, o: Self) -> Self {
-        self.v -= o.v;
-        for (a, b) in self.d.iter_mut().zip(o.d) {
-            *a -= b;
-        }
-        self
-    }
-}
-
-impl<const N: usize> Mul for Jet<N> {
-    type Output = Self;
-    fn mul(self, o: Self) -> Self {
-        let mut d = [0.0; N];
-        for k in 0..N {
-            d[k] = self.d[k] * o.v + self.v * o.d[k];
-        }
-        Self { v: self.v * o.v, d }
-    }
-}
-
-impl<const N: usize> Div for Jet<N> {
-    type Output = Self;
-    fn div(self, o: Self) -> Self {
-        let inv = 1.0 / o.v;
-        let v = self.v * inv;
-        let mut d = [0.0; N];
-        for k in 0..N {
-            d[k] = (self.d[k] - v * o.d[k]) * inv;
-        }
-        Self { v, d }
-    }
-}
-
-impl<const N: usize> Neg for Jet<N> {
-    type Output = Self;
-    fn neg(self) -> Self {
-        self.map(-self.v, -1.0)
-    }
-}
-
-impl<const N: usize> Scalar for Jet<N> {
-    fn c(v: f64) -> Self {
-        Self::constant(v)
-    }
-    fn value(self) -> f64 {
-        self.v
-    }
-    fn sqrt(self) -> Self {
-        let s = self.v.sqrt();
-        self.map(s, 0.5 / s)
-    }
-    fn sin(self) -> Self {
-        self.map(self.v.sin(), self.v.cos())
-    }
-    fn cos(self) -> Self {
-        self.map(self.v.cos(), -self.v.sin())
-    }
-    fn exp(self) -> Self {
-        let e = self.v.exp();
-        self.map(e, e)
-    }
 }
 
 /// Residual of one observation (BAL camera model), generic over the scalar.
@@ -356,10 +251,10 @@ impl BalProblem {
     /// Rows 2k and 2k+1 of J: derivatives by the 9 camera then the 3 point parameters.
     fn observation_jacobian(&self, x: &[f64], k: usize) -> [[f64; 12]; 2] {
         let (cam, pt) = self.blocks(x, k);
-        let cam: [Jet<12>; 9] = std::array::from_fn(|i| Jet::variable(cam[i], i));
-        let pt: [Jet<12>; 3] = std::array::from_fn(|i| Jet::variable(pt[i], 9 + i));
+        let cam: [Dual<12>; 9] = std::array::from_fn(|i| Dual::variable(cam[i], i));
+        let pt: [Dual<12>; 3] = std::array::from_fn(|i| Dual::variable(pt[i], 9 + i));
         let r = reprojection(&cam, &pt, self.obs_xy[k]);
-        [r[0].d, r[1].d]
+        [r[0].eps, r[1].eps]
     }
 
     /// ½‖f(x)‖².

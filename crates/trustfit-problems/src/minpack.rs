@@ -456,25 +456,26 @@ pub fn classify_ssq_with(ssq: f64, known: Option<&[f64]>, rtol: f64, atol: f64) 
 // ---------------------------------------------------------------- residuals
 
 impl MinpackCase {
-    /// True when the case's residuals are written generically (11 of the 18 problems so
-    /// far), so that [`trustfit::AutoResiduals`] gives exact Jacobians.
+    /// True: all 18 problems are written generically, so [`trustfit::AutoResiduals`]
+    /// gives exact Jacobians for every case (kept for callers that filtered on it).
+    ///
+    /// ```
+    /// assert!(trustfit_problems::minpack::cases().iter().all(|c| c.is_generic()));
+    /// ```
     pub fn is_generic(&self) -> bool {
-        let x = vec![1.0; self.n];
-        generic_residuals(self.problem, &x, &mut vec![0.0; self.m]).is_some()
+        true
     }
 }
 
-/// The residuals written once over [`Real`]; an error for the problems not converted yet
-/// ([`MinpackCase::is_generic`]).
+/// The residuals written once over [`Real`]: `f64` values, exact dual Jacobians.
 impl trustfit::AutoResiduals for MinpackCase {
     fn num_residuals(&self) -> usize {
         self.m
     }
 
     fn residuals<T: Real>(&self, x: &[T], f: &mut [T]) -> Result<(), CallbackError> {
-        generic_residuals(self.problem, x, f).ok_or_else(|| {
-            CallbackError::new("this MINPACK problem is not written generically yet")
-        })
+        generic_residuals(self.problem, x, f);
+        Ok(())
     }
 }
 
@@ -488,7 +489,7 @@ impl TestProblem for MinpackCase {
     }
 
     fn residuals(&self, x: &[f64], f: &mut [f64]) {
-        residuals(self.problem, self.m, x, f);
+        generic_residuals(self.problem, x, f);
     }
 
     fn jacobian(&self, x: &[f64], jac: &mut [f64]) {
@@ -496,7 +497,7 @@ impl TestProblem for MinpackCase {
     }
 
     fn has_auto(&self) -> bool {
-        self.is_generic()
+        true
     }
 
     fn auto_derivatives(
@@ -506,25 +507,33 @@ impl TestProblem for MinpackCase {
         out: &mut [f64],
     ) -> Option<Result<(), CallbackError>> {
         use trustfit::Residuals;
-        if !self.is_generic() {
-            return None;
-        }
         Some(trustfit::Auto(self).auto_derivatives(x, seeding, out))
     }
 }
 
-/// Helical valley angle θ(x1, x2) in turns, as in the MINPACK driver.
-fn helical_theta(x1: f64, x2: f64) -> f64 {
+/// Helical valley angle θ(x1, x2) in turns, as in the MINPACK driver. On the x2 axis
+/// (x1 = 0, x2 ≠ 0 finite) the value is MINPACK's ±0.25 and the derivative atan2's,
+/// `(−1/(2π x2), 0)`, carried by a term whose value is ±0 (so f64 values are unchanged).
+fn helical_theta<T: Real>(x1: T, x2: T) -> T {
     let tpi = 2.0 * PI;
-    if x1 > 0.0 {
+    let (a, b) = (x1.value(), x2.value());
+    if a > 0.0 {
         (x2 / x1).atan() / tpi
-    } else if x1 < 0.0 {
+    } else if a < 0.0 {
         (x2 / x1).atan() / tpi + 0.5
-    } else if x2 >= 0.0 {
-        0.25 // MINPACK: sign(0.25, x2)
     } else {
-        -0.25
+        let quarter = T::constant(if b >= 0.0 { 0.25 } else { -0.25 }); // sign(0.25, x2)
+        if a == 0.0 && b != 0.0 && b.is_finite() {
+            quarter - x1 / (x2 * tpi)
+        } else {
+            quarter
+        }
     }
+}
+
+/// `Σ v` as `Iterator::sum` on `f64` computes it (from −0.0, left to right).
+fn sum<T: Real>(v: impl Iterator<Item = T>) -> T {
+    v.fold(T::constant(-0.0), |s, x| s + x)
 }
 
 /// Bard's (u, v, w) for 0-based row i: u = i + 1, v = 16 − u, w = min(u, v).
@@ -534,16 +543,22 @@ fn bard_uvw(i: usize) -> (f64, f64, f64) {
     (u, v, u.min(v))
 }
 
-/// The problems written once over [`Real`] (`f64` residuals, exact dual Jacobians with
-/// `JacSpec::Auto`), with the operations of the closed forms in the same order; `None`
-/// for the others (not converted yet).
-fn generic_residuals<T: Real>(problem: Problem, x: &[T], f: &mut [T]) -> Option<()> {
+/// The 18 problems written once over [`Real`] (`f64` residuals, exact dual Jacobians
+/// with `JacSpec::Auto`), with the operations of the closed forms in the same order.
+fn generic_residuals<T: Real>(problem: Problem, x: &[T], f: &mut [T]) {
     use Problem::*;
     let c = T::constant;
     match problem {
         Rosenbrock => {
             f[0] = (x[1] - x[0] * x[0]) * 10.0;
             f[1] = c(1.0) - x[0];
+        }
+        HelicalValley => {
+            let th = helical_theta(x[0], x[1]);
+            let r = x[0].hypot(x[1]);
+            f[0] = (x[2] - th * 10.0) * 10.0;
+            f[1] = (r - 1.0) * 10.0;
+            f[2] = x[2];
         }
         PowellSingular => {
             f[0] = x[0] + x[1] * 10.0;
@@ -574,13 +589,97 @@ fn generic_residuals<T: Real>(problem: Problem, x: &[T], f: &mut [T]) -> Option<
                 *fi = x[0] * (x[1] / (x[2] + t)).exp() - MEYER_Y[i];
             }
         }
-        _ => return generic_exponentials(problem, x, f),
+        Watson | Chebyquad => generic_series(problem, x, f),
+        LinearFullRank | LinearRank1 | LinearRank1ZeroColsRows | BrownAlmostLinear => {
+            generic_linear(problem, x, f)
+        }
+        Box3d | JennrichSampson | BrownDennis | Osborne1 | Osborne2 => {
+            generic_exponentials(problem, x, f)
+        }
     }
-    Some(())
+}
+
+/// The linear problems and Brown almost-linear of [`generic_residuals`].
+fn generic_linear<T: Real>(problem: Problem, x: &[T], f: &mut [T]) {
+    use Problem::*;
+    let (n, m) = (x.len(), f.len());
+    match problem {
+        LinearFullRank => {
+            let c = sum(x.iter().copied()) * -2.0 / m as f64 - 1.0;
+            for (i, fi) in f.iter_mut().enumerate() {
+                *fi = if i < n { c + x[i] } else { c + 0.0 };
+            }
+        }
+        LinearRank1 => {
+            let s = sum(x.iter().enumerate().map(|(j, &v)| v * (j as f64 + 1.0)));
+            for (i, fi) in f.iter_mut().enumerate() {
+                *fi = s * (i as f64 + 1.0) - 1.0;
+            }
+        }
+        LinearRank1ZeroColsRows => {
+            // columns 2..n-1 (1-based) enter, with weight j
+            let s = sum((1..n - 1).map(|j| x[j] * (j as f64 + 1.0)));
+            for (i, fi) in f.iter_mut().enumerate() {
+                *fi = s * i as f64 - 1.0;
+            }
+            f[m - 1] = T::constant(-1.0);
+        }
+        _ => {
+            // Brown almost-linear
+            let s = sum(x.iter().copied());
+            for i in 0..n - 1 {
+                f[i] = x[i] + s - (n as f64 + 1.0);
+            }
+            f[n - 1] = x.iter().fold(T::constant(1.0), |p, &v| p * v) - 1.0;
+        }
+    }
+}
+
+/// Watson's and Chebyquad's polynomial series of [`generic_residuals`].
+fn generic_series<T: Real>(problem: Problem, x: &[T], f: &mut [T]) {
+    let n = x.len();
+    let zero = T::constant(0.0);
+    if problem == Problem::Watson {
+        for (i, fi) in f.iter_mut().take(29).enumerate() {
+            let t = (i as f64 + 1.0) / 29.0;
+            // s1 = sum_{j>=1} j x_j t^(j-1), s2 = sum_j x_j t^j
+            let (mut s1, mut s2, mut p) = (zero, zero, 1.0);
+            for j in 0..n {
+                if j + 1 < n {
+                    s1 += x[j + 1] * (j as f64 + 1.0) * p;
+                }
+                s2 += x[j] * p;
+                p *= t;
+            }
+            *fi = s1 - s2 * s2 - 1.0;
+        }
+        f[29] = x[0];
+        f[30] = x[1] - x[0] * x[0] - 1.0;
+        return;
+    }
+    // Chebyquad: f_i = mean_j T_i(2 x_j - 1) - integral_0^1 T_i(2s - 1) ds
+    f.fill(zero);
+    for &xj in x {
+        let y = xj * 2.0 - 1.0;
+        let (mut t_prev, mut t) = (T::constant(1.0), y);
+        for fi in f.iter_mut() {
+            *fi += t;
+            let t_next = y * 2.0 * t - t_prev;
+            t_prev = t;
+            t = t_next;
+        }
+    }
+    for (i, fi) in f.iter_mut().enumerate() {
+        *fi = *fi / n as f64;
+        let k = i as f64 + 1.0;
+        if (i + 1) % 2 == 0 {
+            *fi = *fi + 1.0 / (k * k - 1.0);
+        }
+    }
 }
 
 /// The exponential-fitting problems of [`generic_residuals`].
-fn generic_exponentials<T: Real>(problem: Problem, x: &[T], f: &mut [T]) -> Option<()> {
+fn generic_exponentials<T: Real>(problem: Problem, x: &[T], f: &mut [T]) {
     use Problem::*;
     let c = T::constant;
     for (i, fi) in f.iter_mut().enumerate() {
@@ -612,97 +711,8 @@ fn generic_exponentials<T: Real>(problem: Problem, x: &[T], f: &mut [T]) -> Opti
                         + x[2] * (-d3 * d3 * x[6]).exp()
                         + x[3] * (-d4 * d4 * x[7]).exp())
             }
-            _ => return None,
+            _ => return, // not routed here by generic_residuals
         };
-    }
-    Some(())
-}
-
-fn residuals(problem: Problem, m: usize, x: &[f64], f: &mut [f64]) {
-    use Problem::*;
-    if generic_residuals(problem, x, f).is_some() {
-        return;
-    }
-    let n = x.len();
-    match problem {
-        LinearFullRank => {
-            let s: f64 = x.iter().sum();
-            let c = -2.0 * s / m as f64 - 1.0;
-            for (i, fi) in f.iter_mut().enumerate() {
-                *fi = c + if i < n { x[i] } else { 0.0 };
-            }
-        }
-        LinearRank1 => {
-            let s: f64 = x
-                .iter()
-                .enumerate()
-                .map(|(j, v)| (j as f64 + 1.0) * v)
-                .sum();
-            for (i, fi) in f.iter_mut().enumerate() {
-                *fi = (i as f64 + 1.0) * s - 1.0;
-            }
-        }
-        LinearRank1ZeroColsRows => {
-            // columns 2..n-1 (1-based) enter, with weight j
-            let s: f64 = (1..n - 1).map(|j| (j as f64 + 1.0) * x[j]).sum();
-            for (i, fi) in f.iter_mut().enumerate() {
-                *fi = i as f64 * s - 1.0;
-            }
-            f[m - 1] = -1.0;
-        }
-        HelicalValley => {
-            let th = helical_theta(x[0], x[1]);
-            let r = x[0].hypot(x[1]);
-            f[0] = 10.0 * (x[2] - 10.0 * th);
-            f[1] = 10.0 * (r - 1.0);
-            f[2] = x[2];
-        }
-        Watson => {
-            for (i, fi) in f.iter_mut().take(29).enumerate() {
-                let t = (i as f64 + 1.0) / 29.0;
-                // s1 = sum_{j>=1} j x_j t^(j-1), s2 = sum_j x_j t^j
-                let (mut s1, mut s2, mut p) = (0.0, 0.0, 1.0);
-                for j in 0..n {
-                    if j + 1 < n {
-                        s1 += (j as f64 + 1.0) * x[j + 1] * p;
-                    }
-                    s2 += x[j] * p;
-                    p *= t;
-                }
-                *fi = s1 - s2 * s2 - 1.0;
-            }
-            f[29] = x[0];
-            f[30] = x[1] - x[0] * x[0] - 1.0;
-        }
-        Chebyquad => {
-            // f_i = mean_j T_i(2 x_j - 1) - integral_0^1 T_i(2s - 1) ds
-            f.fill(0.0);
-            for &xj in x {
-                let y = 2.0 * xj - 1.0;
-                let (mut t_prev, mut t) = (1.0, y);
-                for fi in f.iter_mut() {
-                    *fi += t;
-                    let t_next = 2.0 * y * t - t_prev;
-                    t_prev = t;
-                    t = t_next;
-                }
-            }
-            for (i, fi) in f.iter_mut().enumerate() {
-                *fi /= n as f64;
-                let k = i as f64 + 1.0;
-                if (i + 1) % 2 == 0 {
-                    *fi += 1.0 / (k * k - 1.0);
-                }
-            }
-        }
-        BrownAlmostLinear => {
-            let s: f64 = x.iter().sum();
-            for i in 0..n - 1 {
-                f[i] = x[i] + s - (n as f64 + 1.0);
-            }
-            f[n - 1] = x.iter().product::<f64>() - 1.0;
-        }
-        _ => {}
     }
 }
 
@@ -1086,6 +1096,40 @@ mod tests {
             SsqClass::Global
         );
         assert_eq!(SsqClass::Local.to_string(), "local");
+    }
+
+    /// FNV-1a hash of the bits of every residual of the 53 cases at five points each
+    /// (x0, shifted, scaled, with zeros, all zero): pins the f64 residuals bit for bit,
+    /// so rewriting a problem generically over `Real` cannot change a value or a sign.
+    #[test]
+    fn residual_bits_are_pinned() {
+        let mut h: u64 = 0xcbf2_9ce4_8422_2325;
+        for c in cases() {
+            let n = c.n as f64;
+            let points: [Vec<f64>; 5] = [
+                c.x0.clone(),
+                (0..c.n)
+                    .map(|j| c.x0[j] + 0.01 * (j as f64 + 1.0))
+                    .collect(),
+                (0..c.n)
+                    .map(|j| c.x0[j] * 0.5 - 0.3 * (j as f64 / n))
+                    .collect(),
+                (0..c.n)
+                    .map(|j| if j % 2 == 0 { 0.0 } else { -c.x0[j] - 0.7 })
+                    .collect(),
+                vec![-0.0; c.n],
+            ];
+            let mut f = vec![0.0; c.m];
+            for x in &points {
+                c.residuals(x, &mut f);
+                for v in &f {
+                    for b in v.to_bits().to_le_bytes() {
+                        h = (h ^ u64::from(b)).wrapping_mul(0x0100_0000_01b3);
+                    }
+                }
+            }
+        }
+        assert_eq!(h, 0xcd58_6989_5e24_ab66, "digest {h:#018x}");
     }
 
     /// Residual values computed once with `problems_minpack.py` (numpy),

@@ -1,10 +1,11 @@
 //! [`Scalar`]: the arithmetic a residual function needs, so one generic function can run on
-//! `f64`, on forward-mode duals ([`crate::ba::Jet`]) and on complex numbers (complex-step
+//! `f64`, on forward-mode duals ([`trustfit::Dual`]) and on complex numbers (complex-step
 //! derivatives) with the same operations in the same order.
 
 use std::ops::{Add, Div, Mul, Neg, Sub};
 
 use num_complex::Complex64;
+use trustfit::{Dual, Real};
 
 /// Trait methods that call the type's own method of the same name.
 macro_rules! inherent {
@@ -58,6 +59,35 @@ impl Scalar for Complex64 {
     inherent!(Complex64: sqrt, sin, cos, exp);
 }
 
+/// The core's dual numbers (the one forward-mode type in the project), by their
+/// [`Real`] arithmetic.
+impl<const N: usize> Scalar for Dual<N> {
+    #[inline]
+    fn c(v: f64) -> Self {
+        Dual::constant(v)
+    }
+    #[inline]
+    fn value(self) -> f64 {
+        self.re
+    }
+    #[inline]
+    fn sqrt(self) -> Self {
+        Real::sqrt(self)
+    }
+    #[inline]
+    fn sin(self) -> Self {
+        Real::sin(self)
+    }
+    #[inline]
+    fn cos(self) -> Self {
+        Real::cos(self)
+    }
+    #[inline]
+    fn exp(self) -> Self {
+        Real::exp(self)
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -82,10 +112,10 @@ mod tests {
     }
 
     #[test]
-    fn jet_gives_the_derivative_and_the_value() {
+    fn dual_gives_the_derivative_and_the_value() {
         let x = 2.0;
-        let j = g(crate::ba::Jet::<1>::variable(x, 0));
-        assert!((j.value() - g(x)).abs() <= 1e-15 * g(x).abs());
-        assert!((j.d[0] - dg(x)).abs() <= 1e-14 * dg(x));
+        let j = g(Dual::<1>::variable(x, 0));
+        assert!((j.re - g(x)).abs() <= 1e-15 * g(x).abs());
+        assert!((j.eps[0] - dg(x)).abs() <= 1e-14 * dg(x));
     }
 }

@@ -75,6 +75,9 @@ pub trait Real:
     fn powf(self, p: f64) -> Self;
     /// Real power with a variable exponent.
     fn pow(self, p: Self) -> Self;
+    /// `√(self² + o²)` without overflow or underflow (`f64::hypot`, whose values a
+    /// hand-written `sqrt` of the sum would not reproduce bit for bit).
+    fn hypot(self, o: Self) -> Self;
 }
 
 impl Real for f64 {
@@ -98,5 +101,9 @@ impl Real for f64 {
     #[inline]
     fn pow(self, p: Self) -> Self {
         f64::powf(self, p)
+    }
+    #[inline]
+    fn hypot(self, o: Self) -> Self {
+        f64::hypot(self, o)
     }
 }
