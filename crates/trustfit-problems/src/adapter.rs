@@ -268,6 +268,21 @@ impl<P: SparseTestProblem> Residuals for SparseAdapter<P> {
         Ok(())
     }
 
+    fn has_auto(&self) -> bool {
+        self.problem.has_auto()
+    }
+
+    fn auto_derivatives(
+        &self,
+        x: &[f64],
+        seeding: &trustfit::Seeding<'_>,
+        out: &mut [f64],
+    ) -> Result<(), CallbackError> {
+        self.problem
+            .auto_derivatives(x, seeding, out)
+            .unwrap_or_else(|| Err(CallbackError::new("this test problem is not generic")))
+    }
+
     fn as_sync(&self) -> Option<&(dyn Residuals + Sync)> {
         Some(self)
     }
