@@ -8,6 +8,7 @@ import numpy.typing as npt
 
 __all__ = [
     "solve",
+    "quick_solve",
     "leastsq_solve",
     "name_error",
     "pinv_jtj",
