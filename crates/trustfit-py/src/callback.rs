@@ -171,16 +171,25 @@ impl PyProblem {
         callable: &Py<PyAny>,
         x: Bound<'py, PyAny>,
     ) -> PyResult<Bound<'py, PyAny>> {
-        let (callable, args) = (callable.bind(py), self.args.bind(py));
-        if args.is_empty() && self.kwargs.is_none() {
-            return callable.call1((x,));
-        }
-        let mut items = Vec::with_capacity(1 + args.len());
-        items.push(x);
-        items.extend(args.iter());
-        let all = PyTuple::new(py, items)?;
-        callable.call(all, self.kwargs.as_ref().map(|k| k.bind(py)))
+        let kwargs = self.kwargs.as_ref().map(|k| k.bind(py));
+        call_with(callable.bind(py), x, self.args.bind(py), kwargs)
     }
+}
+
+/// `callable(x, *args, **kwargs)`; without extras a one-argument call (no tuple built).
+pub fn call_with<'py>(
+    callable: &Bound<'py, PyAny>,
+    x: Bound<'py, PyAny>,
+    args: &Bound<'py, PyTuple>,
+    kwargs: Option<&Bound<'py, PyDict>>,
+) -> PyResult<Bound<'py, PyAny>> {
+    if args.is_empty() && kwargs.is_none() {
+        return callable.call1((x,));
+    }
+    let mut items = Vec::with_capacity(1 + args.len());
+    items.push(x);
+    items.extend(args.iter());
+    callable.call(PyTuple::new(callable.py(), items)?, kwargs)
 }
 
 impl Residuals for PyProblem {

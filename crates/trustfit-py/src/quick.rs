@@ -14,7 +14,7 @@ use pyo3::sync::PyOnceLock;
 use pyo3::types::{PyDict, PyTuple};
 use trustfit::{JacSpec, Method, Options, TrSolver};
 
-use crate::callback::PyProblem;
+use crate::callback::{PyProblem, call_with};
 use crate::errors::to_pyerr;
 use crate::{report_dict, without_gil};
 
@@ -56,19 +56,14 @@ impl QuickOptions {
     }
 }
 
-/// `fun(x, *args, **kwargs)` with `x` a fresh array holding `x`.
+/// `f(x, *args, **kwargs)` with `x` a fresh array holding `x`.
 fn call<'py>(
     f: &Bound<'py, PyAny>,
     x: &[f64],
     args: &Bound<'py, PyTuple>,
     kwargs: Option<&Bound<'py, PyDict>>,
 ) -> PyResult<Bound<'py, PyAny>> {
-    let xa = PyArray1::from_slice(f.py(), x).into_any();
-    if args.is_empty() && kwargs.is_none() {
-        return f.call1((xa,));
-    }
-    let items: Vec<Bound<'py, PyAny>> = std::iter::once(xa).chain(args.iter()).collect();
-    f.call(PyTuple::new(f.py(), items)?, kwargs)
+    call_with(f, PyArray1::from_slice(f.py(), x).into_any(), args, kwargs)
 }
 
 /// `f(x0)` when it is an exact float64 ndarray of one dimension, non-empty and finite.

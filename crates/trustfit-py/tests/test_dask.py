@@ -33,31 +33,15 @@ import trustfit.batch  # noqa: E402
 import trustfit.dask  # noqa: E402
 import trustfit.xarray  # noqa: E402
 
-# The workers cannot import this test module: its models travel by value.
+import test_batch_lockstep  # noqa: E402
+from test_batch_lockstep import TIGHT, XS, XY, YS, vgauss, vgauss_jac  # noqa: E402, F401
+
+# The workers cannot import the test modules: their models travel by value.
 cloudpickle.register_pickle_by_value(sys.modules[__name__])
+cloudpickle.register_pickle_by_value(test_batch_lockstep)
 
 GAUSS = "A*exp(-((x-x0)^2+(y-y0)^2)/(2*w^2)) + b"
 NAMES = ["A", "x0", "y0", "w", "b"]
-PIX = np.arange(25)
-XS, YS = (PIX % 5).astype(float), (PIX // 5).astype(float)  # pixel k = (k % 5, k // 5)
-XY = np.vstack([XS, YS])
-TIGHT = dict(ftol=1e-13, xtol=1e-13, gtol=1e-13)
-
-
-def vgauss(xy, A, x0, y0, w, b):
-    """The 2-D Gaussian, one fit (scalars) or many (parameters (K, 1) -> (K, 25))."""
-    x, y = xy
-    return A * np.exp(-((x - x0) ** 2 + (y - y0) ** 2) / (2 * w * w)) + b
-
-
-def vgauss_jac(xy, A, x0, y0, w, b):
-    """Its Jacobian: (25, 5) for one fit, (K, 25, 5) for many."""
-    x, y = xy
-    dx, dy = x - x0, y - y0
-    r2 = dx * dx + dy * dy
-    e = np.exp(-r2 / (2 * w * w))
-    ae = A * e / (w * w)
-    return np.stack([e, ae * dx, ae * dy, ae * r2 / w, np.ones_like(e)], axis=-1)
 
 
 def workload(k, seed=11):
