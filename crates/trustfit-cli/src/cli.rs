@@ -302,6 +302,9 @@ pub enum MethodArg {
     Dogbox,
     /// Levenberg-Marquardt (MINPACK).
     Lm,
+    /// Levenberg-Marquardt for large sparse problems, iterated as Ceres does (schur or cholesky steps; the ba suite's default).
+    #[value(name = "sparse_lm")]
+    SparseLm,
     /// scipy's `leastsq`: MINPACK LMDER (analytic jac) or LMDIF, cminpack_bench's settings.
     Leastsq,
     /// Batch suite only: lock-step Levenberg-Marquardt on the normal equations (Gpufit's scheme).
@@ -351,6 +354,7 @@ impl From<MethodArg> for Method {
             MethodArg::Trf => Method::Trf,
             MethodArg::Dogbox => Method::Dogbox,
             MethodArg::Lm | MethodArg::Leastsq | MethodArg::Lockstep => Method::Lm,
+            MethodArg::SparseLm => Method::SparseLm,
         }
     }
 }

@@ -19,6 +19,11 @@ pub enum Method {
     Dogbox,
     /// Levenberg–Marquardt (MINPACK's LMDER); no bounds, linear loss only, m ≥ n.
     Lm,
+    /// Beyond scipy: Levenberg–Marquardt for large sparse problems, iterated as Ceres
+    /// does (damping from the gain ratio, Marquardt's diagonal), each step exact from
+    /// the sparse normal equations (`tr_solver` 'schur' — bundle adjustment — or
+    /// 'cholesky'). Sparse J, no bounds; any loss.
+    SparseLm,
 }
 
 impl Method {
@@ -26,9 +31,9 @@ impl Method {
     ///
     /// ```
     /// let names: Vec<&str> = trustfit::Method::ALL.iter().map(|m| m.as_str()).collect();
-    /// assert_eq!(names, ["trf", "dogbox", "lm"]);
+    /// assert_eq!(names, ["trf", "dogbox", "lm", "sparse_lm"]);
     /// ```
-    pub const ALL: [Method; 3] = [Method::Trf, Method::Dogbox, Method::Lm];
+    pub const ALL: [Method; 4] = [Method::Trf, Method::Dogbox, Method::Lm, Method::SparseLm];
 }
 /// How the Jacobian is obtained.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
@@ -143,11 +148,17 @@ macro_rules! scipy_names {
     };
 }
 
-scipy_names!(Method, "method", "must be 'trf', 'dogbox' or 'lm'.", {
-    Trf => "trf",
-    Dogbox => "dogbox",
-    Lm => "lm",
-});
+scipy_names!(
+    Method,
+    "method",
+    "must be 'trf', 'dogbox' or 'lm'. trustfit also accepts 'sparse_lm' (sparse J).",
+    {
+        Trf => "trf",
+        Dogbox => "dogbox",
+        Lm => "lm",
+        SparseLm => "sparse_lm",
+    }
+);
 
 scipy_names!(JacSpec, "jac", "must be '2-point', '3-point', 'cs' or callable.", {
     TwoPoint => "2-point",

@@ -68,6 +68,13 @@ fn shape(what: &str, expected: String, got: String) -> Error {
     }
 }
 
+fn sparse_lm_unsupported(message: &str) -> Error {
+    Error::Unsupported {
+        method: "sparse_lm",
+        message: message.into(),
+    }
+}
+
 fn lm_unsupported(message: &str) -> Error {
     Error::Unsupported {
         method: "lm",
@@ -95,6 +102,11 @@ impl Plan {
         }
         if method == Method::Lm && !options.bounds.is_unbounded() {
             return Err(lm_unsupported("Method 'lm' doesn't support bounds."));
+        }
+        if method == Method::SparseLm && !options.bounds.is_unbounded() {
+            return Err(sparse_lm_unsupported(
+                "Method 'sparse_lm' doesn't support bounds: use method='trf' with tr_solver='schur' or 'cholesky'.",
+            ));
         }
         let (lb, ub) = options.bounds.resolve(n)?;
         check_start(x0, &lb, &ub)?;
@@ -136,6 +148,8 @@ impl Plan {
         let scaling = match scale_values {
             Some(v) => Scaling::Fixed(v),
             None if options.x_scale == XScale::Jac => Scaling::Jac,
+            // sparse_lm damps with Marquardt's diagonal (Ceres' Jacobi scaling).
+            None if method == Method::SparseLm => Scaling::Jac,
             None => Scaling::Unit,
         };
         Ok(Plan {
@@ -189,9 +203,18 @@ impl Plan {
             let text = "Callback function specified, but not supported with `lm` method.";
             self.warnings.push(text.into());
         }
+        if method == Method::SparseLm
+            && matches!(options.tr_solver, Some(TrSolver::Exact | TrSolver::Lsmr))
+        {
+            return Err(sparse_lm_unsupported(
+                "Method 'sparse_lm' takes tr_solver 'schur' or 'cholesky' (or None: 'schur' where J's pattern suits it, else 'cholesky').",
+            ));
+        }
         self.storage = storage(problem, options, m, n)?;
         self.tr_solver = match (method, options.tr_solver) {
             (Method::Lm, _) => None,
+            // Schur when the pattern allows it (the solver falls back to cholesky).
+            (Method::SparseLm, None) => Some(TrSolver::Schur),
             (_, Some(t)) => Some(t),
             (_, None) if !matches!(self.storage, Storage::Dense) => Some(TrSolver::Lsmr),
             (_, None) => Some(TrSolver::Exact),
@@ -205,6 +228,9 @@ impl Plan {
     fn check_solver(&self) -> Result<(), Error> {
         let sparse = matches!(self.storage, Storage::Sparse { .. });
         match self.tr_solver {
+            _ if self.method == Method::SparseLm && !sparse => Err(sparse_lm_unsupported(
+                "Method 'sparse_lm' needs a sparse Jacobian: give `jac_sparsity` or a problem with `jacobian_sparsity` (for a dense J use method='lm').",
+            )),
             Some(TrSolver::Cholesky | TrSolver::Schur) if !sparse => Err(Error::option(
                 "tr_solver",
                 "'cholesky' and 'schur' need a sparse Jacobian: give `jac_sparsity` or a problem with `jacobian_sparsity`.",

@@ -10,10 +10,13 @@ use crate::error::Error;
 use crate::jacobian::evaluate::JacobianEvaluator;
 use crate::jacobian::sparse_fd::SparseFd;
 use crate::jacobian::store::{JacStore, OperatorJac};
+use crate::linalg::normal_eq::NormalEquations;
+use crate::linalg::schur::SchurComplement;
 use crate::linalg::sparse::CsrMatrix;
 use crate::linalg::vector::all_finite;
 use crate::loss::LossScaling;
 use crate::method::dogbox::Dogbox;
+use crate::method::levenberg::Levenberg;
 use crate::method::lm;
 use crate::method::minimizer::{
     IterationCallback, LoopParts, LoopState, Outcome, Strategy, minimize,
@@ -36,6 +39,8 @@ enum MethodState {
     Trf(Trf),
     Dogbox(Dogbox),
     Lm(lm::LmState),
+    SparseLmSchur(Box<Levenberg<SchurComplement>>),
+    SparseLmCholesky(Box<Levenberg<NormalEquations>>),
 }
 
 /// A reusable solver: plans once for a problem's shape and options, then solves any
@@ -131,7 +136,7 @@ impl Solver {
     /// Every buffer for a finished plan; `start` becomes the loop's x and f(x).
     pub(crate) fn from_plan<P: Residuals + ?Sized>(
         problem: &P,
-        plan: Plan,
+        mut plan: Plan,
         start: (Vec<f64>, Vec<f64>),
     ) -> Result<Solver, Error> {
         let (m, n) = (plan.m, plan.n);
@@ -177,6 +182,7 @@ impl Solver {
             Method::Lm => MethodState::Lm(lm::LmState::new(&plan)),
             Method::Trf => MethodState::Trf(Trf::new(m, n, subproblem(&plan, &jac)?)),
             Method::Dogbox => MethodState::Dogbox(Dogbox::new(m, n, subproblem(&plan, &jac)?)),
+            Method::SparseLm => sparse_lm(&mut plan, &jac)?,
         };
         let parts = LoopParts {
             eval: JacobianEvaluator::new(&plan, sparse_fd, pool),
@@ -316,6 +322,12 @@ impl Solver {
             (MethodState::Dogbox(s), jac) => {
                 trust_region(problem, plan, parts, jac, row_scale, s, callback)?
             }
+            (MethodState::SparseLmSchur(s), jac) => {
+                trust_region(problem, plan, parts, jac, row_scale, &mut **s, callback)?
+            }
+            (MethodState::SparseLmCholesky(s), jac) => {
+                trust_region(problem, plan, parts, jac, row_scale, &mut **s, callback)?
+            }
         };
         if plan.verbose >= 1 {
             let o = &outcome;
@@ -439,6 +451,35 @@ fn subproblem(plan: &Plan, jac: &JacStore<'_>) -> Result<AnySubproblem, Error> {
         _ if dogbox => AnySubproblem::Exact(ExactSolver::for_dogbox(m, n)),
         _ => AnySubproblem::Exact(ExactSolver::for_trf(m, n, plan.bounded)),
     })
+}
+
+/// sparse_lm's state over the factorization the plan asks for. Without a requested
+/// tr_solver: Schur where J's pattern suits it — blocks to eliminate, and a dense
+/// complement no larger than J (|F|² ≤ nnz: bundle adjustment's few cameras) —
+/// else the Cholesky of all of B (the plan then records 'cholesky').
+fn sparse_lm(plan: &mut Plan, jac: &JacStore<'_>) -> Result<MethodState, Error> {
+    if plan.tr_solver == Some(TrSolver::Schur) {
+        let chosen = plan.requested_tr_solver.is_some();
+        match Levenberg::<SchurComplement>::new(jac) {
+            Ok(s) if chosen || s.normal().complement_size().pow(2) <= stored_entries(jac) => {
+                return Ok(MethodState::SparseLmSchur(Box::new(s)));
+            }
+            Err(e) if chosen => return Err(e),
+            _ => plan.tr_solver = Some(TrSolver::Cholesky),
+        }
+    }
+    Ok(MethodState::SparseLmCholesky(Box::new(Levenberg::new(
+        jac,
+    )?)))
+}
+
+/// Entries J's storage holds (a matrix-free J holds none).
+fn stored_entries(jac: &JacStore<'_>) -> usize {
+    match jac {
+        JacStore::Dense { data, .. } => data.len(),
+        JacStore::Sparse(a) => a.values().len(),
+        JacStore::Operator(_) => 0,
+    }
 }
 
 /// trf starts strictly inside the bounds (scipy's `make_strictly_feasible`).

@@ -17,8 +17,6 @@ use trustfit::{
     Options, Residuals, SparsityPattern, TrSolver, XScale, least_squares,
 };
 use trustfit_problems::TestProblem;
-use trustfit_problems::adapter::SparseAdapter;
-use trustfit_problems::ba::BalProblem;
 use trustfit_problems::sparse::BroydenTridiagonal;
 
 /// Broyden rows, optionally followed by `0.5·(x − t)` observation rows.
@@ -576,64 +574,12 @@ fn covariance_of_sparse_and_matrix_free_solves() {
     assert!(e.contains("matrix-free"), "{e}");
 }
 
-/// A small bundle-adjustment problem: 4 cameras, 30 points, each seen by 2–4 cameras.
-fn small_ba() -> SparseAdapter<BalProblem> {
-    // Observations made by the true scene; the start perturbs it.
-    let (cams, pts) = (4, 30);
-    let cam = |c: usize, e: f64| -> [f64; 9] {
-        let c = c as f64;
-        [
-            0.01 * c + e,
-            -0.02 * c,
-            0.03 - e,
-            0.3 * c - 0.45,
-            -0.1 + e,
-            -6.0,
-            1.0,
-            0.01,
-            0.001,
-        ]
-    };
-    let pt = |q: usize, e: f64| -> [f64; 3] {
-        let q = q as f64;
-        [
-            (q * 0.37).sin() + e,
-            (q * 0.23).cos() - e,
-            0.5 * (q * 0.11).sin() + e,
-        ]
-    };
-    let mut obs = String::new();
-    let mut count = 0;
-    for q in 0..pts {
-        for c in 0..cams {
-            if (q + c) % 4 != 3 || c == q % cams {
-                let uv = trustfit_problems::ba::reprojection(&cam(c, 0.0), &pt(q, 0.0), [0.0, 0.0]);
-                obs.push_str(&format!("{c} {q} {} {}\n", uv[0], uv[1]));
-                count += 1;
-            }
-        }
-    }
-    let mut params = String::new();
-    for c in 0..cams {
-        for v in cam(c, 0.002 * (c as f64 + 1.0)) {
-            params.push_str(&format!("{v}\n"));
-        }
-    }
-    for q in 0..pts {
-        for v in pt(q, 0.01 * ((q % 5) as f64 - 2.0)) {
-            params.push_str(&format!("{v}\n"));
-        }
-    }
-    let text = format!("{cams} {pts} {count}\n{obs}{params}");
-    SparseAdapter::new(BalProblem::parse(&text).unwrap()).unwrap()
-}
-
 #[test]
 fn schur_complement_takes_the_cholesky_steps_on_bundle_adjustment() {
     // The two exact solvers factor the same matrices two ways (Schur also corrects a
     // near miss of the α search to first order instead of refactoring, a step within
     // the search's tolerance): same evaluations, same minimum.
-    let ba = small_ba();
+    let ba = common::small_ba::small_ba();
     let x0 = ba.problem().x0.clone();
     let run = |t| {
         let opts = Options {

@@ -275,6 +275,11 @@ impl SchurComplement {
         })
     }
 
+    /// Columns left in the dense Schur complement.
+    pub fn complement_size(&self) -> usize {
+        self.nf
+    }
+
     /// Number of eliminated blocks and of columns left in the Schur complement.
     #[cfg(test)]
     pub fn sizes(&self) -> (usize, usize) {

@@ -109,6 +109,16 @@ pub(crate) trait Strategy {
     fn trial(&mut self, v: &View<'_, '_>, st: &mut LoopState) -> Trial;
     /// The radius changes between trials (trf rescales its α).
     fn radius_changed(&mut self, _delta: f64, _delta_new: f64) {}
+    /// After a trial with finite residuals: the next radius and the gain ratio
+    /// (scipy's rule, spec §6.7, unless the method has its own).
+    fn next_radius(&mut self, delta: f64, reduction: f64, trial: &Trial) -> (f64, f64) {
+        let (predicted, h_norm, hit) = (trial.predicted, trial.step_h_norm, trial.boundary_hit);
+        update_tr_radius(delta, reduction, predicted, h_norm, hit)
+    }
+    /// After a trial point where the residuals are not finite: the next radius.
+    fn radius_after_nonfinite(&mut self, _delta: f64, trial: &Trial) -> f64 {
+        0.25 * trial.step_h_norm
+    }
     /// After the trial point became x: adjust it (dogbox pins variables to the bounds
     /// its step reached); `true` when x moved, so f(x) must be evaluated again.
     fn accepted(&mut self, plan: &Plan, x: &mut [f64]) -> bool;
@@ -304,18 +314,12 @@ impl<P: Residuals + ?Sized, S: Strategy> Minimizer<'_, '_, P, S> {
             })?;
             run.nfev += 1;
             if !all_finite(&st.f_new) {
-                run.delta = 0.25 * trial.step_h_norm;
+                run.delta = strategy.radius_after_nonfinite(run.delta, &trial);
                 continue;
             }
             cost_new = loss.cost_of(&st.f_new)?;
             reduction = run.cost - cost_new;
-            let (delta_new, ratio) = update_tr_radius(
-                run.delta,
-                reduction,
-                trial.predicted,
-                trial.step_h_norm,
-                trial.boundary_hit,
-            );
+            let (delta_new, ratio) = strategy.next_radius(run.delta, reduction, &trial);
             run.step_norm = Some(trial.step_norm);
             let (ftol, xtol) = (plan.ftol, plan.xtol);
             let (cost, sn) = (run.cost, trial.step_norm);

@@ -1,7 +1,9 @@
-//! The methods: one trust-region loop (`minimizer`) with two strategies (trf,
-//! dogbox) over pluggable subproblem solvers, and MINPACK's Levenberg–Marquardt.
+//! The methods: one trust-region loop (`minimizer`) with three strategies (trf,
+//! dogbox over pluggable subproblem solvers; sparse_lm over the sparse normal
+//! equations), and MINPACK's Levenberg–Marquardt.
 
 pub(crate) mod dogbox;
+pub(crate) mod levenberg;
 pub(crate) mod lm;
 pub(crate) mod minimizer;
 pub(crate) mod scale;
