@@ -71,6 +71,39 @@ fn bundle_adjustment_reaches_the_exact_scene_by_schur_and_by_cholesky() {
 }
 
 #[test]
+fn the_same_bits_on_any_number_of_threads() {
+    // 1200 points: the Schur factorization splits its blocks and its columns.
+    let ba = common::small_ba::ba_scene(12, 1200);
+    let x0 = ba.problem().x0.clone();
+    let mut runs = Vec::new();
+    for threads in [1, 2, 3] {
+        let pool = rayon::ThreadPoolBuilder::new()
+            .num_threads(threads)
+            .build()
+            .unwrap();
+        for method in [Method::SparseLm, Method::Trf] {
+            let opts = Options {
+                method,
+                x_scale: trustfit::XScale::Jac,
+                ..sparse_lm(Some(TrSolver::Schur))
+            };
+            let r = pool.install(|| least_squares(&ba, &x0, &opts)).unwrap();
+            assert!(r.success());
+            runs.push((threads, method, r.x, r.cost, r.nfev));
+        }
+    }
+    for r in &runs[2..] {
+        let first = &runs[usize::from(r.1 == Method::Trf)];
+        assert_eq!(
+            (&r.2, r.3, r.4),
+            (&first.2, first.3, first.4),
+            "{} threads",
+            r.0
+        );
+    }
+}
+
+#[test]
 fn broyden_falls_back_to_cholesky_and_agrees_with_trf() {
     let n = 2000;
     let p = SparseAdapter::new(BroydenTridiagonal::new(n)).unwrap();

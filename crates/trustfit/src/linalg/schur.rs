@@ -65,9 +65,10 @@ pub(crate) struct SchurComplement {
     bff: Vec<f64>,
     /// `S` and then its Cholesky factor (lower, column-major).
     s: Vec<f64>,
+    /// `Y_b = L_b⁻¹ W_b` of every block (laid out as `w`).
     y: Vec<f64>,
-    /// `YᵀY` of one block (k × k, upper part by rows).
-    z: Vec<f64>,
+    /// Prefix sums of the work of each S column's updates (to split S among threads).
+    work_prefix: Vec<usize>,
     t: Vec<f64>,
     rf: Vec<f64>,
     /// One row's entries during `fill` (capacity: the longest row).
@@ -235,13 +236,20 @@ impl SchurComplement {
             }
         }
         let (mut c_ptr, mut w_ptr) = (vec![0usize; ne + 1], vec![0usize; ne + 1]);
-        let (mut s_max, mut k_max) = (0, 0);
+        let mut s_max = 0;
+        // Updates of S column f: per block, the block's neighbours from f on.
+        let mut work_prefix = vec![0usize; nf + 1];
         for b in 0..ne {
             let (s, k) = (e_size[b], nb_ptr[b + 1] - nb_ptr[b]);
             c_ptr[b + 1] = c_ptr[b] + s * s;
             w_ptr[b + 1] = w_ptr[b] + s * k;
             s_max = s_max.max(s);
-            k_max = k_max.max(k);
+            for (q, &f) in nb[nb_ptr[b]..nb_ptr[b + 1]].iter().enumerate() {
+                work_prefix[f + 1] += k - q;
+            }
+        }
+        for f in 0..nf {
+            work_prefix[f + 1] += work_prefix[f];
         }
         let longest_row = (0..m).map(|r| p.row(r).len()).max().unwrap_or(0);
         let req = cholesky_in_place_scratch::<f64>(nf, Par::Seq, Default::default());
@@ -260,13 +268,13 @@ impl SchurComplement {
             run_ptr,
             runs,
             w: vec![0.0; w_ptr[ne]],
+            y: vec![0.0; w_ptr[ne]],
             w_ptr,
             row_block,
             entries,
             bff: vec![0.0; nf * nf],
             s: vec![0.0; nf * nf],
-            y: vec![0.0; s_max * k_max],
-            z: vec![0.0; k_max * k_max],
+            work_prefix,
             t: vec![0.0; s_max],
             rf: vec![0.0; nf],
             ve: Vec::with_capacity(longest_row),
@@ -343,65 +351,32 @@ impl SchurComplement {
     }
 
     /// Factors `B + αI`; `false` when it is not numerically positive definite.
+    ///
+    /// On all of rayon's threads, with the same bits for any number of them: the
+    /// blocks are factored independently, and each thread owns whole columns of S,
+    /// which it updates block by block in the serial order.
     pub fn factor(&mut self, alpha: f64) -> bool {
         let nf = self.nf;
         self.s.copy_from_slice(&self.bff);
         for f in 0..nf {
             self.s[f + f * nf] += alpha;
         }
-        for b in 0..self.e_start.len() {
-            let s = self.e_size[b];
-            let nbs = &self.nb[self.nb_ptr[b]..self.nb_ptr[b + 1]];
-            let k = nbs.len();
-            let l = &mut self.lc[self.c_ptr[b]..self.c_ptr[b + 1]];
-            l.copy_from_slice(&self.c[self.c_ptr[b]..self.c_ptr[b + 1]]);
-            for i in 0..s {
-                l[i * s + i] += alpha;
-            }
-            if !small_cholesky(l, s) {
-                return false;
-            }
-            // Y = L⁻¹ W_b (s × k, row-major); S[nb, nb] −= YᵀY.
-            let w = &self.w[self.w_ptr[b]..self.w_ptr[b + 1]];
-            let y = &mut self.y[..s * k];
-            y.copy_from_slice(w);
-            for i in 0..s {
-                for q in 0..i {
-                    let lij = l[i * s + q];
-                    for p in 0..k {
-                        y[i * k + p] -= lij * y[q * k + p];
-                    }
-                }
-                let inv = 1.0 / l[i * s + i];
-                for p in 0..k {
-                    y[i * k + p] *= inv;
-                }
-            }
-            let runs = &self.runs[self.run_ptr[b]..self.run_ptr[b + 1]];
-            if s == 3 {
-                subtract_rank3(&mut self.s, nf, y, k, runs, &mut self.z);
-                continue;
-            }
-            // Column by column of S, each column's rows swept run by run (contiguous).
-            for (qq, &fq) in nbs.iter().enumerate() {
-                let col = &mut self.s[fq * nf..(fq + 1) * nf];
-                for &(ps, fs, len) in runs {
-                    if ps + len <= qq {
-                        continue;
-                    }
-                    let lo = ps.max(qq);
-                    let (from, cnt) = (fs + lo - ps, ps + len - lo);
-                    let out = &mut col[from..from + cnt];
-                    for (t, o) in out.iter_mut().enumerate() {
-                        let mut acc = 0.0;
-                        for i in 0..s {
-                            acc += y[i * k + lo + t] * y[i * k + qq];
-                        }
-                        *o -= acc;
-                    }
-                }
-            }
+        let blocks = Blocks {
+            e_size: &self.e_size,
+            c_ptr: &self.c_ptr,
+            w_ptr: &self.w_ptr,
+            nb_ptr: &self.nb_ptr,
+            nb: &self.nb,
+            run_ptr: &self.run_ptr,
+            runs: &self.runs,
+        };
+        let ne = self.e_start.len();
+        let (c, w) = (&self.c[..], &self.w[..]);
+        if !blocks.eliminate(0..ne, alpha, c, w, &mut self.lc, &mut self.y) {
+            return false;
         }
+        let pieces = rayon::current_num_threads().max(1);
+        blocks.update(&self.work_prefix, nf, 0..nf, pieces, &self.y, &mut self.s);
         if nf == 0 {
             return true;
         }
@@ -483,43 +458,161 @@ impl SchurComplement {
     }
 }
 
-/// `S[nb, nb] −= YᵀY` for a block of 3 columns (a bundle-adjustment point), `Y` 3 × k
-/// row-major: the products first into the contiguous `z` (long loops that vectorize),
-/// then subtracted run by run into the lower triangle of the column-major `S`.
-fn subtract_rank3(
-    s_mat: &mut [f64],
-    nf: usize,
-    y: &[f64],
-    k: usize,
-    runs: &[(usize, usize, usize)],
-    z: &mut [f64],
-) {
-    let (y0, rest) = y[..3 * k].split_at(k);
-    let (y1, y2) = rest.split_at(k);
-    for q in 0..k {
-        let (a0, a1, a2) = (y0[q], y1[q], y2[q]);
-        let zq = &mut z[q * k + q..(q + 1) * k];
-        for (o, ((b0, b1), b2)) in zq
-            .iter_mut()
-            .zip(y0[q..].iter().zip(&y1[q..]).zip(&y2[q..]))
-        {
-            *o = a0 * b0 + a1 * b1 + a2 * b2;
+/// The eliminated blocks' layout, borrowed for the parallel parts of `factor`.
+struct Blocks<'a> {
+    e_size: &'a [usize],
+    c_ptr: &'a [usize],
+    w_ptr: &'a [usize],
+    nb_ptr: &'a [usize],
+    nb: &'a [usize],
+    run_ptr: &'a [usize],
+    runs: &'a [(usize, usize, usize)],
+}
+
+/// Blocks per serial piece of [`Blocks::eliminate`].
+const BLOCK_GRAIN: usize = 512;
+
+impl Blocks<'_> {
+    /// `L_b = chol(C_b + αI)` into `lc` and `Y_b = L_b⁻¹ W_b` into `y` for the blocks
+    /// `range` (`lc`, `y` start at the range's first block); `false` if one is not
+    /// positive definite. Halves run in parallel; each block is independent.
+    fn eliminate(
+        &self,
+        range: std::ops::Range<usize>,
+        alpha: f64,
+        c: &[f64],
+        w: &[f64],
+        lc: &mut [f64],
+        y: &mut [f64],
+    ) -> bool {
+        let (lo, hi) = (range.start, range.end);
+        if hi - lo > BLOCK_GRAIN {
+            let mid = lo + (hi - lo) / 2;
+            let (lc0, lc1) = lc.split_at_mut(self.c_ptr[mid] - self.c_ptr[lo]);
+            let (y0, y1) = y.split_at_mut(self.w_ptr[mid] - self.w_ptr[lo]);
+            let (a, b) = rayon::join(
+                || self.eliminate(lo..mid, alpha, c, w, lc0, y0),
+                || self.eliminate(mid..hi, alpha, c, w, lc1, y1),
+            );
+            return a && b;
         }
-    }
-    for (r, &(ps, fs, len)) in runs.iter().enumerate() {
-        for c in 0..len {
-            let (qq, fq) = (ps + c, fs + c);
-            let zq = &z[qq * k..(qq + 1) * k];
-            let col = &mut s_mat[fq * nf..(fq + 1) * nf];
-            // The rest of this run (the diagonal block), then every later run.
-            for (o, v) in col[fq..fs + len].iter_mut().zip(&zq[qq..ps + len]) {
-                *o -= v;
+        (lo..hi).all(|b| {
+            let s = self.e_size[b];
+            let k = self.nb_ptr[b + 1] - self.nb_ptr[b];
+            let (c0, c1) = (self.c_ptr[b], self.c_ptr[b + 1]);
+            let l = &mut lc[c0 - self.c_ptr[lo]..c1 - self.c_ptr[lo]];
+            l.copy_from_slice(&c[c0..c1]);
+            for i in 0..s {
+                l[i * s + i] += alpha;
             }
-            for &(pt, ft, lt) in &runs[r + 1..] {
-                for (o, v) in col[ft..ft + lt].iter_mut().zip(&zq[pt..pt + lt]) {
-                    *o -= v;
+            if !small_cholesky(l, s) {
+                return false;
+            }
+            let (w0, w1) = (self.w_ptr[b], self.w_ptr[b + 1]);
+            let yb = &mut y[w0 - self.w_ptr[lo]..w1 - self.w_ptr[lo]];
+            yb.copy_from_slice(&w[w0..w1]);
+            for i in 0..s {
+                for q in 0..i {
+                    let lij = l[i * s + q];
+                    for p in 0..k {
+                        yb[i * k + p] -= lij * yb[q * k + p];
+                    }
+                }
+                let inv = 1.0 / l[i * s + i];
+                for p in 0..k {
+                    yb[i * k + p] *= inv;
                 }
             }
+            true
+        })
+    }
+
+    /// `S[nb, nb] −= Y_bᵀ Y_b` for every block, restricted to S's columns `cols`
+    /// (`s` holds exactly those columns): split into `pieces` ranges of equal work
+    /// (`work_prefix`) that run in parallel, each entry updated in block order.
+    fn update(
+        &self,
+        work_prefix: &[usize],
+        nf: usize,
+        cols: std::ops::Range<usize>,
+        pieces: usize,
+        y: &[f64],
+        s: &mut [f64],
+    ) {
+        let (lo, hi) = (cols.start, cols.end);
+        if pieces > 1 && hi - lo > 1 {
+            let target = (work_prefix[lo] + work_prefix[hi]) / 2;
+            let mid = work_prefix[lo..=hi]
+                .partition_point(|&v| v < target)
+                .clamp(1, hi - lo - 1)
+                + lo;
+            let (s0, s1) = s.split_at_mut((mid - lo) * nf);
+            let half = pieces / 2;
+            rayon::join(
+                || self.update(work_prefix, nf, lo..mid, half, y, s0),
+                || self.update(work_prefix, nf, mid..hi, pieces - half, y, s1),
+            );
+            return;
+        }
+        for b in 0..self.e_size.len() {
+            let nbs = &self.nb[self.nb_ptr[b]..self.nb_ptr[b + 1]];
+            // This block's neighbours among the owned columns (nbs ascend).
+            let first = nbs.partition_point(|&f| f < lo);
+            if first == nbs.len() || nbs[first] >= hi {
+                continue;
+            }
+            let runs = &self.runs[self.run_ptr[b]..self.run_ptr[b + 1]];
+            let yb = &y[self.w_ptr[b]..self.w_ptr[b + 1]];
+            let sb = self.e_size[b];
+            for (qq, &fq) in nbs.iter().enumerate().skip(first) {
+                if fq >= hi {
+                    break;
+                }
+                let col = &mut s[(fq - lo) * nf..(fq - lo + 1) * nf];
+                subtract_column(col, yb, sb, nbs.len(), qq, runs);
+            }
+        }
+    }
+}
+
+/// Column `nbs[qq]` of `S −= YᵀY` for one block (`Y` is `sb × k`, row-major): rows
+/// from the diagonal down, run by run (contiguous in the column-major S).
+fn subtract_column(
+    col: &mut [f64],
+    y: &[f64],
+    sb: usize,
+    k: usize,
+    qq: usize,
+    runs: &[(usize, usize, usize)],
+) {
+    for &(ps, fs, len) in runs {
+        if ps + len <= qq {
+            continue;
+        }
+        let from = ps.max(qq);
+        let out = &mut col[fs + from - ps..fs + len];
+        if sb == 3 {
+            // Bundle adjustment's points: the three products in one expression.
+            let (y0, rest) = y[..3 * k].split_at(k);
+            let (y1, y2) = rest.split_at(k);
+            let (a0, a1, a2) = (y0[qq], y1[qq], y2[qq]);
+            let rows = from..ps + len;
+            for (o, ((b0, b1), b2)) in out.iter_mut().zip(
+                y0[rows.clone()]
+                    .iter()
+                    .zip(&y1[rows.clone()])
+                    .zip(&y2[rows]),
+            ) {
+                *o -= a0 * b0 + a1 * b1 + a2 * b2;
+            }
+            continue;
+        }
+        for (t, o) in out.iter_mut().enumerate() {
+            let mut acc = 0.0;
+            for i in 0..sb {
+                acc += y[i * k + from + t] * y[i * k + qq];
+            }
+            *o -= acc;
         }
     }
 }

@@ -6,8 +6,12 @@ use trustfit_problems::ba::BalProblem;
 
 /// A small bundle-adjustment problem: 4 cameras, 30 points, each seen by 2–4 cameras.
 pub fn small_ba() -> SparseAdapter<BalProblem> {
+    ba_scene(4, 30)
+}
+
+/// `cams` cameras and `pts` points, each seen by about ¾ of the cameras.
+pub fn ba_scene(cams: usize, pts: usize) -> SparseAdapter<BalProblem> {
     // Observations made by the true scene; the start perturbs it.
-    let (cams, pts) = (4, 30);
     let cam = |c: usize, e: f64| -> [f64; 9] {
         let c = c as f64;
         [
