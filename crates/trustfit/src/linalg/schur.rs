@@ -54,8 +54,6 @@ pub(crate) struct SchurComplement {
     runs: Vec<(usize, usize, usize)>,
     /// Offset of `W_b = (B_EF)_b` (size × neighbours, row-major) in `w`.
     w_ptr: Vec<usize>,
-    /// Per row of J: its eliminated block, or `usize::MAX`.
-    row_block: Vec<usize>,
     /// Per entry of J (CSR order).
     entries: Vec<Entry>,
     c: Vec<f64>,
@@ -71,9 +69,10 @@ pub(crate) struct SchurComplement {
     work_prefix: Vec<usize>,
     t: Vec<f64>,
     rf: Vec<f64>,
-    /// One row's entries during `fill` (capacity: the longest row).
-    ve: Vec<(usize, f64)>,
-    vf: Vec<(usize, usize, f64)>,
+    /// The rows of each eliminated block, ascending:
+    /// `block_rows[block_rows_ptr[b]..block_rows_ptr[b + 1]]`.
+    block_rows_ptr: Vec<usize>,
+    block_rows: Vec<usize>,
     stack: MemBuffer,
 }
 
@@ -117,6 +116,28 @@ fn neighbours<'c>(
     (nb_ptr, nb)
 }
 
+/// The rows of each block (ascending) as pointers and indices.
+fn rows_by_block(row_block: &[usize], ne: usize) -> (Vec<usize>, Vec<usize>) {
+    let mut ptr = vec![0usize; ne + 1];
+    for &b in row_block.iter().filter(|&&b| b != usize::MAX) {
+        ptr[b + 1] += 1;
+    }
+    for b in 0..ne {
+        ptr[b + 1] += ptr[b];
+    }
+    let mut next = ptr.clone();
+    let mut rows = vec![0usize; ptr[ne]];
+    for (r, &b) in row_block
+        .iter()
+        .enumerate()
+        .filter(|(_, b)| **b != usize::MAX)
+    {
+        rows[next[b]] = r;
+        next[b] += 1;
+    }
+    (ptr, rows)
+}
+
 /// Each block's neighbour list cut into runs of consecutive F columns
 /// `(position in the list, first column, length)`.
 fn contiguous_runs(nb_ptr: &[usize], nb: &[usize]) -> (Vec<usize>, Vec<(usize, usize, usize)>) {
@@ -137,6 +158,22 @@ fn contiguous_runs(nb_ptr: &[usize], nb: &[usize]) -> (Vec<usize>, Vec<(usize, u
         run_ptr[b + 1] = runs.len();
     }
     (run_ptr, runs)
+}
+
+/// The [`Blocks`] view of a [`SchurComplement`]'s fields (a macro, so that other
+/// fields stay mutably borrowable).
+macro_rules! blocks {
+    ($s:ident) => {
+        Blocks {
+            e_size: &$s.e_size,
+            c_ptr: &$s.c_ptr,
+            w_ptr: &$s.w_ptr,
+            nb_ptr: &$s.nb_ptr,
+            nb: &$s.nb,
+            run_ptr: &$s.run_ptr,
+            runs: &$s.runs,
+        }
+    };
 }
 
 impl SchurComplement {
@@ -251,7 +288,7 @@ impl SchurComplement {
         for f in 0..nf {
             work_prefix[f + 1] += work_prefix[f];
         }
-        let longest_row = (0..m).map(|r| p.row(r).len()).max().unwrap_or(0);
+        let (block_rows_ptr, block_rows) = rows_by_block(&row_block, ne);
         let req = cholesky_in_place_scratch::<f64>(nf, Par::Seq, Default::default());
         let stack = MemBuffer::try_new(req)
             .map_err(|e| LinalgError::Setup(format!("Schur complement workspace: {e:?}")))?;
@@ -270,15 +307,14 @@ impl SchurComplement {
             w: vec![0.0; w_ptr[ne]],
             y: vec![0.0; w_ptr[ne]],
             w_ptr,
-            row_block,
             entries,
             bff: vec![0.0; nf * nf],
             s: vec![0.0; nf * nf],
             work_prefix,
             t: vec![0.0; s_max],
             rf: vec![0.0; nf],
-            ve: Vec::with_capacity(longest_row),
-            vf: Vec::with_capacity(longest_row),
+            block_rows_ptr,
+            block_rows,
             stack,
         })
     }
@@ -295,49 +331,29 @@ impl SchurComplement {
     }
 
     /// `B = D JᵀJ D + diag(c)` in block form (c omitted when `None`).
+    ///
+    /// On all of rayon's threads, with the serial sums' bits: each block's `C_b`,
+    /// `W_b` from its own rows in row order, and each thread owns whole columns of
+    /// `B_FF`, summed over all rows in row order.
     pub fn fill(&mut self, jac: &CsrMatrix, d: &[f64], c: Option<&[f64]>) {
         self.c.fill(0.0);
         self.w.fill(0.0);
         self.bff.fill(0.0);
         let nf = self.nf;
         let p = jac.pattern();
-        let values = jac.values();
-        let cols = p.indices();
-        // One row's scaled entries, split by kind.
-        let (ve, vf) = (&mut self.ve, &mut self.vf);
-        for r in 0..p.nrows() {
-            let (lo, hi) = (p.indptr()[r], p.indptr()[r + 1]);
-            ve.clear();
-            vf.clear();
-            for a in lo..hi {
-                let v = values[a] * d[cols[a]];
-                match self.entries[a] {
-                    Entry::E { local } => ve.push((local, v)),
-                    Entry::F { f, nloc } => vf.push((f, nloc, v)),
-                }
-            }
-            let b = self.row_block[r];
-            if b != usize::MAX {
-                let s = self.e_size[b];
-                let k = self.nb_ptr[b + 1] - self.nb_ptr[b];
-                let cb = &mut self.c[self.c_ptr[b]..self.c_ptr[b + 1]];
-                let wb = &mut self.w[self.w_ptr[b]..self.w_ptr[b + 1]];
-                for &(la, va) in ve.iter() {
-                    for &(lt, vt) in ve.iter() {
-                        cb[la * s + lt] += va * vt;
-                    }
-                    for &(_, nloc, vt) in vf.iter() {
-                        wb[la * k + nloc] += va * vt;
-                    }
-                }
-            }
-            // Columns ascend along a row, so the later F entry is the lower row.
-            for (x, &(fa, _, va)) in vf.iter().enumerate() {
-                for &(ft, _, vt) in &vf[..=x] {
-                    self.bff[fa + ft * nf] += va * vt;
-                }
-            }
-        }
+        let rows = ScaledRows {
+            indptr: p.indptr(),
+            cols: p.indices(),
+            values: jac.values(),
+            d,
+            entries: &self.entries,
+        };
+        let blocks = blocks!(self);
+        let ne = self.e_start.len();
+        let block_rows = (&self.block_rows_ptr[..], &self.block_rows[..]);
+        blocks.fill(0..ne, &rows, block_rows, &mut self.c, &mut self.w);
+        let pieces = rayon::current_num_threads().max(1);
+        rows.fill_complement(nf, 0..nf, pieces, &mut self.bff);
         if let Some(c) = c {
             for (b, (&start, &s)) in self.e_start.iter().zip(&self.e_size).enumerate() {
                 for l in 0..s {
@@ -361,15 +377,7 @@ impl SchurComplement {
         for f in 0..nf {
             self.s[f + f * nf] += alpha;
         }
-        let blocks = Blocks {
-            e_size: &self.e_size,
-            c_ptr: &self.c_ptr,
-            w_ptr: &self.w_ptr,
-            nb_ptr: &self.nb_ptr,
-            nb: &self.nb,
-            run_ptr: &self.run_ptr,
-            runs: &self.runs,
-        };
+        let blocks = blocks!(self);
         let ne = self.e_start.len();
         let (c, w) = (&self.c[..], &self.w[..]);
         if !blocks.eliminate(0..ne, alpha, c, w, &mut self.lc, &mut self.y) {
@@ -469,6 +477,60 @@ struct Blocks<'a> {
     runs: &'a [(usize, usize, usize)],
 }
 
+/// J's rows with each entry scaled by its column's `d`, and its place in the partition.
+struct ScaledRows<'a> {
+    indptr: &'a [usize],
+    cols: &'a [usize],
+    values: &'a [f64],
+    d: &'a [f64],
+    entries: &'a [Entry],
+}
+
+impl ScaledRows<'_> {
+    fn value(&self, a: usize) -> f64 {
+        self.values[a] * self.d[self.cols[a]]
+    }
+
+    /// `B_FF`'s columns `cols` (lower triangle; `bff` holds exactly those columns),
+    /// split into `pieces` ranges that run in parallel; every row in order.
+    fn fill_complement(
+        &self,
+        nf: usize,
+        cols: std::ops::Range<usize>,
+        pieces: usize,
+        bff: &mut [f64],
+    ) {
+        let (lo, hi) = (cols.start, cols.end);
+        if pieces > 1 && hi - lo > 1 {
+            let mid = lo + (hi - lo) / 2;
+            let (b0, b1) = bff.split_at_mut((mid - lo) * nf);
+            let half = pieces / 2;
+            rayon::join(
+                || self.fill_complement(nf, lo..mid, half, b0),
+                || self.fill_complement(nf, mid..hi, pieces - half, b1),
+            );
+            return;
+        }
+        for r in 0..self.indptr.len() - 1 {
+            let (r0, r1) = (self.indptr[r], self.indptr[r + 1]);
+            // Columns ascend along a row, so the later F entry is the lower row.
+            for x in r0..r1 {
+                let Entry::F { f: fa, .. } = self.entries[x] else {
+                    continue;
+                };
+                let va = self.value(x);
+                for t in r0..=x {
+                    if let Entry::F { f: ft, .. } = self.entries[t]
+                        && (lo..hi).contains(&ft)
+                    {
+                        bff[fa + (ft - lo) * nf] += va * self.value(t);
+                    }
+                }
+            }
+        }
+    }
+}
+
 /// Blocks per serial piece of [`Blocks::eliminate`].
 const BLOCK_GRAIN: usize = 512;
 
@@ -525,6 +587,50 @@ impl Blocks<'_> {
             }
             true
         })
+    }
+
+    /// `C_b` and `W_b` of the blocks `range` (`c`, `w` start at its first block) from
+    /// each block's rows in order; halves run in parallel.
+    fn fill(
+        &self,
+        range: std::ops::Range<usize>,
+        rows: &ScaledRows<'_>,
+        block_rows: (&[usize], &[usize]),
+        c: &mut [f64],
+        w: &mut [f64],
+    ) {
+        let (lo, hi) = (range.start, range.end);
+        if hi - lo > BLOCK_GRAIN {
+            let mid = lo + (hi - lo) / 2;
+            let (c0, c1) = c.split_at_mut(self.c_ptr[mid] - self.c_ptr[lo]);
+            let (w0, w1) = w.split_at_mut(self.w_ptr[mid] - self.w_ptr[lo]);
+            rayon::join(
+                || self.fill(lo..mid, rows, block_rows, c0, w0),
+                || self.fill(mid..hi, rows, block_rows, c1, w1),
+            );
+            return;
+        }
+        let (ptr, list) = block_rows;
+        for b in lo..hi {
+            let (s, k) = (self.e_size[b], self.nb_ptr[b + 1] - self.nb_ptr[b]);
+            let cb = &mut c[self.c_ptr[b] - self.c_ptr[lo]..self.c_ptr[b + 1] - self.c_ptr[lo]];
+            let wb = &mut w[self.w_ptr[b] - self.w_ptr[lo]..self.w_ptr[b + 1] - self.w_ptr[lo]];
+            for &r in &list[ptr[b]..ptr[b + 1]] {
+                let (r0, r1) = (rows.indptr[r], rows.indptr[r + 1]);
+                for a in r0..r1 {
+                    let Entry::E { local: la } = rows.entries[a] else {
+                        continue;
+                    };
+                    let va = rows.value(a);
+                    for t in r0..r1 {
+                        match rows.entries[t] {
+                            Entry::E { local: lt } => cb[la * s + lt] += va * rows.value(t),
+                            Entry::F { nloc, .. } => wb[la * k + nloc] += va * rows.value(t),
+                        }
+                    }
+                }
+            }
+        }
     }
 
     /// `S[nb, nb] −= Y_bᵀ Y_b` for every block, restricted to S's columns `cols`
