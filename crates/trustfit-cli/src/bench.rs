@@ -177,7 +177,7 @@ pub struct BenchConfig {
     pub tr_solver: Option<trustfit::TrSolver>,
     /// ftol instead of the preset's (rows then carry `"tol": "custom"` only through this field).
     pub ftol: Option<f64>,
-    /// Worker threads of the batch suite (`None`: every core).
+    /// Worker threads of the batch and ba suites (`None`: every core).
     pub threads: Option<usize>,
     /// Only the first this many fits of the batch workload.
     pub n_fits: Option<usize>,
@@ -394,6 +394,9 @@ pub enum Extra {
         jac_groups: Option<usize>,
         /// Stored entries of J.
         nnz: usize,
+        /// Threads the solve ran on (ba suite).
+        #[serde(skip_serializing_if = "Option::is_none")]
+        threads: Option<usize>,
     },
 }
 

@@ -1,10 +1,11 @@
 //! `trustfit bench --suite ba`: bundle adjustment on the BAL files of
 //! `DATA_DIR/bal` (plain `.txt` or gzip `.txt.gz`; `.bz2` files become error rows; a
-//! malformed or truncated file stops the run with exit status 2), solved by trf
-//! with `x_scale='jac'` (as scipy's bundle-adjustment example and Ceres' Jacobi
-//! scaling) and a sparse Jacobian — analytic (forward-mode, `--jac analytic`) or by
-//! column groups (`--jac 2-point|3-point`). `--tr-solver cholesky` selects
-//! trustfit's exact sparse solver; the default is scipy's lsmr.
+//! malformed or truncated file stops the run with exit status 2), with
+//! `x_scale='jac'` and a sparse Jacobian — analytic (forward-mode, `--jac analytic`)
+//! or by column groups (`--jac 2-point|3-point`). By default trustfit's recommended
+//! configuration: `method='sparse_lm'` with its Schur solver, on `--threads N` (every
+//! core by default; the result is the same for any N). `--method trf` with
+//! `--tr-solver lsmr|cholesky|schur` runs scipy's method.
 
 use std::io::Write;
 
@@ -65,6 +66,17 @@ pub fn run(cfg: &BenchConfig, out: &mut dyn Write, summary: &mut Summary) -> Res
     }
     let mut options = cfg.options();
     options.x_scale = XScale::Jac;
+    let threads = cfg
+        .threads
+        .unwrap_or_else(|| std::thread::available_parallelism().map_or(1, usize::from));
+    let pool = rayon::ThreadPoolBuilder::new()
+        .num_threads(threads)
+        .build()
+        .map_err(|e| {
+            CliError::Usage(format!(
+                "--threads {threads}: cannot start the threads: {e}"
+            ))
+        })?;
     // Every file is read before the first row: a malformed one is bad input (exit
     // status 2, one line, no rows); a bzip2 file is an error row.
     let mut problems = Vec::with_capacity(files.len());
@@ -98,8 +110,9 @@ pub fn run(cfg: &BenchConfig, out: &mut dyn Write, summary: &mut Summary) -> Res
                     problem: res,
                     x0: &res.problem().x0,
                     nnz: res.pattern().nnz(),
+                    threads: Some(threads),
                 };
-                large_row(cfg, &options, &case)
+                pool.install(|| large_row(cfg, &options, &case))
             }
         };
         emit(out, &row, summary)?;

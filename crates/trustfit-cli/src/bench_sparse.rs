@@ -47,6 +47,8 @@ pub(crate) struct LargeCase<'a, P: Residuals + ?Sized> {
     pub problem: &'a P,
     pub x0: &'a [f64],
     pub nnz: usize,
+    /// Threads of the pool the solve runs in (reported when set).
+    pub threads: Option<usize>,
 }
 
 /// Times `case` under the repeat policy and builds its row (shared by the sparse
@@ -91,6 +93,7 @@ pub(crate) fn large_row<P: Residuals + ?Sized>(
                 tr_solver: report.tr_solver.map_or("none", |t| t.as_str()),
                 jac_groups: report.jac_groups,
                 nnz: case.nnz,
+                threads: case.threads,
             };
             Outcome::Solved(Box::new(Solved::from_report(
                 &report,
@@ -161,6 +164,7 @@ pub fn run(cfg: &BenchConfig, out: &mut dyn Write, summary: &mut Summary) -> Res
             problem: &p,
             x0: &x0,
             nnz: p.pattern().nnz(),
+            threads: None,
         };
         emit(out, &large_row(cfg, &options, &case), summary)?;
     }

@@ -268,7 +268,7 @@ pub struct BenchArgs {
     /// Override ftol alone (e.g. 1e-4, the setting of scipy's bundle-adjustment example).
     #[arg(long, value_name = "FTOL", allow_hyphen_values = true)]
     pub ftol: Option<f64>,
-    /// Worker threads of the batch suite [default: every core].
+    /// Worker threads of the batch and ba suites [default: every core].
     #[arg(long, value_name = "N",
           value_parser = clap::value_parser!(u32).range(1..=4096))]
     pub threads: Option<u32>,
@@ -385,6 +385,7 @@ impl BenchArgs {
         let mut cfg = BenchConfig::new(self.suite.into());
         let method = self.method.unwrap_or(match self.suite {
             SuiteArg::Batch => MethodArg::Lm,
+            SuiteArg::Ba => MethodArg::SparseLm,
             _ => MethodArg::Trf,
         });
         cfg.method = method.into();

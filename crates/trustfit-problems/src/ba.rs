@@ -22,8 +22,12 @@
 
 use crate::TestProblem;
 pub use crate::scalar::Scalar;
+use rayon::prelude::*;
 use std::path::Path;
 use trustfit::Dual;
+
+/// Observations per piece of work on one thread.
+const OBS_GRAIN: usize = 1024;
 
 /// A BAL problem: observations, and the starting parameters from the file.
 #[derive(Debug, Clone)]
@@ -213,16 +217,20 @@ impl BalProblem {
         (cam, &x[base..base + 3])
     }
 
-    /// Residuals at `x`.
+    /// Residuals at `x`, observations split among rayon's threads (each is
+    /// independent: the same bits for any number of threads).
     pub fn residuals(&self, x: &[f64], f: &mut [f64]) {
-        for k in 0..self.obs_index.len() {
-            let (cam, pt) = self.blocks(x, k);
-            let cam: [f64; 9] = std::array::from_fn(|i| cam[i]);
-            let pt: [f64; 3] = std::array::from_fn(|i| pt[i]);
-            let r = reprojection(&cam, &pt, self.obs_xy[k]);
-            f[2 * k] = r[0];
-            f[2 * k + 1] = r[1];
-        }
+        let m = self.m();
+        f[..m]
+            .par_chunks_mut(2)
+            .with_min_len(OBS_GRAIN)
+            .enumerate()
+            .for_each(|(k, fk)| {
+                let (cam, pt) = self.blocks(x, k);
+                let cam: [f64; 9] = std::array::from_fn(|i| cam[i]);
+                let pt: [f64; 3] = std::array::from_fn(|i| pt[i]);
+                fk.copy_from_slice(&reprojection(&cam, &pt, self.obs_xy[k]));
+            });
     }
 
     /// Structure of the Jacobian: for row 2k and 2k+1, the 9 camera columns then the 3
@@ -239,13 +247,19 @@ impl BalProblem {
         out
     }
 
-    /// Jacobian values at `x` in the order of [`sparsity`](Self::sparsity) (12 per row).
+    /// Jacobian values at `x` in the order of [`sparsity`](Self::sparsity) (12 per row),
+    /// observations split among rayon's threads.
     pub fn jacobian_values(&self, x: &[f64], values: &mut [f64]) {
-        for k in 0..self.obs_index.len() {
-            let [d0, d1] = self.observation_jacobian(x, k);
-            values[24 * k..24 * k + 12].copy_from_slice(&d0);
-            values[24 * k + 12..24 * k + 24].copy_from_slice(&d1);
-        }
+        let len = 24 * self.obs_index.len();
+        values[..len]
+            .par_chunks_mut(24)
+            .with_min_len(OBS_GRAIN)
+            .enumerate()
+            .for_each(|(k, vk)| {
+                let [d0, d1] = self.observation_jacobian(x, k);
+                vk[..12].copy_from_slice(&d0);
+                vk[12..].copy_from_slice(&d1);
+            });
     }
 
     /// Rows 2k and 2k+1 of J: derivatives by the 9 camera then the 3 point parameters.
