@@ -459,7 +459,8 @@ pub struct Options {
     /// `jac_sparsity`): J is kept sparse and `tr_solver` defaults to `lsmr`.
     /// Ignored with an analytic Jacobian.
     pub jac_sparsity: Option<crate::linalg::sparse::SparsityPattern>,
-    /// How columns are grouped for `jac_sparsity` (default: scipy's rule).
+    /// How columns are grouped for `jac_sparsity` (default: scipy's rule; largest-first
+    /// for `sparse_lm`).
     pub column_grouping: crate::jacobian::groups::ColumnGrouping,
     /// Limit on residual evaluations, finite differences excluded (default `100·n`).
     pub max_nfev: Option<usize>,
@@ -489,7 +490,7 @@ impl Default for Options {
             tr_solver: None,
             tr_options: TrOptions::default(),
             jac_sparsity: None,
-            column_grouping: crate::jacobian::groups::ColumnGrouping::Scipy,
+            column_grouping: crate::jacobian::groups::ColumnGrouping::Auto,
             max_nfev: None,
             verbose: 0,
             workers: None,

@@ -4,6 +4,7 @@
 //! shape and the options, not on its data, so one plan serves many solves.
 
 use crate::error::Error;
+use crate::jacobian::groups::ColumnGrouping;
 use crate::linalg::sparse::SparsityPattern;
 use crate::method::scale::Scaling;
 use crate::options::{JacSpec, Loss, Method, Options, TrOptions, TrSolver, XScale};
@@ -173,7 +174,11 @@ impl Plan {
             f_scale: options.f_scale,
             diff_step: options.diff_step.clone(),
             tr_options: options.tr_options.clone(),
-            column_grouping: options.column_grouping,
+            column_grouping: match options.column_grouping {
+                ColumnGrouping::Auto if method == Method::SparseLm => ColumnGrouping::LargestFirst,
+                ColumnGrouping::Auto => ColumnGrouping::Scipy,
+                rule => rule,
+            },
             workers: options.workers,
             verbose: options.verbose,
             printer: options.printer.clone(),

@@ -530,6 +530,11 @@ def _argument_checks(x0, jac, bounds, method, ftol, xtol, gtol, x_scale, loss, t
     if lb is not None:
         if method == "lm" and not np.all((lb == -np.inf) & (ub == np.inf)):
             raise ValueError("Method 'lm' doesn't support bounds.")
+        if method == "sparse_lm" and not np.all((lb == -np.inf) & (ub == np.inf)):
+            raise ValueError(
+                "Method 'sparse_lm' doesn't support bounds: use method='trf' with "
+                "tr_solver='schur' or 'cholesky'."
+            )
 
         if lb.shape != x0.shape or ub.shape != x0.shape:
             raise ValueError("Inconsistent shapes between bounds and `x0`.")
@@ -621,9 +626,14 @@ def least_squares(
     bounds : 2-tuple of array_like or `scipy.optimize.Bounds`, optional
         Lower and upper bounds on the variables; each side a scalar or of the size of
         `x0`. Use ``np.inf`` with an appropriate sign to disable a side. Default: none.
-    method : {'trf', 'dogbox', 'lm'}, optional
+    method : {'trf', 'dogbox', 'lm', 'sparse_lm'}, optional
         'trf' (Trust Region Reflective, default), 'dogbox' (dogleg in a rectangular trust
-        region) or 'lm' (MINPACK's Levenberg-Marquardt; no bounds, m >= n).
+        region) or 'lm' (MINPACK's Levenberg-Marquardt; no bounds, m >= n). Beyond
+        scipy, 'sparse_lm': Levenberg-Marquardt for large sparse problems as Ceres
+        iterates it (damping from the gain ratio, Marquardt's diagonal), each step exact
+        from the sparse normal equations (`tr_solver` 'schur' for bundle adjustment, or
+        'cholesky'; None picks). Needs `jac_sparsity` or a sparse `jac`; no bounds; any
+        loss (with 'huber' prefer 'trf'). x_scale defaults to 'jac' (Marquardt's).
     ftol : float or None, optional
         Tolerance for termination by the change of the cost function. Default 1e-8.
         None disables it.
@@ -827,6 +837,18 @@ def least_squares(
     lsmr_error = None
     if method == "lm":
         tr_solver = None
+    elif method == "sparse_lm":
+        # trustfit's own method: the core picks 'schur' where J's pattern suits it.
+        if sparsity is None:
+            raise ValueError(
+                "Method 'sparse_lm' needs a sparse Jacobian: give `jac_sparsity` or a `jac` "
+                "returning a sparse array (for a dense J use method='lm')."
+            )
+        if tr_solver not in (None, "cholesky", "schur"):
+            raise ValueError(
+                "Method 'sparse_lm' takes tr_solver 'schur' or 'cholesky' (or None: 'schur' "
+                "where J's pattern suits it, else 'cholesky')."
+            )
     else:
         if tr_solver is None:
             tr_solver = "exact" if sparsity is None and operator0 is None else "lsmr"

@@ -14,13 +14,16 @@ use crate::linalg::sparse::{Columns, SparsityPattern};
 ///
 /// ```
 /// use trustfit::ColumnGrouping;
-/// assert_eq!(ColumnGrouping::default(), ColumnGrouping::Scipy);
+/// assert_eq!(ColumnGrouping::default(), ColumnGrouping::Auto);
 /// ```
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub enum ColumnGrouping {
+    /// scipy's rule for scipy's methods (their evaluation counts stay scipy's);
+    /// largest-first for `method='sparse_lm'`, which scipy does not have.
+    #[default]
+    Auto,
     /// scipy's rule: greedy over a fixed pseudo-random column order (same evaluation
     /// count as scipy).
-    #[default]
     Scipy,
     /// Greedy colouring, columns by decreasing number of neighbours (fewer groups).
     LargestFirst,
@@ -118,7 +121,7 @@ pub(crate) fn group_columns(
     rule: ColumnGrouping,
 ) -> ColumnGroups {
     match rule {
-        ColumnGrouping::Scipy => scipy_groups(pattern.nrows(), columns),
+        ColumnGrouping::Scipy | ColumnGrouping::Auto => scipy_groups(pattern.nrows(), columns),
         ColumnGrouping::LargestFirst => largest_first(pattern, columns),
     }
 }
