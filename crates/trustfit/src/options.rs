@@ -93,19 +93,25 @@ pub enum TrSolver {
     /// pattern: bundle adjustment's points) and then a dense Cholesky of the Schur
     /// complement on the other columns (the cameras; at most 4000 of them).
     Schur,
+    /// Beyond scipy (`method='sparse_lm'` only): the same elimination, the Schur
+    /// complement never formed — conjugate gradients with products through J and a
+    /// block-Jacobi preconditioner on its diagonal blocks (Ceres' ITERATIVE_SCHUR),
+    /// for reduced systems too large to factor densely. Inexact steps.
+    IterativeSchur,
 }
 
 impl TrSolver {
     /// Every trust-region solver: scipy's two, then trustfit's sparse exact ones.
     ///
     /// ```
-    /// assert_eq!(trustfit::TrSolver::ALL.len(), 4);
+    /// assert_eq!(trustfit::TrSolver::ALL.len(), 5);
     /// ```
-    pub const ALL: [TrSolver; 4] = [
+    pub const ALL: [TrSolver; 5] = [
         TrSolver::Exact,
         TrSolver::Lsmr,
         TrSolver::Cholesky,
         TrSolver::Schur,
+        TrSolver::IterativeSchur,
     ];
 }
 /// `as_str`, `Display` and `FromStr` from one table of scipy's names, so each name is
@@ -171,12 +177,13 @@ scipy_names!(JacSpec, "jac", "must be '2-point', '3-point', 'cs' or callable.", 
 scipy_names!(
     TrSolver,
     "tr_solver",
-    "must be None, 'exact' or 'lsmr'. trustfit also accepts 'cholesky' and 'schur' (sparse J).",
+    "must be None, 'exact' or 'lsmr'. trustfit also accepts 'cholesky', 'schur' and 'iterative_schur' (sparse J).",
     {
         Exact => "exact",
         Lsmr => "lsmr",
         Cholesky => "cholesky",
         Schur => "schur",
+        IterativeSchur => "iterative_schur",
     }
 );
 

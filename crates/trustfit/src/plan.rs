@@ -212,7 +212,7 @@ impl Plan {
             && matches!(options.tr_solver, Some(TrSolver::Exact | TrSolver::Lsmr))
         {
             return Err(sparse_lm_unsupported(
-                "Method 'sparse_lm' takes tr_solver 'schur' or 'cholesky' (or None: 'schur' where J's pattern suits it, else 'cholesky').",
+                "Method 'sparse_lm' takes tr_solver 'schur', 'iterative_schur' or 'cholesky' (or None: 'schur' where J's pattern suits it, else 'cholesky').",
             ));
         }
         self.storage = storage(problem, options, m, n)?;
@@ -236,6 +236,12 @@ impl Plan {
             _ if self.method == Method::SparseLm && !sparse => Err(sparse_lm_unsupported(
                 "Method 'sparse_lm' needs a sparse Jacobian: give `jac_sparsity` or a problem with `jacobian_sparsity` (for a dense J use method='lm').",
             )),
+            Some(TrSolver::IterativeSchur) if self.method != Method::SparseLm => {
+                Err(Error::option(
+                    "tr_solver",
+                    "'iterative_schur' is available for method='sparse_lm' only (its steps are inexact).",
+                ))
+            }
             Some(TrSolver::Cholesky | TrSolver::Schur) if !sparse => Err(Error::option(
                 "tr_solver",
                 "'cholesky' and 'schur' need a sparse Jacobian: give `jac_sparsity` or a problem with `jacobian_sparsity`.",

@@ -12,6 +12,7 @@ use crate::jacobian::sparse_fd::SparseFd;
 use crate::jacobian::store::{JacStore, OperatorJac};
 use crate::linalg::normal_eq::NormalEquations;
 use crate::linalg::schur::SchurComplement;
+use crate::linalg::schur_pcg::SchurPcg;
 use crate::linalg::sparse::CsrMatrix;
 use crate::linalg::vector::all_finite;
 use crate::loss::LossScaling;
@@ -41,6 +42,7 @@ enum MethodState {
     Lm(lm::LmState),
     SparseLmSchur(Box<Levenberg<SchurComplement>>),
     SparseLmCholesky(Box<Levenberg<NormalEquations>>),
+    SparseLmPcg(Box<Levenberg<SchurPcg>>),
 }
 
 /// A reusable solver: plans once for a problem's shape and options, then solves any
@@ -328,6 +330,9 @@ impl Solver {
             (MethodState::SparseLmCholesky(s), jac) => {
                 trust_region(problem, plan, parts, jac, row_scale, &mut **s, callback)?
             }
+            (MethodState::SparseLmPcg(s), jac) => {
+                trust_region(problem, plan, parts, jac, row_scale, &mut **s, callback)?
+            }
         };
         if plan.verbose >= 1 {
             let o = &outcome;
@@ -458,6 +463,9 @@ fn subproblem(plan: &Plan, jac: &JacStore<'_>) -> Result<AnySubproblem, Error> {
 /// complement no larger than J (|F|² ≤ nnz: bundle adjustment's few cameras) —
 /// else the Cholesky of all of B (the plan then records 'cholesky').
 fn sparse_lm(plan: &mut Plan, jac: &JacStore<'_>) -> Result<MethodState, Error> {
+    if plan.tr_solver == Some(TrSolver::IterativeSchur) {
+        return Ok(MethodState::SparseLmPcg(Box::new(Levenberg::new(jac)?)));
+    }
     if plan.tr_solver == Some(TrSolver::Schur) {
         let chosen = plan.requested_tr_solver.is_some();
         match Levenberg::<SchurComplement>::new(jac) {

@@ -632,7 +632,8 @@ def least_squares(
         scipy, 'sparse_lm': Levenberg-Marquardt for large sparse problems as Ceres
         iterates it (damping from the gain ratio, Marquardt's diagonal), each step exact
         from the sparse normal equations (`tr_solver` 'schur' for bundle adjustment, or
-        'cholesky'; None picks). Needs `jac_sparsity` or a sparse `jac`; no bounds; any
+        'cholesky'; None picks), or inexact by preconditioned conjugate gradients on the
+        implicit Schur complement ('iterative_schur', for very many cameras). Needs `jac_sparsity` or a sparse `jac`; no bounds; any
         loss (with 'huber' prefer 'trf'). x_scale defaults to 'jac' (Marquardt's).
     ftol : float or None, optional
         Tolerance for termination by the change of the cost function. Default 1e-8.
@@ -844,10 +845,10 @@ def least_squares(
                 "Method 'sparse_lm' needs a sparse Jacobian: give `jac_sparsity` or a `jac` "
                 "returning a sparse array (for a dense J use method='lm')."
             )
-        if tr_solver not in (None, "cholesky", "schur"):
+        if tr_solver not in (None, "cholesky", "schur", "iterative_schur"):
             raise ValueError(
-                "Method 'sparse_lm' takes tr_solver 'schur' or 'cholesky' (or None: 'schur' "
-                "where J's pattern suits it, else 'cholesky')."
+                "Method 'sparse_lm' takes tr_solver 'schur', 'iterative_schur' or 'cholesky' "
+                "(or None: 'schur' where J's pattern suits it, else 'cholesky')."
             )
     else:
         if tr_solver is None:
@@ -859,6 +860,8 @@ def least_squares(
                 # scipy raises this from its first lsmr call, i.e. only if the first
                 # iteration computes a step; see `lsmr_error` below.
                 lsmr_error = err
+        elif tr_solver == "iterative_schur":
+            raise ValueError("tr_solver='iterative_schur' is available for method='sparse_lm' only.")
         elif tr_solver in ("cholesky", "schur"):
             if sparsity is None:
                 raise ValueError(

@@ -7,6 +7,7 @@ pub(crate) mod jacobi;
 pub(crate) mod lsmr;
 pub(crate) mod normal_eq;
 pub(crate) mod schur;
+pub(crate) mod schur_pcg;
 pub(crate) mod sparse;
 pub(crate) mod subnormal;
 pub(crate) mod vector;

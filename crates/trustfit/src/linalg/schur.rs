@@ -24,6 +24,8 @@ use crate::linalg::sparse::{CsrMatrix, SparsityPattern};
 const MAX_E_BLOCK: usize = 8;
 /// Largest dense Schur complement (|F|² storage, |F|³/3 flops per factorization).
 const MAX_F: usize = 4000;
+/// Widest diagonal block of F kept together (the iterative solver's preconditioner).
+pub(crate) const MAX_F_BLOCK: usize = 16;
 
 /// What one entry of J is in the partition.
 #[derive(Clone, Copy)]
@@ -34,28 +36,45 @@ enum Entry {
     F { f: usize, nloc: usize },
 }
 
-/// The Schur-complement system of one sparsity pattern.
-pub(crate) struct SchurComplement {
-    nf: usize,
+/// How one sparsity pattern splits into eliminated blocks (E) and the rest (F), and
+/// where each block's pieces live; shared by the exact and the iterative solver.
+pub(crate) struct Partition {
+    pub nf: usize,
     /// Global column of each F column.
-    f_cols: Vec<usize>,
+    pub f_cols: Vec<usize>,
+    /// F columns in blocks of identical rows (a camera's 9), at most
+    /// [`MAX_F_BLOCK`] wide: `f_block_ptr[i]..f_block_ptr[i + 1]`.
+    pub f_block_ptr: Vec<usize>,
     /// Eliminated blocks: first global column and size.
-    e_start: Vec<usize>,
-    e_size: Vec<usize>,
+    pub e_start: Vec<usize>,
+    pub e_size: Vec<usize>,
     /// Offset of block b's `C_b` (size²) in `c` / `lc`.
-    c_ptr: Vec<usize>,
+    pub c_ptr: Vec<usize>,
     /// F columns sharing rows with block b: `nb[nb_ptr[b]..nb_ptr[b + 1]]`, ascending.
-    nb_ptr: Vec<usize>,
-    nb: Vec<usize>,
+    pub nb_ptr: Vec<usize>,
+    pub nb: Vec<usize>,
     /// Runs of consecutive F columns in `nb` (a camera's 9 columns): per block b,
     /// `runs[run_ptr[b]..run_ptr[b + 1]]` = (first position in the block's neighbour
     /// list, first F column, length), so updates of S sweep contiguous memory.
-    run_ptr: Vec<usize>,
-    runs: Vec<(usize, usize, usize)>,
+    pub run_ptr: Vec<usize>,
+    pub runs: Vec<(usize, usize, usize)>,
     /// Offset of `W_b = (B_EF)_b` (size × neighbours, row-major) in `w`.
-    w_ptr: Vec<usize>,
+    pub w_ptr: Vec<usize>,
     /// Per entry of J (CSR order).
     entries: Vec<Entry>,
+    /// Prefix sums of the work of each S column's updates (to split S among threads).
+    work_prefix: Vec<usize>,
+    /// The rows of each eliminated block, ascending:
+    /// `block_rows[block_rows_ptr[b]..block_rows_ptr[b + 1]]`.
+    block_rows_ptr: Vec<usize>,
+    block_rows: Vec<usize>,
+    /// The largest eliminated block.
+    pub s_max: usize,
+}
+
+/// The Schur-complement system of one sparsity pattern, factored densely.
+pub(crate) struct SchurComplement {
+    part: Partition,
     c: Vec<f64>,
     lc: Vec<f64>,
     w: Vec<f64>,
@@ -65,14 +84,8 @@ pub(crate) struct SchurComplement {
     s: Vec<f64>,
     /// `Y_b = L_b⁻¹ W_b` of every block (laid out as `w`).
     y: Vec<f64>,
-    /// Prefix sums of the work of each S column's updates (to split S among threads).
-    work_prefix: Vec<usize>,
     t: Vec<f64>,
     rf: Vec<f64>,
-    /// The rows of each eliminated block, ascending:
-    /// `block_rows[block_rows_ptr[b]..block_rows_ptr[b + 1]]`.
-    block_rows_ptr: Vec<usize>,
-    block_rows: Vec<usize>,
     stack: MemBuffer,
 }
 
@@ -160,28 +173,11 @@ fn contiguous_runs(nb_ptr: &[usize], nb: &[usize]) -> (Vec<usize>, Vec<(usize, u
     (run_ptr, runs)
 }
 
-/// The [`Blocks`] view of a [`SchurComplement`]'s fields (a macro, so that other
-/// fields stay mutably borrowable).
-macro_rules! blocks {
-    ($s:ident) => {
-        Blocks {
-            e_size: &$s.e_size,
-            c_ptr: &$s.c_ptr,
-            w_ptr: &$s.w_ptr,
-            nb_ptr: &$s.nb_ptr,
-            nb: &$s.nb,
-            run_ptr: &$s.run_ptr,
-            runs: &$s.runs,
-        }
-    };
-}
-
-impl SchurComplement {
-    /// Partitions the columns of `jac`'s pattern and sets up all storage.
+impl Partition {
+    /// Partitions the columns of `jac`'s pattern.
     ///
     /// # Errors
-    /// [`Error::InvalidOption`] when no block can be eliminated or the remaining
-    /// columns are too many for a dense Schur complement.
+    /// [`LinalgError::NotApplicable`] when no block can be eliminated.
     pub fn new(jac: &CsrMatrix) -> Result<Self, LinalgError> {
         let p = jac.pattern();
         let (m, n) = (p.nrows(), p.ncols());
@@ -221,6 +217,7 @@ impl SchurComplement {
         let (mut e_start, mut e_size) = (Vec::new(), Vec::new());
         let mut f_of_col = vec![usize::MAX; n];
         let mut f_cols = Vec::new();
+        let mut f_block_ptr = vec![0];
         let mut e_of_col = vec![usize::MAX; n];
         for (b, &(start, size)) in blocks.iter().enumerate() {
             if chosen[b] {
@@ -234,6 +231,12 @@ impl SchurComplement {
                 for c in start..start + size {
                     f_of_col[c] = f_cols.len();
                     f_cols.push(c);
+                    if f_cols.len() - f_block_ptr[f_block_ptr.len() - 1] == MAX_F_BLOCK {
+                        f_block_ptr.push(f_cols.len());
+                    }
+                }
+                if f_block_ptr[f_block_ptr.len() - 1] != f_cols.len() {
+                    f_block_ptr.push(f_cols.len());
                 }
             }
         }
@@ -245,11 +248,6 @@ impl SchurComplement {
         let (ne, nf) = (e_start.len(), f_cols.len());
         if ne == 0 {
             return Err(not_applicable("no column block can be eliminated"));
-        }
-        if nf > MAX_F {
-            return Err(not_applicable(&format!(
-                "{nf} columns would remain in a dense Schur complement (at most {MAX_F})"
-            )));
         }
         let (nb_ptr, nb) = neighbours(p, &col, &e_start, &f_of_col);
         let (run_ptr, runs) = contiguous_runs(&nb_ptr, &nb);
@@ -289,56 +287,50 @@ impl SchurComplement {
             work_prefix[f + 1] += work_prefix[f];
         }
         let (block_rows_ptr, block_rows) = rows_by_block(&row_block, ne);
-        let req = cholesky_in_place_scratch::<f64>(nf, Par::Seq, Default::default());
-        let stack = MemBuffer::try_new(req)
-            .map_err(|e| LinalgError::Setup(format!("Schur complement workspace: {e:?}")))?;
         Ok(Self {
             nf,
             f_cols,
+            f_block_ptr,
             e_start,
             e_size,
-            c: vec![0.0; c_ptr[ne]],
-            lc: vec![0.0; c_ptr[ne]],
             c_ptr,
             nb_ptr,
             nb,
             run_ptr,
             runs,
-            w: vec![0.0; w_ptr[ne]],
-            y: vec![0.0; w_ptr[ne]],
             w_ptr,
             entries,
-            bff: vec![0.0; nf * nf],
-            s: vec![0.0; nf * nf],
             work_prefix,
-            t: vec![0.0; s_max],
-            rf: vec![0.0; nf],
             block_rows_ptr,
             block_rows,
-            stack,
+            s_max,
         })
     }
 
-    /// Columns left in the dense Schur complement.
-    pub fn complement_size(&self) -> usize {
-        self.nf
+    /// Eliminated blocks.
+    pub fn ne(&self) -> usize {
+        self.e_start.len()
     }
 
-    /// Number of eliminated blocks and of columns left in the Schur complement.
-    #[cfg(test)]
-    pub fn sizes(&self) -> (usize, usize) {
-        (self.e_start.len(), self.nf)
+    /// Storage of all `C_b` and of all `W_b`.
+    pub fn block_storage(&self) -> (usize, usize) {
+        (self.c_ptr[self.ne()], self.w_ptr[self.ne()])
     }
 
-    /// `B = D JᵀJ D + diag(c)` in block form (c omitted when `None`).
-    ///
-    /// On all of rayon's threads, with the serial sums' bits: each block's `C_b`,
-    /// `W_b` from its own rows in row order, and each thread owns whole columns of
-    /// `B_FF`, summed over all rows in row order.
-    pub fn fill(&mut self, jac: &CsrMatrix, d: &[f64], c: Option<&[f64]>) {
-        self.c.fill(0.0);
-        self.w.fill(0.0);
-        self.bff.fill(0.0);
+    /// `C_b`, `W_b` of every block and `B_FF` (dense lower triangle into `bff`, when
+    /// given) of `B = D JᵀJ D + diag(c)`, on all of rayon's threads with the serial
+    /// sums' bits: each block from its own rows in row order, and each thread owns
+    /// whole columns of `B_FF`, summed over all rows in row order.
+    pub fn fill(
+        &self,
+        jac: &CsrMatrix,
+        d: &[f64],
+        c: Option<&[f64]>,
+        (cb, w): (&mut [f64], &mut [f64]),
+        bff: Option<&mut [f64]>,
+    ) {
+        cb.fill(0.0);
+        w.fill(0.0);
         let nf = self.nf;
         let p = jac.pattern();
         let rows = ScaledRows {
@@ -348,22 +340,95 @@ impl SchurComplement {
             d,
             entries: &self.entries,
         };
-        let blocks = blocks!(self);
-        let ne = self.e_start.len();
         let block_rows = (&self.block_rows_ptr[..], &self.block_rows[..]);
-        blocks.fill(0..ne, &rows, block_rows, &mut self.c, &mut self.w);
-        let pieces = rayon::current_num_threads().max(1);
-        rows.fill_complement(nf, 0..nf, pieces, &mut self.bff);
+        self.fill_blocks(0..self.ne(), &rows, block_rows, cb, w);
         if let Some(c) = c {
             for (b, (&start, &s)) in self.e_start.iter().zip(&self.e_size).enumerate() {
                 for l in 0..s {
-                    self.c[self.c_ptr[b] + l * s + l] += c[start + l];
+                    cb[self.c_ptr[b] + l * s + l] += c[start + l];
                 }
             }
-            for (f, &col) in self.f_cols.iter().enumerate() {
-                self.bff[f + f * nf] += c[col];
+        }
+        if let Some(bff) = bff {
+            bff.fill(0.0);
+            let pieces = rayon::current_num_threads().max(1);
+            rows.fill_complement(nf, 0..nf, pieces, bff);
+            if let Some(c) = c {
+                for (f, &col) in self.f_cols.iter().enumerate() {
+                    bff[f + f * nf] += c[col];
+                }
             }
         }
+    }
+
+    /// The entries of J's F columns, scaled by `d` (other entries zero), in CSR order.
+    pub fn scaled_f_entries(&self, jac: &CsrMatrix, d: &[f64], out: &mut [f64]) {
+        let cols = jac.pattern().indices();
+        for (a, (o, &v)) in out.iter_mut().zip(jac.values()).enumerate() {
+            *o = match self.entries[a] {
+                Entry::F { .. } => v * d[cols[a]],
+                Entry::E { .. } => 0.0,
+            };
+        }
+    }
+
+    /// The F index of entry `a` of J (CSR order), if it is in an F column.
+    pub fn f_of_entry(&self, a: usize) -> Option<usize> {
+        match self.entries[a] {
+            Entry::F { f, .. } => Some(f),
+            Entry::E { .. } => None,
+        }
+    }
+}
+
+impl SchurComplement {
+    /// Partitions the columns of `jac`'s pattern and sets up all storage.
+    ///
+    /// # Errors
+    /// [`LinalgError::NotApplicable`] when no block can be eliminated or the remaining
+    /// columns are too many for a dense Schur complement.
+    pub fn new(jac: &CsrMatrix) -> Result<Self, LinalgError> {
+        let part = Partition::new(jac)?;
+        let nf = part.nf;
+        if nf > MAX_F {
+            return Err(not_applicable(&format!(
+                "{nf} columns would remain in a dense Schur complement (at most {MAX_F}; \
+                 sparse_lm's 'iterative_schur' has no such limit)"
+            )));
+        }
+        let req = cholesky_in_place_scratch::<f64>(nf, Par::Seq, Default::default());
+        let stack = MemBuffer::try_new(req)
+            .map_err(|e| LinalgError::Setup(format!("Schur complement workspace: {e:?}")))?;
+        let (nc, nw) = part.block_storage();
+        Ok(Self {
+            c: vec![0.0; nc],
+            lc: vec![0.0; nc],
+            w: vec![0.0; nw],
+            y: vec![0.0; nw],
+            bff: vec![0.0; nf * nf],
+            s: vec![0.0; nf * nf],
+            t: vec![0.0; part.s_max],
+            rf: vec![0.0; nf],
+            stack,
+            part,
+        })
+    }
+
+    /// Columns left in the dense Schur complement.
+    pub fn complement_size(&self) -> usize {
+        self.part.nf
+    }
+
+    /// Number of eliminated blocks and of columns left in the Schur complement.
+    #[cfg(test)]
+    pub fn sizes(&self) -> (usize, usize) {
+        (self.part.ne(), self.part.nf)
+    }
+
+    /// `B = D JᵀJ D + diag(c)` in block form (c omitted when `None`).
+    pub fn fill(&mut self, jac: &CsrMatrix, d: &[f64], c: Option<&[f64]>) {
+        let blocks = (&mut self.c[..], &mut self.w[..]);
+        self.part.fill(jac, d, c, blocks, Some(&mut self.bff));
     }
 
     /// Factors `B + αI`; `false` when it is not numerically positive definite.
@@ -372,19 +437,17 @@ impl SchurComplement {
     /// blocks are factored independently, and each thread owns whole columns of S,
     /// which it updates block by block in the serial order.
     pub fn factor(&mut self, alpha: f64) -> bool {
-        let nf = self.nf;
+        let (part, nf) = (&self.part, self.part.nf);
         self.s.copy_from_slice(&self.bff);
         for f in 0..nf {
             self.s[f + f * nf] += alpha;
         }
-        let blocks = blocks!(self);
-        let ne = self.e_start.len();
         let (c, w) = (&self.c[..], &self.w[..]);
-        if !blocks.eliminate(0..ne, alpha, c, w, &mut self.lc, &mut self.y) {
+        if !part.eliminate(0..part.ne(), alpha, c, w, &mut self.lc, &mut self.y) {
             return false;
         }
         let pieces = rayon::current_num_threads().max(1);
-        blocks.update(&self.work_prefix, nf, 0..nf, pieces, &self.y, &mut self.s);
+        part.update(0..nf, pieces, &self.y, &mut self.s);
         if nf == 0 {
             return true;
         }
@@ -405,19 +468,19 @@ impl SchurComplement {
 
     /// Solves `(B + αI) x = rhs` in place with the last successful factorization.
     pub fn solve(&mut self, rhs: &mut [f64]) {
-        let nf = self.nf;
-        for (r, &col) in self.rf.iter_mut().zip(&self.f_cols) {
+        let nf = self.part.nf;
+        for (r, &col) in self.rf.iter_mut().zip(&self.part.f_cols) {
             *r = rhs[col];
         }
         // r_F −= Σ_b W_bᵀ C_b⁻¹ r_b.
-        for b in 0..self.e_start.len() {
-            let (start, s) = (self.e_start[b], self.e_size[b]);
-            let nbs = &self.nb[self.nb_ptr[b]..self.nb_ptr[b + 1]];
+        for b in 0..self.part.ne() {
+            let (start, s) = (self.part.e_start[b], self.part.e_size[b]);
+            let nbs = &self.part.nb[self.part.nb_ptr[b]..self.part.nb_ptr[b + 1]];
             let k = nbs.len();
             let t = &mut self.t[..s];
             t.copy_from_slice(&rhs[start..start + s]);
-            small_solve(&self.lc[self.c_ptr[b]..self.c_ptr[b + 1]], s, t);
-            let w = &self.w[self.w_ptr[b]..self.w_ptr[b + 1]];
+            small_solve(&self.lc[self.part.c_ptr[b]..self.part.c_ptr[b + 1]], s, t);
+            let w = &self.w[self.part.w_ptr[b]..self.part.w_ptr[b + 1]];
             for (pp, &fp) in nbs.iter().enumerate() {
                 let mut acc = 0.0;
                 for i in 0..s {
@@ -443,11 +506,11 @@ impl SchurComplement {
             self.rf[j] = acc / l[j + j * nf];
         }
         // x_b = C_b⁻¹ (r_b − W_b x_F[nb]).
-        for b in 0..self.e_start.len() {
-            let (start, s) = (self.e_start[b], self.e_size[b]);
-            let nbs = &self.nb[self.nb_ptr[b]..self.nb_ptr[b + 1]];
+        for b in 0..self.part.ne() {
+            let (start, s) = (self.part.e_start[b], self.part.e_size[b]);
+            let nbs = &self.part.nb[self.part.nb_ptr[b]..self.part.nb_ptr[b + 1]];
             let k = nbs.len();
-            let w = &self.w[self.w_ptr[b]..self.w_ptr[b + 1]];
+            let w = &self.w[self.part.w_ptr[b]..self.part.w_ptr[b + 1]];
             let t = &mut self.t[..s];
             for i in 0..s {
                 let mut acc = rhs[start + i];
@@ -456,25 +519,14 @@ impl SchurComplement {
                 }
                 t[i] = acc;
             }
-            small_solve(&self.lc[self.c_ptr[b]..self.c_ptr[b + 1]], s, t);
+            small_solve(&self.lc[self.part.c_ptr[b]..self.part.c_ptr[b + 1]], s, t);
             rhs[start..start + s].copy_from_slice(t);
         }
-        for (r, &col) in self.rf.iter().zip(&self.f_cols) {
+        for (r, &col) in self.rf.iter().zip(&self.part.f_cols) {
             rhs[col] = *r;
         }
         super::subnormal::check(rhs);
     }
-}
-
-/// The eliminated blocks' layout, borrowed for the parallel parts of `factor`.
-struct Blocks<'a> {
-    e_size: &'a [usize],
-    c_ptr: &'a [usize],
-    w_ptr: &'a [usize],
-    nb_ptr: &'a [usize],
-    nb: &'a [usize],
-    run_ptr: &'a [usize],
-    runs: &'a [(usize, usize, usize)],
 }
 
 /// J's rows with each entry scaled by its column's `d`, and its place in the partition.
@@ -534,11 +586,11 @@ impl ScaledRows<'_> {
 /// Blocks per serial piece of [`Blocks::eliminate`].
 const BLOCK_GRAIN: usize = 512;
 
-impl Blocks<'_> {
+impl Partition {
     /// `L_b = chol(C_b + αI)` into `lc` and `Y_b = L_b⁻¹ W_b` into `y` for the blocks
     /// `range` (`lc`, `y` start at the range's first block); `false` if one is not
     /// positive definite. Halves run in parallel; each block is independent.
-    fn eliminate(
+    pub fn eliminate(
         &self,
         range: std::ops::Range<usize>,
         alpha: f64,
@@ -591,7 +643,7 @@ impl Blocks<'_> {
 
     /// `C_b` and `W_b` of the blocks `range` (`c`, `w` start at its first block) from
     /// each block's rows in order; halves run in parallel.
-    fn fill(
+    fn fill_blocks(
         &self,
         range: std::ops::Range<usize>,
         rows: &ScaledRows<'_>,
@@ -605,8 +657,8 @@ impl Blocks<'_> {
             let (c0, c1) = c.split_at_mut(self.c_ptr[mid] - self.c_ptr[lo]);
             let (w0, w1) = w.split_at_mut(self.w_ptr[mid] - self.w_ptr[lo]);
             rayon::join(
-                || self.fill(lo..mid, rows, block_rows, c0, w0),
-                || self.fill(mid..hi, rows, block_rows, c1, w1),
+                || self.fill_blocks(lo..mid, rows, block_rows, c0, w0),
+                || self.fill_blocks(mid..hi, rows, block_rows, c1, w1),
             );
             return;
         }
@@ -635,17 +687,9 @@ impl Blocks<'_> {
 
     /// `S[nb, nb] −= Y_bᵀ Y_b` for every block, restricted to S's columns `cols`
     /// (`s` holds exactly those columns): split into `pieces` ranges of equal work
-    /// (`work_prefix`) that run in parallel, each entry updated in block order.
-    fn update(
-        &self,
-        work_prefix: &[usize],
-        nf: usize,
-        cols: std::ops::Range<usize>,
-        pieces: usize,
-        y: &[f64],
-        s: &mut [f64],
-    ) {
-        let (lo, hi) = (cols.start, cols.end);
+    /// that run in parallel, each entry updated in block order.
+    fn update(&self, cols: std::ops::Range<usize>, pieces: usize, y: &[f64], s: &mut [f64]) {
+        let (lo, hi, nf, work_prefix) = (cols.start, cols.end, self.nf, &self.work_prefix);
         if pieces > 1 && hi - lo > 1 {
             let target = (work_prefix[lo] + work_prefix[hi]) / 2;
             let mid = work_prefix[lo..=hi]
@@ -655,8 +699,8 @@ impl Blocks<'_> {
             let (s0, s1) = s.split_at_mut((mid - lo) * nf);
             let half = pieces / 2;
             rayon::join(
-                || self.update(work_prefix, nf, lo..mid, half, y, s0),
-                || self.update(work_prefix, nf, mid..hi, pieces - half, y, s1),
+                || self.update(lo..mid, half, y, s0),
+                || self.update(mid..hi, pieces - half, y, s1),
             );
             return;
         }

@@ -14,6 +14,7 @@ use crate::error::Error;
 use crate::jacobian::store::JacStore;
 use crate::linalg::normal_eq::NormalEquations;
 use crate::linalg::schur::SchurComplement;
+use crate::linalg::schur_pcg::SchurPcg;
 use crate::linalg::sparse::CsrMatrix;
 use crate::linalg::vector::{dot, norm};
 use crate::method::subproblem::{FreeVariables, ScaledModel, Subproblem};
@@ -71,6 +72,8 @@ macro_rules! normal_solve {
 // The band/general normal equations have a cheaper pᵀ(B + αI)⁻¹p of their own.
 normal_solve!(NormalEquations, extrapolate: false, inverse_quadratic);
 normal_solve!(SchurComplement, extrapolate: true,);
+// Inexact (PCG): sparse_lm only, which never asks for pᵀ(B + αI)⁻¹p.
+normal_solve!(SchurPcg, extrapolate: false,);
 
 /// State of the Cholesky trust-region solver for one solve.
 pub(crate) struct CholeskySolver<N = NormalEquations> {
