@@ -37,7 +37,7 @@ TIGHT = dict(ftol=1e-14, xtol=1e-14, gtol=1e-14)
 
 
 @pytest.mark.parametrize("loss", ["linear", "soft_l1"])
-@pytest.mark.parametrize("tr_solver", [None, "schur", "cholesky"])
+@pytest.mark.parametrize("tr_solver", [None, "schur", "cholesky", "iterative_schur"])
 def test_reaches_scipys_minimum(loss, tr_solver):
     fun, x0, A = shared_rate()
     ref = scipy.optimize.least_squares(fun, x0, jac_sparsity=A, loss=loss, f_scale=0.02,
@@ -65,8 +65,10 @@ def test_refuses_what_it_cannot_do_with_a_reason():
         trustfit.least_squares(fun, x0, jac_sparsity=A, method="sparse_lm", bounds=(0, 10))
     with pytest.raises(ValueError, match="needs a sparse Jacobian"):
         trustfit.least_squares(fun, x0, method="sparse_lm")
-    with pytest.raises(ValueError, match="'schur' or 'cholesky'"):
+    with pytest.raises(ValueError, match="or 'cholesky'"):
         trustfit.least_squares(fun, x0, jac_sparsity=A, method="sparse_lm", tr_solver="lsmr")
+    with pytest.raises(ValueError, match="for method='sparse_lm' only"):
+        trustfit.least_squares(fun, x0, jac_sparsity=A, tr_solver="iterative_schur")
     with pytest.raises(ValueError, match="incompatible with `jac_sparsity`"):  # scipy's check
         trustfit.least_squares(fun, x0, jac_sparsity=A, method="sparse_lm", tr_solver="exact")
     # A model that raises: the exception propagates unchanged.
