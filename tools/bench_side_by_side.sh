@@ -29,7 +29,8 @@ for r in $(seq 1 "$rounds"); do
     bin=$old; [[ $side == new ]] && bin=$new
     run "broyden-$side-$r" "$bin" --suite sparse --problem n100000 --jac 2-point \
       --tr-solver cholesky --repeat 20
-    run "ba-$side-$r" "$bin" --suite ba --problem problem-49 --tr-solver schur --repeat 1
+    run "ba-$side-$r" "$bin" --suite ba --problem problem-49 --method trf --tr-solver schur \
+      --threads 1 --repeat 1
   done
 done
 for r in $(seq 1 "$rounds"); do
