@@ -326,9 +326,10 @@ def test_public_names():
 def test_names_come_from_the_core_and_are_scipys():
     scipy_lsq = importlib.import_module("scipy.optimize._lsq.least_squares")
     assert list(tf_optimize.IMPLEMENTED_LOSSES) == list(scipy_lsq.IMPLEMENTED_LOSSES)
-    assert tf_optimize.METHODS == ("trf", "dogbox", "lm")
+    # scipy's names first, then trustfit's own (an unknown name gets scipy's message).
+    assert tf_optimize.METHODS == ("trf", "dogbox", "lm", "sparse_lm")
     assert tf_optimize.FD_METHODS == ("2-point", "3-point", "cs")
-    assert tf_optimize.TR_SOLVERS == ("exact", "lsmr", "cholesky", "schur")
+    assert tf_optimize.TR_SOLVERS == ("exact", "lsmr", "cholesky", "schur", "iterative_schur")
     for kind in ("method", "jac", "loss", "tr_solver"):
         assert isinstance(_trustfit.name_error(kind), ValueError)
     with pytest.raises(ValueError, match="unknown option `solver`"):

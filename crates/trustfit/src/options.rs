@@ -157,7 +157,7 @@ macro_rules! scipy_names {
 scipy_names!(
     Method,
     "method",
-    "must be 'trf', 'dogbox' or 'lm'. trustfit also accepts 'sparse_lm' (sparse J).",
+    "must be 'trf', 'dogbox' or 'lm'.",
     {
         Trf => "trf",
         Dogbox => "dogbox",
