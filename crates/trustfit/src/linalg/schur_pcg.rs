@@ -318,7 +318,7 @@ fn pcg(
         }
         op.apply(p, q, u, t);
         let pq = dot(p, q);
-        if !(pq > 0.0) {
+        if pq.is_nan() || pq <= 0.0 {
             break;
         }
         let a = rz / pq;
