@@ -227,58 +227,12 @@ fn batch_suite_refuses_leastsq_and_a_missing_file() {
     assert_eq!(err.lines().count(), 1, "{err:?}");
 }
 
-/// A BAL file of a small scene (3 cameras, 40 points, every point seen by every
-/// camera), observed exactly, with the start perturbed.
-fn small_bal_text() -> String {
-    use trustfit_problems::ba::reprojection;
-    let cam = |c: usize, e: f64| -> [f64; 9] {
-        let c = c as f64;
-        [
-            0.01 * c + e,
-            -0.02 * c,
-            0.03,
-            0.4 * c - 0.4,
-            -0.1,
-            -6.0 + e,
-            1.0,
-            0.01,
-            0.001,
-        ]
-    };
-    let pt = |q: usize, e: f64| -> [f64; 3] {
-        let q = q as f64;
-        [
-            (q * 0.37).sin() + e,
-            (q * 0.23).cos() - e,
-            0.5 * (q * 0.11).sin(),
-        ]
-    };
-    let (cams, pts) = (3, 40);
-    let mut text = format!("{cams} {pts} {}\n", cams * pts);
-    for q in 0..pts {
-        for c in 0..cams {
-            let uv = reprojection(&cam(c, 0.0), &pt(q, 0.0), [0.0, 0.0]);
-            text.push_str(&format!("{c} {q} {} {}\n", uv[0], uv[1]));
-        }
-    }
-    for c in 0..cams {
-        cam(c, 0.003)
-            .iter()
-            .for_each(|v| text.push_str(&format!("{v}\n")));
-    }
-    for q in 0..pts {
-        pt(q, 0.01)
-            .iter()
-            .for_each(|v| text.push_str(&format!("{v}\n")));
-    }
-    text
-}
-
 #[test]
 fn ba_suite_runs_sparse_lm_by_default_with_the_same_result_on_any_thread_count() {
     let dir = std::env::temp_dir().join(format!("trustfit-ba-bench-{}", std::process::id()));
     std::fs::create_dir_all(dir.join("bal")).unwrap();
-    std::fs::write(dir.join("bal/problem-3-40-pre.txt"), small_bal_text()).unwrap();
+    let text = trustfit_problems::ba::synthetic_scene(3, 40);
+    std::fs::write(dir.join("bal/problem-3-40-pre.txt"), text).unwrap();
     let data = dir.to_str().unwrap();
     let run = |extra: &[&str]| {
         let mut args = vec![

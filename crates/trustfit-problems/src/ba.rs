@@ -279,6 +279,62 @@ impl BalProblem {
     }
 }
 
+/// A small synthetic BAL file (text): `cams` cameras on a line looking at `pts` points,
+/// each point seen by about ¾ of the cameras (at least one), observed exactly by the
+/// true scene; the parameters in the file perturb it (so the minimum cost is zero).
+/// For tests and examples that need bundle adjustment's shape without a data file.
+///
+/// ```
+/// let p = trustfit_problems::ba::BalProblem::parse(&trustfit_problems::ba::synthetic_scene(3, 8)).unwrap();
+/// assert_eq!((p.num_cameras, p.num_points), (3, 8));
+/// assert!(p.cost(&p.x0) > 0.0);
+/// ```
+pub fn synthetic_scene(cams: usize, pts: usize) -> String {
+    use std::fmt::Write as _;
+    let cam = |c: usize, e: f64| -> [f64; 9] {
+        let c = c as f64;
+        [
+            0.01 * c + e,
+            -0.02 * c,
+            0.03 - e,
+            0.3 * c - 0.45,
+            -0.1 + e,
+            -6.0,
+            1.0,
+            0.01,
+            0.001,
+        ]
+    };
+    let pt = |q: usize, e: f64| -> [f64; 3] {
+        let q = q as f64;
+        [
+            (q * 0.37).sin() + e,
+            (q * 0.23).cos() - e,
+            0.5 * (q * 0.11).sin() + e,
+        ]
+    };
+    let (mut obs, mut count) = (String::new(), 0);
+    for q in 0..pts {
+        for c in (0..cams).filter(|&c| (q + c) % 4 != 3 || c == q % cams) {
+            let uv = reprojection(&cam(c, 0.0), &pt(q, 0.0), [0.0, 0.0]);
+            let _ = writeln!(obs, "{c} {q} {} {}", uv[0], uv[1]);
+            count += 1;
+        }
+    }
+    let mut text = format!("{cams} {pts} {count}\n{obs}");
+    for c in 0..cams {
+        cam(c, 0.002 * (c as f64 + 1.0)).iter().for_each(|v| {
+            let _ = writeln!(text, "{v}");
+        });
+    }
+    for q in 0..pts {
+        pt(q, 0.01 * ((q % 5) as f64 - 2.0)).iter().for_each(|v| {
+            let _ = writeln!(text, "{v}");
+        });
+    }
+    text
+}
+
 /// The dense Jacobian is for small problems and checks: a BAL file's is far too large,
 /// use [`BalProblem::sparsity`] and [`BalProblem::jacobian_values`] (or
 /// [`SparseAdapter`](crate::adapter::SparseAdapter)).
