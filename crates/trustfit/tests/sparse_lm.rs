@@ -102,19 +102,24 @@ fn the_same_bits_on_any_number_of_threads() {
             .num_threads(threads)
             .build()
             .unwrap();
-        for method in [Method::SparseLm, Method::Trf] {
+        let configs = [
+            (Method::SparseLm, TrSolver::Schur),
+            (Method::Trf, TrSolver::Schur),
+            (Method::SparseLm, TrSolver::IterativeSchur),
+        ];
+        for (k, (method, solver)) in configs.into_iter().enumerate() {
             let opts = Options {
                 method,
                 x_scale: trustfit::XScale::Jac,
-                ..sparse_lm(Some(TrSolver::Schur))
+                ..sparse_lm(Some(solver))
             };
             let r = pool.install(|| least_squares(&ba, &x0, &opts)).unwrap();
             assert!(r.success());
-            runs.push((threads, method, r.x, r.cost, r.nfev));
+            runs.push((threads, k, r.x, r.cost, r.nfev));
         }
     }
-    for r in &runs[2..] {
-        let first = &runs[usize::from(r.1 == Method::Trf)];
+    for r in &runs[3..] {
+        let first = &runs[r.1];
         assert_eq!(
             (&r.2, r.3, r.4),
             (&first.2, first.3, first.4),

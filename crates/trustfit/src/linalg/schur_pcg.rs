@@ -12,6 +12,8 @@
 //! [`FORCING`] — a step that is accurate enough for Levenberg–Marquardt, whose gain
 //! ratio is measured on the step actually taken.
 
+use rayon::prelude::*;
+
 use crate::linalg::dense::{small_cholesky, small_solve};
 use crate::linalg::error::LinalgError;
 use crate::linalg::schur::{MAX_F_BLOCK, Partition};
@@ -44,10 +46,44 @@ pub(crate) struct SchurPcg {
     pre_ptr: Vec<usize>,
     bdiag: Vec<f64>,
     pre: Vec<f64>,
-    /// Vectors of one solve: F (x, r, z, p, q, rf), rows (u), a block (t).
+    /// J's F entries by F column (entry, row; rows ascending), and each F column's
+    /// blocks (block, position in its neighbour list; blocks ascending): the
+    /// transposes that let each thread own whole F columns of `S·v`.
+    fcol_ptr: Vec<usize>,
+    fcol: Vec<(usize, usize)>,
+    fnb_ptr: Vec<usize>,
+    fnb: Vec<(usize, usize)>,
+    /// Offset of each block's values in `tb` (Σ of the earlier blocks' sizes).
+    e_off: Vec<usize>,
+    /// Vectors of one solve: F (x, r, z, p, q, rf), rows (u), blocks (tb), a block (t).
     v: [Vec<f64>; 6],
     u: Vec<f64>,
+    tb: Vec<f64>,
     t: Vec<f64>,
+}
+
+/// Rows and blocks per serial piece of the parallel products.
+const GRAIN: usize = 1024;
+
+/// `ptr`/`list` of `(key, value)` pairs grouped by key (stable: input order kept).
+fn group_by_key(
+    nkeys: usize,
+    pairs: &[(usize, (usize, usize))],
+) -> (Vec<usize>, Vec<(usize, usize)>) {
+    let mut ptr = vec![0usize; nkeys + 1];
+    for &(k, _) in pairs {
+        ptr[k + 1] += 1;
+    }
+    for k in 0..nkeys {
+        ptr[k + 1] += ptr[k];
+    }
+    let mut next = ptr.clone();
+    let mut list = vec![(0, 0); pairs.len()];
+    for &(k, v) in pairs {
+        list[next[k]] = v;
+        next[k] += 1;
+    }
+    (ptr, list)
 }
 
 impl SchurPcg {
@@ -71,6 +107,22 @@ impl SchurPcg {
         }
         let (nc, nw) = part.block_storage();
         let nf = part.nf;
+        let by_col: Vec<(usize, (usize, usize))> = (0..p.nrows())
+            .flat_map(|r| (p.indptr()[r]..p.indptr()[r + 1]).map(move |a| (a, r)))
+            .filter_map(|(a, r)| part.f_of_entry(a).map(|f| (f, (a, r))))
+            .collect();
+        let (fcol_ptr, fcol) = group_by_key(nf, &by_col);
+        let by_block: Vec<(usize, (usize, usize))> = (0..part.ne())
+            .flat_map(|b| {
+                let nbs = &part.nb[part.nb_ptr[b]..part.nb_ptr[b + 1]];
+                nbs.iter().enumerate().map(move |(pp, &f)| (f, (b, pp)))
+            })
+            .collect();
+        let (fnb_ptr, fnb) = group_by_key(nf, &by_block);
+        let mut e_off = vec![0usize; part.ne() + 1];
+        for b in 0..part.ne() {
+            e_off[b + 1] = e_off[b] + part.e_size[b];
+        }
         Ok(Self {
             c: vec![0.0; nc],
             lc: vec![0.0; nc],
@@ -85,8 +137,14 @@ impl SchurPcg {
             bdiag: vec![0.0; pre_ptr[nb]],
             pre: vec![0.0; pre_ptr[nb]],
             pre_ptr,
+            fcol_ptr,
+            fcol,
+            fnb_ptr,
+            fnb,
             v: std::array::from_fn(|_| vec![0.0; nf]),
             u: vec![0.0; p.nrows()],
+            tb: vec![0.0; e_off[part.ne()]],
+            e_off,
             t: vec![0.0; part.s_max],
             part,
         })
@@ -188,13 +246,16 @@ impl SchurPcg {
             jf: &self.jf,
             c_f: &self.c_f,
             alpha: self.alpha,
+            fcol: (&self.fcol_ptr, &self.fcol),
+            fnb: (&self.fnb_ptr, &self.fnb),
+            e_off: &self.e_off,
         };
         let pre = Preconditioner {
             ptr: &part.f_block_ptr,
             pre_ptr: &self.pre_ptr,
             pre: &self.pre,
         };
-        pcg(&op, &pre, rf, [x, r, z, p, q], (&mut self.u, &mut self.t));
+        pcg(&op, &pre, rf, [x, r, z, p, q], (&mut self.u, &mut self.tb));
         // x_b = C_b⁻¹ (r_b − W_b x_F).
         for b in 0..part.ne() {
             let (start, s) = (part.e_start[b], part.e_size[b]);
@@ -230,7 +291,7 @@ fn scatter_wt(part: &Partition, w: &[f64], b: usize, t: &[f64], sign: f64, out: 
 }
 
 /// `S·v` without S: `B_FF v` through J's F entries, `(α + c) v`, and each block's
-/// `−W_bᵀ C_b⁻¹ W_b v`.
+/// `−W_bᵀ C_b⁻¹ W_b v` — on rayon's threads, the same bits for any number of them.
 struct Implicit<'a> {
     part: &'a Partition,
     lc: &'a [f64],
@@ -240,39 +301,109 @@ struct Implicit<'a> {
     jf: &'a [f64],
     c_f: &'a [f64],
     alpha: f64,
+    fcol: (&'a [usize], &'a [(usize, usize)]),
+    fnb: (&'a [usize], &'a [(usize, usize)]),
+    e_off: &'a [usize],
 }
 
 impl Implicit<'_> {
-    /// `out = S v`; `u` (rows) and `t` (a block) are scratch.
-    fn apply(&self, v: &[f64], out: &mut [f64], u: &mut [f64], t: &mut [f64]) {
-        for (o, (vi, cf)) in out.iter_mut().zip(v.iter().zip(self.c_f)) {
-            *o = (self.alpha + cf) * vi;
+    /// `out = S v`; `u` (rows) and `tb` (blocks) are scratch.
+    fn apply(&self, v: &[f64], out: &mut [f64], u: &mut [f64], tb: &mut [f64]) {
+        // u = J_F D v, row by row.
+        u.par_iter_mut()
+            .with_min_len(GRAIN)
+            .enumerate()
+            .for_each(|(r, ur)| {
+                *ur = (self.indptr[r]..self.indptr[r + 1])
+                    .filter(|&a| self.f_of[a] != usize::MAX)
+                    .map(|a| self.jf[a] * v[self.f_of[a]])
+                    .sum();
+            });
+        self.block_solves(0..self.part.ne(), v, tb);
+        // Each F block (its columns share their rows and blocks, adjacent in J's rows
+        // and in each block's neighbour list): (α + c) v + D J_Fᵀ u − Σ_b W_bᵀ t_b.
+        for (f, o) in out.iter_mut().enumerate() {
+            *o = (self.alpha + self.c_f[f]) * v[f];
         }
-        for (r, ur) in u.iter_mut().enumerate() {
-            let row = self.indptr[r]..self.indptr[r + 1];
-            *ur = row
-                .filter(|&a| self.f_of[a] != usize::MAX)
-                .map(|a| self.jf[a] * v[self.f_of[a]])
-                .sum();
+        self.add_products(out, u, tb);
+    }
+
+    /// `out += D J_Fᵀ u − Σ_b W_bᵀ t_b`, F block by F block in parallel.
+    fn add_products(&self, out: &mut [f64], u: &[f64], tb: &[f64]) {
+        let nblocks = self.part.f_block_ptr.len() - 1;
+        fn split(
+            me: &Implicit<'_>,
+            blocks: std::ops::Range<usize>,
+            out: &mut [f64],
+            u: &[f64],
+            tb: &[f64],
+        ) {
+            let ptr = &me.part.f_block_ptr;
+            let (lo, hi) = (blocks.start, blocks.end);
+            if hi - lo > 8 {
+                let mid = lo + (hi - lo) / 2;
+                let (o0, o1) = out.split_at_mut(ptr[mid] - ptr[lo]);
+                rayon::join(
+                    || split(me, lo..mid, o0, u, tb),
+                    || split(me, mid..hi, o1, u, tb),
+                );
+                return;
+            }
+            for kb in lo..hi {
+                let (f0, f1) = (ptr[kb], ptr[kb + 1]);
+                let o = &mut out[f0 - ptr[lo]..f1 - ptr[lo]];
+                me.add_block(f0, o, u, tb);
+            }
         }
-        for (r, &ur) in u.iter().enumerate() {
-            for a in self.indptr[r]..self.indptr[r + 1] {
-                if self.f_of[a] != usize::MAX {
-                    out[self.f_of[a]] += self.jf[a] * ur;
+        split(self, 0..nblocks, out, u, tb);
+    }
+
+    /// One F block's columns `f0..f0 + o.len()` of `D J_Fᵀ u − Σ_b W_bᵀ t_b` added to `o`.
+    fn add_block(&self, f0: usize, o: &mut [f64], u: &[f64], tb: &[f64]) {
+        let (cp, cl) = self.fcol;
+        for &(a0, r) in &cl[cp[f0]..cp[f0 + 1]] {
+            let ur = u[r];
+            for (c, oc) in o.iter_mut().enumerate() {
+                *oc += self.jf[a0 + c] * ur;
+            }
+        }
+        let (np, nl) = self.fnb;
+        let part = self.part;
+        for &(b, pp0) in &nl[np[f0]..np[f0 + 1]] {
+            let k = part.nb_ptr[b + 1] - part.nb_ptr[b];
+            let wb = &self.w[part.w_ptr[b]..part.w_ptr[b + 1]];
+            for (i, ti) in tb[self.e_off[b]..self.e_off[b + 1]].iter().enumerate() {
+                let row = &wb[i * k + pp0..i * k + pp0 + o.len()];
+                for (oc, w) in o.iter_mut().zip(row) {
+                    *oc -= w * ti;
                 }
             }
         }
+    }
+
+    /// `t_b = C_b⁻¹ W_b v` for the blocks `range` into `tb` (starting at the range's
+    /// first block); halves in parallel.
+    fn block_solves(&self, range: std::ops::Range<usize>, v: &[f64], tb: &mut [f64]) {
+        let (lo, hi) = (range.start, range.end);
+        if hi - lo > GRAIN {
+            let mid = lo + (hi - lo) / 2;
+            let (t0, t1) = tb.split_at_mut(self.e_off[mid] - self.e_off[lo]);
+            rayon::join(
+                || self.block_solves(lo..mid, v, t0),
+                || self.block_solves(mid..hi, v, t1),
+            );
+            return;
+        }
         let part = self.part;
-        for b in 0..part.ne() {
+        for b in lo..hi {
             let nbs = &part.nb[part.nb_ptr[b]..part.nb_ptr[b + 1]];
             let (s, k) = (part.e_size[b], nbs.len());
             let wb = &self.w[part.w_ptr[b]..part.w_ptr[b + 1]];
-            let t = &mut t[..s];
+            let t = &mut tb[self.e_off[b] - self.e_off[lo]..self.e_off[b + 1] - self.e_off[lo]];
             for (i, ti) in t.iter_mut().enumerate() {
                 *ti = (0..k).map(|pp| wb[i * k + pp] * v[nbs[pp]]).sum();
             }
             small_solve(&self.lc[part.c_ptr[b]..part.c_ptr[b + 1]], s, t);
-            scatter_wt(part, self.w, b, t, -1.0, out);
         }
     }
 }
@@ -304,7 +435,7 @@ fn pcg(
     pre: &Preconditioner<'_>,
     b: &[f64],
     [x, r, z, p, q]: [&mut Vec<f64>; 5],
-    (u, t): (&mut [f64], &mut [f64]),
+    (u, tb): (&mut [f64], &mut [f64]),
 ) {
     x.fill(0.0);
     r.copy_from_slice(b);
@@ -316,7 +447,7 @@ fn pcg(
         if dot(r, r).sqrt() <= goal || rz == 0.0 {
             break;
         }
-        op.apply(p, q, u, t);
+        op.apply(p, q, u, tb);
         let pq = dot(p, q);
         if pq.is_nan() || pq <= 0.0 {
             break;
