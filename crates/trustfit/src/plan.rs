@@ -148,9 +148,9 @@ impl Plan {
         let (ftol, xtol, gtol) = options.tolerances();
         let scaling = match scale_values {
             Some(v) => Scaling::Fixed(v),
+            // sparse_lm damps with Marquardt's diagonal of the current J (Ceres' rule).
+            None if method == Method::SparseLm => Scaling::Marquardt,
             None if options.x_scale == XScale::Jac => Scaling::Jac,
-            // sparse_lm damps with Marquardt's diagonal (Ceres' Jacobi scaling).
-            None if method == Method::SparseLm => Scaling::Jac,
             None => Scaling::Unit,
         };
         Ok(Plan {

@@ -125,7 +125,7 @@ impl<N: NormalSolve> Strategy for Levenberg<N> {
 
     fn prepare(&mut self, v: &View<'_, '_>, st: &LoopState) -> Result<(), Error> {
         let a = sparse(v.jac)?;
-        if v.plan.scaling == Scaling::Jac {
+        if v.plan.scaling == Scaling::Marquardt {
             v.jac.column_norms(&mut self.d);
             for d in &mut self.d {
                 *d = 1.0 / (*d * *d).clamp(DIAG_MIN, DIAG_MAX).sqrt();

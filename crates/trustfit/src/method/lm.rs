@@ -86,7 +86,7 @@ impl LmState {
     pub fn new(plan: &Plan) -> Self {
         let diag = match &plan.scaling {
             Scaling::Fixed(s) => Some(s.iter().map(|v| 1.0 / v).collect()),
-            Scaling::Unit | Scaling::Jac => None,
+            Scaling::Unit | Scaling::Jac | Scaling::Marquardt => None,
         };
         Self {
             params: LmderParams {

@@ -12,6 +12,9 @@ pub(crate) enum Scaling {
     Fixed(Vec<f64>),
     /// Inverse column norms of J, never decreasing.
     Jac,
+    /// sparse_lm's `x_scale='jac'`: inverse column norms of the current J, computed by
+    /// its strategy each iteration (the loop's scales stay 1).
+    Marquardt,
 }
 
 /// The variable scales of spec §4: `scale` and `inv = 1/scale`. Buffers sized once.
@@ -36,7 +39,7 @@ impl VariableScale {
     /// Initial scales from the option and the Jacobian at x0.
     pub fn reset(&mut self, scaling: &Scaling, jac: &JacStore<'_>) {
         match scaling {
-            Scaling::Unit => {
+            Scaling::Unit | Scaling::Marquardt => {
                 self.from_jac = false;
                 self.scale.fill(1.0);
                 self.inv.fill(1.0);
