@@ -272,6 +272,7 @@ impl SchurPcg {
         for (v, &col) in x.iter().zip(&part.f_cols) {
             rhs[col] = *v;
         }
+        super::subnormal::check(rhs);
     }
 }
 

@@ -85,7 +85,7 @@ mod tests {
     #[test]
     #[cfg(debug_assertions)]
     fn broyden_solves_compute_on_no_subnormal() {
-        use crate::{Options, SparsityPattern, TrSolver, least_squares, problem::from_fn};
+        use crate::{Method, Options, SparsityPattern, TrSolver, least_squares, problem::from_fn};
         let n = 10_000;
         let fun = move |x: &[f64], f: &mut [f64]| {
             for i in 0..n {
@@ -97,8 +97,14 @@ mod tests {
         let entries =
             (0..n).flat_map(|i| [(i, i.saturating_sub(1)), (i, i), (i, (i + 1).min(n - 1))]);
         let pattern = SparsityPattern::from_entries(n, n, entries.collect::<Vec<_>>()).unwrap();
-        for solver in [TrSolver::Cholesky, TrSolver::Lsmr] {
+        let runs = [
+            (Method::Trf, TrSolver::Cholesky),
+            (Method::Trf, TrSolver::Lsmr),
+            (Method::SparseLm, TrSolver::Cholesky),
+        ];
+        for (method, solver) in runs {
             let o = Options {
+                method,
                 jac_sparsity: Some(pattern.clone()),
                 tr_solver: Some(solver),
                 ..Options::default()
