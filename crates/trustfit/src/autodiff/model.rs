@@ -3,7 +3,7 @@
 
 use crate::autodiff::dual::Dual;
 use crate::autodiff::real::Real;
-use crate::autodiff::seeding::Seeding;
+use crate::autodiff::seeding::{Csr, DualScratch, ScratchWidth, Seeding};
 use crate::error::CallbackError;
 use crate::problem::Residuals;
 
@@ -34,7 +34,8 @@ pub trait AutoResiduals {
     /// The number of residuals `m`.
     fn num_residuals(&self) -> usize;
 
-    /// Writes `f(x)` into `f` (length `m`), for any scalar type.
+    /// Writes `f(x)` into `f` (length `m`), for any scalar type. Write every entry:
+    /// `f` holds no particular values on entry (a previous pass's, for duals).
     ///
     /// # Errors
     /// Any error the model wants to report; the solve stops and returns it.
@@ -62,33 +63,92 @@ pub trait AutoResiduals {
 pub struct Auto<M>(pub M);
 
 impl<M: AutoResiduals> Auto<M> {
-    /// One pass with `N ≥ seeding.width()` directions.
+    /// One pass with `N ≥ seeding.width()` directions, in the seeding's scratch
+    /// buffer when it lends one, else in a fresh vector.
     fn pass<const N: usize>(
         &self,
         x: &[f64],
         seeding: &Seeding<'_>,
         out: &mut [f64],
-    ) -> Result<(), CallbackError> {
-        let (m, w) = (self.0.num_residuals(), seeding.width());
-        if out.len() != m * w {
-            return Err(CallbackError::new(
-                "auto_derivatives: the output must hold m × width values",
-            ));
+    ) -> Result<(), CallbackError>
+    where
+        Dual<N>: ScratchWidth,
+    {
+        check_output(self.0.num_residuals(), seeding, out.len())?;
+        match seeding.scratch().and_then(DualScratch::lend) {
+            Some(mut buffers) => self.pass_in(x, seeding, out, Dual::<N>::buffer(&mut buffers)),
+            None => self.pass_in::<N>(x, seeding, out, &mut Vec::new()),
         }
-        // One allocation for the dual point and the dual residuals.
-        let mut duals = Vec::with_capacity(x.len() + m);
-        seeding.seed_into::<N>(x, &mut duals);
-        duals.resize(x.len() + m, Dual::constant(0.0));
+    }
+
+    /// The pass in `duals`: the dual point, then the dual residuals, in one vector
+    /// so a fresh pass allocates once. The residuals' part is not cleared (the model
+    /// writes every entry, as with `f64` residuals).
+    fn pass_in<const N: usize>(
+        &self,
+        x: &[f64],
+        seeding: &Seeding<'_>,
+        out: &mut [f64],
+        duals: &mut Vec<Dual<N>>,
+    ) -> Result<(), CallbackError> {
+        duals.resize(x.len() + self.0.num_residuals(), Dual::constant(0.0));
         let (xd, fd) = duals.split_at_mut(x.len());
+        seeding.seed_slice(x, xd);
         self.0.residuals(xd, fd)?;
-        if w > 0 {
-            for (row, fi) in out.chunks_exact_mut(w).zip(fd.iter()) {
-                for (o, e) in row.iter_mut().zip(&fi.eps) {
-                    *o = *e;
-                }
-            }
+        match seeding.csr() {
+            Some(csr) => scatter_derivatives(fd, seeding, csr, out),
+            None => copy_derivatives(fd, seeding.width(), out),
         }
         Ok(())
+    }
+}
+
+/// The output holds `m × width` values, or one per entry of the CSR layout.
+fn check_output(m: usize, seeding: &Seeding<'_>, len: usize) -> Result<(), CallbackError> {
+    let ok = match seeding.csr() {
+        Some(c) => c.indptr.len() == m + 1 && c.indptr[m] == len && c.indices.len() == len,
+        None => len == m * seeding.width(),
+    };
+    match ok {
+        true => Ok(()),
+        false => Err(CallbackError::new(
+            "auto_derivatives: the output must hold m × width values (or the CSR pattern's)",
+        )),
+    }
+}
+
+/// Each seeded entry of the CSR layout from its row's derivative along its column's
+/// direction; the others are left as they are.
+fn scatter_derivatives<const N: usize>(
+    fd: &[Dual<N>],
+    seeding: &Seeding<'_>,
+    csr: Csr<'_>,
+    out: &mut [f64],
+) {
+    for (fi, r) in fd.iter().zip(csr.indptr.windows(2)) {
+        let r = r[0]..r[1];
+        for (o, &j) in out[r.clone()].iter_mut().zip(&csr.indices[r]) {
+            if let Some(&e) = seeding.direction(j).and_then(|d| fi.eps.get(d)) {
+                *o = e;
+            }
+        }
+    }
+}
+
+/// The first `w` derivatives of each residual into `out` (`m × w`, row-major). The
+/// full width apart: a copy of `N` known at compile time is a few moves, where a
+/// slice copy of run-time length `w` calls `memcpy` once per row.
+fn copy_derivatives<const N: usize>(fd: &[Dual<N>], w: usize, out: &mut [f64]) {
+    if w == N {
+        for (row, fi) in out.chunks_exact_mut(N).zip(fd) {
+            row.copy_from_slice(&fi.eps);
+        }
+    } else if w > 0 {
+        for (row, fi) in out.chunks_exact_mut(w).zip(fd) {
+            for (o, e) in row.iter_mut().zip(&fi.eps) {
+                *o = *e;
+            }
+        }
     }
 }
 
