@@ -50,6 +50,7 @@ impl<'a> Seeding<'a> {
     /// let s = trustfit::Seeding::new(&[0, trustfit::Seeding::NONE], 1);
     /// assert_eq!(s.direction(1), None);
     /// ```
+    #[inline]
     pub fn new(direction: &'a [u32], width: usize) -> Self {
         Self {
             direction,
@@ -81,6 +82,7 @@ impl<'a> Seeding<'a> {
     /// Auto(Pair).auto_derivatives(&[1.0, 5.0], &s, &mut values).unwrap();
     /// assert_eq!(values, [3.0, 10.0]);
     /// ```
+    #[inline]
     pub fn into_csr(self, indptr: &'a [usize], indices: &'a [usize]) -> Self {
         Self {
             csr: Some(Csr { indptr, indices }),
@@ -94,6 +96,7 @@ impl<'a> Seeding<'a> {
     /// ```
     /// assert!(trustfit::Seeding::new(&[0], 1).csr().is_none());
     /// ```
+    #[inline]
     pub fn csr(&self) -> Option<Csr<'a>> {
         self.csr
     }
@@ -108,6 +111,7 @@ impl<'a> Seeding<'a> {
     /// let s = Seeding::new(&[0], 1).with_scratch(&scratch);
     /// assert!(s.scratch().is_some());
     /// ```
+    #[inline]
     pub fn with_scratch(self, scratch: &'a DualScratch) -> Self {
         Self {
             scratch: Some(scratch),
@@ -120,6 +124,7 @@ impl<'a> Seeding<'a> {
     /// ```
     /// assert!(trustfit::Seeding::new(&[0], 1).scratch().is_none());
     /// ```
+    #[inline]
     pub fn scratch(&self) -> Option<&'a DualScratch> {
         self.scratch
     }
@@ -129,6 +134,7 @@ impl<'a> Seeding<'a> {
     /// ```
     /// assert_eq!(trustfit::Seeding::new(&[0, 1, 2], 3).width(), 3);
     /// ```
+    #[inline]
     pub fn width(&self) -> usize {
         self.width
     }
@@ -138,6 +144,7 @@ impl<'a> Seeding<'a> {
     /// ```
     /// assert_eq!(trustfit::Seeding::new(&[1, 0], 2).direction(0), Some(1));
     /// ```
+    #[inline]
     pub fn direction(&self, j: usize) -> Option<usize> {
         let d = *self.direction.get(j)? as usize;
         (d < self.width).then_some(d)
@@ -211,52 +218,22 @@ impl<'a> Seeding<'a> {
 #[derive(Debug, Default)]
 pub struct DualScratch(RefCell<Buffers>);
 
-/// One vector per width (see `Auto::auto_derivatives` for the widths).
-#[derive(Debug, Default)]
-pub(crate) struct Buffers {
-    w1: Vec<Dual<1>>,
-    w2: Vec<Dual<2>>,
-    w3: Vec<Dual<3>>,
-    w4: Vec<Dual<4>>,
-    w6: Vec<Dual<6>>,
-    w8: Vec<Dual<8>>,
-    w12: Vec<Dual<12>>,
-    w16: Vec<Dual<16>>,
-}
-
-impl DualScratch {
-    /// The buffers, unless a pass holds them already.
-    pub(crate) fn lend(&self) -> Option<RefMut<'_, Buffers>> {
-        self.0.try_borrow_mut().ok()
-    }
-
-    /// Bytes held (capacity), or `usize::MAX` while a pass holds the buffers.
-    pub(crate) fn bytes(&self) -> usize {
-        let Ok(b) = self.0.try_borrow() else {
-            return usize::MAX;
-        };
-        fn held<T>(v: &Vec<T>) -> usize {
-            v.capacity() * std::mem::size_of::<T>()
-        }
-        held(&b.w1)
-            + held(&b.w2)
-            + held(&b.w3)
-            + held(&b.w4)
-            + held(&b.w6)
-            + held(&b.w8)
-            + held(&b.w12)
-            + held(&b.w16)
-    }
-}
-
-/// The buffer of one dual type in [`Buffers`].
-pub(crate) trait ScratchWidth: Sized {
-    /// This width's vector.
-    fn buffer(b: &mut Buffers) -> &mut Vec<Self>;
-}
-
-macro_rules! scratch_width {
+/// The buffers, one vector per width, with their lookup ([`ScratchWidth`]) and size.
+macro_rules! dual_buffers {
     ($($n:literal => $field:ident),+) => {
+        /// One vector per width (see `Auto::auto_derivatives` for the widths).
+        #[derive(Debug, Default)]
+        pub(crate) struct Buffers {
+            $($field: Vec<Dual<$n>>,)+
+        }
+
+        impl Buffers {
+            /// Bytes held (capacity).
+            fn bytes(&self) -> usize {
+                0 $(+ self.$field.capacity() * std::mem::size_of::<Dual<$n>>())+
+            }
+        }
+
         $(impl ScratchWidth for Dual<$n> {
             fn buffer(b: &mut Buffers) -> &mut Vec<Self> {
                 &mut b.$field
@@ -265,4 +242,26 @@ macro_rules! scratch_width {
     };
 }
 
-scratch_width!(1 => w1, 2 => w2, 3 => w3, 4 => w4, 6 => w6, 8 => w8, 12 => w12, 16 => w16);
+dual_buffers!(
+    1 => w1, 2 => w2, 3 => w3, 4 => w4, 5 => w5, 6 => w6, 7 => w7, 8 => w8,
+    9 => w9, 10 => w10, 11 => w11, 12 => w12, 16 => w16
+);
+
+impl DualScratch {
+    /// The buffers, unless a pass holds them already.
+    #[inline]
+    pub(crate) fn lend(&self) -> Option<RefMut<'_, Buffers>> {
+        self.0.try_borrow_mut().ok()
+    }
+
+    /// Bytes held (capacity), or `usize::MAX` while a pass holds the buffers.
+    pub(crate) fn bytes(&self) -> usize {
+        self.0.try_borrow().map_or(usize::MAX, |b| b.bytes())
+    }
+}
+
+/// The buffer of one dual type in [`Buffers`].
+pub(crate) trait ScratchWidth: Sized {
+    /// This width's vector.
+    fn buffer(b: &mut Buffers) -> &mut Vec<Self>;
+}
