@@ -120,17 +120,24 @@ fn check_output(m: usize, seeding: &Seeding<'_>, len: usize) -> Result<(), Callb
 }
 
 /// Each seeded entry of the CSR layout from its row's derivative along its column's
-/// direction; the others are left as they are.
+/// direction; the others are left as they are. One lookup per entry, no `Option`
+/// chain: this loop is a third of a sparse Jacobian at m = 10⁵.
 fn scatter_derivatives<const N: usize>(
     fd: &[Dual<N>],
     seeding: &Seeding<'_>,
     csr: Csr<'_>,
     out: &mut [f64],
 ) {
+    let (dirs, width) = (seeding.directions(), seeding.width().min(N));
     for (fi, r) in fd.iter().zip(csr.indptr.windows(2)) {
-        let r = r[0]..r[1];
-        for (o, &j) in out[r.clone()].iter_mut().zip(&csr.indices[r]) {
-            if let Some(&e) = seeding.direction(j).and_then(|d| fi.eps.get(d)) {
+        let (Some(row), Some(cols)) = (out.get_mut(r[0]..r[1]), csr.indices.get(r[0]..r[1])) else {
+            return;
+        };
+        for (o, &j) in row.iter_mut().zip(cols) {
+            let k = dirs.get(j).map_or(usize::MAX, |&k| k as usize);
+            if k < width
+                && let Some(&e) = fi.eps.get(k)
+            {
                 *o = e;
             }
         }
