@@ -26,14 +26,16 @@ pub struct Seeding<'a> {
     csr: Option<Csr<'a>>,
 }
 
-/// A CSR pattern of J (`indptr`, `indices`), the layout of a pass's output when set
-/// by [`Seeding::into_csr`].
+/// The layout of a pass's output when set by [`Seeding::into_csr`]: the entries of a
+/// CSR pattern of J by rows, each with the direction of its column in this pass.
 #[derive(Debug, Clone, Copy)]
 pub struct Csr<'a> {
     /// Row `i`'s entries are `indptr[i]..indptr[i + 1]`.
     pub indptr: &'a [usize],
-    /// The column of each entry.
-    pub indices: &'a [usize],
+    /// The direction of each entry's column; at or beyond the width: not seeded in
+    /// this pass (one byte per entry, where column indices and a lookup of their
+    /// directions read twelve).
+    pub lane: &'a [u8],
 }
 
 impl<'a> Seeding<'a> {
@@ -61,9 +63,10 @@ impl<'a> Seeding<'a> {
     }
 
     /// The same seeding with its output as the values of a CSR pattern of J: entry
-    /// `e` (row `i`, column `j`) gets `∂fᵢ/∂xⱼ` when `j` is seeded, and is left as it
-    /// is otherwise. Sparse J by column groups is then written in place, with no
-    /// `m × w` array in between to fill, fault in and read again.
+    /// `e` of row `i` gets row `i`'s derivative along direction `lane[e]` (that is
+    /// `∂fᵢ/∂xⱼ`, `j` its column, when `lane[e]` is `j`'s direction), and is left as it
+    /// is when `lane[e]` is not below the width. Sparse J by column groups is then
+    /// written in place, with no `m × w` array in between to fill and read again.
     ///
     /// ```
     /// use trustfit::{Auto, AutoResiduals, CallbackError, Real, Residuals, Seeding};
@@ -77,15 +80,15 @@ impl<'a> Seeding<'a> {
     ///     }
     /// }
     /// // Diagonal J: both columns in one group (direction 0); values in CSR order.
-    /// let s = Seeding::new(&[0, 0], 1).into_csr(&[0, 1, 2], &[0, 1]);
+    /// let s = Seeding::new(&[0, 0], 1).into_csr(&[0, 1, 2], &[0, 0]);
     /// let mut values = [0.0; 2];
     /// Auto(Pair).auto_derivatives(&[1.0, 5.0], &s, &mut values).unwrap();
     /// assert_eq!(values, [3.0, 10.0]);
     /// ```
     #[inline]
-    pub fn into_csr(self, indptr: &'a [usize], indices: &'a [usize]) -> Self {
+    pub fn into_csr(self, indptr: &'a [usize], lane: &'a [u8]) -> Self {
         Self {
-            csr: Some(Csr { indptr, indices }),
+            csr: Some(Csr { indptr, lane }),
             ..self
         }
     }
@@ -137,12 +140,6 @@ impl<'a> Seeding<'a> {
     #[inline]
     pub fn width(&self) -> usize {
         self.width
-    }
-
-    /// Every column's direction as given (values at or beyond the width mean none).
-    #[inline]
-    pub(crate) fn directions(&self) -> &'a [u32] {
-        self.direction
     }
 
     /// Column `j`'s direction, `None` when it is not seeded.

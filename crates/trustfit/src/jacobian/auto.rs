@@ -20,14 +20,29 @@ pub(crate) struct AutoGroups {
     group_of: Vec<u32>,
     /// Number of groups (directions over all passes).
     pub count: usize,
+    /// The group of each entry's column (CSR order) when one pass seeds them all,
+    /// else empty (filled per pass).
+    lane: Vec<u8>,
 }
 
 impl AutoGroups {
-    /// `j mod b` for a band (see [`band_width`]), else largest-first.
+    /// `j mod b` for a band (see [`band_width`]), else largest-first; with one
+    /// pass, each entry's lane once for all.
     ///
     /// # Errors
     /// [`Error::InvalidOption`] for patterns beyond 32-bit indices.
     pub fn new(pattern: &SparsityPattern) -> Result<Self, Error> {
+        let mut groups = Self::grouped(pattern)?;
+        if groups.count <= Seeding::MAX_WIDTH {
+            let g = &groups.group_of;
+            let lane = pattern.indices().iter().map(|&j| lane_of(g, j, 0));
+            groups.lane = lane.collect();
+        }
+        Ok(groups)
+    }
+
+    /// The groups alone.
+    fn grouped(pattern: &SparsityPattern) -> Result<Self, Error> {
         let n = pattern.ncols();
         if let Some(b) = band_width(pattern) {
             // j mod b by a wrapping counter (a division per column cost a millisecond
@@ -35,7 +50,11 @@ impl AutoGroups {
             let b32 = b as u32;
             let next = |&g: &u32| Some(if g + 1 == b32 { 0 } else { g + 1 });
             let group_of = std::iter::successors(Some(0u32), next).take(n).collect();
-            return Ok(Self { group_of, count: b });
+            return Ok(Self {
+                group_of,
+                count: b,
+                lane: Vec::new(),
+            });
         }
         let columns = pattern.columns().ok_or_else(|| {
             Error::option(
@@ -47,8 +66,21 @@ impl AutoGroups {
         Ok(Self {
             group_of: g.group_of.iter().map(|&k| k as u32).collect(),
             count: g.count,
+            lane: Vec::new(),
         })
     }
+}
+
+/// The direction of column `j` in the pass seeding groups `g0..g0 + 16`, or
+/// `u8::MAX` outside them.
+fn lane_of(group_of: &[u32], j: usize, g0: usize) -> u8 {
+    let d = group_of
+        .get(j)
+        .map_or(u32::MAX, |&g| g.wrapping_sub(g0 as u32));
+    u8::try_from(d)
+        .ok()
+        .filter(|&d| usize::from(d) < Seeding::MAX_WIDTH)
+        .unwrap_or(u8::MAX)
 }
 
 /// `b` when the longest row has `b` entries and every row lies within `b`
@@ -78,6 +110,8 @@ pub(crate) struct AutoJacobian {
     dirs: Vec<u32>,
     /// `m × w` derivatives of one pass (dense J beyond 16 columns).
     out: Vec<f64>,
+    /// Direction of each entry in the current pass (sparse J beyond 16 groups).
+    lane: Vec<u8>,
     /// The dual point and residuals of every pass.
     scratch: DualScratch,
     /// Column groups when J is sparse.
@@ -107,6 +141,7 @@ impl AutoJacobian {
         Self {
             dirs: Vec::new(),
             out: Vec::new(),
+            lane: Vec::new(),
             scratch,
             groups,
         }
@@ -168,17 +203,21 @@ impl AutoJacobian {
         for g0 in (0..groups.count).step_by(Seeding::MAX_WIDTH) {
             let w = Seeding::MAX_WIDTH.min(groups.count - g0);
             // Group g0 + d along direction d; the others (wrapped past w) unseeded.
-            let dirs = if groups.count <= Seeding::MAX_WIDTH {
-                &groups.group_of
+            let (dirs, lane) = if groups.count <= Seeding::MAX_WIDTH {
+                (&groups.group_of, &groups.lane)
             } else {
                 self.dirs.clear();
                 let shift = |g: u32| g.wrapping_sub(g0 as u32);
                 self.dirs.extend(groups.group_of.iter().map(|&g| shift(g)));
-                &self.dirs
+                self.lane.clear();
+                let g = &groups.group_of;
+                let lane = pattern.indices().iter().map(|&j| lane_of(g, j, g0));
+                self.lane.extend(lane);
+                (&self.dirs, &self.lane)
             };
             let seeding = Seeding::new(dirs, w)
                 .with_scratch(&self.scratch)
-                .into_csr(pattern.indptr(), pattern.indices());
+                .into_csr(pattern.indptr(), lane);
             eval_auto(problem, x, &seeding, values)?;
         }
         Ok(())
