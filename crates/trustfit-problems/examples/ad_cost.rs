@@ -32,7 +32,9 @@ fn run<P: TestProblem + AutoResiduals>(p: &P, x: &[f64], mode: &str, reps: usize
     let (mut f0, mut f1) = (vec![0.0; m], vec![0.0; m]);
     TestProblem::residuals(p, x, &mut f0);
     let dirs: Vec<u32> = (0..n as u32).collect();
-    let seeding = Seeding::new(&dirs, n);
+    // Dual buffers kept across calls, as the solver keeps them.
+    let scratch = trustfit::DualScratch::default();
+    let seeding = Seeding::new(&dirs, n).with_scratch(&scratch);
     let auto = Auto(p);
     for _ in 0..reps {
         match mode {

@@ -466,8 +466,10 @@ pub struct Options {
     /// `jac_sparsity`): J is kept sparse and `tr_solver` defaults to `lsmr`.
     /// Ignored with an analytic Jacobian.
     pub jac_sparsity: Option<crate::linalg::sparse::SparsityPattern>,
-    /// How columns are grouped for `jac_sparsity` (default: scipy's rule; largest-first
-    /// for `sparse_lm`).
+    /// How columns are grouped for differences over `jac_sparsity` (default: scipy's
+    /// rule; largest-first for `sparse_lm`). `JacSpec::Auto` does not use it: its values
+    /// do not depend on the groups, so it takes `j mod b` on a band of `b` columns, else
+    /// largest-first.
     pub column_grouping: crate::jacobian::groups::ColumnGrouping,
     /// Limit on residual evaluations, finite differences excluded (default `100·n`).
     pub max_nfev: Option<usize>,

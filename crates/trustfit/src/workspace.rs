@@ -7,6 +7,7 @@ use std::ops::ControlFlow;
 
 use crate::bounds::make_strictly_feasible;
 use crate::error::Error;
+use crate::jacobian::auto::AutoGroups;
 use crate::jacobian::evaluate::JacobianEvaluator;
 use crate::jacobian::sparse_fd::SparseFd;
 use crate::jacobian::store::{JacStore, OperatorJac};
@@ -154,6 +155,7 @@ impl Solver {
                 differenced,
             } => {
                 let sfd = match differenced {
+                    true if plan.jac_spec == JacSpec::Auto => None,
                     true => Some(SparseFd::new(pattern, plan.column_grouping)?),
                     false => None,
                 };
@@ -179,7 +181,17 @@ impl Solver {
         } else {
             1
         };
-        let jac_groups = sparse_fd.as_ref().map(|s| s.groups * per_group);
+        let auto_groups = match &plan.storage {
+            Storage::Sparse {
+                pattern,
+                differenced: true,
+            } if plan.jac_spec == JacSpec::Auto => Some(AutoGroups::new(pattern)?),
+            _ => None,
+        };
+        let jac_groups = match &auto_groups {
+            Some(g) => Some(g.count),
+            None => sparse_fd.as_ref().map(|s| s.groups * per_group),
+        };
         let method = match plan.method {
             Method::Lm => MethodState::Lm(lm::LmState::new(&plan)),
             Method::Trf => MethodState::Trf(Trf::new(m, n, subproblem(&plan, &jac)?)),
@@ -187,7 +199,7 @@ impl Solver {
             Method::SparseLm => sparse_lm(&mut plan, &jac)?,
         };
         let parts = LoopParts {
-            eval: JacobianEvaluator::new(&plan, sparse_fd, pool),
+            eval: JacobianEvaluator::new(&plan, sparse_fd, auto_groups, pool),
             loss: LossScaling::new(&plan.loss, plan.f_scale, m),
             st: LoopState::at(start.0, start.1, plan.method != Method::Lm),
             scales: VariableScale::new(

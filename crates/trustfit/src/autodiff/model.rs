@@ -3,7 +3,7 @@
 
 use crate::autodiff::dual::Dual;
 use crate::autodiff::real::Real;
-use crate::autodiff::seeding::Seeding;
+use crate::autodiff::seeding::{Csr, DualScratch, ScratchWidth, Seeding};
 use crate::error::CallbackError;
 use crate::problem::Residuals;
 
@@ -34,7 +34,8 @@ pub trait AutoResiduals {
     /// The number of residuals `m`.
     fn num_residuals(&self) -> usize;
 
-    /// Writes `f(x)` into `f` (length `m`), for any scalar type.
+    /// Writes `f(x)` into `f` (length `m`), for any scalar type. Write every entry:
+    /// `f` holds no particular values on entry (a previous pass's, for duals).
     ///
     /// # Errors
     /// Any error the model wants to report; the solve stops and returns it.
@@ -62,33 +63,100 @@ pub trait AutoResiduals {
 pub struct Auto<M>(pub M);
 
 impl<M: AutoResiduals> Auto<M> {
-    /// One pass with `N ≥ seeding.width()` directions.
+    /// One pass with `N ≥ seeding.width()` directions, in the seeding's scratch
+    /// buffer when it lends one, else in a fresh vector.
     fn pass<const N: usize>(
         &self,
         x: &[f64],
         seeding: &Seeding<'_>,
         out: &mut [f64],
-    ) -> Result<(), CallbackError> {
-        let (m, w) = (self.0.num_residuals(), seeding.width());
-        if out.len() != m * w {
-            return Err(CallbackError::new(
-                "auto_derivatives: the output must hold m × width values",
-            ));
+    ) -> Result<(), CallbackError>
+    where
+        Dual<N>: ScratchWidth,
+    {
+        check_output(self.0.num_residuals(), seeding, out.len())?;
+        match seeding.scratch().and_then(DualScratch::lend) {
+            Some(mut buffers) => self.pass_in(x, seeding, out, Dual::<N>::buffer(&mut buffers)),
+            None => self.pass_in::<N>(x, seeding, out, &mut Vec::new()),
         }
-        // One allocation for the dual point and the dual residuals.
-        let mut duals = Vec::with_capacity(x.len() + m);
-        seeding.seed_into::<N>(x, &mut duals);
-        duals.resize(x.len() + m, Dual::constant(0.0));
+    }
+
+    /// The pass in `duals`: the dual point, then the dual residuals, in one vector
+    /// so a fresh pass allocates once. The residuals' part is not cleared (the model
+    /// writes every entry, as with `f64` residuals).
+    fn pass_in<const N: usize>(
+        &self,
+        x: &[f64],
+        seeding: &Seeding<'_>,
+        out: &mut [f64],
+        duals: &mut Vec<Dual<N>>,
+    ) -> Result<(), CallbackError> {
+        duals.resize(x.len() + self.0.num_residuals(), Dual::constant(0.0));
         let (xd, fd) = duals.split_at_mut(x.len());
+        seeding.seed_slice(x, xd);
         self.0.residuals(xd, fd)?;
-        if w > 0 {
-            for (row, fi) in out.chunks_exact_mut(w).zip(fd.iter()) {
-                for (o, e) in row.iter_mut().zip(&fi.eps) {
-                    *o = *e;
-                }
-            }
+        match seeding.csr() {
+            Some(csr) => scatter_derivatives(fd, seeding, csr, out),
+            None => copy_derivatives(fd, seeding.width(), out),
         }
         Ok(())
+    }
+}
+
+/// The output holds `m × width` values, or one per entry of the CSR layout. Inlined:
+/// called across crates once per pass, where a call costs as much as a small model.
+#[inline]
+fn check_output(m: usize, seeding: &Seeding<'_>, len: usize) -> Result<(), CallbackError> {
+    let ok = match seeding.csr() {
+        Some(c) => c.indptr.len() == m + 1 && c.indptr[m] == len && c.lane.len() == len,
+        None => len == m * seeding.width(),
+    };
+    match ok {
+        true => Ok(()),
+        false => Err(CallbackError::new(
+            "auto_derivatives: the output must hold m × width values (or the CSR pattern's)",
+        )),
+    }
+}
+
+/// Each entry of the CSR layout whose lane is below the width from its row's
+/// derivative along that lane; the others are left as they are.
+fn scatter_derivatives<const N: usize>(
+    fd: &[Dual<N>],
+    seeding: &Seeding<'_>,
+    csr: Csr<'_>,
+    out: &mut [f64],
+) {
+    let width = seeding.width().min(N);
+    for (fi, r) in fd.iter().zip(csr.indptr.windows(2)) {
+        let (Some(row), Some(lanes)) = (out.get_mut(r[0]..r[1]), csr.lane.get(r[0]..r[1])) else {
+            return;
+        };
+        for (o, &k) in row.iter_mut().zip(lanes) {
+            let k = usize::from(k);
+            if k < width
+                && let Some(&e) = fi.eps.get(k)
+            {
+                *o = e;
+            }
+        }
+    }
+}
+
+/// The first `w` derivatives of each residual into `out` (`m × w`, row-major). The
+/// full width apart: a copy of `N` known at compile time is a few moves, where a
+/// slice copy of run-time length `w` calls `memcpy` once per row.
+fn copy_derivatives<const N: usize>(fd: &[Dual<N>], w: usize, out: &mut [f64]) {
+    if w == N {
+        for (row, fi) in out.chunks_exact_mut(N).zip(fd) {
+            row.copy_from_slice(&fi.eps);
+        }
+    } else if w > 0 {
+        for (row, fi) in out.chunks_exact_mut(w).zip(fd) {
+            for (o, e) in row.iter_mut().zip(&fi.eps) {
+                *o = *e;
+            }
+        }
     }
 }
 
@@ -102,8 +170,9 @@ impl<M: AutoResiduals> Residuals for Auto<M> {
     fn has_auto(&self) -> bool {
         true
     }
-    /// Dual numbers of the smallest width from 1, 2, 3, 4, 6, 8, 12, 16 that holds the
-    /// seeding's directions (one monomorphised copy of the model per width).
+    /// Dual numbers of exactly the seeding's width up to 12 (a padded direction costs
+    /// as much as a used one: at n = 10, `Dual<12>` spent a sixth of its arithmetic on
+    /// zeros), else 16 (one monomorphised copy of the model per width).
     fn auto_derivatives(
         &self,
         x: &[f64],
@@ -115,18 +184,25 @@ impl<M: AutoResiduals> Residuals for Auto<M> {
             2 => self.pass::<2>(x, seeding, out),
             3 => self.pass::<3>(x, seeding, out),
             4 => self.pass::<4>(x, seeding, out),
-            5 | 6 => self.pass::<6>(x, seeding, out),
-            7 | 8 => self.pass::<8>(x, seeding, out),
-            9..=12 => self.pass::<12>(x, seeding, out),
+            5 => self.pass::<5>(x, seeding, out),
+            6 => self.pass::<6>(x, seeding, out),
+            7 => self.pass::<7>(x, seeding, out),
+            8 => self.pass::<8>(x, seeding, out),
+            9 => self.pass::<9>(x, seeding, out),
+            10 => self.pass::<10>(x, seeding, out),
+            11 => self.pass::<11>(x, seeding, out),
+            12 => self.pass::<12>(x, seeding, out),
             _ => self.pass::<16>(x, seeding, out),
         }
     }
 }
 
 impl<M: AutoResiduals + ?Sized> AutoResiduals for &M {
+    #[inline]
     fn num_residuals(&self) -> usize {
         (**self).num_residuals()
     }
+    #[inline]
     fn residuals<T: Real>(&self, x: &[T], f: &mut [T]) -> Result<(), CallbackError> {
         (**self).residuals(x, f)
     }

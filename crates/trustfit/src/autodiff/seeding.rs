@@ -2,6 +2,8 @@
 //! direction per column, so dense chunks of columns and sparse column groups are one
 //! interface between the solver and a generic model.
 
+use std::cell::{RefCell, RefMut};
+
 use crate::autodiff::dual::Dual;
 
 /// The seed of one forward-mode pass: column `j` of `x` is perturbed along direction
@@ -20,6 +22,20 @@ use crate::autodiff::dual::Dual;
 pub struct Seeding<'a> {
     direction: &'a [u32],
     width: usize,
+    scratch: Option<&'a DualScratch>,
+    csr: Option<Csr<'a>>,
+}
+
+/// The layout of a pass's output when set by [`Seeding::into_csr`]: the entries of a
+/// CSR pattern of J by rows, each with the direction of its column in this pass.
+#[derive(Debug, Clone, Copy)]
+pub struct Csr<'a> {
+    /// Row `i`'s entries are `indptr[i]..indptr[i + 1]`.
+    pub indptr: &'a [usize],
+    /// The direction of each entry's column; at or beyond the width: not seeded in
+    /// this pass (one byte per entry, where column indices and a lookup of their
+    /// directions read twelve).
+    pub lane: &'a [u8],
 }
 
 impl<'a> Seeding<'a> {
@@ -36,11 +52,84 @@ impl<'a> Seeding<'a> {
     /// let s = trustfit::Seeding::new(&[0, trustfit::Seeding::NONE], 1);
     /// assert_eq!(s.direction(1), None);
     /// ```
+    #[inline]
     pub fn new(direction: &'a [u32], width: usize) -> Self {
         Self {
             direction,
             width: width.min(Self::MAX_WIDTH),
+            scratch: None,
+            csr: None,
         }
+    }
+
+    /// The same seeding with its output as the values of a CSR pattern of J: entry
+    /// `e` of row `i` gets row `i`'s derivative along direction `lane[e]` (that is
+    /// `∂fᵢ/∂xⱼ`, `j` its column, when `lane[e]` is `j`'s direction), and is left as it
+    /// is when `lane[e]` is not below the width. Sparse J by column groups is then
+    /// written in place, with no `m × w` array in between to fill and read again.
+    ///
+    /// ```
+    /// use trustfit::{Auto, AutoResiduals, CallbackError, Real, Residuals, Seeding};
+    /// struct Pair;
+    /// impl AutoResiduals for Pair {
+    ///     fn num_residuals(&self) -> usize { 2 }
+    ///     fn residuals<T: Real>(&self, x: &[T], f: &mut [T]) -> Result<(), CallbackError> {
+    ///         f[0] = x[0] * 3.0;
+    ///         f[1] = x[1] * x[1];
+    ///         Ok(())
+    ///     }
+    /// }
+    /// // Diagonal J: both columns in one group (direction 0); values in CSR order.
+    /// let s = Seeding::new(&[0, 0], 1).into_csr(&[0, 1, 2], &[0, 0]);
+    /// let mut values = [0.0; 2];
+    /// Auto(Pair).auto_derivatives(&[1.0, 5.0], &s, &mut values).unwrap();
+    /// assert_eq!(values, [3.0, 10.0]);
+    /// ```
+    #[inline]
+    pub fn into_csr(self, indptr: &'a [usize], lane: &'a [u8]) -> Self {
+        Self {
+            csr: Some(Csr { indptr, lane }),
+            ..self
+        }
+    }
+
+    /// The CSR layout given by [`into_csr`](Self::into_csr), if any (else the output
+    /// is `m × width`, row-major).
+    ///
+    /// ```
+    /// assert!(trustfit::Seeding::new(&[0], 1).csr().is_none());
+    /// ```
+    #[inline]
+    pub fn csr(&self) -> Option<Csr<'a>> {
+        self.csr
+    }
+
+    /// The same seeding with buffers for the dual point and residuals that outlive the
+    /// pass: a solver evaluating J many times then neither allocates nor faults fresh
+    /// pages in (at m = 10⁵ those were most of a sparse Jacobian's cost).
+    ///
+    /// ```
+    /// use trustfit::{DualScratch, Seeding};
+    /// let scratch = DualScratch::default();
+    /// let s = Seeding::new(&[0], 1).with_scratch(&scratch);
+    /// assert!(s.scratch().is_some());
+    /// ```
+    #[inline]
+    pub fn with_scratch(self, scratch: &'a DualScratch) -> Self {
+        Self {
+            scratch: Some(scratch),
+            ..self
+        }
+    }
+
+    /// The buffers given by [`with_scratch`](Self::with_scratch), if any.
+    ///
+    /// ```
+    /// assert!(trustfit::Seeding::new(&[0], 1).scratch().is_none());
+    /// ```
+    #[inline]
+    pub fn scratch(&self) -> Option<&'a DualScratch> {
+        self.scratch
     }
 
     /// The number of directions `w`: derivative outputs are `m × w`, row-major.
@@ -48,6 +137,7 @@ impl<'a> Seeding<'a> {
     /// ```
     /// assert_eq!(trustfit::Seeding::new(&[0, 1, 2], 3).width(), 3);
     /// ```
+    #[inline]
     pub fn width(&self) -> usize {
         self.width
     }
@@ -57,6 +147,7 @@ impl<'a> Seeding<'a> {
     /// ```
     /// assert_eq!(trustfit::Seeding::new(&[1, 0], 2).direction(0), Some(1));
     /// ```
+    #[inline]
     pub fn direction(&self, j: usize) -> Option<usize> {
         let d = *self.direction.get(j)? as usize;
         (d < self.width).then_some(d)
@@ -82,9 +173,109 @@ impl<'a> Seeding<'a> {
     /// assert_eq!((d.len(), d[0].eps), (1, [1.0]));
     /// ```
     pub fn seed_into<const N: usize>(&self, x: &[f64], duals: &mut Vec<Dual<N>>) {
-        duals.extend(x.iter().enumerate().map(|(j, &v)| match self.direction(j) {
-            Some(d) => Dual::variable(v, d),
-            None => Dual::constant(v),
-        }));
+        let start = duals.len();
+        duals.resize(start + x.len(), Dual::constant(0.0));
+        self.seed_slice(x, &mut duals[start..]);
     }
+
+    /// [`seed`](Self::seed) over existing duals (`duals.len() == x.len()`), so a
+    /// reused buffer is written once, not cleared and then extended.
+    ///
+    /// ```
+    /// let mut d = [trustfit::Dual::<2>::constant(9.0); 2];
+    /// trustfit::Seeding::new(&[1, trustfit::Seeding::NONE], 2).seed_slice(&[5.0, 6.0], &mut d);
+    /// assert_eq!((d[0].eps, d[1].re, d[1].eps), ([0.0, 1.0], 6.0, [0.0, 0.0]));
+    /// ```
+    pub fn seed_slice<const N: usize>(&self, x: &[f64], duals: &mut [Dual<N>]) {
+        // One tight loop over the columns with a direction (at m = 10⁵ seeding was
+        // 40 % of a sparse Jacobian), then the unseeded rest.
+        let width = self.width.min(N);
+        let seeded = self.direction.len().min(x.len()).min(duals.len());
+        let (head, tail) = duals.split_at_mut(seeded);
+        for ((d, &v), &k) in head.iter_mut().zip(x).zip(self.direction) {
+            *d = Dual::constant(v);
+            let k = k as usize;
+            if k < width
+                && let Some(e) = d.eps.get_mut(k)
+            {
+                *e = 1.0;
+            }
+        }
+        for (d, &v) in tail.iter_mut().zip(&x[seeded..]) {
+            *d = Dual::constant(v);
+        }
+    }
+}
+
+/// Reusable buffers of dual numbers, one per width [`Auto`](crate::Auto) evaluates at,
+/// lent to a pass through [`Seeding::with_scratch`]. A buffer already lent (a model
+/// differentiating inside its own residuals) is not lent twice: that pass allocates.
+///
+/// ```
+/// use trustfit::{Auto, AutoResiduals, CallbackError, DualScratch, Real, Residuals, Seeding};
+/// struct Sq;
+/// impl AutoResiduals for Sq {
+///     fn num_residuals(&self) -> usize { 1 }
+///     fn residuals<T: Real>(&self, x: &[T], f: &mut [T]) -> Result<(), CallbackError> {
+///         f[0] = x[0] * x[0];
+///         Ok(())
+///     }
+/// }
+/// let scratch = DualScratch::default();
+/// let mut d = [0.0];
+/// for x in [1.0, 2.0] {
+///     let s = Seeding::new(&[0], 1).with_scratch(&scratch);
+///     Auto(Sq).auto_derivatives(&[x], &s, &mut d).unwrap();
+///     assert_eq!(d, [2.0 * x]);
+/// }
+/// ```
+#[derive(Debug, Default)]
+pub struct DualScratch(RefCell<Buffers>);
+
+/// The buffers, one vector per width, with their lookup ([`ScratchWidth`]) and size.
+macro_rules! dual_buffers {
+    ($($n:literal => $field:ident),+) => {
+        /// One vector per width (see `Auto::auto_derivatives` for the widths).
+        #[derive(Debug, Default)]
+        pub(crate) struct Buffers {
+            $($field: Vec<Dual<$n>>,)+
+        }
+
+        impl Buffers {
+            /// Bytes held (capacity).
+            fn bytes(&self) -> usize {
+                0 $(+ self.$field.capacity() * std::mem::size_of::<Dual<$n>>())+
+            }
+        }
+
+        $(impl ScratchWidth for Dual<$n> {
+            fn buffer(b: &mut Buffers) -> &mut Vec<Self> {
+                &mut b.$field
+            }
+        })+
+    };
+}
+
+dual_buffers!(
+    1 => w1, 2 => w2, 3 => w3, 4 => w4, 5 => w5, 6 => w6, 7 => w7, 8 => w8,
+    9 => w9, 10 => w10, 11 => w11, 12 => w12, 16 => w16
+);
+
+impl DualScratch {
+    /// The buffers, unless a pass holds them already.
+    #[inline]
+    pub(crate) fn lend(&self) -> Option<RefMut<'_, Buffers>> {
+        self.0.try_borrow_mut().ok()
+    }
+
+    /// Bytes held (capacity), or `usize::MAX` while a pass holds the buffers.
+    pub(crate) fn bytes(&self) -> usize {
+        self.0.try_borrow().map_or(usize::MAX, |b| b.bytes())
+    }
+}
+
+/// The buffer of one dual type in [`Buffers`].
+pub(crate) trait ScratchWidth: Sized {
+    /// This width's vector.
+    fn buffer(b: &mut Buffers) -> &mut Vec<Self>;
 }

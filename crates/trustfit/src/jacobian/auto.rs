@@ -1,29 +1,156 @@
 //! Jacobians by forward-mode automatic differentiation (`JacSpec::Auto`): the solver's
 //! side of [`Seeding`]. Dense J is seeded by chunks of at most 16 columns (one pass
 //! when n ≤ 16); sparse J by chunks of 16 column groups of `jac_sparsity` (the groups
-//! of sparse differences), then scattered into CSR.
+//! of sparse differences), written into CSR in place. The dual numbers of a
+//! pass live in a [`DualScratch`] kept here, so no Jacobian after the first allocates.
 
-use crate::autodiff::seeding::Seeding;
+use std::cell::RefCell;
+
+use crate::autodiff::seeding::{DualScratch, Seeding};
 use crate::error::Error;
-use crate::jacobian::sparse_fd::SparseFd;
-use crate::linalg::sparse::CsrMatrix;
+use crate::jacobian::groups::{ColumnGrouping, group_columns};
+use crate::linalg::sparse::{CsrMatrix, SparsityPattern};
 use crate::problem::{Residuals, eval_auto};
 
+/// The column groups of a sparse J for forward passes: columns of one group share no
+/// row, so one direction carries them all. Any grouping gives the same exact values,
+/// so the fewest groups win, found as cheaply as possible.
+pub(crate) struct AutoGroups {
+    /// Group of each column.
+    group_of: Vec<u32>,
+    /// Number of groups (directions over all passes).
+    pub count: usize,
+    /// The group of each entry's column (CSR order) when one pass seeds them all,
+    /// else empty (filled per pass).
+    lane: Vec<u8>,
+}
+
+impl AutoGroups {
+    /// `j mod b` for a band (see [`band_width`]), else largest-first; with one
+    /// pass, each entry's lane once for all.
+    ///
+    /// # Errors
+    /// [`Error::InvalidOption`] for patterns beyond 32-bit indices.
+    pub fn new(pattern: &SparsityPattern) -> Result<Self, Error> {
+        let mut groups = Self::grouped(pattern)?;
+        if groups.count <= Seeding::MAX_WIDTH {
+            let g = &groups.group_of;
+            let lane = pattern.indices().iter().map(|&j| lane_of(g, j, 0));
+            groups.lane = lane.collect();
+        }
+        Ok(groups)
+    }
+
+    /// The groups alone.
+    fn grouped(pattern: &SparsityPattern) -> Result<Self, Error> {
+        let n = pattern.ncols();
+        if let Some(b) = band_width(pattern) {
+            // j mod b by a wrapping counter (a division per column cost a millisecond
+            // at n = 10⁵).
+            let b32 = b as u32;
+            let next = |&g: &u32| Some(if g + 1 == b32 { 0 } else { g + 1 });
+            let group_of = std::iter::successors(Some(0u32), next).take(n).collect();
+            return Ok(Self {
+                group_of,
+                count: b,
+                lane: Vec::new(),
+            });
+        }
+        let columns = pattern.columns().ok_or_else(|| {
+            Error::option(
+                "jac_sparsity",
+                "has 2³² − 1 or more rows, columns or entries; column groups index them in 32 bits.",
+            )
+        })?;
+        let g = group_columns(pattern, &columns, ColumnGrouping::LargestFirst);
+        Ok(Self {
+            group_of: g.group_of.iter().map(|&k| k as u32).collect(),
+            count: g.count,
+            lane: Vec::new(),
+        })
+    }
+}
+
+/// The direction of column `j` in the pass seeding groups `g0..g0 + 16`, or
+/// `u8::MAX` outside them.
+fn lane_of(group_of: &[u32], j: usize, g0: usize) -> u8 {
+    let d = group_of
+        .get(j)
+        .map_or(u32::MAX, |&g| g.wrapping_sub(g0 as u32));
+    u8::try_from(d)
+        .ok()
+        .filter(|&d| usize::from(d) < Seeding::MAX_WIDTH)
+        .unwrap_or(u8::MAX)
+}
+
+/// `b` when the longest row has `b` entries and every row lies within `b`
+/// consecutive columns: then columns `j mod b` share no row (two of a group are `b`
+/// or more apart), and no grouping has fewer than `b` groups. One pass over the rows
+/// (Curtis, Powell and Reid's banded case), where largest-first transposes the
+/// pattern and sorts its columns: at 10⁵ columns that set-up cost as much as the
+/// solve's Jacobians.
+fn band_width(pattern: &SparsityPattern) -> Option<usize> {
+    let (indptr, indices) = (pattern.indptr(), pattern.indices());
+    let (mut longest, mut span) = (0, 0);
+    for r in indptr.windows(2) {
+        // Rows are sorted: their first and last columns bound them.
+        if let (Some(&lo), Some(&hi)) = (indices.get(r[0]), indices.get(r[1].wrapping_sub(1)))
+            && r[1] > r[0]
+        {
+            longest = longest.max(r[1] - r[0]);
+            span = span.max(hi - lo + 1);
+        }
+    }
+    (longest > 0 && span == longest && u32::try_from(span).is_ok()).then_some(span)
+}
+
 /// Seed and derivative buffers, reused across evaluations.
-#[derive(Default)]
 pub(crate) struct AutoJacobian {
     /// Direction of each column in the current pass ([`Seeding::NONE`] when unseeded).
     dirs: Vec<u32>,
-    /// `m × w` derivatives of one pass.
+    /// `m × w` derivatives of one pass (dense J beyond 16 columns).
     out: Vec<f64>,
+    /// Direction of each entry in the current pass (sparse J beyond 16 groups).
+    lane: Vec<u8>,
+    /// The dual point and residuals of every pass.
+    scratch: DualScratch,
+    /// Column groups when J is sparse.
+    groups: Option<AutoGroups>,
+}
+
+/// Dual buffers kept past a solve, up to this many bytes per thread.
+const SPARE_BYTES: usize = 32 << 20;
+
+thread_local! {
+    /// The dual buffers of the thread's last solve, for its next: a solve at
+    /// m = 10⁵ otherwise faults in 6 MB of fresh pages, which cost more than the
+    /// Jacobians computed in them (as the solver's own buffers, which the allocator
+    /// reuses, do not).
+    static SPARE: RefCell<Option<DualScratch>> = const { RefCell::new(None) };
 }
 
 impl AutoJacobian {
+    /// Buffers (the thread's spare dual buffers, if any), and the column groups of
+    /// a sparse J.
+    pub fn new(groups: Option<AutoGroups>) -> Self {
+        let scratch = SPARE
+            .try_with(|s| s.try_borrow_mut().ok().and_then(|mut s| s.take()))
+            .ok()
+            .flatten()
+            .unwrap_or_default();
+        Self {
+            dirs: Vec::new(),
+            out: Vec::new(),
+            lane: Vec::new(),
+            scratch,
+            groups,
+        }
+    }
+
     fn reset(&mut self, n: usize) {
         self.dirs.clear();
         self.dirs.resize(n, Seeding::NONE);
     }
-
     /// Dense J at `x` into `jac` (row-major `m × n`).
     pub fn dense<P: Residuals + ?Sized>(
         &mut self,
@@ -39,7 +166,8 @@ impl AutoJacobian {
             for (j, d) in self.dirs.iter_mut().enumerate() {
                 *d = j as u32;
             }
-            return eval_auto(problem, x, &Seeding::new(&self.dirs, n), jac);
+            let seeding = Seeding::new(&self.dirs, n).with_scratch(&self.scratch);
+            return eval_auto(problem, x, &seeding, jac);
         }
         for c0 in (0..n).step_by(Seeding::MAX_WIDTH) {
             let w = Seeding::MAX_WIDTH.min(n - c0);
@@ -47,7 +175,8 @@ impl AutoJacobian {
                 self.dirs[c0 + d] = d as u32;
             }
             self.out.resize(m * w, 0.0);
-            eval_auto(problem, x, &Seeding::new(&self.dirs, w), &mut self.out)?;
+            let seeding = Seeding::new(&self.dirs, w).with_scratch(&self.scratch);
+            eval_auto(problem, x, &seeding, &mut self.out)?;
             for (row, derivs) in jac.chunks_exact_mut(n).zip(self.out.chunks_exact(w)) {
                 row[c0..c0 + w].copy_from_slice(derivs);
             }
@@ -56,43 +185,55 @@ impl AutoJacobian {
         Ok(())
     }
 
-    /// Sparse J at `x` into the values of `jac`, whose pattern `groups` was built from:
-    /// one pass per 16 column groups.
+    /// Sparse J at `x` into the values of `jac` (the pattern the groups were built
+    /// from), in place: one pass per 16 column groups.
     pub fn sparse<P: Residuals + ?Sized>(
         &mut self,
         problem: &P,
         x: &[f64],
-        groups: &SparseFd,
         jac: &mut CsrMatrix,
     ) -> Result<(), Error> {
-        self.reset(x.len());
-        let m = jac.nrows();
-        for g0 in (0..groups.groups).step_by(Seeding::MAX_WIDTH) {
-            let w = Seeding::MAX_WIDTH.min(groups.groups - g0);
-            for d in 0..w {
-                for &j in groups.group_cols(g0 + d) {
-                    self.dirs[j as usize] = d as u32;
-                }
-            }
-            self.out.resize(m * w, 0.0);
-            eval_auto(problem, x, &Seeding::new(&self.dirs, w), &mut self.out)?;
-            self.scatter(groups, g0, w, jac.values_mut());
+        let Some(groups) = self.groups.as_ref() else {
+            return Err(Error::option(
+                "jac_sparsity",
+                "is needed to differentiate a sparse Jacobian.",
+            ));
+        };
+        let (pattern, values) = jac.pattern_and_values_mut();
+        for g0 in (0..groups.count).step_by(Seeding::MAX_WIDTH) {
+            let w = Seeding::MAX_WIDTH.min(groups.count - g0);
+            // Group g0 + d along direction d; the others (wrapped past w) unseeded.
+            let (dirs, lane) = if groups.count <= Seeding::MAX_WIDTH {
+                (&groups.group_of, &groups.lane)
+            } else {
+                self.dirs.clear();
+                let shift = |g: u32| g.wrapping_sub(g0 as u32);
+                self.dirs.extend(groups.group_of.iter().map(|&g| shift(g)));
+                self.lane.clear();
+                let g = &groups.group_of;
+                let lane = pattern.indices().iter().map(|&j| lane_of(g, j, g0));
+                self.lane.extend(lane);
+                (&self.dirs, &self.lane)
+            };
+            let seeding = Seeding::new(dirs, w)
+                .with_scratch(&self.scratch)
+                .into_csr(pattern.indptr(), lane);
+            eval_auto(problem, x, &seeding, values)?;
         }
         Ok(())
     }
+}
 
-    /// Values of the groups `g0..g0 + w` from one pass's compressed derivatives; their
-    /// columns are unseeded again.
-    fn scatter(&mut self, groups: &SparseFd, g0: usize, w: usize, values: &mut [f64]) {
-        let cols = groups.columns();
-        for d in 0..w {
-            for &j in groups.group_cols(g0 + d) {
-                let r = cols.range(j as usize);
-                for (&i, &e) in cols.rows[r.clone()].iter().zip(&cols.pos[r]) {
-                    values[e as usize] = self.out[i as usize * w + d];
+impl Drop for AutoJacobian {
+    /// Leaves the dual buffers to the thread's next solve, unless they are large.
+    fn drop(&mut self) {
+        if self.scratch.bytes() <= SPARE_BYTES {
+            let scratch = std::mem::take(&mut self.scratch);
+            let _ = SPARE.try_with(|s| {
+                if let Ok(mut s) = s.try_borrow_mut() {
+                    *s = Some(scratch);
                 }
-                self.dirs[j as usize] = Seeding::NONE;
-            }
+            });
         }
     }
 }

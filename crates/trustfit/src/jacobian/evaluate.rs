@@ -4,7 +4,7 @@
 //! finite values.
 
 use crate::error::Error;
-use crate::jacobian::auto::AutoJacobian;
+use crate::jacobian::auto::{AutoGroups, AutoJacobian};
 use crate::jacobian::finite_diff::{FdParams, FdWorkspace, dense_jacobian};
 use crate::jacobian::sparse_fd::SparseFd;
 use crate::jacobian::store::JacStore;
@@ -33,8 +33,14 @@ pub(crate) struct JacobianEvaluator {
 }
 
 impl JacobianEvaluator {
-    /// Buffers for `plan`; `sparse_fd` when J is differenced by column groups.
-    pub fn new(plan: &Plan, sparse_fd: Option<SparseFd>, pool: Option<rayon::ThreadPool>) -> Self {
+    /// Buffers for `plan`; `sparse_fd` when J is differenced by column groups,
+    /// `auto_groups` when it is differentiated by them.
+    pub fn new(
+        plan: &Plan,
+        sparse_fd: Option<SparseFd>,
+        auto_groups: Option<AutoGroups>,
+        pool: Option<rayon::ThreadPool>,
+    ) -> Self {
         let fd = if !plan.jac_spec.is_differenced() {
             FdWorkspace::new(0, 0, plan.jac_spec)
         } else {
@@ -44,7 +50,7 @@ impl JacobianEvaluator {
             fd,
             sparse_fd,
             pool,
-            auto: AutoJacobian::default(),
+            auto: AutoJacobian::new(auto_groups),
         }
     }
 
@@ -100,6 +106,8 @@ impl JacobianEvaluator {
             JacStore::Sparse(a) => {
                 if plan.jac_spec == JacSpec::Analytic {
                     eval_sparse_jacobian(problem, x, a.values_mut())?;
+                } else if plan.jac_spec == JacSpec::Auto {
+                    self.auto.sparse(problem, x, a)?;
                 } else {
                     let Some(sfd) = self.sparse_fd.as_mut() else {
                         return Err(Error::option(
@@ -107,12 +115,8 @@ impl JacobianEvaluator {
                             "is needed to difference a sparse Jacobian.",
                         ));
                     };
-                    if plan.jac_spec == JacSpec::Auto {
-                        self.auto.sparse(problem, x, sfd, a)?;
-                    } else {
-                        let params = Self::params(plan, x, f);
-                        sfd.jacobian(problem, &params, a, &mut self.fd, self.pool.as_ref())?;
-                    }
+                    let params = Self::params(plan, x, f);
+                    sfd.jacobian(problem, &params, a, &mut self.fd, self.pool.as_ref())?;
                 }
                 if jac.has_non_finite() {
                     return Err(not_finite());

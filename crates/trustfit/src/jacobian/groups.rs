@@ -177,6 +177,27 @@ fn scipy_groups(m: usize, columns: &Columns) -> ColumnGroups {
     }
 }
 
+/// Column indices by decreasing degree, increasing index among equal degrees: a
+/// counting sort (degrees are at most nnz), linear in n where a comparison sort of
+/// 10⁵ columns cost milliseconds, as much as a solve's automatic Jacobians.
+fn by_decreasing_degree(degree: &[usize]) -> Vec<usize> {
+    let max = degree.iter().copied().max().unwrap_or(0);
+    // Bucket `max − d` holds degree d; `next[b]` is its next free slot.
+    let mut next = vec![0usize; max + 2];
+    for &d in degree {
+        next[max - d + 1] += 1;
+    }
+    for b in 1..next.len() {
+        next[b] += next[b - 1];
+    }
+    let mut order = vec![0usize; degree.len()];
+    for (j, &d) in degree.iter().enumerate() {
+        order[next[max - d]] = j;
+        next[max - d] += 1;
+    }
+    order
+}
+
 fn largest_first(pattern: &SparsityPattern, columns: &Columns) -> ColumnGroups {
     let n = pattern.ncols();
     // Degree bound: entries in the rows a column touches (cheap, no neighbour sets).
@@ -188,8 +209,7 @@ fn largest_first(pattern: &SparsityPattern, columns: &Columns) -> ColumnGroups {
             .map(|&r| pattern.row(r as usize).len())
             .sum();
     }
-    let mut order: Vec<usize> = (0..n).collect();
-    order.sort_by(|&a, &b| degree[b].cmp(&degree[a]).then(a.cmp(&b)));
+    let order = by_decreasing_degree(&degree);
     let mut group_of = vec![usize::MAX; n];
     // `forbidden[c] == j + 1`: colour c is used by a neighbour of column j.
     let mut forbidden: Vec<usize> = Vec::new();
@@ -260,5 +280,16 @@ mod tests {
         assert_valid(&p, &lf);
         assert_eq!(lf.count, 3);
         assert!(s.count >= 3);
+    }
+
+    #[test]
+    fn counting_sort_orders_as_the_comparison_sort() {
+        let degree: Vec<usize> = (0..500u64)
+            .map(|j| ((j * 2_654_435_761) % 97 % 13) as usize)
+            .collect();
+        let mut want: Vec<usize> = (0..degree.len()).collect();
+        want.sort_by(|&a, &b| degree[b].cmp(&degree[a]).then(a.cmp(&b)));
+        assert_eq!(by_decreasing_degree(&degree), want);
+        assert_eq!(by_decreasing_degree(&[]), Vec::<usize>::new());
     }
 }

@@ -65,11 +65,6 @@ impl SparseFd {
         })
     }
 
-    /// The pattern by columns.
-    pub(crate) fn columns(&self) -> &Columns {
-        &self.columns
-    }
-
     /// Columns of group `g`.
     pub(crate) fn group_cols(&self, g: usize) -> &[u32] {
         &self.cols[self.col_ptr[g]..self.col_ptr[g + 1]]

@@ -433,6 +433,11 @@ impl CsrMatrix {
         &mut self.values
     }
 
+    /// The structure with the values writable: filling values row by row reads both.
+    pub(crate) fn pattern_and_values_mut(&mut self) -> (&SparsityPattern, &mut [f64]) {
+        (&self.pattern, &mut self.values)
+    }
+
     /// Number of rows.
     ///
     /// ```
