@@ -10,6 +10,7 @@
 //! gives the operands (before) and the output (after) without copying.
 
 use crate::ast::BinOp;
+use crate::exp::exp_in_place;
 use crate::func::Func;
 use crate::tape::{Op, Tape};
 
@@ -411,7 +412,10 @@ impl Tape {
                 Op::NegDiv(a, b) => map2(out, slot(a), slot(b), |x, y| -x / y),
                 Op::Scale(c, a) => map1(out, slot(a), |x| c * x),
                 Op::ScaleSq(c, a) => map1(out, slot(a), |x| c * (x * x)),
-                Op::ExpNegDiv(a, b) => map2(out, slot(a), slot(b), |x, y| (-x / y).exp()),
+                Op::ExpNegDiv(a, b) => {
+                    map2(out, slot(a), slot(b), |x, y| -x / y);
+                    exp_in_place(out);
+                }
                 Op::SumSqDiff(p, a, b) => {
                     let (p, a, b) = (slot(p), slot(a), slot(b));
                     for (((o, &z), &x), &y) in out.iter_mut().zip(p).zip(a).zip(b) {
@@ -423,6 +427,10 @@ impl Tape {
                     for (((o, &x), &y), &z) in out.iter_mut().zip(a).zip(b).zip(c) {
                         *o = x * y + z;
                     }
+                }
+                Op::Func(Func::Exp, a) => {
+                    out.copy_from_slice(slot(a));
+                    exp_in_place(out);
                 }
                 Op::Func(func, a) => for_each_func!(func, f => map1(out, slot(a), |x| f.value(x))),
                 Op::Bin(op, a, b) => {
