@@ -8,8 +8,8 @@
 const LOG2E: f64 = std::f64::consts::LOG2_E;
 /// ln 2 in two parts (fdlibm's): `LN2_HI` ends in 21 zero bits, so `k·LN2_HI` is
 /// exact for the |k| ≤ 1022 of the fast range.
-const LN2_HI: f64 = 6.931_471_803_691_238_164_90e-1;
-const LN2_LO: f64 = 1.908_214_929_270_587_700_02e-10;
+const LN2_HI: f64 = 6.931_471_803_691_238e-1;
+const LN2_LO: f64 = 1.908_214_929_270_587_7e-10;
 /// 1.5·2⁵²: `y + SHIFT` rounds y to an integer (to nearest, ties to even) held in
 /// the low bits of the sum's representation.
 const SHIFT: f64 = 6_755_399_441_055_744.0;
