@@ -10,6 +10,7 @@
 //! gives the operands (before) and the output (after) without copying.
 
 use crate::ast::BinOp;
+use crate::exp::exp_in_place;
 use crate::func::Func;
 use crate::tape::{Op, Tape};
 
@@ -66,16 +67,18 @@ pub(crate) struct Fits<'a> {
 }
 
 impl Params for Fits<'_> {
+    /// Runs of one value per fit; the division locating the first point is done once
+    /// per call, not once per run (an integer division costs as much as a run's stores).
     fn fill_param(&self, k: usize, start: usize, out: &mut [f64]) {
-        let mut g = start;
+        let (mut fit, mut i) = (start / self.m, start % self.m);
         let mut rest = &mut out[..];
         while !rest.is_empty() {
-            let (fit, i) = (g / self.m, g % self.m);
             let run = (self.m - i).min(rest.len());
             let (head, tail) = rest.split_at_mut(run);
             head.fill(self.params[fit * self.n + k]);
             rest = tail;
-            g += run;
+            fit += 1;
+            i = 0;
         }
     }
 }
@@ -87,17 +90,18 @@ pub(crate) struct Tiled<'a, S> {
 }
 
 impl<S: AsRef<[f64]>> Columns for Tiled<'_, S> {
+    /// Copies of the column from the block's first point on, wrapping at `m` (one
+    /// division per call, as [`Fits`]).
     fn fill(&self, j: usize, start: usize, out: &mut [f64]) {
         let col = self.cols[j].as_ref();
-        let mut g = start;
+        let mut i = start % self.m;
         let mut rest = &mut out[..];
         while !rest.is_empty() {
-            let i = g % self.m;
             let run = (self.m - i).min(rest.len());
             let (head, tail) = rest.split_at_mut(run);
             head.copy_from_slice(&col[i..i + run]);
             rest = tail;
-            g += run;
+            i = 0;
         }
     }
 }
@@ -158,6 +162,109 @@ fn contribute(
             adj[k] += term(g[k], x[k], y[k], v[k]);
         }
     }
+}
+
+/// `adj = t` for the first contribution to an adjoint in the reverse sweep, else `adj += t`.
+#[inline(always)]
+fn put<const FIRST: bool>(adj: &mut f64, t: f64) {
+    if FIRST {
+        *adj = t;
+    } else {
+        *adj += t;
+    }
+}
+
+/// One loop adding two operands' terms (separate slices: no aliasing to check).
+#[inline(always)]
+fn sweep2<const F0: bool, const F1: bool>(
+    a0: &mut [f64],
+    a1: &mut [f64],
+    [g, x, y, v]: [&[f64]; 4],
+    terms: &impl Fn(f64, f64, f64, f64) -> [f64; 2],
+) {
+    let len = a0.len();
+    let (a1, g, x, y, v) = (&mut a1[..len], &g[..len], &x[..len], &y[..len], &v[..len]);
+    for p in 0..len {
+        let [t0, t1] = terms(g[p], x[p], y[p], v[p]);
+        put::<F0>(&mut a0[p], t0);
+        put::<F1>(&mut a1[p], t1);
+    }
+}
+
+/// [`sweep2`] for three operands.
+#[inline(always)]
+fn sweep3<const F0: bool, const F1: bool, const F2: bool>(
+    a0: &mut [f64],
+    a1: &mut [f64],
+    a2: &mut [f64],
+    [g, x, y, v]: [&[f64]; 4],
+    terms: &impl Fn(f64, f64, f64, f64) -> [f64; 3],
+) {
+    let len = a0.len();
+    let (a1, a2) = (&mut a1[..len], &mut a2[..len]);
+    let (g, x, y, v) = (&g[..len], &x[..len], &y[..len], &v[..len]);
+    for p in 0..len {
+        let [t0, t1, t2] = terms(g[p], x[p], y[p], v[p]);
+        put::<F0>(&mut a0[p], t0);
+        put::<F1>(&mut a1[p], t1);
+        put::<F2>(&mut a2[p], t2);
+    }
+}
+
+/// The reverse sweep's contributions of one instruction to its K (2 or 3)
+/// operands' adjoints (`slots`, of blocks of `ins[0].len()` points in `lo`) in one
+/// loop: `first[o]` says whether operand o's is assigned rather than added. The
+/// loop is chosen once per block so that the loop body has no branch. Returns false,
+/// doing nothing, when two operands are the same slot.
+#[inline(always)]
+fn fused<const K: usize>(
+    lo: &mut [f64],
+    slots: [usize; K],
+    first: [bool; K],
+    ins: [&[f64]; 4],
+    terms: impl Fn(f64, f64, f64, f64) -> [f64; K],
+) -> bool {
+    let len = ins[0].len();
+    let Ok(adj) = lo.get_disjoint_mut(slots.map(|s| s * BLOCK..s * BLOCK + len)) else {
+        return false;
+    };
+    let mut adj = adj.into_iter();
+    let mut next = || adj.next().unwrap_or_default();
+    let f = first.as_slice();
+    match K {
+        2 => {
+            let t = |g, x, y, v| {
+                let t = terms(g, x, y, v);
+                [t[0], t[1]]
+            };
+            let (a0, a1) = (next(), next());
+            match (f[0], f[1]) {
+                (true, true) => sweep2::<true, true>(a0, a1, ins, &t),
+                (true, false) => sweep2::<true, false>(a0, a1, ins, &t),
+                (false, true) => sweep2::<false, true>(a0, a1, ins, &t),
+                (false, false) => sweep2::<false, false>(a0, a1, ins, &t),
+            }
+        }
+        3 => {
+            let t = |g, x, y, v| {
+                let t = terms(g, x, y, v);
+                [t[0], t[1], t[2]]
+            };
+            let (a0, a1, a2) = (next(), next(), next());
+            match (f[0], f[1], f[2]) {
+                (true, true, true) => sweep3::<true, true, true>(a0, a1, a2, ins, &t),
+                (true, true, false) => sweep3::<true, true, false>(a0, a1, a2, ins, &t),
+                (true, false, true) => sweep3::<true, false, true>(a0, a1, a2, ins, &t),
+                (true, false, false) => sweep3::<true, false, false>(a0, a1, a2, ins, &t),
+                (false, true, true) => sweep3::<false, true, true>(a0, a1, a2, ins, &t),
+                (false, true, false) => sweep3::<false, true, false>(a0, a1, a2, ins, &t),
+                (false, false, true) => sweep3::<false, false, true>(a0, a1, a2, ins, &t),
+                (false, false, false) => sweep3::<false, false, false>(a0, a1, a2, ins, &t),
+            }
+        }
+        _ => return false,
+    }
+    true
 }
 
 /// Calls `$body` with `$f` bound to each function as a constant, so that
@@ -305,7 +412,10 @@ impl Tape {
                 Op::NegDiv(a, b) => map2(out, slot(a), slot(b), |x, y| -x / y),
                 Op::Scale(c, a) => map1(out, slot(a), |x| c * x),
                 Op::ScaleSq(c, a) => map1(out, slot(a), |x| c * (x * x)),
-                Op::ExpNegDiv(a, b) => map2(out, slot(a), slot(b), |x, y| (-x / y).exp()),
+                Op::ExpNegDiv(a, b) => {
+                    map2(out, slot(a), slot(b), |x, y| -x / y);
+                    exp_in_place(out);
+                }
                 Op::SumSqDiff(p, a, b) => {
                     let (p, a, b) = (slot(p), slot(a), slot(b));
                     for (((o, &z), &x), &y) in out.iter_mut().zip(p).zip(a).zip(b) {
@@ -317,6 +427,10 @@ impl Tape {
                     for (((o, &x), &y), &z) in out.iter_mut().zip(a).zip(b).zip(c) {
                         *o = x * y + z;
                     }
+                }
+                Op::Func(Func::Exp, a) => {
+                    out.copy_from_slice(slot(a));
+                    exp_in_place(out);
                 }
                 Op::Func(func, a) => for_each_func!(func, f => map1(out, slot(a), |x| f.value(x))),
                 Op::Bin(op, a, b) => {
@@ -381,6 +495,23 @@ impl Tape {
                     }
                 };
             }
+            // Every operand's term in one loop over the block (g, x, y and v loaded
+            // once), when at least two operands need adjoints: all of them, or any if
+            // `$cheap` (an operand without one writes its term to its own adjoint block,
+            // which nothing reads). Evaluates to false, doing nothing, otherwise or when
+            // two operands are one slot.
+            macro_rules! fused {
+                ($cheap:expr, [$($s:expr),+], $x:expr, $y:expr, |$g:pat_param, $px:pat_param, $py:pat_param, $pv:pat_param| $terms:expr) => {{
+                    let slots = [$($s),+];
+                    let needing = slots.iter().filter(|&&s| self.needs_adjoint[s]).count();
+                    let first = std::array::from_fn(|o| {
+                        self.first_adjoint[i][o] || !self.needs_adjoint[slots[o]]
+                    });
+                    needing >= 2
+                        && ($cheap || needing == slots.len())
+                        && fused(lo, slots, first, [g, $x, $y, v], |$g, $px, $py, $pv| $terms)
+                }};
+            }
             match self.ops[i] {
                 Op::Param(_) | Op::Const(_) | Op::Column(_) => {}
                 Op::Neg(a) => adj!(0, a, v, v, |_, _, _| -1.0),
@@ -397,11 +528,24 @@ impl Tape {
                 // inner adjoint g·∂outer, then times ∂inner.
                 Op::SqDiff(a, b) => {
                     let (x, y) = (val(a), val(b));
+                    let fused = fused!(true, [a, b], x, y, |g, x, y, _| {
+                        let t = g * (2.0 * (x - y));
+                        [t, -t]
+                    });
+                    if fused {
+                        continue;
+                    }
                     term!(0, a, x, y, |g, x, y, _| g * (2.0 * (x - y)));
                     term!(1, b, x, y, |g, x, y, _| -(g * (2.0 * (x - y))));
                 }
                 Op::NegDiv(a, b) => {
                     let y = val(b);
+                    if fused!(false, [a, b], y, y, |g, _, y, v| [
+                        -(g * (1.0 / y)),
+                        g * (-v / y)
+                    ]) {
+                        continue;
+                    }
                     term!(0, a, y, y, |g, _, y, _| -(g * (1.0 / y)));
                     adj!(1, b, y, y, |_, y, v| -v / y);
                 }
@@ -409,6 +553,13 @@ impl Tape {
                 Op::ScaleSq(c, a) => term!(0, a, val(a), v, |g, x, _, _| (g * c) * (2.0 * x)),
                 Op::SumSqDiff(p, a, b) => {
                     let (x, y) = (val(a), val(b));
+                    let fused = fused!(true, [p, a, b], x, y, |g, x, y, _| {
+                        let t = g * (2.0 * (x - y));
+                        [g, t, -t]
+                    });
+                    if fused {
+                        continue;
+                    }
                     adj!(0, p, x, y, |_, _, _| 1.0);
                     term!(1, a, x, y, |g, x, y, _| g * (2.0 * (x - y)));
                     term!(2, b, x, y, |g, x, y, _| -(g * (2.0 * (x - y))));
@@ -416,17 +567,48 @@ impl Tape {
                 // g·e is the adjoint of the argument u = (-a)/b.
                 Op::ExpNegDiv(a, b) => {
                     let (x, y) = (val(a), val(b));
+                    // One division, by b, for both terms (d/db = e·a/b² as (a·(1/b))·(1/b)):
+                    // the three of the unfused pair's rounding were half of the sweep's
+                    // time on a Gaussian. Equal to the pair's terms to a few ulps.
+                    let fused = fused!(false, [a, b], x, y, |g, x, y, e| {
+                        let (ge, r) = (g * e, 1.0 / y);
+                        [-(ge * r), ge * ((x * r) * r)]
+                    });
+                    if fused {
+                        continue;
+                    }
                     term!(0, a, x, y, |g, _, y, e| -((g * e) * (1.0 / y)));
-                    term!(1, b, x, y, |g, x, y, e| (g * e) * (-(-x / y) / y));
+                    term!(1, b, x, y, |g, x, y, e| {
+                        let r = 1.0 / y;
+                        (g * e) * ((x * r) * r)
+                    });
                 }
                 Op::MulAdd(a, b, c) => {
                     let (x, y) = (val(a), val(b));
+                    if fused!(true, [a, b, c], x, y, |g, x, y, _| [g * y, g * x, g]) {
+                        continue;
+                    }
                     adj!(0, a, x, y, |_, y, _| y);
                     adj!(1, b, x, y, |x, _, _| x);
                     adj!(2, c, x, y, |_, _, _| 1.0);
                 }
                 Op::Bin(op, a, b) => {
                     let (x, y) = (val(a), val(b));
+                    let fused = match op {
+                        BinOp::Add => fused!(true, [a, b], x, y, |g, _, _, _| [g, g]),
+                        BinOp::Sub => fused!(true, [a, b], x, y, |g, _, _, _| [g, -g]),
+                        BinOp::Mul => fused!(true, [a, b], x, y, |g, x, y, _| [g * y, g * x]),
+                        BinOp::Div => {
+                            fused!(false, [a, b], x, y, |g, _, y, v| [
+                                g * (1.0 / y),
+                                g * (-v / y)
+                            ])
+                        }
+                        BinOp::Pow => false,
+                    };
+                    if fused {
+                        continue;
+                    }
                     match op {
                         BinOp::Add => {
                             adj!(0, a, x, y, |_, _, _| 1.0);
@@ -457,13 +639,46 @@ impl Tape {
                 }
             }
         }
-        // The parameters' adjoints are the block's Jacobian columns.
         let rows = &mut jac[start * n..(start + len) * n];
-        for (k, &slot) in self.jac_slot.iter().enumerate() {
-            let column = &adjoints[slot * BLOCK..slot * BLOCK + len];
-            for (row, &d) in rows.chunks_exact_mut(n).zip(column) {
-                row[k] = d;
+        write_rows(rows, adjoints, &self.jac_slot);
+    }
+}
+
+/// The parameters' adjoints (slot `jac_slot[k]` holds column k) written as the
+/// block's Jacobian rows, row after row (each cache line of `rows` is written once,
+/// not n times as column after column), with n a constant for n ≤ 8 so that a row
+/// is a few stores without bounds checks.
+fn write_rows(rows: &mut [f64], adjoints: &[f64], jac_slot: &[usize]) {
+    match jac_slot.len() {
+        0 => {}
+        1 => rows_of::<1>(rows, adjoints, jac_slot),
+        2 => rows_of::<2>(rows, adjoints, jac_slot),
+        3 => rows_of::<3>(rows, adjoints, jac_slot),
+        4 => rows_of::<4>(rows, adjoints, jac_slot),
+        5 => rows_of::<5>(rows, adjoints, jac_slot),
+        6 => rows_of::<6>(rows, adjoints, jac_slot),
+        7 => rows_of::<7>(rows, adjoints, jac_slot),
+        8 => rows_of::<8>(rows, adjoints, jac_slot),
+        n => {
+            for (p, row) in rows.chunks_exact_mut(n).enumerate() {
+                for (d, &slot) in row.iter_mut().zip(jac_slot) {
+                    *d = adjoints[slot * BLOCK + p];
+                }
             }
+        }
+    }
+}
+
+/// [`write_rows`] for `N` parameters.
+#[inline(always)]
+fn rows_of<const N: usize>(rows: &mut [f64], adjoints: &[f64], jac_slot: &[usize]) {
+    let len = rows.len() / N;
+    let cols: [&[f64]; N] =
+        std::array::from_fn(|k| &adjoints[jac_slot[k] * BLOCK..jac_slot[k] * BLOCK + len]);
+    for (p, row) in rows.chunks_exact_mut(N).enumerate() {
+        let row: &mut [f64; N] = row.try_into().unwrap_or_else(|_| unreachable!());
+        for k in 0..N {
+            row[k] = cols[k][p];
         }
     }
 }

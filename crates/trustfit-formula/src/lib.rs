@@ -63,6 +63,7 @@
 mod ast;
 mod error;
 mod eval;
+mod exp;
 mod formula;
 mod func;
 mod lexer;

@@ -49,8 +49,8 @@ pub(crate) enum Op {
     ScaleSq(f64, Slot),
     /// Fused `p + (a-b)^2` (sums of squares).
     SumSqDiff(Slot, Slot, Slot),
-    /// Fused `exp((-a)/b)` (decays, Gaussians); the reverse sweep recomputes
-    /// the argument.
+    /// Fused `exp((-a)/b)` (decays, Gaussians); the reverse sweep needs one
+    /// division, `1/b`, for both operands' terms.
     ExpNegDiv(Slot, Slot),
 }
 
