@@ -7,8 +7,8 @@ method='trf' (tr_solver='lsmr', the cookbook's); trustfit runs method='sparse_lm
 imported from the peers' `scipy_ba.py` (../shared/bench-peers), which the bench
 suite's scipy rows come from.
 
-    python benches/ba_cookbook.py [--ftol 1e-4] [--repeats 3] [--threads N]
-        [--scipy-max-nfev N] [FILE]
+    python benches/ba_cookbook.py [--ftol 1e-4] [--repeats 3] [--workers N]
+        [--scipy-max-nfev N] [--skip-scipy] [FILE]
 
 FILE defaults to $TRUSTFIT_DATA_DIR/bal/problem-49-7776-pre.txt. Solves alternate
 (scipy, trustfit, scipy, ...); the best time of each is reported, with the cost.
@@ -47,6 +47,10 @@ def main():
     ap.add_argument("--repeats", type=int, default=3)
     ap.add_argument("--scipy-max-nfev", type=int, default=None)
     ap.add_argument("--skip-scipy", action="store_true")
+    ap.add_argument("--workers", type=int, default=None,
+                    help="trustfit's workers (finite-difference groups on threads)")
+    ap.add_argument("--scipy-workers", type=int, default=None,
+                    help="scipy's workers (scipy >= 1.16: finite differences through a pool)")
     args = ap.parse_args()
     peer = load_peer()
     nc, npnt, ci, pi, obs, x0 = peer.load_bal(args.file)
@@ -57,15 +61,19 @@ def main():
     for _ in range(args.repeats):
         if not args.skip_scipy:
             kw = dict(common, method="trf")
+            if args.scipy_workers:
+                kw["workers"] = args.scipy_workers
             if args.scipy_max_nfev:
                 kw["max_nfev"] = args.scipy_max_nfev
             t0 = time.perf_counter()
             r = scipy.optimize.least_squares(prob.residual, x0, **kw)
             runs["scipy"].append((time.perf_counter() - t0, r))
         t0 = time.perf_counter()
-        r = trustfit.least_squares(prob.residual, x0, method="sparse_lm", **common)
+        r = trustfit.least_squares(prob.residual, x0, method="sparse_lm", workers=args.workers,
+                                   **common)
         runs["trustfit"].append((time.perf_counter() - t0, r))
-    out = {"file": os.path.basename(args.file), "ftol": args.ftol}
+    out = {"file": os.path.basename(args.file), "ftol": args.ftol, "workers": args.workers,
+           "scipy_workers": args.scipy_workers}
     for name, rs in runs.items():
         if not rs:
             continue
