@@ -261,8 +261,9 @@ pub struct BenchArgs {
     /// Also print a short human summary to stderr.
     #[arg(long)]
     pub summary: bool,
-    /// Trust-region subproblem solver [default: exact for dense J, lsmr for sparse J];
-    /// `cholesky` is trustfit's exact sparse solver (trf, sparse suite).
+    /// Trust-region subproblem solver [default: exact for dense J, lsmr for sparse J;
+    /// sparse_lm: schur where J's pattern suits it, else cholesky]; `cholesky` and `schur`
+    /// are trustfit's exact sparse solvers, `iterative_schur` its PCG one (sparse_lm).
     #[arg(long, value_parser = core_names::<TrSolver>(&TrSolver::ALL.map(TrSolver::as_str)))]
     pub tr_solver: Option<TrSolver>,
     /// Override ftol alone (e.g. 1e-4, the setting of scipy's bundle-adjustment example).
