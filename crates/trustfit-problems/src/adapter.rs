@@ -144,9 +144,7 @@ impl Residuals for ProblemAdapter<'_> {
         seeding: &trustfit::Seeding<'_>,
         out: &mut [f64],
     ) -> Result<(), CallbackError> {
-        self.inner
-            .auto_derivatives(x, seeding, out)
-            .unwrap_or_else(|| Err(CallbackError::new("this test problem is not generic")))
+        generic_derivatives(self.inner, x, seeding, out)
     }
     fn as_sync(&self) -> Option<&(dyn Residuals + Sync)> {
         Some(self)
@@ -278,14 +276,25 @@ impl<P: SparseTestProblem> Residuals for SparseAdapter<P> {
         seeding: &trustfit::Seeding<'_>,
         out: &mut [f64],
     ) -> Result<(), CallbackError> {
-        self.problem
-            .auto_derivatives(x, seeding, out)
-            .unwrap_or_else(|| Err(CallbackError::new("this test problem is not generic")))
+        generic_derivatives(&self.problem, x, seeding, out)
     }
 
     fn as_sync(&self) -> Option<&(dyn Residuals + Sync)> {
         Some(self)
     }
+}
+
+/// A test problem's automatic derivatives, or the error that says it has none (both
+/// adapters forward them the same way).
+fn generic_derivatives<P: TestProblem + ?Sized>(
+    problem: &P,
+    x: &[f64],
+    seeding: &trustfit::Seeding<'_>,
+    out: &mut [f64],
+) -> Result<(), CallbackError> {
+    problem
+        .auto_derivatives(x, seeding, out)
+        .unwrap_or_else(|| Err(CallbackError::new("this test problem is not generic")))
 }
 
 #[cfg(test)]
