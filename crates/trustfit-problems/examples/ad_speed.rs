@@ -9,7 +9,7 @@
 //!   MINPACK case (n ≤ 11) by the analytic code, by forward mode (dual buffers kept,
 //!   as the solver keeps them), and by forward differences; per case the least time
 //!   over rounds, then the median over cases of the ratios auto/analytic and
-//!   auto/2-point.
+//!   auto/2-point. A third argument keeps only the cases whose name contains it.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
 use std::hint::black_box;
@@ -161,14 +161,18 @@ fn dense_case<P: TestProblem + AutoResiduals>(p: &P, x: &[f64], rounds: usize) -
     t.map(|v| min(&v))
 }
 
-fn dense(rounds: usize) {
+fn dense(rounds: usize, only: &str) {
     let mut rows: Vec<(String, [f64; 3])> = Vec::new();
     for c in minpack::cases().into_iter().filter(|c| c.n <= 11) {
-        rows.push((c.label(), dense_case(&c, &c.x0, rounds)));
+        if c.label().contains(only) {
+            rows.push((c.label(), dense_case(&c, &c.x0, rounds)));
+        }
     }
     if let Ok(dir) = data::nist_dir(&data::default_data_dir()) {
         for p in nist::load_all(&dir).unwrap() {
-            rows.push((p.name.clone(), dense_case(&p, p.start(0), rounds)));
+            if p.name.contains(only) {
+                rows.push((p.name.clone(), dense_case(&p, p.start(0), rounds)));
+            }
         }
     }
     let (mut ra, mut rf) = (vec![], vec![]);
@@ -198,7 +202,10 @@ fn main() {
     let args: Vec<String> = std::env::args().collect();
     match args.get(1).map(String::as_str) {
         Some("sparse") => sparse(args[2].parse().unwrap(), args[3].parse().unwrap()),
-        Some("dense") => dense(args[2].parse().unwrap()),
-        _ => panic!("usage: ad_speed sparse N ROUNDS | dense ROUNDS"),
+        Some("dense") => dense(
+            args[2].parse().unwrap(),
+            args.get(3).map_or("", String::as_str),
+        ),
+        _ => panic!("usage: ad_speed sparse N ROUNDS | dense ROUNDS [NAME-PART]"),
     }
 }

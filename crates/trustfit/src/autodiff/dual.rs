@@ -270,7 +270,8 @@ impl<const N: usize> Real for Dual<N> {
         if p == 0.0 {
             return Self::constant(1.0);
         }
-        self.chain(self.re.powf(p), p * self.re.powf(p - 1.0))
+        let v = self.re.powf(p);
+        self.chain(v, p * power_over_base(v, self.re, p))
     }
     /// `d(aᵖ) = p aᵖ⁻¹ da + aᵖ ln a dp`; the second term only where `dp ≠ 0`, so a
     /// constant exponent on a zero base stays finite.
@@ -280,13 +281,14 @@ impl<const N: usize> Real for Dual<N> {
         let da = if p.re == 0.0 {
             0.0
         } else {
-            p.re * self.re.powf(p.re - 1.0)
+            p.re * power_over_base(v, self.re, p.re)
         };
         let mut eps = [0.0; N];
+        let mut v_ln = None;
         for k in 0..N {
             eps[k] = self.eps[k] * da;
             if p.eps[k] != 0.0 {
-                eps[k] += p.eps[k] * v * self.re.ln();
+                eps[k] += p.eps[k] * *v_ln.get_or_insert_with(|| v * self.re.ln());
             }
         }
         Self { re: v, eps }
@@ -301,6 +303,18 @@ impl<const N: usize> Real for Dual<N> {
             eps[k] = self.eps[k] * a + o.eps[k] * b;
         }
         Self { re: h, eps }
+    }
+}
+
+/// `aᵖ⁻¹` from `v = aᵖ` as `v / a` — one division where a second `powf` cost as much
+/// as the value — except where that quotient is not `aᵖ⁻¹`: at `a = 0`, and where
+/// `v` over- or underflowed.
+#[inline]
+fn power_over_base(v: f64, a: f64, p: f64) -> f64 {
+    if a != 0.0 && v.is_normal() {
+        v / a
+    } else {
+        a.powf(p - 1.0)
     }
 }
 
@@ -348,6 +362,21 @@ mod tests {
         assert_eq!(d(|v| v.powf(0.0), 0.0), 0.0);
         assert_eq!(d(|v| v.powi(1), 0.0), 1.0);
         assert_eq!(d(|v| v.powi(2), 0.0), 0.0);
+    }
+
+    /// `p aᵖ⁻¹` taken as `p · aᵖ / a` must still be right where that quotient is not:
+    /// a zero base, a power that underflows or overflows, a negative base.
+    #[test]
+    fn power_derivatives_where_v_over_a_fails() {
+        let close = |a: f64, b: f64| (a - b).abs() <= 1e-15 * b.abs();
+        assert_eq!(d(|v| v.powf(2.5), 0.0), 0.0);
+        assert_eq!(d(|v| v.pow(Dual::constant(3.0)), 0.0), 0.0);
+        // (1e-200)² underflows to 0, yet its derivative 2e-200 does not.
+        assert!(close(d(|v| v.powf(2.0), 1e-200), 2e-200));
+        // (1e200)² overflows; 2 · 1e200 does not.
+        assert!(close(d(|v| v.powf(2.0), 1e200), 2e200));
+        assert!(close(d(|v| v.powf(3.0), -2.0), 12.0));
+        assert!(close(d(|v| v.pow(Dual::constant(-1.0)), -4.0), -1.0 / 16.0));
     }
 
     #[test]
