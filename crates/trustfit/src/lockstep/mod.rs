@@ -78,7 +78,7 @@ impl Default for LockstepOptions {
 /// Shapes (`starts`), tolerances or bounds that are invalid; an error returned by the
 /// model (the batch stops and returns it; no partial results). A fit that cannot run
 /// (not finite at its start, start outside the bounds) is its own
-/// [`FitOutcome::Failed`], with NaN parameters.
+/// [`FitOutcome::Failed`](crate::FitOutcome::Failed), with NaN parameters.
 ///
 /// ```
 /// use trustfit::{solve_lockstep, LockstepOptions, PerFitModel, from_fn, Starts};
