@@ -11,7 +11,7 @@ use numpy::{
 };
 use pyo3::exceptions::PyValueError;
 use pyo3::prelude::*;
-use pyo3::types::{PyDict, PyList, PyString};
+use pyo3::types::{PyDict, PyList};
 use trustfit::{
     BatchCurveFit, BatchCurveFitOptions, BatchSigma, BatchSolver, BlockModel, CallbackError,
     FitOutcome, JacSpec, Residuals, Starts, curve_fit_batch, curve_fit_batch_lockstep,
@@ -249,30 +249,33 @@ pub fn batch_curve_fit_formula<'py>(
     Ok(out)
 }
 
-/// A Python list of `texts`, one str object per distinct text (a million fits share a
-/// handful of messages: references, not a million strings).
-fn shared_strings<'py>(
+/// `texts` as a code per item (a `u8` array) and the list of distinct texts the codes
+/// index: a million fits share a handful of messages, and a Python list of a million
+/// references cost more than the covariances (`BatchFit` builds it when asked).
+fn coded_strings<'py>(
     py: Python<'py>,
     texts: impl Iterator<Item = &'static str>,
-) -> PyResult<Bound<'py, PyList>> {
-    let mut made: Vec<(&str, Bound<'py, PyString>)> = Vec::new();
-    let mut items = Vec::with_capacity(texts.size_hint().0);
+) -> PyResult<(Bound<'py, PyArray1<u8>>, Bound<'py, PyList>)> {
+    let mut distinct: Vec<&str> = Vec::new();
+    let mut codes = Vec::with_capacity(texts.size_hint().0);
     for t in texts {
-        let s = match made.iter().find(|(k, _)| *k == t) {
-            Some((_, s)) => s.clone(),
+        let code = match distinct.iter().position(|d| *d == t) {
+            Some(i) => i,
             None => {
-                let s = PyString::new(py, t);
-                made.push((t, s.clone()));
-                s
+                distinct.push(t);
+                distinct.len() - 1
             }
         };
-        items.push(s);
+        let code = u8::try_from(code)
+            .map_err(|_| PyValueError::new_err("more than 256 distinct batch messages"))?;
+        codes.push(code);
     }
-    PyList::new(py, items)
+    Ok((codes.into_pyarray(py), PyList::new(py, distinct)?))
 }
 
 /// A batch's results as the dict `BatchFit` reads: popt, pcov, status, success, nfev,
-/// njev, cost, error, message (scipy's message for the status; "" for a failed fit).
+/// njev, cost, and error and message (scipy's message for the status; "" for a failed
+/// fit) as `*_code` arrays into `*_texts` lists.
 pub(crate) fn results(py: Python<'_>, fit: BatchCurveFit, k: usize) -> PyResult<Bound<'_, PyDict>> {
     let n = fit.n;
     let out = PyDict::new(py);
@@ -284,14 +287,14 @@ pub(crate) fn results(py: Python<'_>, fit: BatchCurveFit, k: usize) -> PyResult<
             FitOutcome::Failed(_) => -3,
         })
         .collect();
-    let error = shared_strings(
+    let error = coded_strings(
         py,
         fit.fits.iter().map(|s| match s.outcome {
             FitOutcome::Solved(_) => "",
             FitOutcome::Failed(kind) => kind.as_str(),
         }),
     )?;
-    let message = shared_strings(
+    let message = coded_strings(
         py,
         fit.fits.iter().map(|s| match s.outcome {
             FitOutcome::Solved(st) => st.message(),
@@ -309,7 +312,9 @@ pub(crate) fn results(py: Python<'_>, fit: BatchCurveFit, k: usize) -> PyResult<
     out.set_item("nfev", nfev.into_pyarray(py))?;
     out.set_item("njev", njev.into_pyarray(py))?;
     out.set_item("cost", cost.into_pyarray(py))?;
-    out.set_item("error", error)?;
-    out.set_item("message", message)?;
+    out.set_item("error_code", error.0)?;
+    out.set_item("error_texts", error.1)?;
+    out.set_item("message_code", message.0)?;
+    out.set_item("message_texts", message.1)?;
     Ok(out)
 }

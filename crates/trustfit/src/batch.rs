@@ -127,6 +127,21 @@ impl BatchResult {
         }
     }
 
+    /// [`unsolved`](Self::unsolved), written by the current rayon pool's threads.
+    pub(crate) fn unsolved_par(count: usize, n: usize, kind: ErrorKind) -> Self {
+        let unsolved = FitSummary {
+            cost: f64::NAN,
+            nfev: 0,
+            njev: 0,
+            outcome: FitOutcome::Failed(kind),
+        };
+        BatchResult {
+            n,
+            x: rayon::iter::repeat_n(f64::NAN, count * n).collect(),
+            fits: rayon::iter::repeat_n(unsolved, count).collect(),
+        }
+    }
+
     /// Fit `k`'s parameters.
     ///
     /// ```

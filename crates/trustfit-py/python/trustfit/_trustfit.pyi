@@ -128,7 +128,9 @@ def batch_curve_fit_formula(
     block: int = 64,
 ) -> dict[str, Any]:
     """Fits the formula to every row of ydata (K, M) on all cores, without the GIL:
-    popt, pcov, status, success, nfev, njev, cost, error, message, param_names."""
+    popt, pcov, status, success, nfev, njev, cost, error_code/error_texts,
+    message_code/message_texts (a u8 code per fit into a list of the distinct texts),
+    param_names."""
 
 def batch_curve_fit_callable(
     f: Callable[..., Any],
@@ -149,4 +151,5 @@ def batch_curve_fit_callable(
 ) -> dict[str, Any]:
     """Fits the vectorized Python model f(xdata, *params) (params (K_active, 1), result
     (K_active, M)) to every row of ydata in lock-step; the GIL is held only while f or
-    jac runs. popt, pcov, status, success, nfev, njev, cost, error, message."""
+    jac runs. popt, pcov, status, success, nfev, njev, cost, error_code/error_texts,
+    message_code/message_texts (a u8 code per fit into a list of the distinct texts)."""

@@ -49,6 +49,32 @@ _OPTIONS = ("ftol", "xtol", "gtol", "max_nfev", "loss", "f_scale", "x_scale", "d
             "tr_solver", "jac")
 
 
+class _Texts:
+    """K texts, held as given (a list) or as codes into the distinct texts (the
+    binding's form), made a list once, when first asked for."""
+
+    def __init__(self, texts: Optional[list[str]] = None, codes: Any = None,
+                 distinct: Optional[list[str]] = None) -> None:
+        self._list = texts
+        self._codes = codes
+        self._distinct = distinct
+
+    @classmethod
+    def of(cls, res: dict[str, Any], key: str) -> Optional["_Texts"]:
+        if key in res:
+            return cls(texts=list(res[key]))
+        if f"{key}_code" in res:
+            return cls(codes=res[f"{key}_code"], distinct=list(res[f"{key}_texts"]))
+        return None
+
+    def as_list(self) -> list[str]:
+        if self._list is None:
+            table = np.array(self._distinct + [""], dtype=object)
+            self._list = table[np.asarray(self._codes, dtype=np.intp)].tolist()
+            self._codes = self._distinct = None
+        return self._list
+
+
 class BatchFit:
     """The results of :func:`curve_fit`: one row per fit.
 
@@ -86,13 +112,12 @@ class BatchFit:
         self.nfev: np.ndarray = res["nfev"]
         self.njev: np.ndarray = res["njev"]
         self.cost: np.ndarray = res["cost"]
-        self.error: list[str] = list(res["error"])
-        self.message: Optional[list[str]] = (
-            list(res["message"]) if "message" in res else None
-        )
+        # The binding sends per-fit texts as codes into a few distinct texts; the lists
+        # are built on first access (a million references cost more than the pcov).
+        self._error = _Texts.of(res, "error")
+        self._message = _Texts.of(res, "message")
         self.param_names: list[str] = list(res["param_names"])
-        with np.errstate(invalid="ignore"):
-            self.perr: np.ndarray = np.sqrt(np.diagonal(self.pcov, axis1=-2, axis2=-1))
+        self._perr: Optional[np.ndarray] = None
         self.model: Any = model
         self.xdata: Any = xdata
         self._variables = variables
@@ -101,6 +126,33 @@ class BatchFit:
         self.absolute_sigma: bool = bool(absolute_sigma)
         self.method: Optional[str] = method
         self.loss: Optional[str] = loss
+
+    @property
+    def error(self) -> list[str]:
+        """Why each fit could not run (K strings; "" for a fit that ran)."""
+        return self._error.as_list() if self._error is not None else []
+
+    @error.setter
+    def error(self, value: Any) -> None:
+        self._error = _Texts(texts=list(value))
+
+    @property
+    def message(self) -> Optional[list[str]]:
+        """scipy's message for each fit's status (K strings; "" for a fit that could not
+        run), or None where the batch did not report them."""
+        return self._message.as_list() if self._message is not None else None
+
+    @message.setter
+    def message(self, value: Any) -> None:
+        self._message = None if value is None else _Texts(texts=list(value))
+
+    @property
+    def perr(self) -> np.ndarray:
+        """√diag(pcov), (K, n): computed on first access."""
+        if self._perr is None:
+            with np.errstate(invalid="ignore"):
+                self._perr = np.sqrt(np.diagonal(self.pcov, axis1=-2, axis2=-1))
+        return self._perr
 
     def model_values(self, k: int, xdata: Any = None) -> np.ndarray:
         """The model at row ``k``'s fitted parameters, on the fit's ``xdata`` or on

@@ -5,7 +5,9 @@
 
 use super::batch_options::{BatchCurveFit, BatchCurveFitOptions, BatchSigma, check_rows};
 use super::covariance::scale_unscaled;
-use crate::batch::FitOutcome;
+use rayon::prelude::*;
+
+use crate::batch::{FitOutcome, in_pool};
 use crate::error::{CallbackError, Error};
 use crate::lockstep::{BlockModel, Evaluation, LockstepOptions};
 use crate::options::JacSpec;
@@ -108,38 +110,38 @@ pub fn curve_fit_batch_lockstep<B: BlockModel + ?Sized>(
 ) -> Result<BatchCurveFit, Error> {
     let m = model.num_residuals();
     let k = check_rows(ydata, m, &opts.sigma)?;
-    let lockstep = lockstep_options(opts)?;
+    let mut lockstep = lockstep_options(opts)?;
     let n = match opts.p0 {
         crate::Starts::Shared(p) => p.len(),
         crate::Starts::PerFit(p) => p.len().checked_div(k).unwrap_or(0),
     };
-    let rows = CurveRows {
-        values: model,
-        y: ydata,
-        sigma: opts.sigma,
-        valid: ydata
-            .chunks_exact(m)
-            .map(|r| r.iter().filter(|v| v.is_finite()).count())
-            .collect(),
-        n,
-        m,
-    };
-    let (result, mut pcov) = crate::lockstep::run(&rows, k, opts.p0, &lockstep, true)?;
-    for ((cov, fit), valid) in pcov
-        .chunks_exact_mut(n * n)
-        .zip(&result.fits)
-        .zip(&rows.valid)
-    {
-        if matches!(fit.outcome, FitOutcome::Solved(_)) {
-            scale_unscaled(cov, 2.0 * fit.cost, *valid, n, opts.absolute_sigma);
-        }
-    }
-    Ok(BatchCurveFit {
-        n: result.n,
-        popt: result.x,
-        pcov,
-        fits: result.fits,
-    })
+    // One pool for the passes over the rows and the run (which then uses it).
+    in_pool(lockstep.threads.take(), || {
+        let rows = CurveRows {
+            values: model,
+            y: ydata,
+            sigma: opts.sigma,
+            valid: ydata
+                .par_chunks_exact(m.max(1))
+                .map(|r| r.iter().filter(|v| v.is_finite()).count())
+                .collect(),
+            n,
+            m,
+        };
+        let (result, mut pcov) = crate::lockstep::run(&rows, k, opts.p0, &lockstep, true)?;
+        let scaled = pcov.par_chunks_exact_mut(n * n).zip(&result.fits);
+        scaled.zip(&rows.valid).for_each(|((cov, fit), valid)| {
+            if matches!(fit.outcome, FitOutcome::Solved(_)) {
+                scale_unscaled(cov, 2.0 * fit.cost, *valid, n, opts.absolute_sigma);
+            }
+        });
+        Ok(BatchCurveFit {
+            n: result.n,
+            popt: result.x,
+            pcov,
+            fits: result.fits,
+        })
+    })?
 }
 
 /// The lock-step engine's options for a batch `curve_fit`.

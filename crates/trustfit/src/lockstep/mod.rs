@@ -123,11 +123,9 @@ pub(crate) fn run<M: BlockModel + ?Sized>(
     } else {
         opts.bounds.resolve(n)?
     };
-    let mut result = BatchResult::unsolved(count, n, ErrorKind::NonFinite);
     let nn = if with_cov { n * n } else { 0 };
     // One value per fit without covariances, so that every block gets its chunk.
     let width = nn.max(1);
-    let mut cov = vec![f64::NAN; count * width];
     let block = opts.block.max(1);
     let limits = Limits { lb: &lb, ub: &ub };
     let shared: Vec<f64>;
@@ -152,7 +150,13 @@ pub(crate) fn run<M: BlockModel + ?Sized>(
             },
         )
     };
-    in_pool(opts.threads, || solve_all(&mut result, &mut cov))??;
+    let (result, mut cov) = in_pool(opts.threads, || {
+        // Filled on the pool: at 10⁶ fits the covariances alone are 200 MB, which one
+        // thread took a twentieth of the batch's time to fault in and fill.
+        let mut result = BatchResult::unsolved_par(count, n, ErrorKind::NonFinite);
+        let mut cov: Vec<f64> = rayon::iter::repeat_n(f64::NAN, count * width).collect();
+        solve_all(&mut result, &mut cov).map(|()| (result, cov))
+    })??;
     if nn == 0 {
         cov.clear();
     }
