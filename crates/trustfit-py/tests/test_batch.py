@@ -78,6 +78,12 @@ def test_bad_rows_fail_alone_with_nan_parameters():
     assert fit.error[40] == ""
     good = [k for k in range(100) if k not in (3, 40, 77, 90)]
     assert fit.success[good].all()
+    # Per-fit texts: K of them, scipy's message for each status, "" where a fit did not run.
+    assert len(fit.error) == len(fit.message) == 100
+    assert fit.message[3] == fit.message[77] == ""
+    by_status = {}
+    for k in good:
+        assert fit.message[k] == by_status.setdefault(fit.status[k], fit.message[k]) != ""
     keep = [i for i in range(25) if i not in (1, 5, 8)]
     alone = trustfit.batch.curve_fit(GAUSS, {"x": XS[keep], "y": YS[keep]}, data[90:91, keep], p0=p0[90])
     np.testing.assert_allclose(fit.popt[90], alone.popt[0], rtol=1e-9)

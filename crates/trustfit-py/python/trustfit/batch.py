@@ -69,7 +69,7 @@ class _Texts:
 
     def as_list(self) -> list[str]:
         if self._list is None:
-            table = np.array(self._distinct + [""], dtype=object)
+            table = np.array(list(self._distinct or []) + [""], dtype=object)
             self._list = table[np.asarray(self._codes, dtype=np.intp)].tolist()
             self._codes = self._distinct = None
         return self._list
