@@ -22,6 +22,7 @@ mod quick;
 
 use numpy::{PyArray1, PyArrayMethods, PyReadonlyArray1, PyReadonlyArray2};
 use pyo3::exceptions::PyValueError;
+use pyo3::intern;
 use pyo3::prelude::*;
 use pyo3::types::{PyDict, PyTuple};
 use trustfit::{JacSpec, Report, SparsityPattern};
@@ -88,19 +89,20 @@ pub(crate) fn report_dict<'py>(
 ) -> PyResult<Bound<'py, PyDict>> {
     let out = PyDict::new(py);
     let jac = final_jacobian(py, &mut r, operator, shape)?;
-    // scipy's order of the fields (an OptimizeResult prints and iterates in it).
-    out.set_item("x", PyArray1::from_vec(py, r.x))?;
-    out.set_item("cost", r.cost)?;
-    out.set_item("fun", PyArray1::from_vec(py, r.fun))?;
-    out.set_item("jac", jac)?;
-    out.set_item("grad", PyArray1::from_vec(py, r.grad))?;
-    out.set_item("optimality", r.optimality)?;
+    // scipy's order of the fields (an OptimizeResult prints and iterates in it). Keys
+    // interned: made and hashed once per process, not on every call.
+    out.set_item(intern!(py, "x"), PyArray1::from_vec(py, r.x))?;
+    out.set_item(intern!(py, "cost"), r.cost)?;
+    out.set_item(intern!(py, "fun"), PyArray1::from_vec(py, r.fun))?;
+    out.set_item(intern!(py, "jac"), jac)?;
+    out.set_item(intern!(py, "grad"), PyArray1::from_vec(py, r.grad))?;
+    out.set_item(intern!(py, "optimality"), r.optimality)?;
     let mask: Vec<i64> = r.active_mask.iter().map(|&v| i64::from(v)).collect();
-    out.set_item("active_mask", PyArray1::from_vec(py, mask))?;
-    out.set_item("nfev", r.nfev)?;
-    out.set_item("njev", r.njev)?;
-    out.set_item("status", r.status.scipy_status())?;
-    out.set_item("message", r.status.message())?;
+    out.set_item(intern!(py, "active_mask"), PyArray1::from_vec(py, mask))?;
+    out.set_item(intern!(py, "nfev"), r.nfev)?;
+    out.set_item(intern!(py, "njev"), r.njev)?;
+    out.set_item(intern!(py, "status"), r.status.scipy_status())?;
+    out.set_item(intern!(py, "message"), r.status.message())?;
     Ok(out)
 }
 

@@ -8,7 +8,10 @@
 //! else goes back to `trustfit.optimize` with the values already evaluated, where scipy's
 //! checks raise scipy's errors (user code is never called twice for one evaluation).
 
-use numpy::{PyArray1, PyArray2, PyArrayMethods, PyReadonlyArray1, PyUntypedArray};
+use numpy::{
+    PyArray1, PyArray2, PyArrayMethods, PyReadonlyArray1, PyUntypedArray, PyUntypedArrayMethods,
+};
+use pyo3::intern;
 use pyo3::prelude::*;
 use pyo3::sync::PyOnceLock;
 use pyo3::types::{PyDict, PyTuple};
@@ -18,10 +21,20 @@ use crate::callback::{PyProblem, call_with};
 use crate::errors::to_pyerr;
 use crate::{report_dict, without_gil};
 
-/// The scalars of a quick call, as `trustfit.optimize._quick_checks` accepted them (a
-/// dict by these names).
-#[derive(FromPyObject)]
-#[pyo3(from_item_all)]
+/// The scalars of a quick call as `trustfit.optimize._quick_checks` passes them: a tuple
+/// in [`QuickOptions`]' field order (a dict's keys were made and hashed on every call).
+type QuickTuple = (
+    String,
+    Option<String>,
+    String,
+    f64,
+    f64,
+    f64,
+    f64,
+    Option<usize>,
+);
+
+/// The scalars of a quick call, as `trustfit.optimize._quick_checks` accepted them.
 pub struct QuickOptions {
     method: String,
     jac_scheme: Option<String>,
@@ -34,6 +47,20 @@ pub struct QuickOptions {
 }
 
 impl QuickOptions {
+    fn from_tuple(t: QuickTuple) -> Self {
+        let (method, jac_scheme, loss, f_scale, ftol, xtol, gtol, max_nfev) = t;
+        Self {
+            method,
+            jac_scheme,
+            loss,
+            f_scale,
+            ftol,
+            xtol,
+            gtol,
+            max_nfev,
+        }
+    }
+
     /// The core's options for them (what `least_squares`' full path would pass).
     // `Options` is non-exhaustive: set field by field on the defaults.
     #[allow(clippy::field_reassign_with_default)]
@@ -82,10 +109,18 @@ fn plain_matrix(obj: &Bound<'_, PyAny>, m: usize, n: usize) -> Option<Vec<f64>> 
         return None;
     }
     let arr = obj.cast::<PyArray2<f64>>().ok()?;
+    if arr.shape() != [m, n] {
+        return None;
+    }
+    // C order: one copy of its memory; any other layout walked in logical (row-major)
+    // order.
+    if arr.is_c_contiguous()
+        && let Ok(v) = arr.to_vec()
+    {
+        return Some(v);
+    }
     let ro = arr.try_readonly().ok()?;
-    let view = ro.as_array();
-    // `iter` walks the logical (row-major) order whatever the memory layout.
-    (view.shape() == [m, n]).then(|| view.iter().copied().collect())
+    Some(ro.as_array().iter().copied().collect())
 }
 
 /// numpy.float64, for `cost` and `optimality` (scipy returns numpy scalars).
@@ -110,11 +145,12 @@ pub fn quick_solve<'py>(
     fun: Bound<'py, PyAny>,
     x0: PyReadonlyArray1<'py, f64>,
     jac: Option<Bound<'py, PyAny>>,
-    options: QuickOptions,
+    options: QuickTuple,
     args: Bound<'py, PyTuple>,
     kwargs: Option<Bound<'py, PyDict>>,
     result_type: Bound<'py, PyAny>,
 ) -> PyResult<Bound<'py, PyAny>> {
+    let options = QuickOptions::from_tuple(options);
     let x0 = x0.as_array().to_vec();
     if x0.iter().any(|v| v.is_nan()) {
         return Ok(py.None().into_bound(py));
@@ -137,32 +173,31 @@ pub fn quick_solve<'py>(
     let problem = PyProblem::new(fun, jac, args, kwargs, &x0, &f0v, j0v.as_deref(), None);
     let report = without_gil(py, m * n, || trustfit::least_squares(&problem, &x0, &opts))
         .map_err(to_pyerr)?;
+    let scalars = (report.cost, report.optimality, report.status.scipy_status());
     let fields = report_dict(py, report, None, (m, n))?;
-    for key in ["cost", "optimality"] {
-        if let Some(v) = fields.get_item(key)? {
-            fields.set_item(key, float64(py, v.extract()?)?)?;
-        }
-    }
-    finish(py, &fields, &options, analytic, n)?;
+    finish(py, &fields, &options, analytic, n, scalars)?;
     result_type.call((), Some(&fields))
 }
 
-/// scipy's conventions the core's report does not carry: an all-zero float
-/// `active_mask` for unbounded trf, `njev` None for lm with finite differences, and
-/// `success`.
+/// scipy's conventions the core's report does not carry: `cost` and `optimality` as
+/// numpy scalars, an all-zero float `active_mask` for unbounded trf, `njev` None for lm
+/// with finite differences, and `success`.
 fn finish(
     py: Python<'_>,
     fields: &Bound<'_, PyDict>,
     options: &QuickOptions,
     analytic: bool,
     n: usize,
+    (cost, optimality, status): (f64, f64, i32),
 ) -> PyResult<()> {
+    fields.set_item(intern!(py, "cost"), float64(py, cost)?)?;
+    fields.set_item(intern!(py, "optimality"), float64(py, optimality)?)?;
     if options.method == "trf" {
-        fields.set_item("active_mask", PyArray1::<f64>::zeros(py, n, false))?;
+        let zeros = PyArray1::<f64>::zeros(py, n, false);
+        fields.set_item(intern!(py, "active_mask"), zeros)?;
     }
     if options.method == "lm" && !analytic {
-        fields.set_item("njev", py.None())?;
+        fields.set_item(intern!(py, "njev"), py.None())?;
     }
-    let status: i64 = fields.get_item("status")?.map_or(Ok(0), |s| s.extract())?;
-    fields.set_item("success", status > 0)
+    fields.set_item(intern!(py, "success"), status > 0)
 }

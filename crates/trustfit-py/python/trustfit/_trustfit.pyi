@@ -35,7 +35,7 @@ def quick_solve(
     fun: Callable[..., Any],
     x0: npt.NDArray[np.float64],
     jac: Optional[Callable[..., Any]],
-    options: dict[str, Any],
+    options: tuple[str, Optional[str], str, float, float, float, float, Optional[int]],
     args: tuple[Any, ...],
     kwargs: Optional[dict[str, Any]],
     result_type: type[Any],

@@ -463,9 +463,8 @@ def _quick_checks(method, jac, loss, f_scale, ftol, xtol, gtol, max_nfev, args, 
         return None
     if type(args) is not tuple or not (kwargs is None or type(kwargs) is dict):
         return None
-    return {"method": method, "jac_scheme": None if callable(jac) else jac, "loss": loss,
-            "f_scale": f_scale, "ftol": ftol, "xtol": xtol, "gtol": gtol,
-            "max_nfev": max_nfev}
+    # In QuickOptions' field order (a tuple: no keys to make and hash per call).
+    return (method, None if callable(jac) else jac, loss, f_scale, ftol, xtol, gtol, max_nfev)
 
 
 def _argument_checks(x0, jac, bounds, method, ftol, xtol, gtol, x_scale, loss, tr_solver,
