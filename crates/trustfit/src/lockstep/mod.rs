@@ -151,9 +151,8 @@ pub(crate) fn run<M: BlockModel + ?Sized>(
         )
     };
     let (result, mut cov) = in_pool(opts.threads, || {
-        // Filled on the pool: at 10⁶ fits the covariances alone are 200 MB, which one
-        // thread took a twentieth of the batch's time to fault in and fill.
-        let mut result = BatchResult::unsolved_par(count, n, ErrorKind::NonFinite);
+        // Filled on the pool (the covariances alone are 200 MB at 10⁶ fits).
+        let mut result = BatchResult::unsolved(count, n, ErrorKind::NonFinite);
         let mut cov: Vec<f64> = rayon::iter::repeat_n(f64::NAN, count * width).collect();
         solve_all(&mut result, &mut cov).map(|()| (result, cov))
     })??;
