@@ -179,7 +179,7 @@ fn sparse_auto_jacobian_by_column_groups_equals_the_analytic_one() {
 }
 
 /// `fᵢ = Σⱼ sin(xⱼ)(j + 1)/(i + 1) + xᵢ² − 1` over the columns `j` of row `i` of a
-/// pattern (each row holds its diagonal).
+/// pattern (each row holds its diagonal, or is empty: then `fᵢ = −1`).
 struct OnPattern(Vec<Vec<usize>>);
 
 impl AutoResiduals for OnPattern {
@@ -188,7 +188,10 @@ impl AutoResiduals for OnPattern {
     }
     fn residuals<T: Real>(&self, x: &[T], f: &mut [T]) -> Result<(), CallbackError> {
         for (i, (fi, row)) in f.iter_mut().zip(&self.0).enumerate() {
-            *fi = x[i] * x[i] - 1.0;
+            *fi = T::constant(-1.0);
+            if !row.is_empty() {
+                *fi += x[i] * x[i];
+            }
             for &j in row {
                 *fi += x[j].sin() * ((j + 1) as f64 / (i + 1) as f64);
             }
@@ -199,15 +202,27 @@ impl AutoResiduals for OnPattern {
 
 /// The sparse J by column groups at the solution equals the dense one there, bit for
 /// bit: a band of 19 columns (19 groups j mod 19, two passes of 16 and 3 directions)
-/// and an arrow (column 0 in every row: no band, largest-first finds 2 groups).
+/// and an arrow (column 0 in every row: no band, largest-first finds 2 groups); and
+/// with every seventh row empty (rows then not delimited by their last entries), a
+/// band of 19 and a tridiagonal (3 groups, one pass).
 #[test]
 fn sparse_auto_jacobian_over_band_and_arrow_patterns() {
     let n = 60;
-    let band = (0..n).map(|i: usize| (i.saturating_sub(9)..(i + 10).min(n)).collect());
+    let band = |w: usize| -> Vec<Vec<usize>> {
+        (0..n)
+            .map(|i: usize| (i.saturating_sub(w)..(i + w + 1).min(n)).collect())
+            .collect()
+    };
+    let holed = |mut rows: Vec<Vec<usize>>| {
+        rows.iter_mut().skip(3).step_by(7).for_each(Vec::clear);
+        rows
+    };
     let arrow = (0..n).map(|i| if i == 0 { vec![0] } else { vec![0, i] });
     for (rows, groups) in [
-        (band.collect::<Vec<Vec<usize>>>(), 19),
+        (band(9), 19),
         (arrow.collect(), 2),
+        (holed(band(9)), 19),
+        (holed(band(1)), 3),
     ] {
         let entries = rows
             .iter()
