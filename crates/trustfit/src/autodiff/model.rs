@@ -128,50 +128,18 @@ fn scatter_derivatives<const N: usize>(
     out: &mut [f64],
 ) {
     let width = seeding.width().min(N);
-    if csr.row_ends {
-        return scatter_by_row_ends(fd, width, csr.lane, out);
-    }
     for (fi, r) in fd.iter().zip(csr.indptr.windows(2)) {
         let (Some(row), Some(lanes)) = (out.get_mut(r[0]..r[1]), csr.lane.get(r[0]..r[1])) else {
             return;
         };
         for (o, &k) in row.iter_mut().zip(lanes) {
-            set_derivative(o, fi, k, width);
-        }
-    }
-}
-
-/// [`scatter_derivatives`] walking the lanes alone: the row moves on after each
-/// entry marked [`Csr::ROW_END`].
-fn scatter_by_row_ends<const N: usize>(
-    fd: &[Dual<N>],
-    width: usize,
-    lanes: &[u8],
-    out: &mut [f64],
-) {
-    let mut rows = fd.iter();
-    let Some(mut fi) = rows.next() else {
-        return;
-    };
-    for (o, &k) in out.iter_mut().zip(lanes) {
-        set_derivative(o, fi, k, width);
-        if k & Csr::ROW_END != 0 {
-            match rows.next() {
-                Some(next) => fi = next,
-                None => return,
+            let k = usize::from(k);
+            if k < width
+                && let Some(&e) = fi.eps.get(k)
+            {
+                *o = e;
             }
         }
-    }
-}
-
-/// `o` = `fi`'s derivative along lane `k`'s direction, if below the width.
-#[inline(always)]
-fn set_derivative<const N: usize>(o: &mut f64, fi: &Dual<N>, k: u8, width: usize) {
-    let d = usize::from(k & Csr::DIRECTION);
-    if d < width
-        && let Some(&e) = fi.eps.get(d)
-    {
-        *o = e;
     }
 }
 

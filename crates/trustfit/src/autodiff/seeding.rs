@@ -32,23 +32,10 @@ pub struct Seeding<'a> {
 pub struct Csr<'a> {
     /// Row `i`'s entries are `indptr[i]..indptr[i + 1]`.
     pub indptr: &'a [usize],
-    /// The direction of each entry's column in its low seven bits (at or beyond the
-    /// width: not seeded in this pass), and [`ROW_END`](Self::ROW_END) on the last
-    /// entry of a row where the layout marks them (one byte per entry, where column
-    /// indices and a lookup of their directions read twelve).
+    /// The direction of each entry's column; at or beyond the width: not seeded in
+    /// this pass (one byte per entry, where column indices and a lookup of their
+    /// directions read twelve).
     pub lane: &'a [u8],
-    /// Every row has an entry and each row's last entry carries
-    /// [`ROW_END`](Self::ROW_END): the output is then written walking `lane` alone,
-    /// without reading `indptr` (at m = 10⁵ that is 0.8 MB less per pass, and a sparse
-    /// Jacobian pass is bound by memory traffic).
-    pub row_ends: bool,
-}
-
-impl Csr<'_> {
-    /// The bit of a [`lane`](Self::lane) entry that marks the last entry of its row.
-    pub const ROW_END: u8 = 0x80;
-    /// The low bits of a [`lane`](Self::lane) entry: its direction.
-    pub const DIRECTION: u8 = 0x7F;
 }
 
 impl<'a> Seeding<'a> {
@@ -100,47 +87,8 @@ impl<'a> Seeding<'a> {
     /// ```
     #[inline]
     pub fn into_csr(self, indptr: &'a [usize], lane: &'a [u8]) -> Self {
-        let row_ends = false;
         Self {
-            csr: Some(Csr {
-                indptr,
-                lane,
-                row_ends,
-            }),
-            ..self
-        }
-    }
-
-    /// [`into_csr`](Self::into_csr) where no row is empty and `lane` marks the last
-    /// entry of each row with [`Csr::ROW_END`], so the pass walks `lane` alone.
-    ///
-    /// ```
-    /// use trustfit::{Auto, AutoResiduals, CallbackError, Csr, Real, Residuals, Seeding};
-    /// struct Pair;
-    /// impl AutoResiduals for Pair {
-    ///     fn num_residuals(&self) -> usize { 2 }
-    ///     fn residuals<T: Real>(&self, x: &[T], f: &mut [T]) -> Result<(), CallbackError> {
-    ///         f[0] = x[0] * x[1];
-    ///         f[1] = x[1] * 2.0;
-    ///         Ok(())
-    ///     }
-    /// }
-    /// // Row 0 has columns 0 and 1 (directions 0 and 1), row 1 column 1.
-    /// let lane = [0, 1 | Csr::ROW_END, 1 | Csr::ROW_END];
-    /// let s = Seeding::new(&[0, 1], 2).into_csr_marked(&[0, 2, 3], &lane);
-    /// let mut values = [0.0; 3];
-    /// Auto(Pair).auto_derivatives(&[3.0, 5.0], &s, &mut values).unwrap();
-    /// assert_eq!(values, [5.0, 3.0, 2.0]);
-    /// ```
-    #[inline]
-    pub fn into_csr_marked(self, indptr: &'a [usize], lane: &'a [u8]) -> Self {
-        let row_ends = true;
-        Self {
-            csr: Some(Csr {
-                indptr,
-                lane,
-                row_ends,
-            }),
+            csr: Some(Csr { indptr, lane }),
             ..self
         }
     }

@@ -6,7 +6,7 @@
 
 use std::cell::RefCell;
 
-use crate::autodiff::seeding::{Csr, DualScratch, Seeding};
+use crate::autodiff::seeding::{DualScratch, Seeding};
 use crate::error::Error;
 use crate::jacobian::groups::{ColumnGrouping, group_columns};
 use crate::linalg::sparse::{CsrMatrix, SparsityPattern};
@@ -20,11 +20,9 @@ pub(crate) struct AutoGroups {
     group_of: Vec<u32>,
     /// Number of groups (directions over all passes).
     pub count: usize,
-    /// The group of each entry's column (CSR order), rows' last entries marked, when
-    /// one pass seeds them all, else empty (filled per pass).
+    /// The group of each entry's column (CSR order) when one pass seeds them all,
+    /// else empty (filled per pass).
     lane: Vec<u8>,
-    /// No row of the pattern is empty (the marks then delimit the rows).
-    row_ends: bool,
 }
 
 impl AutoGroups {
@@ -36,7 +34,9 @@ impl AutoGroups {
     pub fn new(pattern: &SparsityPattern) -> Result<Self, Error> {
         let mut groups = Self::grouped(pattern)?;
         if groups.count <= Seeding::MAX_WIDTH {
-            groups.row_ends = fill_lanes(pattern, &groups.group_of, 0, &mut groups.lane);
+            let g = &groups.group_of;
+            let lane = pattern.indices().iter().map(|&j| lane_of(g, j, 0));
+            groups.lane = lane.collect();
         }
         Ok(groups)
     }
@@ -54,7 +54,6 @@ impl AutoGroups {
                 group_of,
                 count: b,
                 lane: Vec::new(),
-                row_ends: false,
             });
         }
         let columns = pattern.columns().ok_or_else(|| {
@@ -68,33 +67,20 @@ impl AutoGroups {
             group_of: g.group_of.iter().map(|&k| k as u32).collect(),
             count: g.count,
             lane: Vec::new(),
-            row_ends: false,
         })
     }
 }
 
-/// Each entry's direction in the pass seeding groups `g0..g0 + 16` into `lane`
-/// ([`Csr::DIRECTION`], unseeded, outside them), each row's last entry marked with
-/// [`Csr::ROW_END`]; `true` when no row is empty, so the marks delimit every row.
-fn fill_lanes(pattern: &SparsityPattern, group_of: &[u32], g0: usize, lane: &mut Vec<u8>) -> bool {
-    let g0 = g0 as u32;
-    let of = |j: usize| match group_of.get(j).map(|&g| g.wrapping_sub(g0)) {
-        Some(d) if (d as usize) < Seeding::MAX_WIDTH => d as u8,
-        _ => Csr::DIRECTION,
-    };
-    lane.clear();
-    match pattern.indices32() {
-        Some(ix) => lane.extend(ix.iter().map(|&j| of(j as usize))),
-        None => lane.extend(pattern.indices().iter().map(|&j| of(j))),
-    }
-    let mut no_empty = true;
-    for r in pattern.indptr().windows(2) {
-        match lane.get_mut(r[1].wrapping_sub(1)) {
-            Some(last) if r[1] > r[0] => *last |= Csr::ROW_END,
-            _ => no_empty = false,
-        }
-    }
-    no_empty
+/// The direction of column `j` in the pass seeding groups `g0..g0 + 16`, or
+/// `u8::MAX` outside them.
+fn lane_of(group_of: &[u32], j: usize, g0: usize) -> u8 {
+    let d = group_of
+        .get(j)
+        .map_or(u32::MAX, |&g| g.wrapping_sub(g0 as u32));
+    u8::try_from(d)
+        .ok()
+        .filter(|&d| usize::from(d) < Seeding::MAX_WIDTH)
+        .unwrap_or(u8::MAX)
 }
 
 /// `b` when the longest row has `b` entries and every row lies within `b`
@@ -104,15 +90,7 @@ fn fill_lanes(pattern: &SparsityPattern, group_of: &[u32], g0: usize, lane: &mut
 /// pattern and sorts its columns: at 10⁵ columns that set-up cost as much as the
 /// solve's Jacobians.
 fn band_width(pattern: &SparsityPattern) -> Option<usize> {
-    match pattern.indices32() {
-        // Half the bytes of the 64-bit indices: this pass is bound by reading them.
-        Some(ix) => band_of(pattern.indptr(), ix, |j| j as usize),
-        None => band_of(pattern.indptr(), pattern.indices(), |j| j),
-    }
-}
-
-/// [`band_width`] over column indices of either width.
-fn band_of<I: Copy>(indptr: &[usize], indices: &[I], col: impl Fn(I) -> usize) -> Option<usize> {
+    let (indptr, indices) = (pattern.indptr(), pattern.indices());
     let (mut longest, mut span) = (0, 0);
     for r in indptr.windows(2) {
         // Rows are sorted: their first and last columns bound them.
@@ -120,7 +98,7 @@ fn band_of<I: Copy>(indptr: &[usize], indices: &[I], col: impl Fn(I) -> usize) -
             && r[1] > r[0]
         {
             longest = longest.max(r[1] - r[0]);
-            span = span.max(col(hi) - col(lo) + 1);
+            span = span.max(hi - lo + 1);
         }
     }
     (longest > 0 && span == longest && u32::try_from(span).is_ok()).then_some(span)
@@ -225,20 +203,21 @@ impl AutoJacobian {
         for g0 in (0..groups.count).step_by(Seeding::MAX_WIDTH) {
             let w = Seeding::MAX_WIDTH.min(groups.count - g0);
             // Group g0 + d along direction d; the others (wrapped past w) unseeded.
-            let (dirs, lane, row_ends) = if groups.count <= Seeding::MAX_WIDTH {
-                (&groups.group_of, &groups.lane, groups.row_ends)
+            let (dirs, lane) = if groups.count <= Seeding::MAX_WIDTH {
+                (&groups.group_of, &groups.lane)
             } else {
                 self.dirs.clear();
                 let shift = |g: u32| g.wrapping_sub(g0 as u32);
                 self.dirs.extend(groups.group_of.iter().map(|&g| shift(g)));
-                let row_ends = fill_lanes(pattern, &groups.group_of, g0, &mut self.lane);
-                (&self.dirs, &self.lane, row_ends)
+                self.lane.clear();
+                let g = &groups.group_of;
+                let lane = pattern.indices().iter().map(|&j| lane_of(g, j, g0));
+                self.lane.extend(lane);
+                (&self.dirs, &self.lane)
             };
-            let seeding = Seeding::new(dirs, w).with_scratch(&self.scratch);
-            let seeding = match row_ends {
-                true => seeding.into_csr_marked(pattern.indptr(), lane),
-                false => seeding.into_csr(pattern.indptr(), lane),
-            };
+            let seeding = Seeding::new(dirs, w)
+                .with_scratch(&self.scratch)
+                .into_csr(pattern.indptr(), lane);
             eval_auto(problem, x, &seeding, values)?;
         }
         Ok(())

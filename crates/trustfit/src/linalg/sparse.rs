@@ -228,11 +228,6 @@ impl SparsityPattern {
         &self.indices
     }
 
-    /// The column indices in 32 bits, when they fit.
-    pub(crate) fn indices32(&self) -> Option<&[u32]> {
-        (self.indices32.len() == self.indices.len()).then_some(&self.indices32[..])
-    }
-
     /// The pattern by columns (32-bit indices); `None` beyond them.
     pub(crate) fn columns(&self) -> Option<Columns> {
         Columns::new(self)
