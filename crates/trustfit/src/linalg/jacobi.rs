@@ -158,6 +158,14 @@ fn norm(a: &[f64]) -> f64 {
         return scale;
     }
     let inv = 1.0 / scale;
+    if !inv.is_finite() {
+        // A subnormal scale: 1/scale overflows (and 0·∞ would give NaN), so divide.
+        return scale
+            * a.iter()
+                .map(|x| (x / scale) * (x / scale))
+                .sum::<f64>()
+                .sqrt();
+    }
     scale * a.iter().map(|x| (x * inv) * (x * inv)).sum::<f64>().sqrt()
 }
 
@@ -171,6 +179,24 @@ mod tests {
             .wrapping_mul(6364136223846793005)
             .wrapping_add(1442695040888963407);
         ((*seed >> 11) as f64 / (1u64 << 53) as f64) * 2.0 - 1.0
+    }
+
+    #[test]
+    fn norm_at_any_scale() {
+        // 3-4-5 and zeros, scaled to the edges of the exponent range (1e-320 is
+        // subnormal: its reciprocal overflows).
+        for scale in [1.0, 1e-300, 1e-160, 1e160, 1e300, 1e-320] {
+            let v = [3.0 * scale, 0.0, -4.0 * scale, 0.0, 0.0];
+            let want = 5.0 * scale;
+            let tol = 4.0 * f64::EPSILON * want + 5e-324;
+            assert!(
+                (norm(&v) - want).abs() <= tol,
+                "{scale}: {} {want}",
+                norm(&v)
+            );
+        }
+        assert_eq!(norm(&[0.0; 6]), 0.0);
+        assert_eq!(norm(&[1.0, f64::INFINITY]), f64::INFINITY);
     }
 
     #[test]
