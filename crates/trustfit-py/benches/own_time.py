@@ -1,7 +1,8 @@
 """trustfit's own time per least_squares call — total time minus the time spent inside
 the user's `fun` and `jac` (measured by the callbacks themselves) — side by side with
-scipy's, on the 100-point exponential fit with an analytic Jacobian and on a call that
-ends after one evaluation (`max_nfev=1`).
+scipy's, on a 100-point exponential fit a + b·exp(c·t) with an analytic Jacobian, on the
+seeds' 15-point fit of the same model, and on a call that ends after one evaluation
+(`max_nfev=1`, the 100-point fit).
 
 Run: .venv/bin/python crates/trustfit-py/benches/own_time.py [--repeat 7] [--calls 2000]
 Prints one line per case and library: the best of `--repeat` rounds of `--calls` calls
@@ -23,7 +24,7 @@ import scipy.optimize  # noqa: E402
 import trustfit  # noqa: E402
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests"))
-from problems import expfit, expfit_jac  # noqa: E402
+from problems import expfit, expfit100, expfit100_jac, expfit_jac  # noqa: E402
 
 CLOCK = time.perf_counter
 INSIDE = [0.0, 0]  # seconds inside the callbacks, number of callbacks
@@ -39,18 +40,24 @@ def timed(f):
     return g
 
 
-FUN, JAC = timed(expfit), timed(expfit_jac)
 X0 = np.array([1.0, 1.0, -0.5])
+# (fun, jac) of each case: a + b·exp(c·t) on 100 points, and the seeds' 15-point fit.
+CASES = {
+    "100-point exp fit, jac": (timed(expfit100), timed(expfit100_jac), {}),
+    "15-point exp fit, jac": (timed(expfit), timed(expfit_jac), {}),
+    "one evaluation (max_nfev=1)": (timed(expfit100), timed(expfit100_jac), {"max_nfev": 1}),
+}
 
 
-def own(lib, kwargs, repeat, calls):
+def own(lib, case, repeat, calls):
     """(own µs, total µs, nfev, callbacks) per call, the round with the least own time."""
+    fun, jac, kwargs = CASES[case]
     best = None
     for _ in range(repeat):
         INSIDE[0], INSIDE[1] = 0.0, 0
         t = CLOCK()
         for _ in range(calls):
-            r = lib.least_squares(FUN, X0, jac=JAC, **kwargs)
+            r = lib.least_squares(fun, X0, jac=jac, **kwargs)
         total = CLOCK() - t
         row = ((total - INSIDE[0]) / calls * 1e6, total / calls * 1e6, r.nfev, INSIDE[1] / calls)
         best = row if best is None or row[0] < best[0] else best
@@ -63,10 +70,9 @@ def main():
     ap.add_argument("--calls", type=int, default=2000)
     args = ap.parse_args()
     print(f"load {os.getloadavg()[0]:.2f}")
-    for name, kw in [("100-point exp fit, jac", {}), ("one evaluation (max_nfev=1)",
-                                                      {"max_nfev": 1})]:
+    for name in CASES:
         for lib in (trustfit, scipy.optimize):
-            o, tot, nfev, cb = own(lib, kw, args.repeat, args.calls)
+            o, tot, nfev, cb = own(lib, name, args.repeat, args.calls)
             print(f"{name:30s} {lib.__name__:15s} own {o:7.1f} µs  total {tot:7.1f} µs  "
                   f"nfev {nfev}  callbacks {cb:.0f}")
 

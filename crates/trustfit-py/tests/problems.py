@@ -41,6 +41,20 @@ def expfit_jac(p):
     return np.column_stack([np.ones_like(T_EXP), e, p[1] * T_EXP * e])
 
 
+# The same model on 100 points (the per-call cost benchmark's fit, benches/own_time.py).
+T_EXP100 = np.linspace(0, 10, 100)
+Y_EXP100 = 0.5 + 2 * np.exp(-T_EXP100) + 0.1 * np.sin(3 * T_EXP100)
+
+
+def expfit100(p):
+    return p[0] + p[1] * np.exp(p[2] * T_EXP100) - Y_EXP100
+
+
+def expfit100_jac(p):
+    e = np.exp(p[2] * T_EXP100)
+    return np.column_stack([np.ones_like(T_EXP100), e, p[1] * T_EXP100 * e])
+
+
 # Exponential decay a·exp(-b·t) fitted to a slightly perturbed one.
 T_DECAY = np.linspace(0, 4, 25)
 Y_DECAY = 3.0 * np.exp(-1.3 * T_DECAY) + 0.05 * np.cos(7 * T_DECAY)

@@ -1,4 +1,6 @@
-//! Small dense problems per method: where per-call overhead matters most.
+//! Small dense problems per method: where per-call overhead matters most — three
+//! MINPACK cases, and `a + b·exp(c·t)` on 100 points (the Python package's per-call
+//! benchmark, `benches/own_time.py`, fits the same model; here without Python).
 //! Peer comparisons (scipy, cminpack, GSL, Ceres) run through `trustfit bench`.
 
 use criterion::{Criterion, criterion_group, criterion_main};
@@ -53,5 +55,35 @@ fn bench(c: &mut Criterion) {
     }
 }
 
-criterion_group!(benches, bench);
+/// `a + b·exp(c·t)` fitted to 100 points of `0.5 + 2.5·exp(−1.3t)` plus a ripple,
+/// analytic J, trf (7 evaluations from (1, 1, −0.5)).
+fn expfit_100(c: &mut Criterion) {
+    let t: Vec<f64> = (0..100).map(|i| f64::from(i) * 0.04).collect();
+    let y: Vec<f64> = t
+        .iter()
+        .map(|&t| 0.5 + 2.5 * (-1.3 * t).exp() + 0.01 * (37.0 * t).sin())
+        .collect();
+    let (tf, tj) = (t.clone(), t);
+    let problem = trustfit::from_fn(100, move |p: &[f64], f: &mut [f64]| {
+        for ((fi, &ti), &yi) in f.iter_mut().zip(&tf).zip(&y) {
+            *fi = p[0] + p[1] * (p[2] * ti).exp() - yi;
+        }
+    })
+    .with_jacobian(move |p: &[f64], j: &mut [f64]| {
+        for (row, &ti) in j.chunks_exact_mut(3).zip(&tj) {
+            let e = (p[2] * ti).exp();
+            row.copy_from_slice(&[1.0, e, p[1] * ti * e]);
+        }
+    });
+    let opts = Options {
+        jac: JacSpec::Analytic,
+        ..Default::default()
+    };
+    let x0 = [1.0, 1.0, -0.5];
+    c.bench_function("expfit_n3_m100/trf/analytic", |b| {
+        b.iter(|| least_squares(&problem, &x0, &opts).map(|r| r.cost))
+    });
+}
+
+criterion_group!(benches, bench, expfit_100);
 criterion_main!(benches);

@@ -184,9 +184,24 @@ impl LossScaling {
         fs: &mut [f64],
         jac: &mut JacStore<'_>,
     ) -> Result<f64, Error> {
+        self.rescale(f_true, fs, jac)?;
+        match self.loss {
+            Loss::Linear => Ok(0.5 * dot(f_true, f_true)),
+            _ => Ok(self.eval.cost()),
+        }
+    }
+
+    /// [`scale`](Self::scale) without the cost, for a point whose cost is known (the
+    /// accepted trial's).
+    pub fn rescale(
+        &mut self,
+        f_true: &[f64],
+        fs: &mut [f64],
+        jac: &mut JacStore<'_>,
+    ) -> Result<(), Error> {
         fs.copy_from_slice(f_true);
         if self.loss == Loss::Linear {
-            return Ok(0.5 * dot(f_true, f_true));
+            return Ok(());
         }
         self.eval.evaluate(&self.loss, self.f_scale, f_true)?;
         if let JacStore::Dense { data, n } = jac {
@@ -195,6 +210,6 @@ impl LossScaling {
             self.eval.scale_fun_rows(fs, &mut self.row_scale);
             jac.scale_rows(&self.row_scale);
         }
-        Ok(self.eval.cost())
+        Ok(())
     }
 }

@@ -68,18 +68,42 @@ fn householder_qr(a: &mut [f64], rows: usize, n: usize, b: &mut [f64]) {
             *x *= scale;
         }
         col[0] = 1.0;
-        for k in 0..n - j - 1 {
-            let other = &mut right[k * rows + j..(k + 1) * rows];
-            let t = tau * dot(col, other);
-            for (o, c) in other.iter_mut().zip(col.iter()) {
-                *o -= t * c;
+        // The columns right of j, then b, from row j: reflected four at a time.
+        let mut targets = right
+            .chunks_exact_mut(rows)
+            .map(|c| &mut c[j..])
+            .chain(std::iter::once(&mut b[j..rows]));
+        loop {
+            match std::array::from_fn(|_| targets.next()) {
+                [Some(p), Some(q), Some(r), Some(s)] => reflect(col, tau, [p, q, r, s]),
+                [Some(p), Some(q), Some(r), None] => reflect(col, tau, [p, q, r]),
+                [Some(p), Some(q), None, None] => reflect(col, tau, [p, q]),
+                [Some(p), None, None, None] => reflect(col, tau, [p]),
+                _ => break,
             }
         }
-        let t = tau * dot(col, &b[j..rows]);
-        for (o, c) in b[j..rows].iter_mut().zip(col.iter()) {
-            *o -= t * c;
-        }
         col[0] = beta;
+    }
+}
+
+/// `tₖ ← tₖ − τ(v·tₖ) v` for `K` vectors at once: the dot products side by side in one
+/// pass over `v` (one at a time, each waited on every addition: the QR of a 100 × 3 J
+/// was most of a small fit's solve). Each sum runs in row order as before, so the
+/// same bits.
+fn reflect<const K: usize>(v: &[f64], tau: f64, targets: [&mut [f64]; K]) {
+    let len = targets.iter().fold(v.len(), |l, t| l.min(t.len()));
+    let v = &v[..len];
+    let mut acc = [0.0; K];
+    for (i, &c) in v.iter().enumerate() {
+        for (a, t) in acc.iter_mut().zip(&targets) {
+            *a += c * t[i];
+        }
+    }
+    for (t, a) in targets.into_iter().zip(acc) {
+        let s = tau * a;
+        for (o, &c) in t[..len].iter_mut().zip(v) {
+            *o -= s * c;
+        }
     }
 }
 

@@ -361,7 +361,7 @@ impl<P: Residuals + ?Sized, S: Strategy> Minimizer<'_, '_, P, S> {
         })?;
         self.run.njev += 1;
         // Keep the trial's cost (scipy keeps cost_new); only rescale J and f.
-        parts.loss.scale(&st.f_true, &mut st.fs, jac)?;
+        parts.loss.rescale(&st.f_true, &mut st.fs, jac)?;
         jac.tmul(&st.fs, &mut st.g);
         jac.take_error()?;
         parts.scales.update(jac);

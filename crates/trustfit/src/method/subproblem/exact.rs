@@ -81,8 +81,10 @@ impl Subproblem for ExactSolver {
         // Ĵ = [J·diag(d); diag(√Ĉ)], column-major; kept for the model, copied for the SVD.
         for j in 0..n {
             let col = &mut self.jh[j * rows..(j + 1) * rows];
-            for i in 0..m {
-                col[i] = jac[i * n + j] * d[j];
+            // Row by row, not `jac[i * n + j]`: that index was most of this function.
+            let dj = d[j];
+            for (c, row) in col[..m].iter_mut().zip(jac.chunks_exact(n)) {
+                *c = row[j] * dj;
             }
             if let Some(c) = diag_h {
                 col[m..].fill(0.0);
