@@ -182,15 +182,12 @@ fn norm(a: &[f64]) -> f64 {
         return scale;
     }
     let inv = 1.0 / scale;
-    if !inv.is_finite() {
-        // A subnormal scale: 1/scale overflows (and 0·∞ would give NaN), so divide.
-        return scale
-            * a.iter()
-                .map(|x| (x / scale) * (x / scale))
-                .sum::<f64>()
-                .sqrt();
-    }
-    scale * a.iter().map(|x| (x * inv) * (x * inv)).sum::<f64>().sqrt()
+    // A subnormal scale's reciprocal overflows (and 0·∞ would give NaN): divide then.
+    let sum: f64 = match inv.is_finite() {
+        true => a.iter().map(|x| (x * inv) * (x * inv)).sum(),
+        false => a.iter().map(|x| (x / scale) * (x / scale)).sum(),
+    };
+    scale * sum.sqrt()
 }
 
 #[cfg(test)]
