@@ -4,6 +4,9 @@ same callbacks.
 Run: .venv/bin/python crates/trustfit-py/benches/compare_scipy.py [--repeat N]
 Prints one line per case: best-of-N per-call times (µs) and the ratio scipy / trustfit
 (> 1: trustfit is faster). `nfev` shows scipy's count (scipy/trustfit when they differ).
+`ceiling` is the ratio trustfit would reach if its own time were zero: scipy's time over
+the time of the user callbacks trustfit makes in one solve, replayed alone (same points,
+same timer) — where it is near 1 both libraries spend their time in Python callbacks.
 Times are the CPU time of the calling thread by default (`--clock cpu`, robust on a shared
 machine; all of both solvers' work runs on that thread); `--clock wall` uses wall time.
 
@@ -128,6 +131,34 @@ def per_call_pair(call_scipy, call_ours, repeat):
     return best
 
 
+def recorded(kw, *callables):
+    """The callables with the callable values of `kw`, each wrapped to log its calls
+    (callable, positional args) into the returned list; arrays are copied."""
+    log = []
+
+    def wrap(f):
+        if not callable(f):
+            return f
+
+        def logged(*a):
+            log.append((f, tuple(np.array(v) if isinstance(v, np.ndarray) else v for v in a)))
+            return f(*a)
+        return logged
+
+    kw = {k: wrap(v) if k in ("jac", "Dfun") else v for k, v in kw.items()}
+    return log, kw, [wrap(f) for f in callables]
+
+
+def replay_time(log, repeat):
+    """Best-of-`repeat` time of making the logged calls again, one after the other."""
+    def replay():
+        for f, a in log:
+            f(*a)
+    number = max(1, int(0.1 / max(timeit.Timer(replay).timeit(1), 1e-6)))
+    timer = timeit.Timer(replay, timer=TIMER)
+    return min(timer.timeit(number) / number for _ in range(repeat))
+
+
 def best_wall(call, repeat):
     best, out = float("inf"), None
     for _ in range(repeat):
@@ -171,41 +202,49 @@ def main():
     repeat = args.repeat or 10
     global TIMER
     TIMER = time.thread_time if args.clock == "cpu" else time.perf_counter
-    print(f"{'case':44} {'nfev':>5} {'scipy µs':>10} {'trustfit µs':>12} {'ratio':>7}")
+    print(f"{'case':44} {'nfev':>5} {'scipy µs':>10} {'trustfit µs':>12} {'ratio':>7} "
+          f"{'callbacks µs':>13} {'ceiling':>8}")
     for name, (fun, x0, kw) in LEASTSQ_CASES.items():
         ref = scipy.optimize.leastsq(fun, x0, **{**kw, "full_output": True})
         res = trustfit.leastsq(fun, x0, **{**kw, "full_output": True})
         nfev = ref[2]["nfev"]
         nfev = f"{nfev}" if nfev == res[2]["nfev"] else f"{nfev}/{res[2]['nfev']}"
+        log, lkw, (lfun,) = recorded(kw, fun)
+        trustfit.leastsq(lfun, x0, **lkw)
         report(name, nfev, *per_call_pair(
             lambda: scipy.optimize.leastsq(fun, x0, **kw),
             lambda: trustfit.leastsq(fun, x0, **kw),
             repeat,
-        ))
+        ), replay_time(log, repeat))
     for name, (f, xdata, ydata, kw) in CURVE_FIT_CASES.items():
         ref = scipy.optimize.curve_fit(f, xdata, ydata, full_output=True, **kw)
         res = trustfit.curve_fit(f, xdata, ydata, full_output=True, **kw)
         nfev = ref[2]["nfev"]
         nfev = f"{nfev}" if nfev == res[2]["nfev"] else f"{nfev}/{res[2]['nfev']}"
+        log, lkw, (lf,) = recorded(kw, f)
+        trustfit.curve_fit(lf, xdata, ydata, **lkw)
         report(name, nfev, *per_call_pair(
             lambda: scipy.optimize.curve_fit(f, xdata, ydata, **kw),
             lambda: trustfit.curve_fit(f, xdata, ydata, **kw),
             repeat,
-        ))
+        ), replay_time(log, repeat))
     for name, (fun, x0, kw) in CASES.items():
         ref = scipy.optimize.least_squares(fun, x0, **kw)
         res = trustfit.least_squares(fun, x0, **kw)
         nfev = f"{ref.nfev}" if ref.nfev == res.nfev else f"{ref.nfev}/{res.nfev}"
+        log, lkw, (lfun,) = recorded(kw, fun)
+        trustfit.least_squares(lfun, x0, **lkw)
         report(name, nfev, *per_call_pair(
             lambda: scipy.optimize.least_squares(fun, x0, **kw),
             lambda: trustfit.least_squares(fun, x0, **kw),
             repeat,
-        ))
+        ), replay_time(log, repeat))
 
 
-def report(name, nfev, t_scipy, t_ours):
+def report(name, nfev, t_scipy, t_ours, t_callbacks):
     print(f"{name:44} {nfev:>5} {t_scipy * 1e6:>10.1f} {t_ours * 1e6:>12.1f} "
-          f"{t_scipy / t_ours:>6.2f}×", flush=True)
+          f"{t_scipy / t_ours:>6.2f}× {t_callbacks * 1e6:>13.1f} {t_scipy / t_callbacks:>7.1f}×",
+          flush=True)
 
 
 if __name__ == "__main__":

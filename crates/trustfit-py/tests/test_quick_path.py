@@ -144,3 +144,41 @@ def test_a_callback_exception_propagates_unchanged():
     with pytest.raises(Boom) as info:
         trustfit.least_squares(fun, X0_EXP, jac=expfit_jac)
     assert info.value is err
+
+
+@pytest.mark.parametrize("x0", [[1.0, 1.0, -0.5], (1.0, 1.0, -0.5), [1, 1, 0], (2, -1.5, 0)])
+def test_a_list_or_tuple_start_takes_the_quick_path_with_scipys_conversion(x0, monkeypatch):
+    want = full_path(expfit, np.atleast_1d(x0).astype(float), jac=expfit_jac)
+
+    def not_called(*a, **k):
+        raise AssertionError("the full path ran")
+
+    monkeypatch.setattr(trustfit.optimize._trustfit, "solve", not_called)
+    same_result(trustfit.least_squares(expfit, x0, jac=expfit_jac), want)
+
+
+@pytest.mark.parametrize("x0", [
+    [1.0, 1.0j, 0.0],              # complex
+    [[1.0, 1.0, -0.5]],            # two dimensions
+    [1.0, [1.0, 2.0], -0.5],       # ragged
+])
+def test_unusual_list_starts_raise_scipys_errors(x0):
+    with pytest.raises(Exception) as ours:
+        trustfit.least_squares(expfit, x0)
+    with pytest.raises(Exception) as scipys:
+        scipy.optimize.least_squares(expfit, x0)
+    assert type(ours.value) is type(scipys.value)
+
+
+def test_a_start_of_number_strings_is_converted_as_scipy_does():
+    # scipy's astype(float) reads them; the full path does the same.
+    same_result(trustfit.least_squares(expfit, ["1.0", "1.0", "-0.5"], jac=expfit_jac),
+                trustfit.least_squares(expfit, [1.0, 1.0, -0.5], jac=expfit_jac))
+
+
+@pytest.mark.parametrize("x0", [[], np.array([])])
+def test_an_empty_start_ends_at_once_as_in_scipy(x0):
+    # Nothing to iterate on: status 1 after one evaluation (the full path's case).
+    ours = trustfit.least_squares(lambda x: np.array([1.0]), x0)
+    ref = scipy.optimize.least_squares(lambda x: np.array([1.0]), x0)
+    assert (ours.status, ours.nfev, ours.cost, ours.x.shape) == (ref.status, ref.nfev, ref.cost, (0,))

@@ -447,6 +447,22 @@ _FAST_METHODS = ("trf", "dogbox", "lm")
 _FAST_JACS = ("2-point", "3-point")
 
 
+def _plain_start(x0):
+    """A list or tuple `x0` of plain numbers (the usual way to write a start) as the
+    float64 array scipy makes of it (``np.atleast_1d(x0).astype(float)``), so that the
+    call can take the quick path; anything else unchanged, for the full checks (complex
+    or nested values, objects) to raise scipy's errors."""
+    try:
+        a = np.asarray(x0)
+    except (ValueError, TypeError):
+        return x0
+    if a.dtype == np.float64:
+        return a
+    if a.dtype.kind in "iu":
+        return a.astype(np.float64)
+    return x0
+
+
 def _quick_checks(method, jac, loss, f_scale, ftol, xtol, gtol, max_nfev, args, kwargs):
     """`_argument_checks` for the common call (float64 1-D x0, default bounds and
     scales, float tolerances above ε, no extras) on scalars only, in a microsecond: the
@@ -721,8 +737,10 @@ def least_squares(
     """
     checked = None
     at_x0 = None  # (f(x0), J(x0)) as the user returned them, when the quick path ran them
+    if type(x0) is list or type(x0) is tuple:
+        x0 = _plain_start(x0)
     if (
-        type(x0) is np.ndarray and x0.dtype == np.float64 and x0.ndim == 1
+        type(x0) is np.ndarray and x0.dtype == np.float64 and x0.ndim == 1 and x0.shape[0]
         and bounds is _NO_BOUNDS and x_scale is None and tr_solver is None
         and tr_options is None and jac_sparsity is None and workers is None and verbose == 0
         and callback is None and diff_step is None and type(loss) is str
