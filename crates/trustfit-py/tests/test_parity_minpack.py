@@ -13,6 +13,7 @@ bit-identical; the tolerances only absorb the last bits of LAPACK's trtri), and 
 shapes, dtypes and values of fjac, ipvt and qtf.
 """
 
+import functools
 import itertools
 import warnings
 
@@ -157,8 +158,21 @@ def test_curve_fit_same_as_scipy(name, sigma, absolute, method, bounded, jac):
         kw["bounds"] = bounds
     if jac == "callable":
         kw["jac"] = jac_f
-    ref, ref_warn = _call(scipy.optimize.curve_fit, f, x, y, **kw)
-    res, res_warn = _call(trustfit.curve_fit, f, x, y, **kw)
+    calls = {}
+
+    def counted(tag, g):
+        @functools.wraps(g)  # its signature: p0=None counts the parameters
+        def h(*a):
+            calls[tag] = calls.get(tag, 0) + 1
+            return g(*a)
+        return h
+
+    def fit(mod):
+        kw_mod = dict(kw, jac=counted(mod.__name__ + " jac", kw["jac"])) if "jac" in kw else kw
+        return _call(mod.curve_fit, counted(mod.__name__, f), x, y, **kw_mod)
+
+    ref, ref_warn = fit(scipy.optimize)
+    res, res_warn = fit(trustfit)
     popt, pcov, info, mesg, ier = res
     assert res_warn == ref_warn
     np.testing.assert_allclose(popt, ref[0], rtol=POPT_RTOL, atol=1e-12)
@@ -179,6 +193,10 @@ def test_curve_fit_same_as_scipy(name, sigma, absolute, method, bounded, jac):
         # finite differences ends where cost changes and gradients are at rounding
         # level, so which of the ftol/gtol/xtol tests fires first is decided by rounding.
         assert (info["nfev"], ier, mesg) == (ref[2]["nfev"], ref[4], ref[3])
+    if not (name == "line" and jac == "fd"):
+        # The same path: the model (and its Jacobian) called as often as by scipy.
+        assert calls["trustfit"] == calls["scipy.optimize"]
+        assert calls.get("trustfit jac") == calls.get("scipy.optimize jac")
 
 
 def test_curve_fit_no_full_output_and_warning():
