@@ -205,40 +205,36 @@ def main():
     print(f"{'case':44} {'nfev':>5} {'scipy µs':>10} {'trustfit µs':>12} {'ratio':>7} "
           f"{'callbacks µs':>13} {'ceiling':>8}")
     for name, (fun, x0, kw) in LEASTSQ_CASES.items():
-        ref = scipy.optimize.leastsq(fun, x0, **{**kw, "full_output": True})
-        res = trustfit.leastsq(fun, x0, **{**kw, "full_output": True})
-        nfev = ref[2]["nfev"]
-        nfev = f"{nfev}" if nfev == res[2]["nfev"] else f"{nfev}/{res[2]['nfev']}"
-        log, lkw, (lfun,) = recorded(kw, fun)
-        trustfit.leastsq(lfun, x0, **lkw)
-        report(name, nfev, *per_call_pair(
-            lambda: scipy.optimize.leastsq(fun, x0, **kw),
-            lambda: trustfit.leastsq(fun, x0, **kw),
-            repeat,
-        ), replay_time(log, repeat))
+        compare(name, lambda mod, f, k: mod.leastsq(f, x0, **k), fun, kw, nfev_in_info,
+                repeat, full={"full_output": True})
     for name, (f, xdata, ydata, kw) in CURVE_FIT_CASES.items():
-        ref = scipy.optimize.curve_fit(f, xdata, ydata, full_output=True, **kw)
-        res = trustfit.curve_fit(f, xdata, ydata, full_output=True, **kw)
-        nfev = ref[2]["nfev"]
-        nfev = f"{nfev}" if nfev == res[2]["nfev"] else f"{nfev}/{res[2]['nfev']}"
-        log, lkw, (lf,) = recorded(kw, f)
-        trustfit.curve_fit(lf, xdata, ydata, **lkw)
-        report(name, nfev, *per_call_pair(
-            lambda: scipy.optimize.curve_fit(f, xdata, ydata, **kw),
-            lambda: trustfit.curve_fit(f, xdata, ydata, **kw),
-            repeat,
-        ), replay_time(log, repeat))
+        compare(name, lambda mod, g, k: mod.curve_fit(g, xdata, ydata, **k), f, kw,
+                nfev_in_info, repeat, full={"full_output": True})
     for name, (fun, x0, kw) in CASES.items():
-        ref = scipy.optimize.least_squares(fun, x0, **kw)
-        res = trustfit.least_squares(fun, x0, **kw)
-        nfev = f"{ref.nfev}" if ref.nfev == res.nfev else f"{ref.nfev}/{res.nfev}"
-        log, lkw, (lfun,) = recorded(kw, fun)
-        trustfit.least_squares(lfun, x0, **lkw)
-        report(name, nfev, *per_call_pair(
-            lambda: scipy.optimize.least_squares(fun, x0, **kw),
-            lambda: trustfit.least_squares(fun, x0, **kw),
-            repeat,
-        ), replay_time(log, repeat))
+        compare(name, lambda mod, f, k: mod.least_squares(f, x0, **k), fun, kw,
+                lambda r: r.nfev, repeat)
+
+
+def nfev_in_info(out):
+    """nfev of leastsq's or curve_fit's full output."""
+    return out[2]["nfev"]
+
+
+def compare(name, call, f, kw, nfev_of, repeat, full=None):
+    """One case: `call(module, f, kw)` solves it with scipy.optimize or trustfit; nfev
+    from `nfev_of` of a call with `full` added; the times side by side, and the time of
+    the callbacks trustfit makes, replayed alone."""
+    full = full or {}
+    ref = nfev_of(call(scipy.optimize, f, {**kw, **full}))
+    ours = nfev_of(call(trustfit, f, {**kw, **full}))
+    nfev = f"{ref}" if ref == ours else f"{ref}/{ours}"
+    log, logged_kw, (logged_f,) = recorded(kw, f)
+    call(trustfit, logged_f, logged_kw)
+    report(name, nfev, *per_call_pair(
+        lambda: call(scipy.optimize, f, kw),
+        lambda: call(trustfit, f, kw),
+        repeat,
+    ), replay_time(log, repeat))
 
 
 def report(name, nfev, t_scipy, t_ours, t_callbacks):
