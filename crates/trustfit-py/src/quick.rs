@@ -15,7 +15,7 @@ use pyo3::intern;
 use pyo3::prelude::*;
 use pyo3::sync::PyOnceLock;
 use pyo3::types::{PyDict, PyTuple};
-use trustfit::{JacSpec, Method, Options, TrSolver};
+use trustfit::{Bounds, JacSpec, Method, Options, TrSolver};
 
 use crate::callback::{PyProblem, call_with};
 use crate::errors::to_pyerr;
@@ -64,8 +64,11 @@ impl QuickOptions {
     /// The core's options for them (what `least_squares`' full path would pass).
     // `Options` is non-exhaustive: set field by field on the defaults.
     #[allow(clippy::field_reassign_with_default)]
-    fn to_options(&self, analytic: bool) -> PyResult<Options> {
-        let mut o = Options::default();
+    fn to_options(&self, analytic: bool, bounds: Bounds) -> PyResult<Options> {
+        let mut o = Options {
+            bounds,
+            ..Options::default()
+        };
         o.method = self.method.parse().map_err(to_pyerr)?;
         o.jac = match (&self.jac_scheme, analytic) {
             (_, true) => JacSpec::Analytic,
@@ -132,13 +135,28 @@ fn float64<'py>(py: Python<'py>, v: f64) -> PyResult<Bound<'py, PyAny>> {
     t.bind(py).call1((v,))
 }
 
-/// Solves `least_squares(fun, x0, jac, ...)` for a call `_quick_checks` accepted.
+/// Whether `x0` and `bounds` pass scipy's checks (`lb < ub` and `x0` within, NaN
+/// failing both), and then whether anything is bounded; `None` when a check fails.
+fn checked_bounds(bounds: &Bounds, x0: &[f64]) -> Option<bool> {
+    let (lb, ub) = bounds.resolve(x0.len()).ok()?;
+    let inside = x0
+        .iter()
+        .zip(&lb)
+        .zip(&ub)
+        .all(|((x, l), u)| l <= x && x <= u);
+    inside.then(|| !bounds.is_unbounded())
+}
+
+/// Solves `least_squares(fun, x0, jac, ...)` for a call `_quick_checks` accepted, with
+/// `bounds` `(lb, ub)` of x0's length (trf, dogbox) or none.
 ///
 /// Returns `result_type(**fields)` (scipy's `OptimizeResult`); `None` when `x0` holds
-/// NaN (nothing evaluated: the full checks decide); or `(f0, J0)`, the user's values at
-/// `x0` (`J0` None without a callable `jac`), when they need the full checks.
+/// NaN or fails a check of the bounds (nothing evaluated: the full checks raise scipy's
+/// error); or `(f0, J0)`, the user's values at `x0` (`J0` None without a callable `jac`;
+/// for trf `x0` moved strictly inside the bounds first, as scipy does), when they need
+/// the full checks.
 #[pyfunction]
-#[pyo3(signature = (fun, x0, jac, options, args, kwargs, result_type))]
+#[pyo3(signature = (fun, x0, jac, options, args, kwargs, result_type, bounds=None))]
 #[allow(clippy::too_many_arguments)]
 pub fn quick_solve<'py>(
     py: Python<'py>,
@@ -149,11 +167,20 @@ pub fn quick_solve<'py>(
     args: Bound<'py, PyTuple>,
     kwargs: Option<Bound<'py, PyDict>>,
     result_type: Bound<'py, PyAny>,
+    bounds: Option<(PyReadonlyArray1<'py, f64>, PyReadonlyArray1<'py, f64>)>,
 ) -> PyResult<Bound<'py, PyAny>> {
     let options = QuickOptions::from_tuple(options);
-    let x0 = x0.as_array().to_vec();
-    if x0.iter().any(|v| v.is_nan()) {
-        return Ok(py.None().into_bound(py));
+    let mut x0 = x0.as_array().to_vec();
+    let bounds = match bounds {
+        Some((lb, ub)) => Bounds::new(lb.as_array().to_vec(), ub.as_array().to_vec()),
+        None => Bounds::none(),
+    };
+    let bounded = match checked_bounds(&bounds, &x0) {
+        Some(b) if !x0.iter().any(|v| v.is_nan()) => b,
+        _ => return Ok(py.None().into_bound(py)),
+    };
+    if bounded && options.method == "trf" {
+        bounds.move_strictly_inside(&mut x0).map_err(to_pyerr)?;
     }
     let f0 = call(&fun, &x0, &args, kwargs.as_ref())?;
     let j0 = match &jac {
@@ -169,30 +196,32 @@ pub fn quick_solve<'py>(
         return Ok(PyTuple::new(py, [f0, j0])?.into_any());
     };
     let (j0v, analytic) = (j0v.flatten(), jac.is_some());
-    let opts = options.to_options(analytic)?;
+    let opts = options.to_options(analytic, bounds)?;
     let problem = PyProblem::new(fun, jac, args, kwargs, &x0, &f0v, j0v.as_deref(), None);
     let report = without_gil(py, m * n, || trustfit::least_squares(&problem, &x0, &opts))
         .map_err(to_pyerr)?;
     let scalars = (report.cost, report.optimality, report.status.scipy_status());
     let fields = report_dict(py, report, None, (m, n))?;
-    finish(py, &fields, &options, analytic, n, scalars)?;
+    // scipy's unbounded trf reports an all-zero float mask.
+    let zero_mask = (options.method == "trf" && !bounded).then_some(n);
+    finish(py, &fields, &options, analytic, zero_mask, scalars)?;
     result_type.call((), Some(&fields))
 }
 
 /// scipy's conventions the core's report does not carry: `cost` and `optimality` as
-/// numpy scalars, an all-zero float `active_mask` for unbounded trf, `njev` None for lm
-/// with finite differences, and `success`.
+/// numpy scalars, an all-zero float `active_mask` of length `zero_mask` (unbounded
+/// trf), `njev` None for lm with finite differences, and `success`.
 fn finish(
     py: Python<'_>,
     fields: &Bound<'_, PyDict>,
     options: &QuickOptions,
     analytic: bool,
-    n: usize,
+    zero_mask: Option<usize>,
     (cost, optimality, status): (f64, f64, i32),
 ) -> PyResult<()> {
     fields.set_item(intern!(py, "cost"), float64(py, cost)?)?;
     fields.set_item(intern!(py, "optimality"), float64(py, optimality)?)?;
-    if options.method == "trf" {
+    if let Some(n) = zero_mask {
         let zeros = PyArray1::<f64>::zeros(py, n, false);
         fields.set_item(intern!(py, "active_mask"), zeros)?;
     }

@@ -182,3 +182,59 @@ def test_an_empty_start_ends_at_once_as_in_scipy(x0):
     ours = trustfit.least_squares(lambda x: np.array([1.0]), x0)
     ref = scipy.optimize.least_squares(lambda x: np.array([1.0]), x0)
     assert (ours.status, ours.nfev, ours.cost, ours.x.shape) == (ref.status, ref.nfev, ref.cost, (0,))
+
+
+BOUNDED = [
+    (expfit, X0_EXP, dict(jac=expfit_jac, bounds=([0, 0, -1], [3, 3, 0]))),
+    (expfit, X0_EXP, dict(bounds=([1.0, 0, -1], [3, 3, 0]))),               # x0 on a bound
+    (expfit, X0_EXP, dict(jac=expfit_jac, bounds=(-0.5, 1.0))),              # scalars, two on
+    (expfit, X0_EXP, dict(bounds=([-np.inf, 0, -np.inf], [np.inf, 2, 0]))),  # one-sided
+    (expfit, X0_EXP, dict(bounds=([-np.inf] * 3, [np.inf] * 3))),            # none after all
+    (expfit, X0_EXP, dict(method="dogbox", bounds=([1.0, 0, -1], [3, 3, 0]))),
+    (expfit, X0_EXP, dict(method="dogbox", jac=expfit_jac, bounds=(-1.0, 1.0))),
+    (decay, X0_DECAY, dict(jac=decay_jac, loss="soft_l1", f_scale=0.1, bounds=([0, 0], [2, 1]))),
+    (decay, X0_DECAY, dict(jac="3-point", bounds=([0, 0.5], [2, 1]), max_nfev=3)),
+]
+
+
+@pytest.mark.parametrize("fun, x0, kw", BOUNDED)
+def test_bounded_calls_take_the_quick_path_with_the_full_paths_result(fun, x0, kw, monkeypatch):
+    # A Bounds object takes the full path (with arrays: scalars in one are refused).
+    lb, ub = (np.full(x0.shape, b, dtype=float) for b in kw["bounds"])
+    full = trustfit.least_squares(fun, x0, **dict(kw, bounds=scipy.optimize.Bounds(lb, ub)))
+
+    def not_called(*a, **k):
+        raise AssertionError("the full path ran")
+
+    monkeypatch.setattr(trustfit.optimize._trustfit, "solve", not_called)
+    same_result(trustfit.least_squares(fun, x0, **kw), full)
+
+
+@pytest.mark.parametrize("bounds, method", [
+    (([0, 0, 1], [3, 3, 1]), "trf"),              # lb == ub
+    (([0, 0, 0], [3, 3, 1]), "trf"),              # x0 outside
+    (([0, 0], [3, 3]), "trf"),                    # wrong length
+    (([0, 0, np.nan], [3, 3, 1]), "dogbox"),      # NaN
+    (([0, 0, -1], [3, 3, 0]), "lm"),              # lm takes no bounds
+    ((0, 3, 4), "trf"),                           # three entries
+])
+def test_bad_bounds_raise_scipys_errors(bounds, method):
+    with pytest.raises(Exception) as ours:
+        trustfit.least_squares(expfit, X0_EXP, bounds=bounds, method=method)
+    with pytest.raises(Exception) as scipys:
+        scipy.optimize.least_squares(expfit, X0_EXP, bounds=bounds, method=method)
+    assert type(ours.value) is type(scipys.value)
+    assert str(ours.value) == str(scipys.value)
+
+
+@pytest.mark.parametrize("method", ["trf", "dogbox"])
+def test_unusual_residuals_of_a_bounded_call_are_evaluated_once_where_scipy_starts(method):
+    # A list back from `fun`: the quick path hands f(x0) to the full checks, evaluated
+    # at x0 moved inside the bounds for trf (x0[0] is on its lower bound), as scipy does.
+    bounds = ([1.0, 0.0, -1.0], [3.0, 3.0, 0.0])
+    fun = Counted(lambda x: list(expfit(x)))
+    ref = Counted(lambda x: list(expfit(x)))
+    a = trustfit.least_squares(fun, X0_EXP, bounds=bounds, method=method)
+    b = trustfit.least_squares(ref, X0_EXP, bounds=scipy.optimize.Bounds(*bounds), method=method)
+    same_result(a, b)
+    assert fun.calls == ref.calls

@@ -392,6 +392,28 @@ impl Bounds {
         }
         Ok((lb, ub))
     }
+
+    /// Moves `x` strictly inside the bounds as method 'trf' does before its first
+    /// evaluation (scipy's `make_strictly_feasible`, rstep 1e-10): a variable on a bound,
+    /// or closer to it than 1e-10·max(1, |bound|), moves that far inside. The solver does
+    /// this itself; a caller that evaluates f(x0) first (to check it, as scipy's wrapper
+    /// does) uses this to evaluate it where the solve starts. A fixed point: applying it
+    /// again changes nothing.
+    ///
+    /// # Errors
+    /// As [`resolve`](Self::resolve) for `x.len()` variables.
+    ///
+    /// ```
+    /// let b = trustfit::Bounds::new(vec![0.0, -1.0], vec![1.0, 1.0]);
+    /// let mut x = [0.0, 0.5];
+    /// b.move_strictly_inside(&mut x).unwrap();
+    /// assert_eq!(x, [1e-10, 0.5]);
+    /// ```
+    pub fn move_strictly_inside(&self, x: &mut [f64]) -> Result<(), Error> {
+        let (lb, ub) = self.resolve(x.len())?;
+        crate::bounds::make_strictly_feasible(x, &lb, &ub, 1e-10);
+        Ok(())
+    }
 }
 
 /// Options of the `lsmr` trust-region solver (scipy's `tr_options`).

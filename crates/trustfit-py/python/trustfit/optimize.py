@@ -187,6 +187,22 @@ def _prepare_bounds(bounds, n):
     return lb, ub
 
 
+def _quick_bounds(bounds, n):
+    """`bounds` as two float64 arrays of length n when it is a pair of numbers or
+    sequences of n numbers (scipy's `prepare_bounds`), else None: a `Bounds` object, other
+    shapes and values that do not convert take the full checks (and their errors).
+    Whether lb < ub and x0 lies within is checked in Rust, which falls back alike."""
+    if not ((type(bounds) is tuple or type(bounds) is list) and len(bounds) == 2):
+        return None
+    try:
+        lb, ub = _prepare_bounds(bounds, n)
+    except (TypeError, ValueError):
+        return None
+    if lb.shape != (n,) or ub.shape != (n,):
+        return None
+    return lb, ub
+
+
 def _no_bounds(bounds):
     """`bounds` is a pair of plain floats -inf, inf (the default of least_squares and
     curve_fit, as the object or written out)."""
@@ -744,27 +760,32 @@ def least_squares(
     """
     checked = None
     at_x0 = None  # (f(x0), J(x0)) as the user returned them, when the quick path ran them
+    quick_bounds = None  # (lb, ub) of a bounded call on the quick path
     if type(x0) is list or type(x0) is tuple:
         x0 = _plain_start(x0)
     if (
         type(x0) is np.ndarray and x0.dtype == np.float64 and x0.ndim == 1 and x0.shape[0]
-        and bounds is _NO_BOUNDS and x_scale is None and tr_solver is None
+        and x_scale is None and tr_solver is None
         and tr_options is None and jac_sparsity is None and workers is None and verbose == 0
         and callback is None and diff_step is None and type(loss) is str
         and method in _FAST_METHODS and (callable(jac) or (type(jac) is str and jac in _FAST_JACS))
+        and (bounds is _NO_BOUNDS or (
+            method != "lm" and (quick_bounds := _quick_bounds(bounds, x0.shape[0])) is not None
+        ))
     ):
         quick = _quick_checks(method, jac, loss, f_scale, ftol, xtol, gtol, max_nfev, args, kwargs)
         if quick is not None:
             kwargs = kwargs or None
             out = _trustfit.quick_solve(fun, x0, jac if callable(jac) else None, quick, args,
-                                        kwargs, OptimizeResult)
+                                        kwargs, OptimizeResult, quick_bounds)
             if type(out) is OptimizeResult:
                 return out
             if out is not None:  # f(x0) or J(x0) needs scipy's checks below
                 at_x0 = out
-                checked = (x0.copy(), None, None, True, True,
-                           "jac" if method == "lm" else None, ftol, xtol, gtol, None, {},
-                           args, kwargs)
+                if quick_bounds is None:  # else the full checks (which move x0 alike)
+                    checked = (x0.copy(), None, None, True, True,
+                               "jac" if method == "lm" else None, ftol, xtol, gtol, None,
+                               {}, args, kwargs)
     if checked is None:
         checked = _argument_checks(
             x0, jac, bounds, method, ftol, xtol, gtol, x_scale, loss, tr_solver, tr_options,
