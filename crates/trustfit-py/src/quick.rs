@@ -15,7 +15,7 @@ use pyo3::intern;
 use pyo3::prelude::*;
 use pyo3::sync::PyOnceLock;
 use pyo3::types::{PyDict, PyTuple};
-use trustfit::{Bounds, JacSpec, Method, Options, TrSolver};
+use trustfit::{Bounds, JacSpec, Method, Options, TrSolver, XScale};
 
 use crate::callback::{PyProblem, call_with};
 use crate::errors::to_pyerr;
@@ -64,9 +64,10 @@ impl QuickOptions {
     /// The core's options for them (what `least_squares`' full path would pass).
     // `Options` is non-exhaustive: set field by field on the defaults.
     #[allow(clippy::field_reassign_with_default)]
-    fn to_options(&self, analytic: bool, bounds: Bounds) -> PyResult<Options> {
+    fn to_options(&self, analytic: bool, bounds: Bounds, x_scale: XScale) -> PyResult<Options> {
         let mut o = Options {
             bounds,
+            x_scale,
             ..Options::default()
         };
         o.method = self.method.parse().map_err(to_pyerr)?;
@@ -148,7 +149,8 @@ fn checked_bounds(bounds: &Bounds, x0: &[f64]) -> Option<bool> {
 }
 
 /// Solves `least_squares(fun, x0, jac, ...)` for a call `_quick_checks` accepted, with
-/// `bounds` `(lb, ub)` of x0's length (trf, dogbox) or none.
+/// `bounds` `(lb, ub)` of x0's length (trf, dogbox) or none, and `x_scale='jac'` when
+/// `x_scale_jac` (else the default scale).
 ///
 /// Returns `result_type(**fields)` (scipy's `OptimizeResult`); `None` when `x0` holds
 /// NaN or fails a check of the bounds (nothing evaluated: the full checks raise scipy's
@@ -156,7 +158,7 @@ fn checked_bounds(bounds: &Bounds, x0: &[f64]) -> Option<bool> {
 /// for trf `x0` moved strictly inside the bounds first, as scipy does), when they need
 /// the full checks.
 #[pyfunction]
-#[pyo3(signature = (fun, x0, jac, options, args, kwargs, result_type, bounds=None))]
+#[pyo3(signature = (fun, x0, jac, options, args, kwargs, result_type, bounds=None, x_scale_jac=false))]
 #[allow(clippy::too_many_arguments)]
 pub fn quick_solve<'py>(
     py: Python<'py>,
@@ -168,6 +170,7 @@ pub fn quick_solve<'py>(
     kwargs: Option<Bound<'py, PyDict>>,
     result_type: Bound<'py, PyAny>,
     bounds: Option<(PyReadonlyArray1<'py, f64>, PyReadonlyArray1<'py, f64>)>,
+    x_scale_jac: bool,
 ) -> PyResult<Bound<'py, PyAny>> {
     let options = QuickOptions::from_tuple(options);
     let mut x0 = x0.as_array().to_vec();
@@ -196,7 +199,11 @@ pub fn quick_solve<'py>(
         return Ok(PyTuple::new(py, [f0, j0])?.into_any());
     };
     let (j0v, analytic) = (j0v.flatten(), jac.is_some());
-    let opts = options.to_options(analytic, bounds)?;
+    let x_scale = match x_scale_jac {
+        true => XScale::Jac,
+        false => XScale::Default,
+    };
+    let opts = options.to_options(analytic, bounds, x_scale)?;
     let problem = PyProblem::new(fun, jac, args, kwargs, &x0, &f0v, j0v.as_deref(), None);
     let report = without_gil(py, m * n, || trustfit::least_squares(&problem, &x0, &opts))
         .map_err(to_pyerr)?;

@@ -14,9 +14,11 @@ X0_DECAY = np.array([1.0, 0.5])
 
 
 def full_path(fun, x0, **kw):
-    """The same call through the full checks: `bounds` equal to the default but not the
-    default object sends it there."""
-    return trustfit.least_squares(fun, x0, bounds=(-np.inf, np.inf), **kw)
+    """The same call through the full checks: `bounds` equal to the default as a Bounds
+    object (which the quick path does not take) sends it there."""
+    x0 = np.asarray(x0, dtype=float)
+    none = scipy.optimize.Bounds(np.full(x0.shape, -np.inf), np.full(x0.shape, np.inf))
+    return trustfit.least_squares(fun, x0, bounds=none, **kw)
 
 
 def same_result(a, b):
@@ -182,6 +184,37 @@ def test_an_empty_start_ends_at_once_as_in_scipy(x0):
     ours = trustfit.least_squares(lambda x: np.array([1.0]), x0)
     ref = scipy.optimize.least_squares(lambda x: np.array([1.0]), x0)
     assert (ours.status, ours.nfev, ours.cost, ours.x.shape) == (ref.status, ref.nfev, ref.cost, (0,))
+
+
+@pytest.mark.parametrize("fun, x0, kw", [
+    (expfit, X0_EXP, dict(jac=expfit_jac)),
+    (expfit, X0_EXP, dict(method="dogbox")),
+    (expfit, X0_EXP, dict(method="lm", jac=expfit_jac)),
+    (expfit, X0_EXP, dict(bounds=([1.0, 0, -1], [3, 3, 0]))),
+    (decay, X0_DECAY, dict(jac=decay_jac, loss="cauchy", method="dogbox", bounds=(0, 2))),
+])
+def test_x_scale_jac_takes_the_quick_path_with_the_full_paths_result(fun, x0, kw, monkeypatch):
+    kw = dict(kw, x_scale="jac")
+    if "bounds" in kw:
+        lb, ub = (np.full(x0.shape, b, dtype=float) for b in kw["bounds"])
+        want = trustfit.least_squares(fun, x0, **dict(kw, bounds=scipy.optimize.Bounds(lb, ub)))
+    else:
+        want = full_path(fun, x0, **kw)
+
+    def not_called(*a, **k):
+        raise AssertionError("the full path ran")
+
+    monkeypatch.setattr(trustfit.optimize._trustfit, "solve", not_called)
+    same_result(trustfit.least_squares(fun, x0, **kw), want)
+
+
+def test_the_full_path_helper_takes_the_full_path(monkeypatch):
+    def called(*a, **k):
+        raise RuntimeError("full path")
+
+    monkeypatch.setattr(trustfit.optimize._trustfit, "solve", called)
+    with pytest.raises(RuntimeError, match="full path"):
+        full_path(expfit, X0_EXP)
 
 
 BOUNDED = [

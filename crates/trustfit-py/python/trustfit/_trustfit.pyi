@@ -40,9 +40,10 @@ def quick_solve(
     kwargs: Optional[dict[str, Any]],
     result_type: type[Any],
     bounds: Optional[tuple[npt.NDArray[np.float64], npt.NDArray[np.float64]]] = None,
+    x_scale_jac: bool = False,
 ) -> Any:
     """least_squares' common call in one crossing, unbounded or with `bounds` (lb, ub)
-    of x0's length: scipy's OptimizeResult (result_type); None when x0 holds NaN or the
+    of x0's length, x_scale 'jac' when `x_scale_jac`: scipy's OptimizeResult (result_type); None when x0 holds NaN or the
     bounds fail scipy's checks; or (f0, J0) as the user returned them when they need the
     full checks."""
     ...

@@ -765,7 +765,7 @@ def least_squares(
         x0 = _plain_start(x0)
     if (
         type(x0) is np.ndarray and x0.dtype == np.float64 and x0.ndim == 1 and x0.shape[0]
-        and x_scale is None and tr_solver is None
+        and (x_scale is None or (type(x_scale) is str and x_scale == "jac")) and tr_solver is None
         and tr_options is None and jac_sparsity is None and workers is None and verbose == 0
         and callback is None and diff_step is None and type(loss) is str
         and method in _FAST_METHODS and (callable(jac) or (type(jac) is str and jac in _FAST_JACS))
@@ -777,12 +777,13 @@ def least_squares(
         if quick is not None:
             kwargs = kwargs or None
             out = _trustfit.quick_solve(fun, x0, jac if callable(jac) else None, quick, args,
-                                        kwargs, OptimizeResult, quick_bounds)
+                                        kwargs, OptimizeResult, quick_bounds,
+                                        x_scale is not None)
             if type(out) is OptimizeResult:
                 return out
             if out is not None:  # f(x0) or J(x0) needs scipy's checks below
                 at_x0 = out
-                if quick_bounds is None:  # else the full checks (which move x0 alike)
+                if quick_bounds is None and x_scale is None:  # else the full checks
                     checked = (x0.copy(), None, None, True, True,
                                "jac" if method == "lm" else None, ftol, xtol, gtol, None,
                                {}, args, kwargs)
