@@ -65,11 +65,8 @@ impl QuickOptions {
     // `Options` is non-exhaustive: set field by field on the defaults.
     #[allow(clippy::field_reassign_with_default)]
     fn to_options(&self, analytic: bool, bounds: Bounds, x_scale: XScale) -> PyResult<Options> {
-        let mut o = Options {
-            bounds,
-            x_scale,
-            ..Options::default()
-        };
+        let mut o = Options::default();
+        (o.bounds, o.x_scale) = (bounds, x_scale);
         o.method = self.method.parse().map_err(to_pyerr)?;
         o.jac = match (&self.jac_scheme, analytic) {
             (_, true) => JacSpec::Analytic,
