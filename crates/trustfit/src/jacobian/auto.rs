@@ -34,9 +34,10 @@ impl AutoGroups {
     pub fn new(pattern: &SparsityPattern) -> Result<Self, Error> {
         let mut groups = Self::grouped(pattern)?;
         if groups.count <= Seeding::MAX_WIDTH {
+            // Every group is below 16: an entry's lane is its column's group.
             let g = &groups.group_of;
-            let lane = pattern.indices().iter().map(|&j| lane_of(g, j, 0));
-            groups.lane = lane.collect();
+            let lane = |&j: &usize| g.get(j).map_or(u8::MAX, |&d| d as u8);
+            groups.lane = pattern.indices().iter().map(lane).collect();
         }
         Ok(groups)
     }
