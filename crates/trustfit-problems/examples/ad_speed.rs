@@ -4,7 +4,8 @@
 //!
 //! - `ad_speed sparse N ROUNDS`: whole trf solves (cholesky) of Broyden tridiagonal
 //!   with its sparse analytic J and with `JacSpec::Auto` over `jac_sparsity`; min and
-//!   median per solve and of the Jacobian phase, and their ratios.
+//!   median per solve and of the Jacobian phase, their ratios, and the quartiles of
+//!   the per-round ratio (the two sides timed back to back).
 //! - `ad_speed dense ROUNDS`: one Jacobian at x0 of every NIST start-1 model and
 //!   MINPACK case (n ≤ 11) by the analytic code, by forward mode (dual buffers kept,
 //!   as the solver keeps them), and by forward differences; per case the least time
@@ -23,6 +24,16 @@ use trustfit_problems::{TestProblem, data, minpack, nist};
 fn median(v: &mut [f64]) -> f64 {
     v.sort_by(f64::total_cmp);
     v[v.len() / 2]
+}
+
+/// Quartiles of `auto[r] / analytic[r]` over rounds: each round times both within
+/// a few milliseconds, so a host that speeds up or slows down over the run moves
+/// both sides of a pair alike (the medians of each side do not pair them).
+fn pair_ratios(analytic: &[f64], auto: &[f64]) -> [f64; 3] {
+    let mut r: Vec<f64> = auto.iter().zip(analytic).map(|(b, a)| b / a).collect();
+    r.sort_by(f64::total_cmp);
+    let at = |q: f64| r[((r.len() - 1) as f64 * q).round() as usize];
+    [at(0.25), at(0.5), at(0.75)]
 }
 
 fn min(v: &[f64]) -> f64 {
@@ -72,6 +83,14 @@ fn sparse(n: usize, rounds: usize) {
             assert_eq!(s, 5);
         }
     }
+    let [q1, q2, q3] = pair_ratios(&t[0], &t[2]);
+    println!(
+        "  whole solves, per-round ratio auto/analytic: median {q2:.3} (quartiles {q1:.3}, {q3:.3})"
+    );
+    let [q1, q2, q3] = pair_ratios(&kept[0], &kept[1]);
+    println!(
+        "  kept Solver, per-round ratio auto/analytic: median {q2:.3} (quartiles {q1:.3}, {q3:.3})"
+    );
     let [ka, kb] = &mut kept;
     let (ka, kb) = (median(ka) * 1e3, median(kb) * 1e3);
     println!(
