@@ -161,3 +161,23 @@ def test_p4_invalid_tolerance_and_f_scale_are_refused_as_documented():
         trustfit.least_squares(_rosen, [-2.0, 1.0], ftol=np.nan)
     with pytest.raises(ValueError, match="f_scale"):
         trustfit.least_squares(_rosen, [-2.0, 1.0], f_scale=-1.0, loss="soft_l1")
+
+
+@pytest.mark.parametrize("method", ["trf", "dogbox"])
+@pytest.mark.parametrize("loss", ["soft_l1", "huber", "cauchy", "arctan"])
+def test_a_robust_loss_overflowing_at_x0_raises_as_scipy_does(method, loss):
+    """(f/f_scale)² = ∞ at x0: scipy raises ValueError (trf) or LinAlgError, a ValueError
+    (dogbox), from NaN in its SVD; trustfit raises a ValueError that names the cause
+    (it returned status 1 with cost ∞ before: ρ′ = 0 made the gradient 0)."""
+    t = np.linspace(0, 4, 25)
+
+    def call(mod):
+        return mod.least_squares(lambda p: p[0] * np.exp(-p[1] * t) - 1.0, [1e160, 0.0],
+                                 loss=loss, method=method)
+
+    with np.errstate(all="ignore"), warnings.catch_warnings():
+        warnings.simplefilter("ignore", RuntimeWarning)
+        with pytest.raises(ValueError):
+            call(scipy.optimize)
+    with pytest.raises(ValueError, match=r"overflows .* larger `f_scale`"):
+        call(trustfit)

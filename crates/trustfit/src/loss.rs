@@ -204,6 +204,21 @@ impl LossScaling {
             return Ok(());
         }
         self.eval.evaluate(&self.loss, self.f_scale, f_true)?;
+        if self.eval.z.iter().any(|z| z.is_infinite()) {
+            // (f/f_scale)² overflowed: the cost is ∞ and ρ′ = 0, so the scaled gradient
+            // is 0 and would pass for convergence (scipy fails later, on NaN in its
+            // SVD). Only x0 gets here: a trial of infinite cost is never accepted.
+            return Err(Error::NonFinite {
+                what: format!(
+                    "The robust loss is not finite at the initial point: (f/f_scale)² overflows \
+                     for residuals as large as {:e}. Rescale the residuals or use a larger \
+                     `f_scale` (now {:e}).",
+                    crate::linalg::vector::norm_inf(f_true),
+                    self.f_scale
+                ),
+                best: None,
+            });
+        }
         if let JacStore::Dense { data, n } = jac {
             self.eval.scale_jac_and_fun(fs, data, *n);
         } else {

@@ -468,3 +468,32 @@ fn custom_loss_panic_surfaces_as_callback_error() {
         }
     }
 }
+
+/// Residuals so large that (f/f_scale)² overflows at x0: scipy raises (its SVD meets
+/// the NaN of ρ″·f² = −0·∞); trustfit names the cause, where it reported a gradient of
+/// zero as convergence (status 1, cost ∞) before.
+#[test]
+fn a_robust_loss_that_overflows_at_x0_is_an_error_that_names_the_cause() {
+    let huge = from_fn(2, |x: &[f64], f: &mut [f64]| {
+        f[0] = x[0] - 1.0;
+        f[1] = x[0] * 1e10;
+    });
+    for loss in [Loss::SoftL1, Loss::Huber, Loss::Cauchy, Loss::Arctan] {
+        for method in [Method::Trf, Method::Dogbox] {
+            let opts = Options {
+                loss: loss.clone(),
+                method,
+                ..Options::default()
+            };
+            match least_squares(&huge, &[1e160], &opts) {
+                Err(Error::NonFinite { what, .. }) => {
+                    assert!(what.contains("f_scale") && what.contains("1e170"), "{what}")
+                }
+                other => panic!("{loss:?} {method:?}: {other:?}"),
+            }
+            // A start the loss can take solves as before.
+            let r = least_squares(&huge, &[1.0], &opts).unwrap();
+            assert!(r.cost.is_finite(), "{loss:?} {method:?}");
+        }
+    }
+}
