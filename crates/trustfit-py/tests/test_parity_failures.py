@@ -181,3 +181,19 @@ def test_a_robust_loss_overflowing_at_x0_raises_as_scipy_does(method, loss):
             call(scipy.optimize)
     with pytest.raises(ValueError, match=r"overflows .* larger `f_scale`"):
         call(trustfit)
+
+
+@pytest.mark.parametrize("max_nfev", [2.0, np.float64(2.0), 1e30, np.int64(3), True])
+def test_a_float_max_nfev_with_lm_raises_scipys_type_error(max_nfev):
+    """scipy hands 'lm''s max_nfev to MINPACK's C wrapper, which raises TypeError for a
+    float (trustfit ran it as a count); integers run alike."""
+    _same(lambda mod: mod.least_squares(_rosen, [-2.0, 1.0], method="lm", max_nfev=max_nfev))
+
+
+@pytest.mark.parametrize("max_nfev", [2.0, np.float64(3.0)])
+@pytest.mark.parametrize("method", ["trf", "dogbox"])
+def test_a_whole_float_max_nfev_is_a_count_for_trf_and_dogbox(method, max_nfev):
+    ref = scipy.optimize.least_squares(_rosen, [-2.0, 1.0], method=method, max_nfev=max_nfev)
+    got = trustfit.least_squares(_rosen, [-2.0, 1.0], method=method, max_nfev=max_nfev)
+    assert (got.status, got.nfev) == (ref.status, ref.nfev) == (0, int(max_nfev))
+    np.testing.assert_allclose(got.x, ref.x, rtol=1e-12)

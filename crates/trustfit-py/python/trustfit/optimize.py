@@ -962,6 +962,9 @@ def least_squares(
     if diff_step is not None:
         diff_step = np.ascontiguousarray(np.atleast_1d(diff_step), dtype=float).ravel()
     max_nfev_arg = max_nfev
+    if method == "lm" and max_nfev is not None:
+        # scipy hands it to MINPACK's C wrapper, which takes only integers: its TypeError.
+        operator.index(max_nfev)
     if max_nfev is not None:
         # scipy compares counts with `==`, so a fractional value never stops it; round up.
         max_nfev = operator.index(max_nfev) if isinstance(max_nfev, (int, np.integer)) \
