@@ -1,18 +1,23 @@
 #!/usr/bin/env python3
-"""Differential fuzz of trustfit.least_squares against scipy.optimize.least_squares on
-odd argument forms: x0 as lists, tuples, int/bool/float32 arrays, scalars, nested or
+"""Differential fuzz of trustfit against scipy.optimize — least_squares, curve_fit or
+leastsq — on odd argument forms. least_squares: x0 as lists, tuples, int/bool/float32 arrays, scalars, nested or
 with NaN; bounds as pairs of scalars, lists, arrays, wrong lengths, NaN, a `Bounds`;
 x_scale 'jac' or arrays; every method, jac kind and built-in loss; odd max_nfev and
-f_scale. Each trial calls both with the same arguments and prints where they end
-differently (exception type or message, status, x beyond 1e-6).
+f_scale. curve_fit: data as lists, float32, ints, with NaN/inf or the wrong length;
+p0, sigma (1-D, 2-D, zero, negative, misshapen), bounds, methods, jac, full_output,
+nan_policy. leastsq: x0 forms, Dfun by rows or columns, odd maxfev, epsfcn, factor,
+diag, ftol, args. Each trial calls both with the same arguments and prints where they
+end differently (exception type or message, result, warnings).
 
-    .venv/bin/python tools/fuzz_vs_scipy.py [SEED] [TRIALS]
+    .venv/bin/python tools/fuzz_vs_scipy.py [least_squares|curve_fit|leastsq] [SEED] [TRIALS]
 
-Not a test: some differences are expected, and filtered out (`expected`):
+Not a test: some least_squares differences are expected, and filtered out (`expected`):
 - f_scale <= 0 with a robust loss: trustfit refuses it (README, "Differences from scipy");
 - another message for the same exception family, where trustfit names the cause (a
   robust loss overflowing at x0, a non-finite J) and scipy's SVD meets NaN;
-- status flips at a tolerance boundary with the same x and nfev (gtol vs ftol).
+- status flips at a tolerance boundary with the same x and nfev (gtol vs ftol);
+- leastsq with a `diag` shorter than x0: improper input for trustfit, while scipy's
+  MINPACK reads past the array's end (README, "Differences from scipy").
 Left in (rare, and worth a look each time): a step landing within rounding of a
 symmetric point — x = ±4e-16 for x² − 2 — takes the path to the other root; a solve
 whose initial cost overflows (x0 ~ 1e300) ends by another rule.
@@ -20,6 +25,7 @@ Run it after changing argument handling (optimize.py, src/quick.rs).
 """
 
 import random
+import signal
 import sys
 import warnings
 
@@ -118,16 +124,36 @@ def trial_arguments(rng):
     return (decay if n == 2 else square), x0_form(rng, n), kw
 
 
-def outcome(mod, fun, x0, kw):
-    """("ok", result) or ("err", exception type name, message)."""
-    try:
-        return ("ok", mod.least_squares(fun, x0, **kw))
-    except Exception as e:  # noqa: BLE001 — every exception is an outcome to compare
-        return ("err", type(e).__name__, str(e))
+class Timeout(Exception):
+    """A call ran past `SECONDS` (scipy's leastsq never stops with maxfev < 0)."""
 
 
-def difference(a, t):
-    """How scipy's outcome `a` and trustfit's `t` differ, or None."""
+SECONDS = 5
+
+
+def on_alarm(_signum, _frame):
+    raise Timeout(f"still running after {SECONDS} s")
+
+
+def outcome(call):
+    """("ok", value, warning categories) or ("err", exception type name, message)."""
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        signal.alarm(SECONDS)
+        try:
+            value = call()
+        except Exception as e:  # noqa: BLE001 — every exception is an outcome to compare
+            return ("err", type(e).__name__, str(e))
+        finally:
+            signal.alarm(0)
+    ignored = (DeprecationWarning, RuntimeWarning)
+    kinds = sorted({w.category.__name__ for w in caught if not issubclass(w.category, ignored)})
+    return ("ok", value, kinds)
+
+
+def least_squares_difference(a, t):
+    """How scipy's outcome `a` and trustfit's `t` differ (exception and message, or
+    status and x to 1e-6), or None."""
     if a[0] != t[0]:
         show = [o[1:] if o[0] == "err" else (o[1].status, o[1].nfev) for o in (a, t)]
         return f"outcome differs: scipy {a[0]} {show[0]} | trustfit {t[0]} {show[1]}"
@@ -144,7 +170,7 @@ def difference(a, t):
 
 
 def expected(kw, a, t):
-    """A difference listed in the module docstring."""
+    """A least_squares difference listed in the module docstring."""
     if kw.get("loss", "linear") != "linear" and kw.get("f_scale", 1.0) <= 0:
         return True
     if a[0] == t[0] == "err" and a[1] in ("ValueError", "LinAlgError") and t[1] == "ValueError":
@@ -155,22 +181,190 @@ def expected(kw, a, t):
     return False
 
 
-def main():
-    seed = int(sys.argv[1]) if len(sys.argv) > 1 else 0
-    trials = int(sys.argv[2]) if len(sys.argv) > 2 else 500
+# ---------------------------------------------------------------------------------------
+# curve_fit
+# ---------------------------------------------------------------------------------------
+
+def exp_model(x, a, b):
+    return a * np.exp(-b * x)
+
+
+def exp_model_jac(x, a, b):
+    e = np.exp(-b * x)
+    return np.column_stack([e, -a * x * e])
+
+
+def line(x, a):
+    return a * x
+
+
+def varargs_line(x, *p):
+    return p[0] + p[1] * x
+
+
+def curve_fit_arguments(rng):
+    """(model, xdata, ydata, kwargs): data as lists, float32, ints, with NaN/inf or the
+    wrong length; p0 in several forms; sigma 1-D, 2-D, zero, negative, wrong shape;
+    bounds; methods; jac; full_output; nan_policy; loss; maxfev/max_nfev."""
+    n = rng.choice([5, 8, 12])
+    x = np.linspace(0.0, 3.0, n)
+    model = rng.choice([exp_model, exp_model, line, varargs_line])
+    npar = 1 if model is line else 2
+    y = (2.5 * np.exp(-1.3 * x) if model is exp_model else 1.5 * x + 0.3) + 0.01 * np.sin(7 * x)
+    xd, yd = x, y
+    k = rng.randrange(8)
+    if k == 0:
+        xd = list(x)
+    elif k == 1:
+        yd = list(y)
+    elif k == 2:
+        yd = y.copy()
+        yd[rng.randrange(n)] = rng.choice([np.nan, np.inf])
+    elif k == 3:
+        yd = y[:-1]
+    elif k == 4:
+        xd = x.astype(np.float32)
+    elif k == 5:
+        yd = y.astype(int)
+    kw = {}
+    if rng.random() < 0.6 or model is varargs_line:
+        kw["p0"] = rng.choice([[1.0] * npar, [1] * npar, np.ones(npar), [1.0] * (npar + 1)])
+    sigmas = [None, 0.1 + 0.05 * x, np.diag((0.1 + 0.05 * x) ** 2), np.zeros(n), -np.ones(n),
+              np.ones(n + 1), list(0.1 + 0.05 * x)]
+    sigma = rng.choice(sigmas)
+    if sigma is not None:
+        kw["sigma"] = sigma
+    if rng.random() < 0.4:
+        kw["absolute_sigma"] = rng.choice([True, False])
+    if rng.random() < 0.3:
+        kw["check_finite"] = rng.choice([True, False, None])
+    bounds = rng.choice([None, (0, 10), ([0] * npar, [10] * npar),
+                         so.Bounds([-1] * npar, [5] * npar), (5, 1)])
+    if bounds is not None:
+        kw["bounds"] = bounds
+    method = rng.choice([None, "lm", "trf", "dogbox"])
+    if method is not None:
+        kw["method"] = method
+    if rng.random() < 0.2 and model is exp_model:
+        kw["jac"] = rng.choice([exp_model_jac, "3-point", "2-point"])
+    if rng.random() < 0.3:
+        kw["full_output"] = True
+    if rng.random() < 0.25:
+        kw["nan_policy"] = rng.choice(["raise", "omit", "propagate", None])
+    if rng.random() < 0.15:
+        kw["loss"] = "soft_l1"
+    if rng.random() < 0.15:
+        kw[rng.choice(["maxfev", "max_nfev"])] = rng.choice([3, 50])
+    return model, xd, yd, kw
+
+
+def curve_fit_difference(a, t):
+    """popt (1e-6), pcov (1e-4), the warning categories and the output's length."""
+    if a[0] != t[0] or a[0] == "err":
+        return None if a[:3] == t[:3] else f"scipy {a[:3]} | trustfit {t[:3]}"
+    (pa, ca), (pt, ct) = a[1][:2], t[1][:2]
+    if pa.shape != pt.shape or not np.allclose(pa, pt, rtol=1e-6, atol=1e-9):
+        return f"popt: {pa} | {pt}"
+    if ca.shape != ct.shape or not np.allclose(ca, ct, rtol=1e-4, atol=1e-12, equal_nan=True):
+        return f"pcov: {ca.ravel()} | {ct.ravel()}"
+    if a[2] != t[2] or len(a[1]) != len(t[1]):
+        return f"warnings {a[2]} / {len(a[1])} outputs | {t[2]} / {len(t[1])}"
+    return None
+
+
+# ---------------------------------------------------------------------------------------
+# leastsq
+# ---------------------------------------------------------------------------------------
+
+def decay_jac_t(p, *_):
+    return decay_jac(p).T
+
+
+def leastsq_arguments(rng):
+    """(func, x0, kwargs): x0 forms, Dfun by rows or columns, full_output, odd maxfev,
+    epsfcn, factor, diag, ftol and args."""
+    fun = rng.choice([lambda p, *_: decay(p), lambda p, *_: decay(p), square])
+    x0 = [rng.choice([0, 1, 2.0, -1, 0.5, True, np.float32(0.7), 1e300, np.nan])
+          for _ in range(2)]
+    x0 = rng.choice([x0, tuple(x0), np.array(x0, dtype=float), x0[0], [x0]])
+    kw = {}
+    if rng.random() < 0.3 and fun is not square:
+        if rng.random() < 0.5:
+            kw["Dfun"] = lambda p, *_: decay_jac(p)
+        else:
+            kw["Dfun"], kw["col_deriv"] = decay_jac_t, rng.choice([1, True, 0])
+    choices = {"full_output": [1, True, 0], "maxfev": [0, 1, 5, 100, -1],
+               "epsfcn": [None, 1e-10, 0.0, -1.0], "factor": [0.1, 100, 0, -1],
+               "diag": [[1.0, 1.0], [0.0, 1.0], [1.0], None], "ftol": [0.0, -1.0, 1e-12],
+               "args": [(), (1,), 5]}
+    for name, values in choices.items():
+        if rng.random() < 0.25:
+            kw[name] = rng.choice(values)
+    return fun, x0, kw
+
+
+def leastsq_difference(a, t):
+    """x (1e-9), ier, and with full_output the message, nfev and cov_x."""
+    if a[0] != t[0] or a[0] == "err":
+        return None if a[:3] == t[:3] else f"scipy {a[:3]} | trustfit {t[:3]}"
+    oa, ot = a[1], t[1]
+    if len(oa) != len(ot):
+        return f"{len(oa)} outputs | {len(ot)}"
+    xa, xt = np.asarray(oa[0]), np.asarray(ot[0])
+    if xa.shape != xt.shape or not np.allclose(xa, xt, rtol=1e-9, equal_nan=True):
+        return f"x {xa} | {xt}"
+    if oa[-1] != ot[-1] or a[2] != t[2]:
+        return f"ier {oa[-1]}, warnings {a[2]} | {ot[-1]}, {t[2]}"
+    if len(oa) == 5:
+        if (oa[3], oa[2]["nfev"]) != (ot[3], ot[2]["nfev"]):
+            return f"{oa[3]!r} nfev {oa[2]['nfev']} | {ot[3]!r} nfev {ot[2]['nfev']}"
+        ca, ct = oa[1], ot[1]
+        if (ca is None) != (ct is None) or (
+                ca is not None and not np.allclose(ca, ct, rtol=1e-6, equal_nan=True)):
+            return f"cov_x {ca} | {ct}"
+    return None
+
+
+def run(target, seed, trials):
     rng = random.Random(seed)
-    warnings.simplefilter("ignore")
     found = 0
-    with np.errstate(all="ignore"):
-        for trial in range(trials):
+    for trial in range(trials):
+        if target == "least_squares":
             fun, x0, kw = trial_arguments(rng)
-            a, t = outcome(so, fun, x0, kw), outcome(trustfit, fun, x0, kw)
-            why = difference(a, t)
-            if why and not expected(kw, a, t):
-                found += 1
-                shown = {k: getattr(v, "__name__", v) for k, v in kw.items()}
-                print(f"[{trial}] x0={x0!r} kw={shown}\n    {why}")
-    print(f"seed {seed}: {trials} trials, {found} unexpected differences")
+            calls = [lambda mod: mod.least_squares(fun, x0, **kw)]
+            shown = f"x0={x0!r}"
+            differ = least_squares_difference
+        elif target == "curve_fit":
+            fun, xd, yd, kw = curve_fit_arguments(rng)
+            calls = [lambda mod: mod.curve_fit(fun, xd, yd, **kw)]
+            shown = f"{fun.__name__} xdata {type(xd).__name__} ydata {np.asarray(yd)!r}"
+            differ = curve_fit_difference
+        else:
+            fun, x0, kw = leastsq_arguments(rng)
+            calls = [lambda mod: mod.leastsq(fun, x0, **kw)]
+            shown = f"x0={x0!r}"
+            differ = leastsq_difference
+        a, t = outcome(lambda: calls[0](so)), outcome(lambda: calls[0](trustfit))
+        why = differ(a, t)
+        short_diag = target == "leastsq" and kw.get("diag") is not None and len(kw["diag"]) < 2
+        if why and not short_diag and not (target == "least_squares" and expected(kw, a, t)):
+            found += 1
+            kws = {k: getattr(v, "__name__", v) for k, v in kw.items()}
+            print(f"[{trial}] {shown} kw={kws}\n    {why}")
+    return found
+
+
+def main():
+    target = sys.argv[1] if len(sys.argv) > 1 else "least_squares"
+    if target not in ("least_squares", "curve_fit", "leastsq"):
+        sys.exit("usage: fuzz_vs_scipy.py [least_squares|curve_fit|leastsq] [SEED] [TRIALS]")
+    seed = int(sys.argv[2]) if len(sys.argv) > 2 else 0
+    trials = int(sys.argv[3]) if len(sys.argv) > 3 else 500
+    warnings.simplefilter("ignore")
+    signal.signal(signal.SIGALRM, on_alarm)
+    with np.errstate(all="ignore"):
+        found = run(target, seed, trials)
+    print(f"{target}, seed {seed}: {trials} trials, {found} unexpected differences")
 
 
 if __name__ == "__main__":

@@ -197,3 +197,26 @@ def test_a_whole_float_max_nfev_is_a_count_for_trf_and_dogbox(method, max_nfev):
     got = trustfit.least_squares(_rosen, [-2.0, 1.0], method=method, max_nfev=max_nfev)
     assert (got.status, got.nfev) == (ref.status, ref.nfev) == (0, int(max_nfev))
     np.testing.assert_allclose(got.x, ref.x, rtol=1e-12)
+
+
+@pytest.mark.parametrize("maxfev", [-1, -7])
+@pytest.mark.parametrize("with_dfun", [False, True])
+def test_a_negative_maxfev_is_minpacks_default_count_as_in_scipy(maxfev, with_dfun):
+    """scipy's C wrapper takes maxfev < 0 as 200·(n+1) (100·(n+1) with Dfun), quoting
+    the value given in its message; trustfit ran without a limit, so a run that never
+    converges (a NaN start) never ended. Through a NaN start MINPACK ends the inner loop
+    on the NaN ratio and evaluates J again (trustfit stayed in it: one call fewer)."""
+
+    def func(p):
+        return np.atleast_1d(p[0] ** 2 - 2.0) * np.ones(3)
+
+    def dfun(p):
+        return np.column_stack([2 * p[0] * np.ones(3), 0.0 * p[1] * np.ones(3)])
+
+    kw = {"Dfun": dfun} if with_dfun else {}
+    for x0 in ([0.5, np.nan], [0.5, 1.0]):
+        with np.errstate(all="ignore"):
+            ref = scipy.optimize.leastsq(func, x0, maxfev=maxfev, full_output=True, **kw)
+            got = trustfit.leastsq(func, x0, maxfev=maxfev, full_output=True, **kw)
+        assert (got[4], got[3], got[2]["nfev"]) == (ref[4], ref[3], ref[2]["nfev"])
+        np.testing.assert_allclose(got[0], ref[0], rtol=1e-12)

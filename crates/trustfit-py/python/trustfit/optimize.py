@@ -1161,7 +1161,7 @@ def leastsq(
         Orthogonality desired between the function vector and the columns of the
         Jacobian. Default 0.0.
     maxfev : int, optional
-        Maximum number of calls to the function; 0 (default) means ``100*(N+1)`` with
+        Maximum number of calls to the function; 0 (default) or negative means ``100*(N+1)`` with
         `Dfun` and ``200*(N+1)`` without (finite differences included).
     epsfcn : float, optional
         Determines the forward-difference step (``sqrt(epsfcn)*|x|``); default: the
@@ -1267,7 +1267,9 @@ def leastsq(
         "ftol": ftol,
         "xtol": xtol,
         "gtol": gtol,
-        "maxfev": maxfev if maxfev > 0 else sys.maxsize,  # scipy never stops on maxfev < 0
+        # scipy's C wrapper takes maxfev < 0 as MINPACK's default count (its message
+        # still quotes the value given).
+        "maxfev": maxfev if maxfev > 0 else (100 if Dfun is not None else 200) * (n + 1),
         "epsfcn": epsfcn,
         "factor": factor,
         "diag": diag,
@@ -1277,6 +1279,8 @@ def leastsq(
         convert=_as_minpack_array,
     )
     x, fvec, info, mesg = res["x"], res["fvec"], res["info"], res["mesg"]
+    if info == 5 and maxfev < 0:
+        mesg = f"Number of calls to function has reached maxfev = {maxfev}."
     fjac, ipvt = res["fjac"], res["ipvt"]
     if full_output:
         cov_x = _cov_from_r(fjac, ipvt) if info in _LEASTSQ_SUCCESS else None

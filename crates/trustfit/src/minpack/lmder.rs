@@ -460,7 +460,9 @@ fn drive<V: Evaluator>(
                 break 'outer;
             }
 
-            if ratio >= ACCEPT_RATIO {
+            // MINPACK repeats while `ratio < 1e-4`: a NaN ratio (a NaN start, say) ends
+            // the inner loop too, and J is evaluated again.
+            if ratio >= ACCEPT_RATIO || ratio.is_nan() {
                 break;
             }
         }
