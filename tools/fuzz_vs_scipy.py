@@ -28,23 +28,16 @@ import random
 import signal
 import sys
 import warnings
+from pathlib import Path
 
 import numpy as np
 import scipy.optimize as so
 
 import trustfit
 
-T = np.linspace(0, 4, 25)
-Y = 3.0 * np.exp(-1.3 * T) + 0.05 * np.cos(7 * T)
-
-
-def decay(p):
-    return p[0] * np.exp(-p[1] * T) - Y
-
-
-def decay_jac(p):
-    e = np.exp(-p[1] * T)
-    return np.column_stack([e, -p[0] * T * e])
+# The exponential decay of the parity tests (crates/trustfit-py/tests/problems.py).
+sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "crates" / "trustfit-py" / "tests"))
+from problems import decay, decay_jac  # noqa: E402
 
 
 def square(p):
