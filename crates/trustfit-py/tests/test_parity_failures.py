@@ -179,7 +179,7 @@ def test_a_robust_loss_overflowing_at_x0_raises_as_scipy_does(method, loss):
         warnings.simplefilter("ignore", RuntimeWarning)
         with pytest.raises(ValueError):
             call(scipy.optimize)
-    with pytest.raises(ValueError, match=r"overflows .* larger `f_scale`"):
+    with pytest.raises(ValueError, match=r"overflows: .* larger `f_scale`"):
         call(trustfit)
 
 

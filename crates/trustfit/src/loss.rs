@@ -205,14 +205,14 @@ impl LossScaling {
         }
         self.eval.evaluate(&self.loss, self.f_scale, f_true)?;
         if self.eval.z.iter().any(|z| z.is_infinite()) {
-            // (f/f_scale)² overflowed: the cost is ∞ and ρ′ = 0, so the scaled gradient
-            // is 0 and would pass for convergence (scipy fails later, on NaN in its
-            // SVD). Only x0 gets here: a trial of infinite cost is never accepted.
+            // (f/f_scale)² overflowed: ρ′ = 0 and ρ″·f² = −0·∞, so the scaled J is NaN
+            // or, as ρ″ is rounded, the gradient 0 — a false convergence (scipy fails on
+            // NaN in its SVD). At x0 in practice: a trial is accepted only at a finite
+            // cost, which arctan's bounded ρ alone allows.
             return Err(Error::NonFinite {
                 what: format!(
-                    "The robust loss is not finite at the initial point: (f/f_scale)² overflows \
-                     for residuals as large as {:e}. Rescale the residuals or use a larger \
-                     `f_scale` (now {:e}).",
+                    "The robust loss overflows: (f/f_scale)² is infinite for residuals as \
+                     large as {:e}. Rescale the residuals or use a larger `f_scale` (now {:e}).",
                     crate::linalg::vector::norm_inf(f_true),
                     self.f_scale
                 ),
