@@ -43,7 +43,10 @@ fn copy_vector(arr: &Bound<'_, PyArray1<f64>>, out: &mut [f64], what: &str) -> P
 /// What scipy's arithmetic on a returned value would raise: numpy's own TypeError for
 /// values that are not numbers (bool, str, None, objects), and trustfit's for a masked
 /// array (see `_refuse_masked` in optimize.py).
-fn check_numeric(obj: &Bound<'_, PyAny>, what: &str) -> PyResult<()> {
+/// Complex values are taken as real when their imaginary part is zero (scipy's trf
+/// then computes on in complex numbers) and refused otherwise, as by optimize.py's
+/// `_real_residuals`: returns the real array to read.
+fn check_numeric<'py>(obj: &Bound<'py, PyAny>, what: &str) -> PyResult<Bound<'py, PyAny>> {
     let np = obj.py().import("numpy")?;
     if obj.is_instance(&np.getattr("ma")?.getattr("MaskedArray")?)? {
         return Err(PyTypeError::new_err(format!(
@@ -52,10 +55,24 @@ fn check_numeric(obj: &Bound<'_, PyAny>, what: &str) -> PyResult<()> {
     }
     let arr = np.getattr("asarray")?.call1((obj,))?;
     let kind: String = arr.getattr("dtype")?.getattr("kind")?.extract()?;
-    if !matches!(kind.as_str(), "f" | "i" | "u" | "c") {
-        np.getattr("subtract")?.call1((&arr, &arr))?;
+    match kind.as_str() {
+        "f" | "i" | "u" => Ok(arr),
+        "c" => {
+            let imag = arr.getattr("imag")?;
+            if np.getattr("any")?.call1((imag,))?.is_truthy()? {
+                return Err(PyTypeError::new_err(format!(
+                    "`{what}` returned complex values with a nonzero imaginary part; least \
+                     squares fits real residuals: return the real and imaginary parts as one \
+                     real vector, e.g. np.concatenate([r.real, r.imag])."
+                )));
+            }
+            arr.getattr("real")
+        }
+        _ => {
+            np.getattr("subtract")?.call1((&arr, &arr))?;
+            Ok(arr)
+        }
     }
-    Ok(())
 }
 
 /// Reads the residual vector a user's `fun` returned (1-d, or a scalar when m = 1).
@@ -65,8 +82,8 @@ pub fn read_vector(obj: &Bound<'_, PyAny>, out: &mut [f64], what: &str) -> PyRes
     {
         return Ok(());
     }
-    check_numeric(obj, what)?;
-    let conv = ascontiguous(obj, "float64")?;
+    let real = check_numeric(obj, what)?;
+    let conv = ascontiguous(&real, "float64")?;
     match conv.cast::<PyArray1<f64>>() {
         Ok(arr) if copy_vector(arr, out, what)? => Ok(()),
         _ => Err(PyValueError::new_err(format!(

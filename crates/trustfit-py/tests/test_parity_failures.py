@@ -220,3 +220,39 @@ def test_a_negative_maxfev_is_minpacks_default_count_as_in_scipy(maxfev, with_df
             got = trustfit.leastsq(func, x0, maxfev=maxfev, full_output=True, **kw)
         assert (got[4], got[3], got[2]["nfev"]) == (ref[4], ref[3], ref[2]["nfev"])
         np.testing.assert_allclose(got[0], ref[0], rtol=1e-12)
+
+
+def _decay_residuals(p):
+    t = np.linspace(0, 4, 25)
+    return p[0] * np.exp(-p[1] * t) - 3.0 * np.exp(-1.3 * t)
+
+
+@pytest.mark.parametrize("method", ["trf", "dogbox"])
+def test_complex_residuals_with_an_imaginary_part_are_refused(method):
+    """scipy's trf and dogbox compute on in complex numbers (a complex x); trustfit fitted
+    the real part silently. Now a TypeError (README, "Differences from scipy"), at x0 or
+    when a later evaluation turns complex."""
+    with pytest.raises(TypeError, match="nonzero imaginary part"):
+        trustfit.least_squares(lambda p: _decay_residuals(p) + 1e-3j, [1.0, 0.5], method=method)
+
+    def later(p):
+        return _decay_residuals(p) + (1e-3j if p[0] != 1.0 else 0.0)
+
+    with pytest.raises(TypeError, match="nonzero imaginary part"):
+        trustfit.least_squares(later, [1.0, 0.5], method=method)
+
+
+@pytest.mark.parametrize("method", ["trf", "dogbox"])
+def test_complex_residuals_with_a_zero_imaginary_part_fit_as_real(method):
+    ref = trustfit.least_squares(_decay_residuals, [1.0, 0.5], method=method)
+    got = trustfit.least_squares(lambda p: _decay_residuals(p).astype(complex), [1.0, 0.5],
+                                 method=method)
+    assert (got.status, got.nfev) == (ref.status, ref.nfev)
+    np.testing.assert_array_equal(got.x, ref.x)
+    assert got.x.dtype == np.float64
+
+
+@pytest.mark.parametrize("imag", [0.0, 1e-3])
+def test_complex_residuals_with_lm_raise_minpacks_error_as_scipy(imag):
+    _same(lambda mod: mod.least_squares(lambda p: _decay_residuals(p) + imag * 1j, [1.0, 0.5],
+                                        method="lm"))

@@ -453,6 +453,24 @@ def _check_numeric(f):
         np.subtract(f, f)
 
 
+COMPLEX_RESIDUALS = (
+    "`fun` returned complex values with a nonzero imaginary part; least squares fits "
+    "real residuals: return the real and imaginary parts as one real vector, e.g. "
+    "np.concatenate([r.real, r.imag])."
+)
+
+
+def _real_residuals(f0, method):
+    """Complex f(x0): scipy's 'lm' raises MINPACK's error; its trf and dogbox compute on
+    in complex numbers (a complex x). trustfit takes a zero imaginary part as real and
+    refuses any other (README, "Differences from scipy")."""
+    if method == "lm":
+        raise _MinpackError("Result from function call is not a proper array of floats.")
+    if np.any(f0.imag != 0):
+        raise TypeError(COMPLEX_RESIDUALS)
+    return np.ascontiguousarray(f0.real)
+
+
 def _empty_result(x0, f0, m, n):
     """scipy's result when x0 or f(x0) is empty: no iteration, status 1."""
     f = np.asarray(f0, dtype=float)
@@ -824,6 +842,8 @@ def least_squares(
 
     _refuse_masked(f0, "`fun`'s value")
     _check_numeric(f0)
+    if f0.dtype.kind == "c":
+        f0 = _real_residuals(f0, method)
     if not np.isfinite(f0).all():
         raise ValueError("Residuals are not finite in the initial point.")
 
