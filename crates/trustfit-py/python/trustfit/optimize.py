@@ -453,7 +453,8 @@ def _check_numeric(f):
         np.subtract(f, f)
 
 
-COMPLEX_RESIDUALS = (
+# The same words as convert.rs's `check_numeric` uses for later evaluations.
+_COMPLEX_RESIDUALS = (
     "`fun` returned complex values with a nonzero imaginary part; least squares fits "
     "real residuals: return the real and imaginary parts as one real vector, e.g. "
     "np.concatenate([r.real, r.imag])."
@@ -467,7 +468,7 @@ def _real_residuals(f0, method):
     if method == "lm":
         raise _MinpackError("Result from function call is not a proper array of floats.")
     if np.any(f0.imag != 0):
-        raise TypeError(COMPLEX_RESIDUALS)
+        raise TypeError(_COMPLEX_RESIDUALS)
     return np.ascontiguousarray(f0.real)
 
 
@@ -1181,8 +1182,8 @@ def leastsq(
         Orthogonality desired between the function vector and the columns of the
         Jacobian. Default 0.0.
     maxfev : int, optional
-        Maximum number of calls to the function; 0 (default) or negative means ``100*(N+1)`` with
-        `Dfun` and ``200*(N+1)`` without (finite differences included).
+        Maximum number of calls to the function; 0 (default) or negative means
+        ``100*(N+1)`` with `Dfun` and ``200*(N+1)`` without (finite differences included).
     epsfcn : float, optional
         Determines the forward-difference step (``sqrt(epsfcn)*|x|``); default: the
         machine epsilon of `func`'s result dtype.
