@@ -9,12 +9,41 @@
 /// for finite input (typically 5–8 sweeps).
 const MAX_SWEEPS: usize = 60;
 
-/// Factors the column-major `rows × n` matrix `a` (destroyed) with `rows ≥ n`.
+/// How the QR adds up its dot products and sums of squares.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Summation {
+    /// Four interleaved partial sums: no addition waits on the one before (one at a
+    /// time, the chains of dependent additions were most of a 100 × 3 fit's solve).
+    Interleaved,
+    /// One term at a time in row order, as LAPACK's reference kernels: where J is
+    /// rank-deficient its step rests on the QR's rounding, and this rounding is the
+    /// one that takes scipy's path (the fixtures' exponential fits from c = 0).
+    Sequential,
+}
+
+/// Smallest ratio of the extreme singular values for which the order of summation
+/// cannot matter: rounding then moves the step by about ε/ratio relative, far below
+/// any tolerance (see [`well_conditioned`]).
+const CONDITIONED: f64 = 1e-6;
+
+/// True when the singular values (descending) are far enough from rank deficiency
+/// that [`Summation::Interleaved`]'s rounding serves as well as LAPACK's.
+pub(crate) fn well_conditioned(s: &[f64]) -> bool {
+    match (s.first(), s.last()) {
+        (Some(&hi), Some(&lo)) => lo >= CONDITIONED * hi && hi.is_finite(),
+        _ => true,
+    }
+}
+
+/// Factors the column-major `rows × n` matrix `a` (destroyed) with `rows ≥ n`, its
+/// QR's sums added as `sums` says.
 ///
 /// Writes the singular values (descending) to `s`, the right singular vectors to `v`
 /// (column-major `n × n`) and `Uᵀ b` to `utb` (length n). `b` (length rows) is destroyed.
 /// `w` is scratch of length `n·n`.
+#[allow(clippy::too_many_arguments)]
 pub(crate) fn tall_svd(
+    sums: Summation,
     a: &mut [f64],
     rows: usize,
     n: usize,
@@ -25,7 +54,10 @@ pub(crate) fn tall_svd(
     w: &mut [f64],
 ) {
     debug_assert!(rows >= n);
-    householder_qr(a, rows, n, b);
+    match sums {
+        Summation::Interleaved => householder_qr::<4>(a, rows, n, b),
+        Summation::Sequential => householder_qr::<1>(a, rows, n, b),
+    }
     // W = R (upper triangle), V = I.
     for j in 0..n {
         for i in 0..n {
@@ -46,13 +78,14 @@ pub(crate) fn tall_svd(
     sort_descending(s, v, utb, n);
 }
 
-/// In-place Householder QR (LAPACK `dgeqr2` convention), applying Qᵀ to `b` as it goes.
-fn householder_qr(a: &mut [f64], rows: usize, n: usize, b: &mut [f64]) {
+/// In-place Householder QR (LAPACK `dgeqr2` convention), applying Qᵀ to `b` as it goes;
+/// its sums in `P` interleaved partial sums (1: one term at a time).
+fn householder_qr<const P: usize>(a: &mut [f64], rows: usize, n: usize, b: &mut [f64]) {
     for j in 0..n {
         let (left, right) = a.split_at_mut((j + 1) * rows);
         let col = &mut left[j * rows + j..(j + 1) * rows];
         let alpha = col[0];
-        let tail_norm = norm(&col[1..]);
+        let tail_norm = norm::<P>(&col[1..]);
         if tail_norm == 0.0 {
             continue;
         }
@@ -75,10 +108,10 @@ fn householder_qr(a: &mut [f64], rows: usize, n: usize, b: &mut [f64]) {
             .chain(std::iter::once(&mut b[j..rows]));
         loop {
             match std::array::from_fn(|_| targets.next()) {
-                [Some(p), Some(q), Some(r), Some(s)] => reflect(col, tau, [p, q, r, s]),
-                [Some(p), Some(q), Some(r), None] => reflect(col, tau, [p, q, r]),
-                [Some(p), Some(q), None, None] => reflect(col, tau, [p, q]),
-                [Some(p), None, None, None] => reflect(col, tau, [p]),
+                [Some(p), Some(q), Some(r), Some(s)] => reflect::<P, _>(col, tau, [p, q, r, s]),
+                [Some(p), Some(q), Some(r), None] => reflect::<P, _>(col, tau, [p, q, r]),
+                [Some(p), Some(q), None, None] => reflect::<P, _>(col, tau, [p, q]),
+                [Some(p), None, None, None] => reflect::<P, _>(col, tau, [p]),
                 _ => break,
             }
         }
@@ -87,20 +120,23 @@ fn householder_qr(a: &mut [f64], rows: usize, n: usize, b: &mut [f64]) {
 }
 
 /// `tₖ ← tₖ − τ(v·tₖ) v` for `K` vectors at once: the dot products side by side in one
-/// pass over `v` (one at a time, each waited on every addition: the QR of a 100 × 3 J
-/// was most of a small fit's solve). Each sum runs in row order as before, so the
-/// same bits.
-fn reflect<const K: usize>(v: &[f64], tau: f64, targets: [&mut [f64]; K]) {
+/// pass over `v`, each in `P` interleaved partial sums (see [`dot_in`]).
+fn reflect<const P: usize, const K: usize>(v: &[f64], tau: f64, targets: [&mut [f64]; K]) {
     let len = targets.iter().fold(v.len(), |l, t| l.min(t.len()));
     let v = &v[..len];
-    let mut acc = [0.0; K];
-    for (i, &c) in v.iter().enumerate() {
+    let body = len - len % P;
+    let mut acc = [[0.0; P]; K];
+    for (i, c) in v[..body].chunks_exact(P).enumerate() {
         for (a, t) in acc.iter_mut().zip(&targets) {
-            *a += c * t[i];
+            let t = &t[i * P..(i + 1) * P];
+            for ((a, &c), &x) in a.iter_mut().zip(c).zip(t) {
+                *a += c * x;
+            }
         }
     }
     for (t, a) in targets.into_iter().zip(acc) {
-        let s = tau * a;
+        let d = (body..len).fold(combine(a), |d, i| d + v[i] * t[i]);
+        let s = tau * d;
         for (o, &c) in t[..len].iter_mut().zip(v) {
             *o -= s * c;
         }
@@ -171,13 +207,50 @@ fn sort_descending(s: &mut [f64], v: &mut [f64], utb: &mut [f64], n: usize) {
     }
 }
 
-fn dot(a: &[f64], b: &[f64]) -> f64 {
-    a.iter().zip(b).fold(0.0, |s, (x, y)| s + x * y)
+/// `a · b` in `P` interleaved partial sums, added pairwise, then the tail in order;
+/// with `P = 1` the plain sum in order.
+fn dot_in<const P: usize>(a: &[f64], b: &[f64]) -> f64 {
+    let len = a.len().min(b.len());
+    let body = len - len % P;
+    let mut acc = [0.0; P];
+    for (x, y) in a[..body].chunks_exact(P).zip(b[..body].chunks_exact(P)) {
+        for ((s, x), y) in acc.iter_mut().zip(x).zip(y) {
+            *s += x * y;
+        }
+    }
+    (body..len).fold(combine(acc), |s, i| s + a[i] * b[i])
 }
 
-fn norm(a: &[f64]) -> f64 {
-    // Scaled to avoid overflow/underflow in the sum of squares.
-    let scale = a.iter().fold(0.0f64, |m, x| m.max(x.abs()));
+/// The partial sums added pairwise (a single one as it is).
+#[inline]
+fn combine<const P: usize>(acc: [f64; P]) -> f64 {
+    match acc.as_slice() {
+        [a] => *a,
+        [a, b, c, d] => (a + b) + (c + d),
+        more => more.iter().sum(),
+    }
+}
+
+/// `a · b` one term at a time (the Jacobi rotations' n-long columns).
+fn dot(a: &[f64], b: &[f64]) -> f64 {
+    dot_in::<1>(a, b)
+}
+
+/// Below this a sum of squares may have lost digits to underflow; above it, none of
+/// the squares overflowed when the sum is finite.
+const SAFE_SUM_OF_SQUARES: f64 = 1e-290;
+
+/// Euclidean norm. Interleaved (`P > 1`): the plain sum of squares when it is safely
+/// in range (one pass). Else, and always with `P = 1`, scaled by the largest magnitude
+/// so no square overflows or underflows, summed in order.
+fn norm<const P: usize>(a: &[f64]) -> f64 {
+    if P > 1 {
+        let plain = dot_in::<P>(a, a);
+        if plain.is_finite() && plain >= SAFE_SUM_OF_SQUARES {
+            return plain.sqrt();
+        }
+    }
+    let scale = max_abs(a);
     if scale == 0.0 || !scale.is_finite() {
         return scale;
     }
@@ -188,6 +261,22 @@ fn norm(a: &[f64]) -> f64 {
         false => a.iter().map(|x| (x / scale) * (x / scale)).sum(),
     };
     scale * sum.sqrt()
+}
+
+/// The largest magnitude (NaN entries ignored, as `f64::max` does), in four partial
+/// maxima: a maximum is exact in any order, so this equals the one-at-a-time fold,
+/// whose chain of dependent comparisons was a third of a 100 × 3 QR.
+fn max_abs(a: &[f64]) -> f64 {
+    let mut acc = [0.0f64; 4];
+    let chunks = a.chunks_exact(4);
+    let tail = chunks.remainder();
+    for c in chunks {
+        for (m, x) in acc.iter_mut().zip(c) {
+            *m = m.max(x.abs());
+        }
+    }
+    let body = acc[0].max(acc[1]).max(acc[2].max(acc[3]));
+    tail.iter().fold(body, |m, x| m.max(x.abs()))
 }
 
 #[cfg(test)]
@@ -210,20 +299,51 @@ mod tests {
             let v = [3.0 * scale, 0.0, -4.0 * scale, 0.0, 0.0];
             let want = 5.0 * scale;
             let tol = 4.0 * f64::EPSILON * want + 5e-324;
-            assert!(
-                (norm(&v) - want).abs() <= tol,
-                "{scale}: {} {want}",
-                norm(&v)
-            );
+            for got in [norm::<1>(&v), norm::<4>(&v)] {
+                assert!((got - want).abs() <= tol, "{scale}: {got} {want}");
+            }
         }
-        assert_eq!(norm(&[0.0; 6]), 0.0);
-        assert_eq!(norm(&[1.0, f64::INFINITY]), f64::INFINITY);
+        for got in [norm::<1>(&[0.0; 6]), norm::<4>(&[0.0; 6])] {
+            assert_eq!(got, 0.0);
+        }
+        let inf = [1.0, 2.0, 3.0, 4.0, f64::INFINITY];
+        assert_eq!(
+            (norm::<1>(&inf), norm::<4>(&inf)),
+            (f64::INFINITY, f64::INFINITY)
+        );
+    }
+
+    #[test]
+    fn max_abs_equals_the_ordered_fold() {
+        let mut seed = 3;
+        for len in [0, 1, 3, 4, 5, 8, 11, 100] {
+            let mut a: Vec<f64> = (0..len).map(|_| lcg(&mut seed) * 1e3).collect();
+            if len > 2 {
+                a[len / 2] = f64::NAN;
+            }
+            let fold = a.iter().fold(0.0f64, |m, x| m.max(x.abs()));
+            assert_eq!(max_abs(&a).to_bits(), fold.to_bits(), "{len}");
+        }
+    }
+
+    #[test]
+    fn sequential_sums_are_the_plain_ordered_sums() {
+        let mut seed = 5;
+        let a: Vec<f64> = (0..37).map(|_| lcg(&mut seed)).collect();
+        let b: Vec<f64> = (0..37).map(|_| lcg(&mut seed)).collect();
+        let ordered = a.iter().zip(&b).fold(0.0, |s, (x, y)| s + x * y);
+        assert_eq!(dot_in::<1>(&a, &b).to_bits(), ordered.to_bits());
+        assert!((dot_in::<4>(&a, &b) - ordered).abs() < 1e-14);
     }
 
     #[test]
     fn tall_svd_reconstructs_and_projects() {
         let mut seed = 7;
-        for (rows, n) in [(5, 3), (76, 11), (12, 12), (9, 1)] {
+        let shapes = [(5, 3), (76, 11), (12, 12), (9, 1), (100, 3)];
+        for (sums, (rows, n)) in [Summation::Sequential, Summation::Interleaved]
+            .into_iter()
+            .flat_map(|s| shapes.map(|shape| (s, shape)))
+        {
             let a0: Vec<f64> = (0..rows * n).map(|_| lcg(&mut seed)).collect();
             let b0: Vec<f64> = (0..rows).map(|_| lcg(&mut seed)).collect();
             let (mut a, mut b) = (a0.clone(), b0.clone());
@@ -233,7 +353,9 @@ mod tests {
                 vec![0.0; n],
                 vec![0.0; n * n],
             );
-            tall_svd(&mut a, rows, n, &mut b, &mut s, &mut v, &mut utb, &mut w);
+            tall_svd(
+                sums, &mut a, rows, n, &mut b, &mut s, &mut v, &mut utb, &mut w,
+            );
             assert!(s.windows(2).all(|p| p[0] >= p[1]));
             // ‖A v_j‖ = s_j and (A v_j)·b / s_j = (Uᵀb)_j.
             for j in 0..n {
@@ -243,7 +365,10 @@ mod tests {
                         av[i] += a0[k * rows + i] * v[j * n + k];
                     }
                 }
-                assert!((norm(&av) - s[j]).abs() < 1e-12 * s[0], "{rows}x{n} s{j}");
+                assert!(
+                    (norm::<1>(&av) - s[j]).abs() < 1e-12 * s[0],
+                    "{rows}x{n} s{j}"
+                );
                 assert!(
                     (dot(&av, &b0) / s[j] - utb[j]).abs() < 1e-12,
                     "{rows}x{n} utb{j}"
@@ -259,10 +384,16 @@ mod tests {
         let mut a: Vec<f64> = (0..rows).map(|i| 1.0 + i as f64).collect();
         a.extend_from_within(0..rows);
         a.extend((0..rows).map(|i| (i * i) as f64));
-        let mut b = vec![1.0; rows];
+        let b = vec![1.0; rows];
         let (mut s, mut v, mut utb, mut w) =
             (vec![0.0; 3], vec![0.0; 9], vec![0.0; 3], vec![0.0; 9]);
-        tall_svd(&mut a, rows, 3, &mut b, &mut s, &mut v, &mut utb, &mut w);
-        assert!(s[2] < 1e-14 * s[0], "{s:?}");
+        for sums in [Summation::Sequential, Summation::Interleaved] {
+            let (mut a, mut b) = (a.clone(), b.clone());
+            tall_svd(
+                sums, &mut a, rows, 3, &mut b, &mut s, &mut v, &mut utb, &mut w,
+            );
+            assert!(s[2] < 1e-14 * s[0], "{s:?}");
+            assert!(!well_conditioned(&s));
+        }
     }
 }

@@ -3,7 +3,7 @@
 //! otherwise as the pseudo-inverse over the eigenvalues of JᵀJ above
 //! `ε·max(m, n)·λ_max` (a rank-deficient fit gets finite entries, as scipy's pinv of J).
 
-use crate::linalg::jacobi::tall_svd;
+use crate::linalg::jacobi::{Summation, tall_svd};
 
 /// Below this ratio of the smallest to the largest Cholesky pivot (squared), the
 /// pseudo-inverse is used: the inverse would lose more than half the digits.
@@ -33,7 +33,17 @@ fn pseudo_inverse(a: &[f64], n: usize, m: usize, cov: &mut [f64]) {
     }
     let (mut b, mut s, mut v) = (vec![0.0; n], vec![0.0; n], vec![0.0; n * n]);
     let (mut utb, mut w) = (vec![0.0; n], vec![0.0; n * n]);
-    tall_svd(&mut full, n, n, &mut b, &mut s, &mut v, &mut utb, &mut w);
+    tall_svd(
+        Summation::Sequential,
+        &mut full,
+        n,
+        n,
+        &mut b,
+        &mut s,
+        &mut v,
+        &mut utb,
+        &mut w,
+    );
     let largest = s.iter().copied().fold(0.0_f64, f64::max);
     let threshold = f64::EPSILON * m.max(n) as f64 * largest;
     cov.fill(0.0);
