@@ -149,6 +149,32 @@ def test_bad_arguments_raise(call, error):
         call()
 
 
+def _decay(x, a, b):
+    return a * np.exp(b * x)
+
+
+@pytest.mark.parametrize("model, method", [("a*exp(b*x)", None), ("a*exp(b*x)", "trf"),
+                                           ("a*exp(b*x)", "lockstep"), (_decay, None)])
+@pytest.mark.parametrize("max_nfev", [-3, 0, -0.5, float("nan"), "5"])
+def test_max_nfev_not_positive_raises_scipys_error(model, method, max_nfev):
+    # A negative count reached the binding's unsigned conversion (OverflowError).
+    t = np.linspace(0, 4, 12)
+    y = 2 * np.exp(-0.5 * t)[None]
+    with pytest.raises(ValueError, match="`max_nfev` must be None or positive integer."):
+        trustfit.batch.curve_fit(model, t, y, p0=[1, -1], method=method, max_nfev=max_nfev)
+
+
+@pytest.mark.parametrize("model", ["a*exp(b*x)", _decay])
+def test_max_nfev_rounds_up_and_infinity_is_no_limit(model):
+    t = np.linspace(0, 4, 12)
+    y = 2 * np.exp(-0.5 * t)[None]
+    short = trustfit.batch.curve_fit(model, t, y, p0=[1, -1], max_nfev=2.5)
+    assert short.nfev.tolist() == [3] and short.status.tolist() == [0]
+    free = trustfit.batch.curve_fit(model, t, y, p0=[1, -1], max_nfev=float("inf"))
+    ref = trustfit.batch.curve_fit(model, t, y, p0=[1, -1])
+    assert np.array_equal(free.popt, ref.popt) and free.success.all()
+
+
 def _unaligned(a):
     """A copy of `a` at an odd byte offset (as arrays unpickled from a buffer may be)."""
     buf = np.zeros(a.nbytes + 1, dtype=np.uint8)

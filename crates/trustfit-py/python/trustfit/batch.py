@@ -315,8 +315,8 @@ def curve_fit(
     for key in _OPTIONS:
         if key in kwargs:
             value = kwargs[key]
-            if key == "max_nfev" and value is not None:
-                value = min(int(math.ceil(value)), sys.maxsize)
+            if key == "max_nfev":
+                value = _max_nfev(value)
             elif key in ("x_scale", "diff_step") and value is not None and not isinstance(value, str):
                 value = _c_f64(np.broadcast_to(np.asarray(value, float), (n,)))
             options[key] = value
@@ -332,6 +332,23 @@ def curve_fit(
     return BatchFit(res, model=f, xdata=xdata, variables=(names, cols), ydata=y, sigma=sig,
                     absolute_sigma=bool(absolute_sigma), method=method,
                     loss=loss if isinstance(loss, str) else "linear")
+
+
+def _max_nfev(value: Any) -> Optional[int]:
+    """``max_nfev`` as a count for the binding: None, or a positive number rounded up
+    (infinity: no limit). scipy's error for anything else (a negative count reached
+    the binding's unsigned conversion, which raised an OverflowError about it)."""
+    if value is None:
+        return None
+    try:
+        positive = bool(value > 0)
+    except TypeError:
+        positive = False
+    if not positive or value != value:
+        raise ValueError("`max_nfev` must be None or positive integer.")
+    if value == math.inf:
+        return sys.maxsize
+    return min(int(math.ceil(value)), sys.maxsize)
 
 
 def _positive_int(value: Any, what: str) -> int:
@@ -391,9 +408,7 @@ def _curve_fit_callable(f: Any, xdata: Any, ydata: Any, p0: Any, sigma: Any,
         x = np.asarray(xdata, dtype=np.float64)
     except (TypeError, ValueError):
         x = xdata
-    max_nfev = kwargs.get("max_nfev")
-    if max_nfev is not None:
-        max_nfev = min(int(math.ceil(max_nfev)), sys.maxsize)
+    max_nfev = _max_nfev(kwargs.get("max_nfev"))
     # About 2^18 values of J per block (1747 fits of 25 points and 5 parameters): enough
     # fits per call to amortise the call, numpy's temporaries still in cache; never fewer
     # than 256 fits.
