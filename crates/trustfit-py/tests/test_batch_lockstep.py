@@ -6,6 +6,7 @@ Python model's exception once, unchanged, with no partial results."""
 import os
 
 import numpy as np
+import scipy.optimize
 import pytest
 
 import trustfit
@@ -205,3 +206,27 @@ def test_bounds_are_kept():
     ub = [5000, 2.1, 2.1, 10, 1000]
     fit = trustfit.batch.curve_fit(vgauss, XY, data, p0=np.clip(p0, lb, ub), bounds=(lb, ub))
     assert (fit.popt >= np.array(lb)).all() and (fit.popt <= np.array(ub)).all()
+
+
+def _line(x, m, c):
+    return m * x + c
+
+
+@pytest.mark.parametrize("bound", ["upper", "lower"])
+def test_a_minimum_on_a_bound_is_reached_as_trf_reaches_it(bound):
+    # Data that want an intercept of about +5, the intercept bounded to c ≤ 0 (or the
+    # mirror image: c ≥ 0 for data that want -5): the minimum lies on the bound. The
+    # projected step stopped on xtol short of it (slope 0.37 instead of 1.03, reported
+    # converged), the step having moved the slope along the bounded intercept.
+    t = np.linspace(0, 4, 15)
+    rows = np.array([a * 10 * np.exp(-0.5 * t) for a in (1.0, 1.5, 2.0)])
+    if bound == "lower":
+        rows, lb, ub, p0 = -rows, [-np.inf, 0.0], [np.inf, np.inf], [-1.0, 1.0]
+    else:
+        lb, ub, p0 = [-np.inf, -np.inf], [np.inf, 0.0], [1.0, -1.0]
+    fit = trustfit.batch.curve_fit(_line, t, rows, p0=p0, bounds=(lb, ub))
+    assert fit.success.all()
+    for k, y in enumerate(rows):
+        ref, *_ = scipy.optimize.curve_fit(_line, t, y, p0=p0, bounds=(lb, ub))
+        np.testing.assert_allclose(fit.popt[k], ref, rtol=1e-6, atol=1e-9)
+        assert fit.popt[k, 1] == 0.0

@@ -324,6 +324,38 @@ fn bounds_project_the_steps_and_bad_starts_fail_alone() {
 }
 
 #[test]
+fn a_minimum_on_a_bound_is_reached_with_the_bounded_parameter_held() {
+    // A line m·t + c through 10·exp(−t/2) (which wants c ≈ 5), with c ≤ 0: the minimum
+    // has c = 0 and the slope of the line through the origin, Σ t·y / Σ t². Projecting
+    // a step solved with c free stopped on xtol at m = 0.37, reported converged.
+    let t: Vec<f64> = (0..15).map(|i| f64::from(i) * 4.0 / 14.0).collect();
+    let y: Vec<f64> = t.iter().map(|t| 10.0 * (-0.5 * t).exp()).collect();
+    let slope =
+        t.iter().zip(&y).map(|(t, y)| t * y).sum::<f64>() / t.iter().map(|t| t * t).sum::<f64>();
+    let (tm, ym) = (t.clone(), y.clone());
+    let model = PerFitModel::new(15, move |_: usize| {
+        let (t, y) = (tm.clone(), ym.clone());
+        trustfit::from_fn(15, move |p: &[f64], f: &mut [f64]| {
+            for ((f, t), y) in f.iter_mut().zip(&t).zip(&y) {
+                *f = p[0] * t + p[1] - y;
+            }
+        })
+    });
+    let opts = LockstepOptions {
+        bounds: Bounds::new(vec![f64::NEG_INFINITY; 2], vec![f64::INFINITY, 0.0]),
+        ..Default::default()
+    };
+    let r = solve_lockstep(&model, 1, Starts::Shared(&[1.0, -1.0]), &opts).unwrap();
+    assert!(matches!(r.fits[0].outcome, FitOutcome::Solved(s) if s.is_success()));
+    assert_eq!(r.params(0)[1], 0.0);
+    assert!(
+        (r.params(0)[0] - slope).abs() <= 1e-6 * slope,
+        "{:?} vs {slope}",
+        r.params(0)
+    );
+}
+
+#[test]
 fn invalid_options_are_errors_before_any_fit() {
     let w = gauss(2);
     let bad = [

@@ -23,8 +23,9 @@ Two kinds of model:
 advanced together (Gpufit's scheme; the only method for a Python function, and the
 fastest for small fits) — or, for formulas, scipy's ``"lm"`` (default without bounds),
 ``"trf"`` (default with bounds) and ``"dogbox"``, each fit solved as ``curve_fit``
-solves it alone. With ``"lockstep"`` bounds are applied by projecting each step on the
-box, ``loss`` must be linear, and a fit stops when a step changes χ² by at most
+solves it alone. With ``"lockstep"`` a parameter on a bound its gradient presses
+against is held there (the others' step solved without it) and each step is projected
+on the box, ``loss`` must be linear, and a fit stops when a step changes χ² by at most
 ``ftol``·χ², moves x by at most ``xtol``·(``xtol`` + ‖x‖), or the scaled gradient is at
 most ``gtol`` (statuses 2, 3/4, 1; 0 after ``max_nfev`` evaluations).
 """

@@ -46,12 +46,26 @@ pub(super) struct Block {
     step: Vec<f64>,
     a_new: Vec<f64>,
     g_new: Vec<f64>,
+    /// Scratch: JᵀJ and Jᵀf with the parameters held at a bound taken out.
+    a_pin: Vec<f64>,
+    g_pin: Vec<f64>,
 }
 
 /// The bounds as resolved vectors (empty: none).
 pub(super) struct Limits<'a> {
     pub lb: &'a [f64],
     pub ub: &'a [f64],
+}
+
+impl Limits<'_> {
+    /// True when parameter `j`, at `x`, sits on a bound its gradient `g` (of ½χ²)
+    /// presses it against: descent would leave the box there.
+    fn holds(&self, j: usize, x: f64, g: f64) -> bool {
+        match (self.lb.get(j), self.ub.get(j)) {
+            (Some(&lb), Some(&ub)) => (x <= lb && g > 0.0) || (x >= ub && g < 0.0),
+            _ => false,
+        }
+    }
 }
 
 impl Block {
@@ -82,6 +96,8 @@ impl Block {
             step: vec![0.0; n],
             a_new: vec![0.0; nn],
             g_new: vec![0.0; n],
+            a_pin: vec![0.0; nn],
+            g_pin: vec![0.0; n],
         }
     }
 
@@ -104,13 +120,13 @@ impl Block {
         self.start(first, count, x0, bounds);
         let max_nfev = opts.max_nfev.unwrap_or(100 * self.n).max(1);
         self.evaluate(model)?;
-        self.judge_start(opts);
+        self.judge_start(opts, bounds);
         while !self.active.is_empty() {
             self.propose(bounds);
             if !self.trial_slots.is_empty() {
                 self.evaluate(model)?;
             }
-            self.judge(opts, max_nfev);
+            self.judge(opts, max_nfev, bounds);
         }
         self.write(out);
         Ok(())
@@ -156,7 +172,7 @@ impl Block {
     }
 
     /// The start's χ², normal equations and gtol test; a start that is not finite fails.
-    fn judge_start(&mut self, opts: &LockstepOptions) {
+    fn judge_start(&mut self, opts: &LockstepOptions, bounds: &Limits<'_>) {
         let (n, nn) = (self.n, self.n * self.n);
         for t in 0..self.trial_slots.len() {
             let s = self.trial_slots[t];
@@ -169,7 +185,7 @@ impl Block {
             self.chi2[s] = chi2;
             self.a[s * nn..(s + 1) * nn].copy_from_slice(&self.a_new);
             self.g[s * n..(s + 1) * n].copy_from_slice(&self.g_new);
-            if self.gradient_small(s, opts.gtol) {
+            if self.gradient_small(s, opts.gtol, bounds) {
                 self.outcome[s] = Some(FitOutcome::Solved(Status::Gtol));
             }
         }
@@ -192,8 +208,9 @@ impl Block {
         }
     }
 
-    /// MINPACK's gtol test: max over columns of |Jⱼᵀf| / (‖Jⱼ‖·‖f‖) ≤ gtol.
-    fn gradient_small(&self, s: usize, gtol: f64) -> bool {
+    /// MINPACK's gtol test: max over columns of |Jⱼᵀf| / (‖Jⱼ‖·‖f‖) ≤ gtol, the
+    /// parameters held at a bound left out (their gradient only presses on it).
+    fn gradient_small(&self, s: usize, gtol: f64, bounds: &Limits<'_>) -> bool {
         let (n, nn) = (self.n, self.n * self.n);
         let chi2 = self.chi2[s];
         if chi2 == 0.0 {
@@ -201,10 +218,11 @@ impl Block {
         }
         let a = &self.a[s * nn..(s + 1) * nn];
         let g = &self.g[s * n..(s + 1) * n];
+        let x = &self.x[s * n..(s + 1) * n];
         let mut worst: f64 = 0.0;
         for j in 0..n {
             let ajj = a[j * n + j];
-            if ajj > 0.0 {
+            if ajj > 0.0 && !bounds.holds(j, x[j], g[j]) {
                 worst = worst.max(g[j].abs() / (ajj * chi2).sqrt());
             }
         }
@@ -220,7 +238,7 @@ impl Block {
         for i in 0..self.active.len() {
             let s = self.active[i];
             self.rounds[s] += 1;
-            if !self.damped_step(s) {
+            if !self.damped_step(s, bounds) {
                 self.lambda[s] *= 10.0;
                 self.step_norm[s] = f64::INFINITY;
                 continue;
@@ -246,10 +264,19 @@ impl Block {
     }
 
     /// The damped Gauss–Newton step of slot `s` into `step`; false when the damped
-    /// matrix is not positive definite.
-    fn damped_step(&mut self, s: usize) -> bool {
+    /// matrix is not positive definite. A parameter held at a bound (see
+    /// [`Limits::holds`]) does not move, and the others' step is solved without it:
+    /// a step solved with it and then cut back by the projection moved the others
+    /// along a coupling the bound had removed, and the fit crept to a halt short of
+    /// the bounded minimum (a line through data that wants a positive intercept, the
+    /// intercept bounded above by 0, stopped on xtol at a third of its slope).
+    fn damped_step(&mut self, s: usize, bounds: &Limits<'_>) -> bool {
         let (n, nn) = (self.n, self.n * self.n);
-        let a = &self.a[s * nn..(s + 1) * nn];
+        let held = self.hold_at_bounds(s, bounds);
+        let (a, g) = match held {
+            true => (&self.a_pin[..], &self.g_pin[..]),
+            false => (&self.a[s * nn..(s + 1) * nn], &self.g[s * n..(s + 1) * n]),
+        };
         let d = &mut self.scale[s * n..(s + 1) * n];
         // Marquardt's scaling, kept at its largest (Gpufit's "adaptive scaling"); a
         // column that was always zero is damped with scale 1.
@@ -258,13 +285,36 @@ impl Block {
         }
         let lambda = self.lambda[s];
         let damping = |j: usize| lambda * if d[j] > 0.0 { d[j] } else { 1.0 };
-        let g = &self.g[s * n..(s + 1) * n];
         kernels::damped_solve(n, a, g, damping, &mut self.work, &mut self.step)
+    }
+
+    /// When some parameter of slot `s` is held at a bound: JᵀJ and Jᵀf into `a_pin`
+    /// and `g_pin` with its row and column replaced by the identity's and its
+    /// gradient by 0, so its step is exactly 0 and the rest is the free parameters'
+    /// system; returns whether any is held.
+    fn hold_at_bounds(&mut self, s: usize, bounds: &Limits<'_>) -> bool {
+        let (n, nn) = (self.n, self.n * self.n);
+        let x = &self.x[s * n..(s + 1) * n];
+        let g = &self.g[s * n..(s + 1) * n];
+        if !(0..n).any(|j| bounds.holds(j, x[j], g[j])) {
+            return false;
+        }
+        self.a_pin.copy_from_slice(&self.a[s * nn..(s + 1) * nn]);
+        self.g_pin.copy_from_slice(g);
+        for j in (0..n).filter(|&j| bounds.holds(j, x[j], g[j])) {
+            for k in 0..n {
+                self.a_pin[j * n + k] = 0.0;
+                self.a_pin[k * n + j] = 0.0;
+            }
+            self.a_pin[j * n + j] = 1.0;
+            self.g_pin[j] = 0.0;
+        }
+        true
     }
 
     /// Accepts or rejects every trial, applies the stopping rules and drops the fits
     /// that stopped.
-    fn judge(&mut self, opts: &LockstepOptions, max_nfev: usize) {
+    fn judge(&mut self, opts: &LockstepOptions, max_nfev: usize, bounds: &Limits<'_>) {
         let (n, nn) = (self.n, self.n * self.n);
         for t in 0..self.trial_slots.len() {
             let s = self.trial_slots[t];
@@ -291,7 +341,7 @@ impl Block {
                 (true, true) => Some(FitOutcome::Solved(Status::FtolXtol)),
                 (true, false) => Some(FitOutcome::Solved(Status::Ftol)),
                 (false, true) => Some(FitOutcome::Solved(Status::Xtol)),
-                _ if better && self.gradient_small(s, opts.gtol) => {
+                _ if better && self.gradient_small(s, opts.gtol, bounds) => {
                     Some(FitOutcome::Solved(Status::Gtol))
                 }
                 _ => None,

@@ -49,8 +49,10 @@ pub struct LockstepOptions {
     pub gtol: f64,
     /// Evaluations per fit, the start's included (`None`: 100·n).
     pub max_nfev: Option<usize>,
-    /// Box constraints: steps are projected on the box (Gpufit's rule); a fit whose
-    /// start lies outside fails with [`ErrorKind::InfeasibleStart`].
+    /// Box constraints: a parameter on a bound its gradient presses against is held
+    /// there and the others' step solved without it, then the step is projected on
+    /// the box (Gpufit projects only, and stalls short of a minimum on a bound); a fit
+    /// whose start lies outside fails with [`ErrorKind::InfeasibleStart`].
     pub bounds: Bounds,
     /// Fits per block (one model call per block and round).
     pub block: usize,
