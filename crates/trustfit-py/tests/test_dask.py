@@ -428,3 +428,34 @@ def test_docstring_examples_run():
 
     for module in (trustfit.dask, trustfit.xarray):
         assert doctest.testmod(module).failed == 0, module.__name__
+
+
+def _decay(t, a, b):
+    return a * np.exp(b * t)
+
+
+def _decays():
+    t = np.linspace(0, 4, 15)
+    rows = np.array([a * np.exp(-0.5 * t) + 0.01 * np.sin(5 * t + a) for a in (1.0, 2.0)])
+    return xr.DataArray(rows, dims=("fit", "t"), coords={"t": t})
+
+
+@pytest.mark.parametrize("func", [_decay, "a*exp(b*t)"])
+def test_curvefit_lm_with_bounds_raises_scipys_error(func):
+    # The Python model's lock-step path took method='lm' with bounds silently.
+    arr = _decays()
+    kw = dict(bounds={"a": (0, 10)}, kwargs={"method": "lm"})
+    with pytest.raises(ValueError, match="Method 'lm' only works for unconstrained problems"):
+        arr.curvefit("t", _decay, **kw)
+    with pytest.raises(ValueError, match="Method 'lm' only works for unconstrained problems"):
+        trustfit.xarray.curvefit(arr, "t", func, **kw)
+
+
+def test_curvefit_maxfev_zero_is_leastsqs_default_and_an_error_for_trf():
+    arr = _decays()
+    ref = arr.curvefit("t", _decay, kwargs={"maxfev": 0})
+    fit = trustfit.xarray.curvefit(arr, "t", _decay, kwargs={"maxfev": 0})
+    np.testing.assert_allclose(fit.curvefit_coefficients, ref.curvefit_coefficients, rtol=1e-6)
+    for curvefit in (arr.curvefit, lambda *a, **k: trustfit.xarray.curvefit(arr, *a, **k)):
+        with pytest.raises(ValueError, match="`max_nfev` must be None or positive integer."):
+            curvefit("t", _decay, bounds={"a": (0, 10)}, kwargs={"maxfev": 0})

@@ -436,7 +436,9 @@ def curvefit(
     starts, limits = _initialize_params(params, p0, bounds, func_args)
     n = len(params)
 
-    options, per_fit_only = _batch_options(kwargs, mode)
+    bounded = any(np.any(np.isfinite(np.asarray(b, dtype=float)))
+                  for pair in limits.values() for b in pair)
+    options, per_fit_only = _batch_options(kwargs, mode, bounded)
     if mode == "formula" and per_fit_only:
         raise TypeError(f"curvefit() with a formula got option(s) the batch fitter does not "
                         f"take: {', '.join(per_fit_only)}")
@@ -507,15 +509,24 @@ def curvefit(
     return result
 
 
-def _batch_options(kwargs: dict[str, Any], mode: str) -> tuple[dict[str, Any], list[str]]:
-    """scipy curve_fit's kwargs as the batch's options, and those it cannot take."""
+def _batch_options(kwargs: dict[str, Any], mode: str,
+                   bounded: bool) -> tuple[dict[str, Any], list[str]]:
+    """scipy curve_fit's kwargs as the batch's options, and those it cannot take.
+    `bounded`: some bound is finite (scipy then fits by 'trf' unless told otherwise)."""
     opts = dict(kwargs)
     out: dict[str, Any] = {}
     for key in ("sigma", "absolute_sigma", "method"):
         if key in opts:
             out[key] = opts.pop(key)
+    if out.get("method") == "lm" and bounded:
+        raise ValueError("Method 'lm' only works for unconstrained problems. Use 'trf' or "
+                         "'dogbox' instead.")
     if "maxfev" in opts:
-        out["max_nfev"] = opts.pop("maxfev")
+        maxfev = opts.pop("maxfev")
+        by_leastsq = out.get("method", "trf" if bounded else "lm") == "lm"
+        if by_leastsq and isinstance(maxfev, int) and maxfev <= 0:
+            maxfev = None  # leastsq's maxfev ≤ 0: MINPACK's default count
+        out["max_nfev"] = maxfev
     allowed = _BATCH_OPTIONS if mode == "formula" else _LOCKSTEP_OPTIONS
     for key in list(opts):
         if key in allowed:
