@@ -230,3 +230,26 @@ def test_a_minimum_on_a_bound_is_reached_as_trf_reaches_it(bound):
         ref, *_ = scipy.optimize.curve_fit(_line, t, y, p0=p0, bounds=(lb, ub))
         np.testing.assert_allclose(fit.popt[k], ref, rtol=1e-6, atol=1e-9)
         assert fit.popt[k, 1] == 0.0
+
+
+def _exp3(x, a, b, c):
+    return a * np.exp(b * x) + c
+
+
+def test_a_step_across_a_curved_valley_is_damped_until_it_converges():
+    # a held at its upper bound 2; b's Gauss–Newton step overshot the valley floor by
+    # twice its distance. With λ ÷10 on every accepted step, it alternated with its
+    # rejected mirror image, gaining ~1e-7 per pair: status 0 after 300 evaluations,
+    # where scipy's trf converges.
+    t = np.linspace(0, 4, 25)
+    y = np.array([2.6981, 2.0775, 1.5522, 1.1532, 0.8773, 0.4834, 0.3919, 0.2306, 0.1654,
+                  0.0408, -0.1079, -0.0637, -0.1748, -0.1809, -0.1567, -0.1617, -0.2669,
+                  -0.219, -0.1156, -0.1593, -0.2989, -0.3457, -0.2687, -0.2448, -0.2526])
+    box = ([-np.inf, -np.inf, -0.5], [2.0, -0.3, np.inf])
+    p0 = [1.0, -0.5, 0.0]
+    fit = trustfit.batch.curve_fit(_exp3, t, y[None], p0=p0, bounds=box)
+    ref, _ = scipy.optimize.curve_fit(_exp3, t, y, p0=p0, bounds=box)
+    assert fit.success[0] and fit.nfev[0] < 40
+    np.testing.assert_allclose(fit.popt[0], ref, rtol=1e-3)
+    cost = np.sum((_exp3(t, *fit.popt[0]) - y) ** 2)
+    assert cost <= np.sum((_exp3(t, *ref) - y) ** 2) * (1 + 1e-6)

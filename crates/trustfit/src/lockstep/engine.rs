@@ -36,6 +36,8 @@ pub(super) struct Block {
     nfev: Vec<usize>,
     rounds: Vec<usize>,
     step_norm: Vec<f64>,
+    /// The reduction of χ² the linear model predicts for the trial (Gauss–Newton).
+    predicted: Vec<f64>,
     outcome: Vec<Option<FitOutcome>>,
     /// Trial points, residuals and Jacobians, in trial order.
     xt: Vec<f64>,
@@ -46,7 +48,8 @@ pub(super) struct Block {
     step: Vec<f64>,
     a_new: Vec<f64>,
     g_new: Vec<f64>,
-    /// Scratch: JᵀJ and Jᵀf with the parameters held at a bound taken out.
+    /// Scratch: the parameters held at a bound, and JᵀJ and Jᵀf without them.
+    held: Vec<bool>,
     a_pin: Vec<f64>,
     g_pin: Vec<f64>,
 }
@@ -58,11 +61,11 @@ pub(super) struct Limits<'a> {
 }
 
 impl Limits<'_> {
-    /// True when parameter `j`, at `x`, sits on a bound its gradient `g` (of ½χ²)
-    /// presses it against: descent would leave the box there.
-    fn holds(&self, j: usize, x: f64, g: f64) -> bool {
+    /// True when parameter `j`, at `x`, sits on a bound that a move along `v` would
+    /// cross (`v = −g`: the gradient presses it against the bound).
+    fn blocks(&self, j: usize, x: f64, v: f64) -> bool {
         match (self.lb.get(j), self.ub.get(j)) {
-            (Some(&lb), Some(&ub)) => (x <= lb && g > 0.0) || (x >= ub && g < 0.0),
+            (Some(&lb), Some(&ub)) => (x <= lb && v < 0.0) || (x >= ub && v > 0.0),
             _ => false,
         }
     }
@@ -88,6 +91,7 @@ impl Block {
             nfev: vec![0; cap],
             rounds: vec![0; cap],
             step_norm: vec![0.0; cap],
+            predicted: vec![0.0; cap],
             outcome: vec![None; cap],
             xt: vec![0.0; cap * n],
             f: vec![0.0; cap * m],
@@ -96,6 +100,7 @@ impl Block {
             step: vec![0.0; n],
             a_new: vec![0.0; nn],
             g_new: vec![0.0; n],
+            held: vec![false; n],
             a_pin: vec![0.0; nn],
             g_pin: vec![0.0; n],
         }
@@ -222,7 +227,7 @@ impl Block {
         let mut worst: f64 = 0.0;
         for j in 0..n {
             let ajj = a[j * n + j];
-            if ajj > 0.0 && !bounds.holds(j, x[j], g[j]) {
+            if ajj > 0.0 && !bounds.blocks(j, x[j], -g[j]) {
                 worst = worst.max(g[j].abs() / (ajj * chi2).sqrt());
             }
         }
@@ -255,61 +260,98 @@ impl Block {
                     v = v.max(bounds.lb[j]).min(bounds.ub[j]);
                 }
                 xt[j] = v;
-                norm2 += (v - x[j]) * (v - x[j]);
+                // The step as taken (projected), for the predicted reduction.
+                self.step[j] = v - x[j];
+                norm2 += self.step[j] * self.step[j];
             }
             self.step_norm[s] = norm2.sqrt();
+            self.predicted[s] = self.predicted_reduction(s);
             self.trial_slots.push(s);
             self.trial_ids.push(self.ids[s]);
         }
     }
 
+    /// −(2gᵀδ + δᵀAδ): the reduction of χ² = ‖f‖² the Gauss–Newton model predicts
+    /// for slot `s`'s step δ (`step`), A = JᵀJ held as its lower triangle.
+    fn predicted_reduction(&self, s: usize) -> f64 {
+        let (n, nn) = (self.n, self.n * self.n);
+        let (a, g) = (&self.a[s * nn..(s + 1) * nn], &self.g[s * n..(s + 1) * n]);
+        let d = &self.step;
+        let mut quad = 0.0;
+        for i in 0..n {
+            let off: f64 = (0..i).map(|j| a[i * n + j] * d[j]).sum();
+            quad += d[i] * (a[i * n + i] * d[i] + 2.0 * off);
+        }
+        let lin: f64 = g.iter().zip(d).map(|(g, d)| g * d).sum();
+        -(2.0 * lin + quad)
+    }
+
     /// The damped Gauss–Newton step of slot `s` into `step`; false when the damped
-    /// matrix is not positive definite. A parameter held at a bound (see
-    /// [`Limits::holds`]) does not move, and the others' step is solved without it:
-    /// a step solved with it and then cut back by the projection moved the others
-    /// along a coupling the bound had removed, and the fit crept to a halt short of
-    /// the bounded minimum (a line through data that wants a positive intercept, the
+    /// matrix is not positive definite.
+    ///
+    /// A parameter on a bound does not move when its gradient presses it against the
+    /// bound, or when the step solved without holding it would leave the box there;
+    /// the others' step is solved without it (held parameters are added until none
+    /// would leave). A step solved with it and then cut back by the projection moved
+    /// the others along a coupling the bound had removed, and the fit crept short of
+    /// the bounded minimum (a line through data that want a positive intercept, the
     /// intercept bounded above by 0, stopped on xtol at a third of its slope).
     fn damped_step(&mut self, s: usize, bounds: &Limits<'_>) -> bool {
         let (n, nn) = (self.n, self.n * self.n);
-        let held = self.hold_at_bounds(s, bounds);
-        let (a, g) = match held {
-            true => (&self.a_pin[..], &self.g_pin[..]),
-            false => (&self.a[s * nn..(s + 1) * nn], &self.g[s * n..(s + 1) * n]),
-        };
         let d = &mut self.scale[s * n..(s + 1) * n];
         // Marquardt's scaling, kept at its largest (Gpufit's "adaptive scaling"); a
         // column that was always zero is damped with scale 1.
+        let a = &self.a[s * nn..(s + 1) * nn];
         for (j, dj) in d.iter_mut().enumerate() {
             *dj = dj.max(a[j * n + j]);
         }
+        let x = &self.x[s * n..(s + 1) * n];
+        let g = &self.g[s * n..(s + 1) * n];
+        for (j, h) in self.held.iter_mut().enumerate() {
+            *h = bounds.blocks(j, x[j], -g[j]);
+        }
+        // Each pass holds at least one more parameter, so at most n + 1 passes.
+        loop {
+            if !self.solve_held(s) {
+                return false;
+            }
+            let x = &self.x[s * n..(s + 1) * n];
+            let mut more = false;
+            for (j, h) in self.held.iter_mut().enumerate() {
+                if !*h && bounds.blocks(j, x[j], self.step[j]) {
+                    (*h, more) = (true, true);
+                }
+            }
+            if !more {
+                return true;
+            }
+        }
+    }
+
+    /// The damped step of slot `s` with the parameters in `held` kept still: their
+    /// rows and columns of JᵀJ replaced by the identity's and their gradient by 0 (in
+    /// `a_pin`, `g_pin`), so their step is exactly 0 and the rest is the free
+    /// parameters' system.
+    fn solve_held(&mut self, s: usize) -> bool {
+        let (n, nn) = (self.n, self.n * self.n);
+        let (mut a, mut g) = (&self.a[s * nn..(s + 1) * nn], &self.g[s * n..(s + 1) * n]);
+        if self.held.contains(&true) {
+            self.a_pin.copy_from_slice(a);
+            self.g_pin.copy_from_slice(g);
+            for j in (0..n).filter(|&j| self.held[j]) {
+                for k in 0..n {
+                    self.a_pin[j * n + k] = 0.0;
+                    self.a_pin[k * n + j] = 0.0;
+                }
+                self.a_pin[j * n + j] = 1.0;
+                self.g_pin[j] = 0.0;
+            }
+            (a, g) = (&self.a_pin, &self.g_pin);
+        }
+        let d = &self.scale[s * n..(s + 1) * n];
         let lambda = self.lambda[s];
         let damping = |j: usize| lambda * if d[j] > 0.0 { d[j] } else { 1.0 };
         kernels::damped_solve(n, a, g, damping, &mut self.work, &mut self.step)
-    }
-
-    /// When some parameter of slot `s` is held at a bound: JᵀJ and Jᵀf into `a_pin`
-    /// and `g_pin` with its row and column replaced by the identity's and its
-    /// gradient by 0, so its step is exactly 0 and the rest is the free parameters'
-    /// system; returns whether any is held.
-    fn hold_at_bounds(&mut self, s: usize, bounds: &Limits<'_>) -> bool {
-        let (n, nn) = (self.n, self.n * self.n);
-        let x = &self.x[s * n..(s + 1) * n];
-        let g = &self.g[s * n..(s + 1) * n];
-        if !(0..n).any(|j| bounds.holds(j, x[j], g[j])) {
-            return false;
-        }
-        self.a_pin.copy_from_slice(&self.a[s * nn..(s + 1) * nn]);
-        self.g_pin.copy_from_slice(g);
-        for j in (0..n).filter(|&j| bounds.holds(j, x[j], g[j])) {
-            for k in 0..n {
-                self.a_pin[j * n + k] = 0.0;
-                self.a_pin[k * n + j] = 0.0;
-            }
-            self.a_pin[j * n + j] = 1.0;
-            self.g_pin[j] = 0.0;
-        }
-        true
     }
 
     /// Accepts or rejects every trial, applies the stopping rules and drops the fits
@@ -333,7 +375,15 @@ impl Block {
                 self.a[s * nn..(s + 1) * nn].copy_from_slice(&self.a_new);
                 self.g[s * n..(s + 1) * n].copy_from_slice(&self.g_new);
                 self.chi2[s] = chi2_t;
-                self.lambda[s] *= 0.1;
+                // A step that gained under a quarter of what the model predicted was
+                // too long: damp more, as after a failure (Moré's rule). ÷10 on every
+                // success let a step jumping across a curved valley's floor alternate
+                // with its rejected mirror image, gaining 10⁻⁷ per pair.
+                let gained = chi2 - chi2_t;
+                match gained >= 0.25 * self.predicted[s] {
+                    true => self.lambda[s] *= 0.1,
+                    false => self.lambda[s] *= 10.0,
+                }
             } else {
                 self.lambda[s] *= 10.0;
             }
