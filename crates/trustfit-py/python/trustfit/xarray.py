@@ -41,7 +41,10 @@ whatever the chunking: the data's points are flattened in the order of the objec
 dimensions (xarray's own order depends on a set). Where trustfit differs from xarray +
 scipy: ±inf data points are left out like NaN (scipy raises); a fit that does not
 converge raises RuntimeError with ``errors="raise"`` after the batch, naming how many
-failed (scipy raises at the first); ``nan_policy``/``check_finite`` are not taken.
+failed (scipy raises at the first); ``nan_policy``/``check_finite`` are not taken; a
+negative or NaN tolerance is refused on the lock-step path (scipy warns and disables
+that test); a NaN start is a failed fit (NaN parameters) or, with ``errors="raise"``,
+a ValueError, where scipy's MINPACK returns the start as its result.
 """
 
 from __future__ import annotations
