@@ -364,17 +364,10 @@ mod summation_choice {
         let mut utb = vec![0.0; n];
         svd.factor_and_project(b, &mut utb).unwrap();
         let ours = [svd.s.clone(), svd.v.clone(), utb].concat();
-        let (mut a, mut b) = (a.to_vec(), b.to_vec());
-        let (mut s, mut v, mut utb, mut w) = (
-            vec![0.0; n],
-            vec![0.0; n * n],
-            vec![0.0; n],
-            vec![0.0; n * n],
-        );
-        tall_svd(
-            sums, &mut a, rows, n, &mut b, &mut s, &mut v, &mut utb, &mut w,
-        );
-        [ours, [s, v, utb].concat()]
+        [
+            ours,
+            crate::linalg::jacobi::tall_svd_of(sums, a, rows, n, b).concat(),
+        ]
     }
 
     #[test]

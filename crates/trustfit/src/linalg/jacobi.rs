@@ -279,6 +279,28 @@ fn max_abs(a: &[f64]) -> f64 {
     tail.iter().fold(body, |m, x| m.max(x.abs()))
 }
 
+/// `tall_svd` of copies of `a` and `b` into fresh buffers: `(s, v, utb)`.
+#[cfg(test)]
+pub(crate) fn tall_svd_of(
+    sums: Summation,
+    a: &[f64],
+    rows: usize,
+    n: usize,
+    b: &[f64],
+) -> [Vec<f64>; 3] {
+    let (mut a, mut b) = (a.to_vec(), b.to_vec());
+    let (mut s, mut v, mut utb, mut w) = (
+        vec![0.0; n],
+        vec![0.0; n * n],
+        vec![0.0; n],
+        vec![0.0; n * n],
+    );
+    tall_svd(
+        sums, &mut a, rows, n, &mut b, &mut s, &mut v, &mut utb, &mut w,
+    );
+    [s, v, utb]
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -346,16 +368,7 @@ mod tests {
         {
             let a0: Vec<f64> = (0..rows * n).map(|_| lcg(&mut seed)).collect();
             let b0: Vec<f64> = (0..rows).map(|_| lcg(&mut seed)).collect();
-            let (mut a, mut b) = (a0.clone(), b0.clone());
-            let (mut s, mut v, mut utb, mut w) = (
-                vec![0.0; n],
-                vec![0.0; n * n],
-                vec![0.0; n],
-                vec![0.0; n * n],
-            );
-            tall_svd(
-                sums, &mut a, rows, n, &mut b, &mut s, &mut v, &mut utb, &mut w,
-            );
+            let [s, v, utb] = tall_svd_of(sums, &a0, rows, n, &b0);
             assert!(s.windows(2).all(|p| p[0] >= p[1]));
             // ‖A v_j‖ = s_j and (A v_j)·b / s_j = (Uᵀb)_j.
             for j in 0..n {
@@ -385,13 +398,8 @@ mod tests {
         a.extend_from_within(0..rows);
         a.extend((0..rows).map(|i| (i * i) as f64));
         let b = vec![1.0; rows];
-        let (mut s, mut v, mut utb, mut w) =
-            (vec![0.0; 3], vec![0.0; 9], vec![0.0; 3], vec![0.0; 9]);
         for sums in [Summation::Sequential, Summation::Interleaved] {
-            let (mut a, mut b) = (a.clone(), b.clone());
-            tall_svd(
-                sums, &mut a, rows, 3, &mut b, &mut s, &mut v, &mut utb, &mut w,
-            );
+            let [s, ..] = tall_svd_of(sums, &a, rows, 3, &b);
             assert!(s[2] < 1e-14 * s[0], "{s:?}");
             assert!(!well_conditioned(&s));
         }
