@@ -76,6 +76,30 @@ impl ThinSvd {
     /// rank-deficient result is factored again in LAPACK's order of summation, the
     /// rounding such a step depends on (see [`Summation`]); fewer rows keep that order.
     pub fn factor_and_project(&mut self, b: &[f64], utb: &mut [f64]) -> Result<(), LinalgError> {
+        self.factor_projected(None, b, utb)
+    }
+
+    /// [`factor_and_project`](Self::factor_and_project) of `src` (column-major, the
+    /// active shape), copied into `a` first; a second factorisation copies it again,
+    /// where `factor_and_project` keeps a copy of its own on every call.
+    pub fn factor_and_project_from(
+        &mut self,
+        src: &[f64],
+        b: &[f64],
+        utb: &mut [f64],
+    ) -> Result<(), LinalgError> {
+        let len = self.rows * self.cols;
+        self.a[..len].copy_from_slice(&src[..len]);
+        self.factor_projected(Some(src), b, utb)
+    }
+
+    /// Factors `a` (a copy of `src` when given) and projects `b`.
+    fn factor_projected(
+        &mut self,
+        src: Option<&[f64]>,
+        b: &[f64],
+        utb: &mut [f64],
+    ) -> Result<(), LinalgError> {
         let (r, c) = (self.rows, self.cols);
         if r >= c && c > 0 && c <= JACOBI_MAX_COLS {
             if any_non_finite(&self.a[..r * c]) {
@@ -85,12 +109,15 @@ impl ThinSvd {
                 self.jacobi(Summation::Sequential, b, utb);
                 return Ok(());
             }
-            // The input kept for a second factorisation in `u`, which this path
-            // leaves unused (a tall matrix's `u` holds rows × cols).
-            self.u[..r * c].copy_from_slice(&self.a[..r * c]);
+            // Without `src`, the input kept for a second factorisation in `u`, which
+            // this path leaves unused (a tall matrix's `u` holds rows × cols).
+            if src.is_none() {
+                self.u[..r * c].copy_from_slice(&self.a[..r * c]);
+            }
             self.jacobi(Summation::Interleaved, b, utb);
             if !well_conditioned(&self.s[..c]) {
-                self.a[..r * c].copy_from_slice(&self.u[..r * c]);
+                let kept = src.unwrap_or(&self.u[..r * c]);
+                self.a[..r * c].copy_from_slice(&kept[..r * c]);
                 self.jacobi(Summation::Sequential, b, utb);
             }
             return Ok(());
@@ -368,6 +395,31 @@ mod summation_choice {
             ours,
             crate::linalg::jacobi::tall_svd_of(sums, a, rows, n, b).concat(),
         ]
+    }
+
+    /// The factorisation from a source slice equals the one of `a` bit for bit, also
+    /// when it factors a second time (from `src`, not a kept copy).
+    #[test]
+    fn factoring_from_a_source_equals_factoring_in_place() {
+        let (rows, n) = (80, 3);
+        let t: Vec<f64> = (0..rows).map(|i| i as f64 * 0.05).collect();
+        let b: Vec<f64> = t.iter().map(|t| (1.3 * t).sin()).collect();
+        let bits = |v: &[f64]| v.iter().map(|x| x.to_bits()).collect::<Vec<_>>();
+        for c in [0.0, -0.7] {
+            // Rank-deficient at c = 0 (two equal columns), well conditioned otherwise.
+            let e: Vec<f64> = t.iter().map(|t| (c * t).exp()).collect();
+            let a: Vec<f64> = [vec![1.0; rows], e, t.clone()].concat();
+            let mut svd = ThinSvd::new(rows, n);
+            svd.a.copy_from_slice(&a);
+            let mut utb = vec![0.0; n];
+            svd.factor_and_project(&b, &mut utb).unwrap();
+            let in_place = [svd.s.clone(), svd.v.clone(), utb.clone()].concat();
+            let mut from = ThinSvd::new(rows, n);
+            from.factor_and_project_from(&a, &b, &mut utb).unwrap();
+            let copied = [from.s.clone(), from.v.clone(), utb].concat();
+            assert_eq!(bits(&in_place), bits(&copied), "c = {c}");
+            assert_eq!(well_conditioned(&from.s), c != 0.0);
+        }
     }
 
     #[test]

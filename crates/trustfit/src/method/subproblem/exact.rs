@@ -92,9 +92,9 @@ impl Subproblem for ExactSolver {
             }
         }
         self.svd.set_shape(rows, n);
-        self.svd.a[..rows * n].copy_from_slice(&self.jh);
         self.f_aug[..m].copy_from_slice(fs);
-        Ok(self.svd.factor_and_project(&self.f_aug, &mut self.uf)?)
+        let svd = &mut self.svd;
+        Ok(svd.factor_and_project_from(&self.jh, &self.f_aug, &mut self.uf)?)
     }
 
     fn step(&mut self, delta: f64, alpha: f64, p_h: &mut [f64]) -> f64 {
