@@ -23,18 +23,58 @@ use crate::errors::to_callback_error;
 /// `f` / `J` when they were computed there.
 struct Memo {
     x: Vec<f64>,
-    f: Vec<f64>,
-    f_valid: bool,
-    j: Vec<f64>,
-    j_valid: bool,
+    f: Saved,
+    j: Saved,
+}
+
+/// A value of the memo: what the user's function returned (kept, not copied: scipy
+/// keeps the object too, and a hit is rare — the solver asks once per point), or the
+/// values at `x0` evaluated before the solve.
+enum Saved {
+    Missing,
+    Values(Vec<f64>),
+    Object(Py<PyAny>),
+}
+
+impl Saved {
+    /// Writes the saved value into `out` (`read` converts a kept object); false when
+    /// there is none.
+    fn serve(
+        &self,
+        py: Python<'_>,
+        out: &mut [f64],
+        read: impl FnOnce(&Bound<'_, PyAny>, &mut [f64]) -> PyResult<()>,
+    ) -> PyResult<bool> {
+        match self {
+            Saved::Missing => return Ok(false),
+            Saved::Values(v) => out.copy_from_slice(v),
+            Saved::Object(o) => read(o.bind(py), out)?,
+        }
+        Ok(true)
+    }
 }
 
 impl Memo {
     fn update_x(&mut self, x: &[f64]) {
         if self.x.as_slice() != x {
             self.x.copy_from_slice(x);
-            self.f_valid = false;
-            self.j_valid = false;
+            self.f = Saved::Missing;
+            self.j = Saved::Missing;
+        }
+    }
+
+    /// The saved value of `pick` (f or J) at `x` into `out`; false when there is none.
+    fn serve(
+        &self,
+        py: Python<'_>,
+        x: &[f64],
+        pick: impl Fn(&Memo) -> &Saved,
+        out: &mut [f64],
+        read: impl FnOnce(&Bound<'_, PyAny>, &mut [f64]) -> PyResult<()>,
+    ) -> PyResult<bool> {
+        match self.x.as_slice() == x {
+            true => pick(self).serve(py, out, read),
+            false => Ok(false),
         }
     }
 }
@@ -78,21 +118,15 @@ impl PyProblem {
         args: Bound<'_, PyTuple>,
         kwargs: Option<Bound<'_, PyDict>>,
         x0: &[f64],
-        f0: &[f64],
-        j0: Option<&[f64]>,
+        f0: Vec<f64>,
+        j0: Option<Vec<f64>>,
         pattern: Option<SparsityPattern>,
     ) -> Self {
         let (m, n) = (f0.len(), x0.len());
-        let jac_len = pattern.as_ref().map_or(m * n, SparsityPattern::nnz);
         let memo = Memo {
             x: x0.to_vec(),
-            f: f0.to_vec(),
-            f_valid: true,
-            j: j0.map_or_else(
-                || vec![0.0; if jac.is_some() { jac_len } else { 0 }],
-                <[f64]>::to_vec,
-            ),
-            j_valid: j0.is_some(),
+            f: Saved::Values(f0),
+            j: j0.map_or(Saved::Missing, Saved::Values),
         };
         Self {
             fun: fun.unbind(),
@@ -117,7 +151,7 @@ impl PyProblem {
     /// Makes J matrix-free: `op0` is the LinearOperator `jac(x0)` returned, and every
     /// later `jac` call must return one too.
     pub fn with_operator(mut self, op0: Bound<'_, PyAny>) -> Self {
-        lock(&self.memo).j_valid = true;
+        lock(&self.memo).j = Saved::Object(op0.clone().unbind());
         self.operator = Some(Mutex::new(op0.unbind()));
         self
     }
@@ -141,27 +175,32 @@ impl PyProblem {
     }
 
     /// scipy's memo for `jac`: calls it at `x` unless J is already known there, and
-    /// hands its return value to `read` (which stores it in the memo's `j`).
+    /// reads its return value into `out` with `read`.
+    ///
+    /// The GIL is taken before the memo's lock, never the other way round, and the
+    /// lock is not held while user code runs (`fun` may run on other threads).
     fn jac_at(
         &self,
         x: &[f64],
-        read: impl FnOnce(&Bound<'_, PyAny>, &mut Vec<f64>) -> PyResult<()>,
+        out: &mut [f64],
+        read: impl Fn(&Bound<'_, PyAny>, &mut [f64]) -> PyResult<()>,
     ) -> Result<(), CallbackError> {
         let Some(user_jac) = &self.jac else {
             return Err(CallbackError::new("`jac` is not callable"));
         };
-        let mut memo = lock(&self.memo);
-        memo.update_x(x);
-        if !memo.j_valid {
-            Python::attach(|py| {
-                let xa = PyArray1::from_slice(py, x);
-                let ret = self.call_user(py, user_jac, xa.into_any())?;
-                read(&ret, &mut memo.j)
-            })
-            .map_err(to_callback_error)?;
-            memo.j_valid = true;
-        }
-        Ok(())
+        Python::attach(|py| {
+            if lock(&self.memo).serve(py, x, |m| &m.j, out, &read)? {
+                return Ok(());
+            }
+            let xa = PyArray1::from_slice(py, x);
+            let ret = self.call_user(py, user_jac, xa.into_any())?;
+            read(&ret, out)?;
+            let mut memo = lock(&self.memo);
+            memo.update_x(x);
+            memo.j = Saved::Object(ret.unbind());
+            Ok(())
+        })
+        .map_err(to_callback_error)
     }
 
     /// `callable(x, *args, **kwargs)`.
@@ -198,25 +237,22 @@ impl Residuals for PyProblem {
     }
 
     fn residuals(&self, x: &[f64], f: &mut [f64]) -> Result<(), CallbackError> {
-        {
-            let memo = lock(&self.memo);
-            if memo.f_valid && memo.x.as_slice() == x {
-                f.copy_from_slice(&memo.f);
+        let read = |ret: &Bound<'_, PyAny>, out: &mut [f64]| read_vector(ret, out, "fun");
+        // As `jac_at`: the GIL first; the memo is not locked while `fun` runs (other
+        // threads, with `workers`, call it too).
+        Python::attach(|py| {
+            if lock(&self.memo).serve(py, x, |m| &m.f, f, read)? {
                 return Ok(());
             }
-        }
-        // The memo is not locked while `fun` runs: other threads (`workers`) call it too.
-        Python::attach(|py| {
             let xa = PyArray1::from_slice(py, x);
             let ret = self.call_user(py, &self.fun, xa.into_any())?;
-            read_vector(&ret, f, "fun")
+            read(&ret, f)?;
+            let mut memo = lock(&self.memo);
+            memo.update_x(x);
+            memo.f = Saved::Object(ret.unbind());
+            Ok(())
         })
-        .map_err(to_callback_error)?;
-        let mut memo = lock(&self.memo);
-        memo.update_x(x);
-        memo.f.copy_from_slice(f);
-        memo.f_valid = true;
-        Ok(())
+        .map_err(to_callback_error)
     }
 
     fn as_sync(&self) -> Option<&(dyn Residuals + Sync)> {
@@ -229,9 +265,7 @@ impl Residuals for PyProblem {
 
     fn jacobian(&self, x: &[f64], jac: &mut [f64]) -> Result<(), CallbackError> {
         let (m, n) = (self.m, self.n);
-        self.jac_at(x, |ret, j| read_matrix(ret, j, m, n))?;
-        jac.copy_from_slice(&lock(&self.memo).j);
-        Ok(())
+        self.jac_at(x, jac, |ret, out| read_matrix(ret, out, m, n))
     }
 
     fn jacobian_sparsity(&self) -> Option<SparsityPattern> {
@@ -239,9 +273,7 @@ impl Residuals for PyProblem {
     }
 
     fn sparse_jacobian(&self, x: &[f64], values: &mut [f64]) -> Result<(), CallbackError> {
-        self.jac_at(x, |ret, j| read_vector(ret, j, "jac"))?;
-        values.copy_from_slice(&lock(&self.memo).j);
-        Ok(())
+        self.jac_at(x, values, |ret, out| read_vector(ret, out, "jac"))
     }
 
     fn jacobian_products(&self) -> Option<&dyn JacobianProducts> {
@@ -270,7 +302,7 @@ impl JacobianProducts for PyProblem {
         let Some(op) = &self.operator else {
             return Err(CallbackError::new("`jac` did not return a LinearOperator"));
         };
-        self.jac_at(x, |ret, _| {
+        self.jac_at(x, &mut [], |ret, _| {
             *lock(op) = ret.clone().unbind();
             Ok(())
         })
