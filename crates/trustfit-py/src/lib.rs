@@ -24,6 +24,7 @@ use numpy::{PyArray1, PyArrayMethods, PyReadonlyArray1, PyReadonlyArray2};
 use pyo3::exceptions::PyValueError;
 use pyo3::intern;
 use pyo3::prelude::*;
+use pyo3::sync::PyOnceLock;
 use pyo3::types::{PyDict, PyTuple};
 use trustfit::{JacSpec, Report, SparsityPattern};
 
@@ -83,27 +84,83 @@ fn final_jacobian<'py>(
 /// [`final_jacobian`] gives it, `status` scipy's code, `message` scipy's text).
 pub(crate) fn report_dict<'py>(
     py: Python<'py>,
-    mut r: Report,
+    r: Report,
     operator: Option<Bound<'py, PyAny>>,
     shape: (usize, usize),
 ) -> PyResult<Bound<'py, PyDict>> {
     let out = PyDict::new(py);
+    report_into(&out, r, operator, shape, ScipyFields::default())?;
+    Ok(out)
+}
+
+/// scipy's conventions for `OptimizeResult` fields that the core's report does not
+/// carry, applied by [`report_into`] as it writes them (else the Python wrapper does).
+#[derive(Debug, Clone, Copy, Default)]
+pub(crate) struct ScipyFields {
+    /// `cost` and `optimality` as numpy.float64.
+    pub numpy_scalars: bool,
+    /// `active_mask` all-zero float (unbounded trf).
+    pub zero_mask: bool,
+    /// `njev` None (lm with finite differences).
+    pub njev_none: bool,
+    /// A `success` field after the others.
+    pub success: bool,
+}
+
+/// Writes the report's fields into `out` in scipy's order (an `OptimizeResult` prints
+/// and iterates in it), as [`report_dict`] describes, with `style`'s conventions.
+pub(crate) fn report_into<'py>(
+    out: &Bound<'py, PyDict>,
+    mut r: Report,
+    operator: Option<Bound<'py, PyAny>>,
+    shape: (usize, usize),
+    style: ScipyFields,
+) -> PyResult<()> {
+    let py = out.py();
     let jac = final_jacobian(py, &mut r, operator, shape)?;
-    // scipy's order of the fields (an OptimizeResult prints and iterates in it). Keys
-    // interned: made and hashed once per process, not on every call.
+    let scalar = |v: f64| -> PyResult<Bound<'py, PyAny>> {
+        match style.numpy_scalars {
+            true => float64(py, v),
+            false => Ok(v.into_pyobject(py)?.into_any()),
+        }
+    };
+    let n = r.x.len();
+    // Keys interned: made and hashed once per process, not on every call.
     out.set_item(intern!(py, "x"), PyArray1::from_vec(py, r.x))?;
-    out.set_item(intern!(py, "cost"), r.cost)?;
+    out.set_item(intern!(py, "cost"), scalar(r.cost)?)?;
     out.set_item(intern!(py, "fun"), PyArray1::from_vec(py, r.fun))?;
     out.set_item(intern!(py, "jac"), jac)?;
     out.set_item(intern!(py, "grad"), PyArray1::from_vec(py, r.grad))?;
-    out.set_item(intern!(py, "optimality"), r.optimality)?;
-    let mask: Vec<i64> = r.active_mask.iter().map(|&v| i64::from(v)).collect();
-    out.set_item(intern!(py, "active_mask"), PyArray1::from_vec(py, mask))?;
+    out.set_item(intern!(py, "optimality"), scalar(r.optimality)?)?;
+    let mask = match style.zero_mask {
+        true => PyArray1::<f64>::zeros(py, n, false).into_any(),
+        false => {
+            let mask: Vec<i64> = r.active_mask.iter().map(|&v| i64::from(v)).collect();
+            PyArray1::from_vec(py, mask).into_any()
+        }
+    };
+    out.set_item(intern!(py, "active_mask"), mask)?;
     out.set_item(intern!(py, "nfev"), r.nfev)?;
-    out.set_item(intern!(py, "njev"), r.njev)?;
-    out.set_item(intern!(py, "status"), r.status.scipy_status())?;
+    match style.njev_none {
+        true => out.set_item(intern!(py, "njev"), py.None())?,
+        false => out.set_item(intern!(py, "njev"), r.njev)?,
+    }
+    let status = r.status.scipy_status();
+    out.set_item(intern!(py, "status"), status)?;
     out.set_item(intern!(py, "message"), r.status.message())?;
-    Ok(out)
+    if style.success {
+        out.set_item(intern!(py, "success"), status > 0)?;
+    }
+    Ok(())
+}
+
+/// numpy.float64, for `cost` and `optimality` (scipy returns numpy scalars).
+fn float64<'py>(py: Python<'py>, v: f64) -> PyResult<Bound<'py, PyAny>> {
+    static TYPE: PyOnceLock<Py<PyAny>> = PyOnceLock::new();
+    let t = TYPE.get_or_try_init(py, || -> PyResult<Py<PyAny>> {
+        Ok(py.import("numpy")?.getattr("float64")?.unbind())
+    })?;
+    t.bind(py).call1((v,))
 }
 
 /// The CSR structure `(indptr, indices)` of shape `(m, n)` as a pattern.
@@ -181,8 +238,17 @@ fn solve<'py>(
     };
     let args = args.unwrap_or_else(|| PyTuple::empty(py));
     let parallel = opts.workers.is_some_and(|w| w > 1);
-    let mut problem =
-        PyProblem::new(fun, jac, args, kwargs, x0s, f0s, j0s, problem_pattern).parallel(parallel);
+    let mut problem = PyProblem::new(
+        fun,
+        jac,
+        args,
+        kwargs,
+        x0s,
+        f0s.to_vec(),
+        j0s.map(<[f64]>::to_vec),
+        problem_pattern,
+    )
+    .parallel(parallel);
     // With workers the solve must not hold the GIL: its threads attach for every call.
     let entries = if parallel { usize::MAX } else { m * n };
     if let Some(op0) = operator0 {

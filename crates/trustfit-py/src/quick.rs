@@ -11,15 +11,13 @@
 use numpy::{
     PyArray1, PyArray2, PyArrayMethods, PyReadonlyArray1, PyUntypedArray, PyUntypedArrayMethods,
 };
-use pyo3::intern;
 use pyo3::prelude::*;
-use pyo3::sync::PyOnceLock;
 use pyo3::types::{PyDict, PyTuple};
 use trustfit::{Bounds, JacSpec, Method, Options, TrSolver, XScale};
 
 use crate::callback::{PyProblem, call_with};
 use crate::errors::to_pyerr;
-use crate::{report_dict, without_gil};
+use crate::{ScipyFields, report_into, without_gil};
 
 /// The scalars of a quick call as `trustfit.optimize._quick_checks` passes them: a tuple
 /// in [`QuickOptions`]' field order (a dict's keys were made and hashed on every call).
@@ -124,15 +122,6 @@ fn plain_matrix(obj: &Bound<'_, PyAny>, m: usize, n: usize) -> Option<Vec<f64>> 
     Some(ro.as_array().iter().copied().collect())
 }
 
-/// numpy.float64, for `cost` and `optimality` (scipy returns numpy scalars).
-fn float64<'py>(py: Python<'py>, v: f64) -> PyResult<Bound<'py, PyAny>> {
-    static TYPE: PyOnceLock<Py<PyAny>> = PyOnceLock::new();
-    let t = TYPE.get_or_try_init(py, || -> PyResult<Py<PyAny>> {
-        Ok(py.import("numpy")?.getattr("float64")?.unbind())
-    })?;
-    t.bind(py).call1((v,))
-}
-
 /// Whether `x0` and `bounds` pass scipy's checks (`lb < ub` and `x0` within, NaN
 /// failing both), and then whether anything is bounded; `None` when a check fails.
 fn checked_bounds(bounds: &Bounds, x0: &[f64]) -> Option<bool> {
@@ -201,36 +190,18 @@ pub fn quick_solve<'py>(
         false => XScale::Default,
     };
     let opts = options.to_options(analytic, bounds, x_scale)?;
-    let problem = PyProblem::new(fun, jac, args, kwargs, &x0, &f0v, j0v.as_deref(), None);
+    let problem = PyProblem::new(fun, jac, args, kwargs, &x0, f0v, j0v, None);
     let report = without_gil(py, m * n, || trustfit::least_squares(&problem, &x0, &opts))
         .map_err(to_pyerr)?;
-    let scalars = (report.cost, report.optimality, report.status.scipy_status());
-    let fields = report_dict(py, report, None, (m, n))?;
-    // scipy's unbounded trf reports an all-zero float mask.
-    let zero_mask = (options.method == "trf" && !bounded).then_some(n);
-    finish(py, &fields, &options, analytic, zero_mask, scalars)?;
-    result_type.call((), Some(&fields))
-}
-
-/// scipy's conventions the core's report does not carry: `cost` and `optimality` as
-/// numpy scalars, an all-zero float `active_mask` of length `zero_mask` (unbounded
-/// trf), `njev` None for lm with finite differences, and `success`.
-fn finish(
-    py: Python<'_>,
-    fields: &Bound<'_, PyDict>,
-    options: &QuickOptions,
-    analytic: bool,
-    zero_mask: Option<usize>,
-    (cost, optimality, status): (f64, f64, i32),
-) -> PyResult<()> {
-    fields.set_item(intern!(py, "cost"), float64(py, cost)?)?;
-    fields.set_item(intern!(py, "optimality"), float64(py, optimality)?)?;
-    if let Some(n) = zero_mask {
-        let zeros = PyArray1::<f64>::zeros(py, n, false);
-        fields.set_item(intern!(py, "active_mask"), zeros)?;
-    }
-    if options.method == "lm" && !analytic {
-        fields.set_item(intern!(py, "njev"), py.None())?;
-    }
-    fields.set_item(intern!(py, "success"), status > 0)
+    // Written straight into the result object (a dict subclass): no dict in between.
+    let result = result_type.call0()?;
+    let style = ScipyFields {
+        numpy_scalars: true,
+        // scipy's unbounded trf reports an all-zero float mask.
+        zero_mask: options.method == "trf" && !bounded,
+        njev_none: options.method == "lm" && !analytic,
+        success: true,
+    };
+    report_into(result.cast::<PyDict>()?, report, None, (m, n), style)?;
+    Ok(result)
 }
