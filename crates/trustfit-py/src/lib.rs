@@ -20,7 +20,7 @@ mod leastsq;
 mod options;
 mod quick;
 
-use numpy::{PyArray1, PyArrayMethods, PyReadonlyArray1, PyReadonlyArray2};
+use numpy::{PyArray1, PyArray2, PyReadonlyArray1, PyReadonlyArray2};
 use pyo3::exceptions::PyValueError;
 use pyo3::intern;
 use pyo3::prelude::*;
@@ -76,8 +76,9 @@ fn final_jacobian<'py>(
         let parts = [data.into_any(), indptr.into_any(), indices.into_any()];
         return Ok(PyTuple::new(py, parts)?.into_any());
     }
-    let jac = std::mem::take(&mut r.jac);
-    Ok(PyArray1::from_vec(py, jac).reshape([m, n])?.into_any())
+    let view = numpy::ndarray::ArrayView2::from_shape((m, n), &r.jac)
+        .map_err(|e| PyValueError::new_err(format!("final Jacobian: {e}")))?;
+    Ok(PyArray2::from_array(py, &view).into_any())
 }
 
 /// The core's [`Report`] as a dict with scipy's `OptimizeResult` field names (`jac` as
@@ -126,17 +127,19 @@ pub(crate) fn report_into<'py>(
     };
     let n = r.x.len();
     // Keys interned: made and hashed once per process, not on every call.
-    out.set_item(intern!(py, "x"), PyArray1::from_vec(py, r.x))?;
+    // Arrays by copies into numpy's memory: handing over a Vec makes a Python object
+    // to own it as well, which cost more than copying these few values.
+    out.set_item(intern!(py, "x"), PyArray1::from_slice(py, &r.x))?;
     out.set_item(intern!(py, "cost"), scalar(r.cost)?)?;
-    out.set_item(intern!(py, "fun"), PyArray1::from_vec(py, r.fun))?;
+    out.set_item(intern!(py, "fun"), PyArray1::from_slice(py, &r.fun))?;
     out.set_item(intern!(py, "jac"), jac)?;
-    out.set_item(intern!(py, "grad"), PyArray1::from_vec(py, r.grad))?;
+    out.set_item(intern!(py, "grad"), PyArray1::from_slice(py, &r.grad))?;
     out.set_item(intern!(py, "optimality"), scalar(r.optimality)?)?;
     let mask = match style.zero_mask {
         true => PyArray1::<f64>::zeros(py, n, false).into_any(),
         false => {
             let mask: Vec<i64> = r.active_mask.iter().map(|&v| i64::from(v)).collect();
-            PyArray1::from_vec(py, mask).into_any()
+            PyArray1::from_slice(py, &mask).into_any()
         }
     };
     out.set_item(intern!(py, "active_mask"), mask)?;

@@ -8,9 +8,8 @@
 //! else goes back to `trustfit.optimize` with the values already evaluated, where scipy's
 //! checks raise scipy's errors (user code is never called twice for one evaluation).
 
-use numpy::{
-    PyArray1, PyArray2, PyArrayMethods, PyReadonlyArray1, PyUntypedArray, PyUntypedArrayMethods,
-};
+use numpy::{PyArray1, PyArray2, PyArrayMethods, PyUntypedArray, PyUntypedArrayMethods};
+use pyo3::exceptions::PyValueError;
 use pyo3::prelude::*;
 use pyo3::types::{PyDict, PyTuple};
 use trustfit::{Bounds, JacSpec, Method, Options, TrSolver, XScale};
@@ -97,9 +96,18 @@ fn plain_vector(obj: &Bound<'_, PyAny>) -> Option<Vec<f64>> {
     if !obj.is_exact_instance_of::<PyUntypedArray>() {
         return None;
     }
-    let arr = obj.cast::<PyArray1<f64>>().ok()?;
-    let v = arr.try_readonly().ok()?.as_array().to_vec();
+    let v = values(obj.cast::<PyArray1<f64>>().ok()?)?;
     (!v.is_empty() && v.iter().all(|f| f.is_finite())).then_some(v)
+}
+
+/// A 1-d array's values: contiguous ones copied under the GIL without rust-numpy's
+/// borrow bookkeeping (a global table, costly next to copying a few values); others
+/// through a read-only borrow. `None` when the array is borrowed mutably.
+fn values(arr: &Bound<'_, PyArray1<f64>>) -> Option<Vec<f64>> {
+    match arr.to_vec() {
+        Ok(v) => Some(v),
+        Err(_) => Some(arr.try_readonly().ok()?.as_array().to_vec()),
+    }
 }
 
 /// `J(x0)` when it is an exact float64 ndarray of shape (m, n), row-major.
@@ -149,19 +157,23 @@ fn checked_bounds(bounds: &Bounds, x0: &[f64]) -> Option<bool> {
 pub fn quick_solve<'py>(
     py: Python<'py>,
     fun: Bound<'py, PyAny>,
-    x0: PyReadonlyArray1<'py, f64>,
+    x0: Bound<'py, PyArray1<f64>>,
     jac: Option<Bound<'py, PyAny>>,
     options: QuickTuple,
     args: Bound<'py, PyTuple>,
     kwargs: Option<Bound<'py, PyDict>>,
     result_type: Bound<'py, PyAny>,
-    bounds: Option<(PyReadonlyArray1<'py, f64>, PyReadonlyArray1<'py, f64>)>,
+    bounds: Option<(Bound<'py, PyArray1<f64>>, Bound<'py, PyArray1<f64>>)>,
     x_scale_jac: bool,
 ) -> PyResult<Bound<'py, PyAny>> {
     let options = QuickOptions::from_tuple(options);
-    let mut x0 = x0.as_array().to_vec();
+    let borrowed = || PyValueError::new_err("an array argument is being written elsewhere");
+    let mut x0 = values(&x0).ok_or_else(borrowed)?;
     let bounds = match bounds {
-        Some((lb, ub)) => Bounds::new(lb.as_array().to_vec(), ub.as_array().to_vec()),
+        Some((lb, ub)) => Bounds::new(
+            values(&lb).ok_or_else(borrowed)?,
+            values(&ub).ok_or_else(borrowed)?,
+        ),
         None => Bounds::none(),
     };
     let bounded = match checked_bounds(&bounds, &x0) {
