@@ -31,6 +31,9 @@ type QuickTuple = (
     Option<usize>,
 );
 
+/// `(lb, ub)` of a bounded quick call.
+type BoundArrays<'py> = (Bound<'py, PyArray1<f64>>, Bound<'py, PyArray1<f64>>);
+
 /// The scalars of a quick call, as `trustfit.optimize._quick_checks` accepted them.
 pub struct QuickOptions {
     method: String,
@@ -163,7 +166,7 @@ pub fn quick_solve<'py>(
     args: Bound<'py, PyTuple>,
     kwargs: Option<Bound<'py, PyDict>>,
     result_type: Bound<'py, PyAny>,
-    bounds: Option<(Bound<'py, PyArray1<f64>>, Bound<'py, PyArray1<f64>>)>,
+    bounds: Option<BoundArrays<'py>>,
     x_scale_jac: bool,
 ) -> PyResult<Bound<'py, PyAny>> {
     let options = QuickOptions::from_tuple(options);
