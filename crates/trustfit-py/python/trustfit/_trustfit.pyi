@@ -33,19 +33,26 @@ class TrustfitError(RuntimeError):
 
 def quick_solve(
     fun: Callable[..., Any],
-    x0: npt.NDArray[np.float64],
-    jac: Optional[Callable[..., Any]],
-    options: tuple[str, Optional[str], str, float, float, float, float, Optional[int]],
-    args: tuple[Any, ...],
-    kwargs: Optional[dict[str, Any]],
+    x0: Any,
+    jac: Any,
+    method: Any,
+    ftol: Any,
+    xtol: Any,
+    gtol: Any,
+    x_scale: Any,
+    loss: Any,
+    f_scale: Any,
+    max_nfev: Any,
+    args: Any,
+    kwargs: Any,
     result_type: type[Any],
     bounds: Optional[tuple[npt.NDArray[np.float64], npt.NDArray[np.float64]]] = None,
-    x_scale_jac: bool = False,
 ) -> Any:
-    """least_squares' common call in one crossing, unbounded or with `bounds` (lb, ub)
-    of x0's length, x_scale 'jac' when `x_scale_jac`: scipy's OptimizeResult (result_type); None when x0 holds NaN or the
-    bounds fail scipy's checks; or (f0, J0) as the user returned them when they need the
-    full checks."""
+    """least_squares' common call in one crossing, its arguments as the caller got them
+    (the options not passed here at scipy's defaults): scipy's OptimizeResult
+    (result_type); None when the call needs the full checks first (options or x0 not
+    plain, NaN in x0, bounds failing scipy's checks); or (f0, J0) as the user returned
+    them when they need the full checks."""
     ...
 
 def solve(

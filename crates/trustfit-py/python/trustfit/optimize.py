@@ -492,8 +492,6 @@ def _empty_result(x0, f0, m, n):
 
 
 _NO_BOUNDS = (-np.inf, np.inf)  # least_squares' default `bounds`, compared by identity
-_FAST_METHODS = ("trf", "dogbox", "lm")
-_FAST_JACS = ("2-point", "3-point")
 
 
 def _plain_start(x0):
@@ -510,26 +508,6 @@ def _plain_start(x0):
     if a.dtype.kind in "iu":
         return a.astype(np.float64)
     return x0
-
-
-def _quick_checks(method, jac, loss, f_scale, ftol, xtol, gtol, max_nfev, args, kwargs):
-    """`_argument_checks` for the common call (float64 1-D x0, default bounds and
-    scales, float tolerances above ε, no extras) on scalars only, in a microsecond: the
-    options of `_trustfit.quick_solve` (which checks x0 for NaN), or None when the call
-    needs the full checks (which then raise scipy's errors or warnings)."""
-    if loss not in IMPLEMENTED_LOSSES or (method == "lm" and loss != "linear"):
-        return None
-    if not (type(ftol) is float and type(xtol) is float and type(gtol) is float
-            and type(f_scale) is float):
-        return None
-    if ftol < EPS or xtol < EPS or gtol < EPS:
-        return None
-    if max_nfev is not None and (type(max_nfev) is not int or not 0 < max_nfev <= sys.maxsize):
-        return None
-    if type(args) is not tuple or not (kwargs is None or type(kwargs) is dict):
-        return None
-    # In QuickOptions' field order (a tuple: no keys to make and hash per call).
-    return (method, None if callable(jac) else jac, loss, f_scale, ftol, xtol, gtol, max_nfev)
 
 
 def _argument_checks(x0, jac, bounds, method, ftol, xtol, gtol, x_scale, loss, tr_solver,
@@ -782,30 +760,26 @@ def least_squares(
     quick_bounds = None  # (lb, ub) of a bounded call on the quick path
     if type(x0) is list or type(x0) is tuple:
         x0 = _plain_start(x0)
+    # The common call in one crossing into Rust (`quick_solve` checks x0 and the options
+    # it takes; None: the full checks below, which raise scipy's errors).
     if (
-        type(x0) is np.ndarray and x0.dtype == np.float64 and x0.ndim == 1 and x0.shape[0]
-        and (x_scale is None or (type(x_scale) is str and x_scale == "jac")) and tr_solver is None
-        and tr_options is None and jac_sparsity is None and workers is None and verbose == 0
-        and callback is None and diff_step is None and type(loss) is str
-        and method in _FAST_METHODS and (callable(jac) or (type(jac) is str and jac in _FAST_JACS))
-        and (bounds is _NO_BOUNDS or (
-            method != "lm" and (quick_bounds := _quick_bounds(bounds, x0.shape[0])) is not None
+        type(x0) is np.ndarray and tr_solver is None and tr_options is None
+        and jac_sparsity is None and workers is None and verbose == 0 and callback is None
+        and diff_step is None and (bounds is _NO_BOUNDS or (
+            method != "lm" and x0.ndim == 1
+            and (quick_bounds := _quick_bounds(bounds, x0.shape[0])) is not None
         ))
     ):
-        quick = _quick_checks(method, jac, loss, f_scale, ftol, xtol, gtol, max_nfev, args, kwargs)
-        if quick is not None:
-            kwargs = kwargs or None
-            out = _trustfit.quick_solve(fun, x0, jac if callable(jac) else None, quick, args,
-                                        kwargs, OptimizeResult, quick_bounds,
-                                        x_scale is not None)
-            if type(out) is OptimizeResult:
-                return out
-            if out is not None:  # f(x0) or J(x0) needs scipy's checks below
-                at_x0 = out
-                if quick_bounds is None and x_scale is None:  # else the full checks
-                    checked = (x0.copy(), None, None, True, True,
-                               "jac" if method == "lm" else None, ftol, xtol, gtol, None,
-                               {}, args, kwargs)
+        out = _trustfit.quick_solve(fun, x0, jac, method, ftol, xtol, gtol, x_scale, loss,
+                                    f_scale, max_nfev, args, kwargs, OptimizeResult, quick_bounds)
+        if type(out) is OptimizeResult:
+            return out
+        if out is not None:  # f(x0) or J(x0) needs scipy's checks below
+            at_x0 = out
+            if quick_bounds is None and x_scale is None:  # else the full checks
+                checked = (x0.copy(), None, None, True, True,
+                           "jac" if method == "lm" else None, ftol, xtol, gtol, None,
+                           {}, args, kwargs or None)
     if checked is None:
         checked = _argument_checks(
             x0, jac, bounds, method, ftol, xtol, gtol, x_scale, loss, tr_solver, tr_options,
