@@ -63,20 +63,40 @@ impl Memo {
         }
     }
 
-    /// The saved value of `pick` (f or J) at `x` into `out`; false when there is none.
+    fn slot(&mut self, slot: Slot) -> &mut Saved {
+        match slot {
+            Slot::F => &mut self.f,
+            Slot::J => &mut self.j,
+        }
+    }
+
+    /// The saved value of `slot` at `x` into `out`; false when there is none.
     fn serve(
-        &self,
+        &mut self,
         py: Python<'_>,
         x: &[f64],
-        pick: impl Fn(&Memo) -> &Saved,
+        slot: Slot,
         out: &mut [f64],
         read: impl FnOnce(&Bound<'_, PyAny>, &mut [f64]) -> PyResult<()>,
     ) -> PyResult<bool> {
         match self.x.as_slice() == x {
-            true => pick(self).serve(py, out, read),
+            true => self.slot(slot).serve(py, out, read),
             false => Ok(false),
         }
     }
+
+    /// Keeps `value`, returned at `x`, in `slot`.
+    fn keep(&mut self, x: &[f64], slot: Slot, value: Py<PyAny>) {
+        self.update_x(x);
+        *self.slot(slot) = Saved::Object(value);
+    }
+}
+
+/// Which value of the memo: `f` or `J`.
+#[derive(Debug, Clone, Copy)]
+enum Slot {
+    F,
+    J,
 }
 
 /// The user's `fun` (and `jac`) with `args` / `kwargs`, as a [`Residuals`] problem. It
@@ -176,9 +196,6 @@ impl PyProblem {
 
     /// scipy's memo for `jac`: calls it at `x` unless J is already known there, and
     /// reads its return value into `out` with `read`.
-    ///
-    /// The GIL is taken before the memo's lock, never the other way round, and the
-    /// lock is not held while user code runs (`fun` may run on other threads).
     fn jac_at(
         &self,
         x: &[f64],
@@ -188,16 +205,30 @@ impl PyProblem {
         let Some(user_jac) = &self.jac else {
             return Err(CallbackError::new("`jac` is not callable"));
         };
+        self.memoized(user_jac, Slot::J, x, out, read)
+    }
+
+    /// `callable` (`fun` or `jac`, kept in `slot`) at `x`, read into `out` by `read`:
+    /// the memo's value when it has one there, else the user's.
+    ///
+    /// The GIL is taken before the memo's lock, never the other way round, and the
+    /// lock is not held while user code runs (`fun` may run on other threads).
+    fn memoized(
+        &self,
+        callable: &Py<PyAny>,
+        slot: Slot,
+        x: &[f64],
+        out: &mut [f64],
+        read: impl Fn(&Bound<'_, PyAny>, &mut [f64]) -> PyResult<()>,
+    ) -> Result<(), CallbackError> {
         Python::attach(|py| {
-            if lock(&self.memo).serve(py, x, |m| &m.j, out, &read)? {
+            if lock(&self.memo).serve(py, x, slot, out, &read)? {
                 return Ok(());
             }
             let xa = PyArray1::from_slice(py, x);
-            let ret = self.call_user(py, user_jac, xa.into_any())?;
+            let ret = self.call_user(py, callable, xa.into_any())?;
             read(&ret, out)?;
-            let mut memo = lock(&self.memo);
-            memo.update_x(x);
-            memo.j = Saved::Object(ret.unbind());
+            lock(&self.memo).keep(x, slot, ret.unbind());
             Ok(())
         })
         .map_err(to_callback_error)
@@ -238,21 +269,7 @@ impl Residuals for PyProblem {
 
     fn residuals(&self, x: &[f64], f: &mut [f64]) -> Result<(), CallbackError> {
         let read = |ret: &Bound<'_, PyAny>, out: &mut [f64]| read_vector(ret, out, "fun");
-        // As `jac_at`: the GIL first; the memo is not locked while `fun` runs (other
-        // threads, with `workers`, call it too).
-        Python::attach(|py| {
-            if lock(&self.memo).serve(py, x, |m| &m.f, f, read)? {
-                return Ok(());
-            }
-            let xa = PyArray1::from_slice(py, x);
-            let ret = self.call_user(py, &self.fun, xa.into_any())?;
-            read(&ret, f)?;
-            let mut memo = lock(&self.memo);
-            memo.update_x(x);
-            memo.f = Saved::Object(ret.unbind());
-            Ok(())
-        })
-        .map_err(to_callback_error)
+        self.memoized(&self.fun, Slot::F, x, f, read)
     }
 
     fn as_sync(&self) -> Option<&(dyn Residuals + Sync)> {
