@@ -12,6 +12,7 @@ use numpy::{PyArray1, PyArray2, PyArrayMethods, PyUntypedArray, PyUntypedArrayMe
 use pyo3::exceptions::PyValueError;
 use pyo3::intern;
 use pyo3::prelude::*;
+use pyo3::sync::PyOnceLock;
 use pyo3::types::{PyDict, PyFloat, PyInt, PyString, PyTuple};
 use trustfit::{Bounds, JacSpec, Loss, Method, Options, TrSolver, XScale};
 
@@ -43,6 +44,18 @@ pub struct QuickOptions {
 /// `obj` is a str equal to `name`.
 fn is_str(obj: &Bound<'_, PyAny>, name: &Bound<'_, PyString>) -> bool {
     obj.is(name) || (obj.is_exact_instance_of::<PyString>() && obj.eq(name).unwrap_or(false))
+}
+
+/// The core's loss names ([`Loss::NAMES`]) as Python strings, with their losses: made
+/// once per process, compared by identity or value on every call.
+fn loss_names(py: Python<'_>) -> &[(Py<PyString>, Loss)] {
+    static NAMES: PyOnceLock<Vec<(Py<PyString>, Loss)>> = PyOnceLock::new();
+    NAMES.get_or_init(py, || {
+        Loss::NAMES
+            .iter()
+            .filter_map(|&n| Some((PyString::intern(py, n).unbind(), n.parse().ok()?)))
+            .collect()
+    })
 }
 
 /// `obj` as a float when it is exactly a Python float.
@@ -87,15 +100,9 @@ impl QuickOptions {
             .into_iter()
             .find_map(|(name, j)| is_str(jac, name).then_some(j))?,
         };
-        let loss = [
-            (intern!(py, "linear"), Loss::Linear),
-            (intern!(py, "soft_l1"), Loss::SoftL1),
-            (intern!(py, "huber"), Loss::Huber),
-            (intern!(py, "cauchy"), Loss::Cauchy),
-            (intern!(py, "arctan"), Loss::Arctan),
-        ]
-        .into_iter()
-        .find_map(|(name, l)| is_str(loss, name).then_some(l))?;
+        let loss = loss_names(py)
+            .iter()
+            .find_map(|(name, l)| is_str(loss, name.bind(py)).then(|| l.clone()))?;
         if method == Method::Lm && !matches!(loss, Loss::Linear) {
             return None;
         }
