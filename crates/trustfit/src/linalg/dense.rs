@@ -11,7 +11,7 @@ use faer::{MatMut, MatRef, Par};
 
 use crate::linalg::error::LinalgError;
 use crate::linalg::jacobi::{Summation, tall_svd, well_conditioned};
-use crate::linalg::vector::any_non_finite;
+use crate::linalg::vector::{any_non_finite, copy_any_non_finite};
 
 /// Storage for the thin SVD of matrices up to `max_rows × max_cols`.
 pub(crate) struct ThinSvd {
@@ -89,11 +89,15 @@ impl ThinSvd {
         utb: &mut [f64],
     ) -> Result<(), LinalgError> {
         let len = self.rows * self.cols;
-        self.a[..len].copy_from_slice(&src[..len]);
+        // Checked as copied: both ways of factoring refuse such a matrix.
+        if copy_any_non_finite(&src[..len], &mut self.a[..len]) {
+            return Err(LinalgError::NonFinite);
+        }
         self.factor_projected(Some(src), b, utb)
     }
 
-    /// Factors `a` (a copy of `src` when given) and projects `b`.
+    /// Factors `a` (a copy of `src` when given, then already checked finite) and
+    /// projects `b`.
     fn factor_projected(
         &mut self,
         src: Option<&[f64]>,
@@ -102,7 +106,7 @@ impl ThinSvd {
     ) -> Result<(), LinalgError> {
         let (r, c) = (self.rows, self.cols);
         if r >= c && c > 0 && c <= JACOBI_MAX_COLS {
-            if any_non_finite(&self.a[..r * c]) {
+            if src.is_none() && any_non_finite(&self.a[..r * c]) {
                 return Err(LinalgError::NonFinite);
             }
             if r < INTERLEAVED_MIN_ROWS {

@@ -51,10 +51,40 @@ pub(crate) fn all_finite(v: &[f64]) -> bool {
     !any_non_finite(v)
 }
 
-/// True when some entry is infinite or NaN. An OR over all entries (no early exit)
-/// vectorizes; the data are almost always finite, so an early exit saves nothing.
+/// True when some entry is infinite or NaN: `x · 0` is ±0 for finite `x` and NaN
+/// otherwise, so a sum of such products is NaN exactly when an entry is not finite.
+/// Sixteen partial sums, no early exit: it vectorizes with no chain of dependent
+/// additions (twice as fast as an OR of `!is_finite()` over a 300-entry Jacobian).
 pub(crate) fn any_non_finite(v: &[f64]) -> bool {
-    v.iter().fold(false, |acc, x| acc | !x.is_finite())
+    let mut acc = [0.0f64; NAN_LANES];
+    let chunks = v.chunks_exact(NAN_LANES);
+    let tail = chunks.remainder();
+    for c in chunks {
+        for (a, x) in acc.iter_mut().zip(c) {
+            *a += x * 0.0;
+        }
+    }
+    acc.iter().sum::<f64>().is_nan() || tail.iter().any(|x| !x.is_finite())
+}
+
+/// The partial sums of [`any_non_finite`].
+const NAN_LANES: usize = 16;
+
+/// `dst ← src` (equal lengths), and whether some entry is infinite or NaN, in one pass
+/// (see [`any_non_finite`]).
+pub(crate) fn copy_any_non_finite(src: &[f64], dst: &mut [f64]) -> bool {
+    let mut acc = [0.0f64; NAN_LANES];
+    let (src_chunks, dst_chunks) = (src.chunks_exact(NAN_LANES), dst.chunks_exact_mut(NAN_LANES));
+    let tail = src_chunks.remainder();
+    for (s, d) in src_chunks.zip(dst_chunks) {
+        d.copy_from_slice(s);
+        for (a, x) in acc.iter_mut().zip(s) {
+            *a += x * 0.0;
+        }
+    }
+    let body = src.len() - tail.len();
+    dst[body..].copy_from_slice(tail);
+    acc.iter().sum::<f64>().is_nan() || tail.iter().any(|x| !x.is_finite())
 }
 
 #[cfg(test)]
@@ -68,5 +98,24 @@ mod tests {
         assert!(nan_max(1.0, f64::NAN).is_nan());
         assert_eq!(norm(&[3.0, 4.0]), 5.0);
         assert!(any_non_finite(&[0.0, f64::INFINITY]) && !all_finite(&[f64::NAN]));
+    }
+
+    #[test]
+    fn a_non_finite_entry_is_found_anywhere() {
+        for len in [0u32, 1, 15, 16, 17, 40, 300] {
+            let v: Vec<f64> = (0..len).map(|i| f64::from(i) * 1e300 - 3.0).collect();
+            let len = len as usize;
+            let mut dst = vec![0.0; len];
+            assert!(!any_non_finite(&v) && !copy_any_non_finite(&v, &mut dst));
+            assert_eq!(dst, v);
+            for bad in [f64::NAN, f64::INFINITY, f64::NEG_INFINITY] {
+                for pos in (0..len).step_by(7).chain(len.checked_sub(1)) {
+                    let mut w = v.clone();
+                    w[pos] = bad;
+                    assert!(any_non_finite(&w), "{len} {pos} {bad}");
+                    assert!(copy_any_non_finite(&w, &mut dst), "{len} {pos} {bad}");
+                }
+            }
+        }
     }
 }
