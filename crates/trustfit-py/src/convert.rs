@@ -3,7 +3,8 @@
 //! The fast paths read a C-contiguous float64 (or complex128) ndarray of the right shape
 //! with one copy; anything else goes through `numpy.ascontiguousarray` first.
 
-use numpy::{Complex64, PyArray1, PyArray2, PyArrayMethods, PyUntypedArrayMethods};
+use numpy::ndarray::Dimension;
+use numpy::{Complex64, PyArray, PyArray1, PyArray2, PyArrayMethods, PyUntypedArrayMethods};
 use pyo3::exceptions::{PyTypeError, PyValueError};
 use pyo3::prelude::*;
 
@@ -22,11 +23,22 @@ fn shape_text(obj: &Bound<'_, PyAny>) -> String {
         .unwrap_or_else(|_| "?".into())
 }
 
-/// Copies a contiguous array into `out` (false: not contiguous). `to_vec` copies under
-/// the GIL without rust-numpy's borrow bookkeeping (a global table of borrows, costly
-/// next to the copy of a small array).
+/// The values of a contiguous array (None: not contiguous), borrowed for a copy.
+///
+/// Not rust-numpy's `readonly()`, whose bookkeeping (a global table of borrows) costs
+/// more than copying a small array, nor `to_vec()`, which allocates a copy to copy from.
+#[allow(unsafe_code)]
+fn contiguous<'a, D: Dimension>(arr: &'a Bound<'_, PyArray<f64, D>>) -> Option<&'a [f64]> {
+    // SAFETY: `as_slice` requires that no mutable Rust borrow of the array exists while
+    // the slice lives: trustfit never takes one of an array it did not create, and the
+    // slice lives for one copy, under the GIL (held by `arr`), so no Python code runs
+    // meanwhile. rust-numpy's `to_vec` reads the array the same way.
+    unsafe { arr.as_slice() }.ok()
+}
+
+/// Copies a contiguous array into `out` (false: not contiguous).
 fn copy_vector(arr: &Bound<'_, PyArray1<f64>>, out: &mut [f64], what: &str) -> PyResult<bool> {
-    let Ok(s) = arr.to_vec() else {
+    let Some(s) = contiguous(arr) else {
         return Ok(false);
     };
     if s.len() != out.len() {
@@ -36,7 +48,7 @@ fn copy_vector(arr: &Bound<'_, PyArray1<f64>>, out: &mut [f64], what: &str) -> P
             out.len()
         )));
     }
-    out.copy_from_slice(&s);
+    out.copy_from_slice(s);
     Ok(true)
 }
 
@@ -109,10 +121,10 @@ fn copy_matrix(
     if !arr.is_c_contiguous() {
         return Ok(false);
     }
-    let Ok(s) = arr.to_vec() else {
+    let Some(s) = contiguous(arr) else {
         return Ok(false);
     };
-    out.copy_from_slice(&s);
+    out.copy_from_slice(s);
     Ok(true)
 }
 
