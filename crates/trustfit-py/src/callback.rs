@@ -1,8 +1,10 @@
 //! User code called from the core: residuals and Jacobian (with scipy's memo), complex
 //! residuals for `jac='cs'`, a callable loss, the iteration callback and the verbose sink.
 //!
-//! Every call builds `x` as a fresh float64 ndarray (scipy passes a copy too) and reads
-//! the result with one copy when it is a C-contiguous float64 ndarray. A Python exception
+//! Every call gets `x` as a float64 ndarray of its own, as scipy's copy: a fresh one, or
+//! the last call's when nothing else holds that one any more (only a weak reference
+//! could tell). The result is read with one copy when it is a C-contiguous float64
+//! ndarray. A Python exception
 //! travels through the core as the payload of a [`CallbackError`] and is re-raised
 //! unchanged by [`crate::errors::to_pyerr`].
 
@@ -16,7 +18,7 @@ use trustfit::{
     CallbackError, IterationSummary, JacobianProducts, Loss, Printer, Residuals, SparsityPattern,
 };
 
-use crate::convert::{read_complex, read_loss, read_matrix, read_vector};
+use crate::convert::{overwrite_unshared, read_complex, read_loss, read_matrix, read_vector};
 use crate::errors::to_callback_error;
 
 /// scipy's `VectorFunction` memo (spec §1.5): the last `x` seen by `fun` or `jac`, and
@@ -116,6 +118,9 @@ pub struct PyProblem {
     /// the last linearization point (`None` when J is a matrix).
     operator: Option<Mutex<Py<PyAny>>>,
     memo: Mutex<Memo>,
+    /// The `x` array of the last call, given again to the next when no one kept it (see
+    /// [`overwrite_unshared`]).
+    spare_x: Mutex<Option<Py<PyArray1<f64>>>>,
     /// `workers` > 1: the core may evaluate difference columns from several threads
     /// (each attaches to Python for its call; numpy releases the GIL in large operations).
     parallel: bool,
@@ -158,6 +163,7 @@ impl PyProblem {
             pattern,
             operator: None,
             memo: Mutex::new(memo),
+            spare_x: Mutex::new(None),
             parallel: false,
         }
     }
@@ -225,13 +231,25 @@ impl PyProblem {
             if lock(&self.memo).serve(py, x, slot, out, &read)? {
                 return Ok(());
             }
-            let xa = PyArray1::from_slice(py, x);
-            let ret = self.call_user(py, callable, xa.into_any())?;
+            let xa = self.x_array(py, x);
+            let ret = self.call_user(py, callable, xa.clone().into_any())?;
+            *lock(&self.spare_x) = Some(xa.unbind());
             read(&ret, out)?;
             lock(&self.memo).keep(x, slot, ret.unbind());
             Ok(())
         })
         .map_err(to_callback_error)
+    }
+
+    /// An array holding `x` for a call of user code: the last call's when no one kept
+    /// it, else a fresh one (scipy passes a fresh copy; a reused array nobody else
+    /// holds is indistinguishable from one).
+    fn x_array<'py>(&self, py: Python<'py>, x: &[f64]) -> Bound<'py, PyArray1<f64>> {
+        let spare = lock(&self.spare_x).take().map(|a| a.into_bound(py));
+        match spare {
+            Some(a) if overwrite_unshared(&a, x) => a,
+            _ => PyArray1::from_slice(py, x),
+        }
     }
 
     /// `callable(x, *args, **kwargs)`.

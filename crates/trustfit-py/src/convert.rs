@@ -4,7 +4,10 @@
 //! with one copy; anything else goes through `numpy.ascontiguousarray` first.
 
 use numpy::ndarray::Dimension;
-use numpy::{Complex64, PyArray, PyArray1, PyArray2, PyArrayMethods, PyUntypedArrayMethods};
+use numpy::{
+    Complex64, PyArray, PyArray1, PyArray2, PyArrayDescrMethods, PyArrayMethods,
+    PyUntypedArrayMethods,
+};
 use pyo3::exceptions::{PyTypeError, PyValueError};
 use pyo3::prelude::*;
 
@@ -34,6 +37,45 @@ fn contiguous<'a, D: Dimension>(arr: &'a Bound<'_, PyArray<f64, D>>) -> Option<&
     // slice lives for one copy, under the GIL (held by `arr`), so no Python code runs
     // meanwhile. rust-numpy's `to_vec` reads the array the same way.
     unsafe { arr.as_slice() }.ok()
+}
+
+/// Writes `x` into `arr` when nothing but the caller holds it (reference count 1) and it
+/// is still the writeable, contiguous, 1-d native float64 array of `x`'s length that owns
+/// its data, as trustfit made it (user code may change flags, shape or dtype in place); false,
+/// leaving it untouched, otherwise. A callback then gets this array again instead of a
+/// fresh copy: no one can tell, since no one else refers to it (a fresh array per call
+/// cost numpy an allocation and a deallocation, a tenth of a small fit's own time).
+#[allow(unsafe_code)]
+pub fn overwrite_unshared(arr: &Bound<'_, PyArray1<f64>>, x: &[f64]) -> bool {
+    use numpy::npyffi::flags::{NPY_ARRAY_C_CONTIGUOUS, NPY_ARRAY_OWNDATA, NPY_ARRAY_WRITEABLE};
+    let wanted = NPY_ARRAY_C_CONTIGUOUS | NPY_ARRAY_OWNDATA | NPY_ARRAY_WRITEABLE;
+    // SAFETY: `arr` is a live ndarray (the `Bound`): its object header and array struct
+    // may be read.
+    let (count, flags) = unsafe {
+        (
+            pyo3::ffi::Py_REFCNT(arr.as_ptr()),
+            (*arr.as_array_ptr()).fields.flags,
+        )
+    };
+    let float64 = || arr.dtype().is_equiv_to(&numpy::dtype::<f64>(arr.py()));
+    if count != 1
+        || flags & wanted != wanted
+        || arr.ndim() != 1
+        || arr.len() != x.len()
+        || !float64()
+    {
+        return false;
+    }
+    // SAFETY: the only reference to the array is `arr` (count 1: no view, no Python
+    // name, no Rust borrow of it exists) and the GIL is held, so nothing else reads or
+    // writes its memory; it is writeable, contiguous and owns `x.len()` float64 values.
+    match unsafe { arr.as_slice_mut() } {
+        Ok(s) => {
+            s.copy_from_slice(x);
+            true
+        }
+        Err(_) => false,
+    }
 }
 
 /// Copies a contiguous array into `out` (false: not contiguous).

@@ -140,6 +140,61 @@ def test_fun_gets_a_fresh_copy_of_x():
     assert len({id(x) for x in seen}) == len(seen)
 
 
+def rosen_points(change, method):
+    """The points `fun` and `jac` were called at (copies), and the result, when both
+    apply `change` to the `x` they were given after using it."""
+    points = []
+
+    def fun(x):
+        points.append(x.copy())
+        out = rosen(x)
+        change(x)
+        return out
+
+    def jac(x):
+        points.append(x.copy())
+        out = rosen_jac(x)
+        change(x)
+        return out
+
+    res = least_squares(fun, np.array([-2.0, 1.0]), jac=jac, method=method)
+    return points, res
+
+
+def set_attr(name, value):
+    def change(x):
+        setattr(x, name, value)
+    return change
+
+
+@pytest.mark.parametrize("method", ["trf", "dogbox", "lm"])
+@pytest.mark.parametrize("change", [
+    lambda x: None,
+    lambda x: x.__setitem__(slice(None), 1e300),
+    set_attr("shape", (2, 1)),
+    set_attr("dtype", np.int64),
+    lambda x: x.setflags(write=False),
+    lambda x: x.resize(5, refcheck=False),
+], ids=["nothing", "values", "shape", "dtype", "read-only", "resized"])
+def test_each_call_gets_x_as_a_fresh_copy_would_be(method, change):
+    # trustfit gives a call the array of the call before when nothing holds it any more;
+    # what user code does to its x must not reach the solver or a later call.
+    kept = []
+
+    def keep(x):
+        kept.append((x, x.copy()))
+    ref_points, ref = rosen_points(keep, method)
+    points, res = rosen_points(change, method)
+    assert len(points) == len(ref_points) > 4
+    for p, q in zip(points, ref_points):
+        assert p.dtype == np.float64 and p.shape == (2,)
+        assert np.array_equal(p, q)
+    assert np.array_equal(res.x, ref.x) and res.nfev == ref.nfev
+    # Arrays user code kept are its own: never written again.
+    assert all(np.array_equal(x, copy) for x, copy in kept)
+    assert len({id(x) for x, _ in kept}) == len(kept)
+
+
 @pytest.mark.parametrize("order", ["C", "F"])
 def test_jacobian_in_any_memory_order(order):
     def jac(x):
