@@ -27,6 +27,9 @@ struct Memo {
     x: Vec<f64>,
     f: Saved,
     j: Saved,
+    /// The `x` array of the last call, given again to the next when no one kept it (see
+    /// [`overwrite_unshared`]); here, not in a lock of its own, to take one lock fewer.
+    spare_x: Option<Py<PyArray1<f64>>>,
 }
 
 /// A value of the memo: what the user's function returned (kept, not copied: scipy
@@ -118,9 +121,6 @@ pub struct PyProblem {
     /// the last linearization point (`None` when J is a matrix).
     operator: Option<Mutex<Py<PyAny>>>,
     memo: Mutex<Memo>,
-    /// The `x` array of the last call, given again to the next when no one kept it (see
-    /// [`overwrite_unshared`]).
-    spare_x: Mutex<Option<Py<PyArray1<f64>>>>,
     /// `workers` > 1: the core may evaluate difference columns from several threads
     /// (each attaches to Python for its call; numpy releases the GIL in large operations).
     parallel: bool,
@@ -152,6 +152,7 @@ impl PyProblem {
             x: x0.to_vec(),
             f: Saved::Values(f0),
             j: j0.map_or(Saved::Missing, Saved::Values),
+            spare_x: None,
         };
         Self {
             fun: fun.unbind(),
@@ -163,7 +164,6 @@ impl PyProblem {
             pattern,
             operator: None,
             memo: Mutex::new(memo),
-            spare_x: Mutex::new(None),
             parallel: false,
         }
     }
@@ -228,28 +228,22 @@ impl PyProblem {
         read: impl Fn(&Bound<'_, PyAny>, &mut [f64]) -> PyResult<()>,
     ) -> Result<(), CallbackError> {
         Python::attach(|py| {
-            if lock(&self.memo).serve(py, x, slot, out, &read)? {
-                return Ok(());
-            }
-            let xa = self.x_array(py, x);
+            let spare = {
+                let mut memo = lock(&self.memo);
+                if memo.serve(py, x, slot, out, &read)? {
+                    return Ok(());
+                }
+                memo.spare_x.take()
+            };
+            let xa = x_array(py, spare, x);
             let ret = self.call_user(py, callable, xa.clone().into_any())?;
-            *lock(&self.spare_x) = Some(xa.unbind());
             read(&ret, out)?;
-            lock(&self.memo).keep(x, slot, ret.unbind());
+            let mut memo = lock(&self.memo);
+            memo.spare_x = Some(xa.unbind());
+            memo.keep(x, slot, ret.unbind());
             Ok(())
         })
         .map_err(to_callback_error)
-    }
-
-    /// An array holding `x` for a call of user code: the last call's when no one kept
-    /// it, else a fresh one (scipy passes a fresh copy; a reused array nobody else
-    /// holds is indistinguishable from one).
-    fn x_array<'py>(&self, py: Python<'py>, x: &[f64]) -> Bound<'py, PyArray1<f64>> {
-        let spare = lock(&self.spare_x).take().map(|a| a.into_bound(py));
-        match spare {
-            Some(a) if overwrite_unshared(&a, x) => a,
-            _ => PyArray1::from_slice(py, x),
-        }
     }
 
     /// `callable(x, *args, **kwargs)`.
@@ -261,6 +255,20 @@ impl PyProblem {
     ) -> PyResult<Bound<'py, PyAny>> {
         let kwargs = self.kwargs.as_ref().map(|k| k.bind(py));
         call_with(callable.bind(py), x, self.args.bind(py), kwargs)
+    }
+}
+
+/// An array holding `x` for a call of user code: the last call's (`spare`) when no one
+/// kept it, else a fresh one (scipy passes a fresh copy; a reused array nobody else
+/// holds is indistinguishable from one).
+fn x_array<'py>(
+    py: Python<'py>,
+    spare: Option<Py<PyArray1<f64>>>,
+    x: &[f64],
+) -> Bound<'py, PyArray1<f64>> {
+    match spare.map(|a| a.into_bound(py)) {
+        Some(a) if overwrite_unshared(&a, x) => a,
+        _ => PyArray1::from_slice(py, x),
     }
 }
 
