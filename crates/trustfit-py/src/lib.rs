@@ -157,6 +157,35 @@ pub(crate) fn report_into<'py>(
     Ok(())
 }
 
+/// The keys [`report_into`] writes with `success`, in its order, all None: a result
+/// made from this dict starts with its table (see `quick_solve`). The keys are the
+/// interned strings `report_into` sets, so each lookup matches by identity.
+pub(crate) fn result_keys(py: Python<'_>) -> PyResult<&Bound<'_, PyDict>> {
+    static KEYS: PyOnceLock<Py<PyDict>> = PyOnceLock::new();
+    let keys = KEYS.get_or_try_init(py, || -> PyResult<Py<PyDict>> {
+        let d = PyDict::new(py);
+        let names = [
+            intern!(py, "x"),
+            intern!(py, "cost"),
+            intern!(py, "fun"),
+            intern!(py, "jac"),
+            intern!(py, "grad"),
+            intern!(py, "optimality"),
+            intern!(py, "active_mask"),
+            intern!(py, "nfev"),
+            intern!(py, "njev"),
+            intern!(py, "status"),
+            intern!(py, "message"),
+            intern!(py, "success"),
+        ];
+        for key in names {
+            d.set_item(key, py.None())?;
+        }
+        Ok(d.unbind())
+    })?;
+    Ok(keys.bind(py))
+}
+
 /// numpy.float64, for `cost` and `optimality` (scipy returns numpy scalars).
 fn float64<'py>(py: Python<'py>, v: f64) -> PyResult<Bound<'py, PyAny>> {
     static TYPE: PyOnceLock<Py<PyAny>> = PyOnceLock::new();

@@ -18,7 +18,7 @@ use trustfit::{Bounds, JacSpec, Loss, Method, Options, TrSolver, XScale};
 
 use crate::callback::{PyProblem, call_with};
 use crate::errors::to_pyerr;
-use crate::{ScipyFields, report_into, without_gil};
+use crate::{ScipyFields, report_into, result_keys, without_gil};
 
 /// `(lb, ub)` of a bounded quick call.
 type BoundArrays<'py> = (Bound<'py, PyArray1<f64>>, Bound<'py, PyArray1<f64>>);
@@ -324,8 +324,10 @@ pub fn quick_solve<'py>(
     );
     let report = without_gil(py, m * n, || trustfit::least_squares(&problem, &x0, &opts))
         .map_err(to_pyerr)?;
-    // Written straight into the result object (a dict subclass): no dict in between.
-    let result = result_type.call0()?;
+    // Written straight into the result object (a dict subclass), made with all its keys
+    // from a dict that holds them: Python copies that table whole, where inserting the
+    // fields one by one grew the table twice.
+    let result = result_type.call1((result_keys(py)?,))?;
     let style = ScipyFields {
         numpy_scalars: true,
         // scipy's unbounded trf reports an all-zero float mask.
