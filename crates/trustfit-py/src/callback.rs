@@ -41,6 +41,22 @@ enum Saved {
     Object(Py<PyAny>),
 }
 
+/// A value `fun` or `jac` gave at `x0` before the solve: its values, or the object it
+/// returned (read with one copy when the core asks for it: no copy kept in between).
+pub enum AtStart<'py> {
+    Values(Vec<f64>),
+    Returned(Bound<'py, PyAny>),
+}
+
+impl From<AtStart<'_>> for Saved {
+    fn from(v: AtStart<'_>) -> Self {
+        match v {
+            AtStart::Values(v) => Saved::Values(v),
+            AtStart::Returned(o) => Saved::Object(o.unbind()),
+        }
+    }
+}
+
 impl Saved {
     /// Writes the saved value into `out` (`read` converts a kept object); false when
     /// there is none.
@@ -133,9 +149,10 @@ fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
 }
 
 impl PyProblem {
-    /// A problem whose `f(x0)` (and `J(x0)` when given) were already evaluated in Python;
-    /// the core's first calls at `x0` are served from them without calling the user again.
-    /// With a `pattern`, `j0` holds its `nnz` values and `jac` returns such values.
+    /// A problem of `m` residuals whose `f(x0)` (and `J(x0)` when given) were already
+    /// evaluated in Python; the core's first calls at `x0` are served from them without
+    /// calling the user again. With a `pattern`, `j0` holds its `nnz` values and `jac`
+    /// returns such values.
     #[allow(clippy::too_many_arguments)]
     pub fn new(
         fun: Bound<'_, PyAny>,
@@ -143,15 +160,16 @@ impl PyProblem {
         args: Bound<'_, PyTuple>,
         kwargs: Option<Bound<'_, PyDict>>,
         x0: &[f64],
-        f0: Vec<f64>,
-        j0: Option<Vec<f64>>,
+        m: usize,
+        f0: AtStart<'_>,
+        j0: Option<AtStart<'_>>,
         pattern: Option<SparsityPattern>,
     ) -> Self {
-        let (m, n) = (f0.len(), x0.len());
+        let n = x0.len();
         let memo = Memo {
             x: x0.to_vec(),
-            f: Saved::Values(f0),
-            j: j0.map_or(Saved::Missing, Saved::Values),
+            f: f0.into(),
+            j: j0.map_or(Saved::Missing, Saved::from),
             spare_x: None,
         };
         Self {

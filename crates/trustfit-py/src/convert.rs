@@ -31,7 +31,7 @@ fn shape_text(obj: &Bound<'_, PyAny>) -> String {
 /// Not rust-numpy's `readonly()`, whose bookkeeping (a global table of borrows) costs
 /// more than copying a small array, nor `to_vec()`, which allocates a copy to copy from.
 #[allow(unsafe_code)]
-fn contiguous<'a, D: Dimension>(arr: &'a Bound<'_, PyArray<f64, D>>) -> Option<&'a [f64]> {
+pub fn contiguous<'a, D: Dimension>(arr: &'a Bound<'_, PyArray<f64, D>>) -> Option<&'a [f64]> {
     // SAFETY: `as_slice` requires that no mutable Rust borrow of the array exists while
     // the slice lives: trustfit never takes one of an array it did not create, and the
     // slice lives for one copy, under the GIL (held by `arr`), so no Python code runs

@@ -28,7 +28,7 @@ use pyo3::sync::PyOnceLock;
 use pyo3::types::{PyDict, PyTuple};
 use trustfit::{JacSpec, Report, SparsityPattern};
 
-use callback::{IterationHook, PyProblem};
+use callback::{AtStart, IterationHook, PyProblem};
 use errors::{TrustfitError, to_pyerr};
 
 fn slice_of<'a>(arr: &'a PyReadonlyArray1<'_, f64>, what: &str) -> PyResult<&'a [f64]> {
@@ -276,8 +276,9 @@ fn solve<'py>(
         args,
         kwargs,
         x0s,
-        f0s.to_vec(),
-        j0s.map(<[f64]>::to_vec),
+        m,
+        AtStart::Values(f0s.to_vec()),
+        j0s.map(|j| AtStart::Values(j.to_vec())),
         problem_pattern,
     )
     .parallel(parallel);

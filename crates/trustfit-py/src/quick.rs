@@ -16,7 +16,8 @@ use pyo3::sync::PyOnceLock;
 use pyo3::types::{PyDict, PyFloat, PyInt, PyString, PyTuple};
 use trustfit::{Bounds, JacSpec, Loss, Method, Options, TrSolver, XScale};
 
-use crate::callback::{PyProblem, call_with};
+use crate::callback::{AtStart, PyProblem, call_with};
+use crate::convert::contiguous;
 use crate::errors::to_pyerr;
 use crate::{ScipyFields, report_into, result_keys, without_gil};
 
@@ -179,13 +180,14 @@ fn plain_kwargs<'py>(kwargs: &Bound<'py, PyAny>) -> Option<Option<Bound<'py, PyD
     Some((!dict.is_empty()).then(|| dict.clone()))
 }
 
-/// `f(x0)` when it is an exact float64 ndarray of one dimension, non-empty and finite.
-fn plain_vector(obj: &Bound<'_, PyAny>) -> Option<Vec<f64>> {
+/// The length of `f(x0)` when it is an exact, contiguous float64 ndarray of one
+/// dimension, non-empty and finite (then read when the core asks for it).
+fn plain_vector(obj: &Bound<'_, PyAny>) -> Option<usize> {
     if !obj.is_exact_instance_of::<PyUntypedArray>() {
         return None;
     }
-    let v = values(obj.cast::<PyArray1<f64>>().ok()?)?;
-    (!v.is_empty() && v.iter().all(|f| f.is_finite())).then_some(v)
+    let v = contiguous(obj.cast::<PyArray1<f64>>().ok()?)?;
+    (!v.is_empty() && v.iter().all(|f| f.is_finite())).then_some(v.len())
 }
 
 /// A 1-d array's values: contiguous ones copied under the GIL without rust-numpy's
@@ -198,24 +200,13 @@ fn values(arr: &Bound<'_, PyArray1<f64>>) -> Option<Vec<f64>> {
     }
 }
 
-/// `J(x0)` when it is an exact float64 ndarray of shape (m, n), row-major.
-fn plain_matrix(obj: &Bound<'_, PyAny>, m: usize, n: usize) -> Option<Vec<f64>> {
-    if !obj.is_exact_instance_of::<PyUntypedArray>() {
-        return None;
-    }
-    let arr = obj.cast::<PyArray2<f64>>().ok()?;
-    if arr.shape() != [m, n] {
-        return None;
-    }
-    // C order: one copy of its memory; any other layout walked in logical (row-major)
-    // order.
-    if arr.is_c_contiguous()
-        && let Ok(v) = arr.to_vec()
-    {
-        return Some(v);
-    }
-    let ro = arr.try_readonly().ok()?;
-    Some(ro.as_array().iter().copied().collect())
+/// Whether `J(x0)` is an exact float64 ndarray of shape (m, n) (read, in any memory
+/// order, when the core asks for it).
+fn plain_matrix(obj: &Bound<'_, PyAny>, m: usize, n: usize) -> bool {
+    obj.is_exact_instance_of::<PyUntypedArray>()
+        && obj
+            .cast::<PyArray2<f64>>()
+            .is_ok_and(|arr| arr.shape() == [m, n])
 }
 
 /// Whether `x0` and `bounds` pass scipy's checks (`lb < ub` and `x0` within, NaN
@@ -304,10 +295,9 @@ pub fn quick_solve<'py>(
         None => None,
     };
     let (n, lm) = (x0.len(), method == Method::Lm);
-    let f0v = plain_vector(&f0).filter(|f| !(lm && f.len() < n));
-    let m = f0v.as_ref().map_or(0, Vec::len);
-    let j0v = j0.as_ref().map(|j| plain_matrix(j, m, n));
-    let (Some(f0v), None | Some(Some(_))) = (f0v, &j0v) else {
+    // f(x0) and J(x0) plain: kept as returned, read when the core asks for them.
+    let m = plain_vector(&f0).filter(|&m| !(lm && m < n));
+    let Some(m) = m.filter(|&m| j0.as_ref().is_none_or(|j| plain_matrix(j, m, n))) else {
         let j0 = j0.unwrap_or_else(|| py.None().into_bound(py));
         return Ok(PyTuple::new(py, [f0, j0])?.into_any());
     };
@@ -318,8 +308,9 @@ pub fn quick_solve<'py>(
         args.clone(),
         kwargs,
         &x0,
-        f0v,
-        j0v.flatten(),
+        m,
+        AtStart::Returned(f0),
+        j0.map(AtStart::Returned),
         None,
     );
     let report = without_gil(py, m * n, || trustfit::least_squares(&problem, &x0, &opts))

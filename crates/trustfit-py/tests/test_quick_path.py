@@ -122,6 +122,23 @@ def test_nan_in_x0_reaches_scipys_check_without_an_evaluation():
     assert fun.calls == 0
 
 
+def test_strided_residuals_and_a_fortran_jacobian_give_the_plain_result():
+    # f(x0) and J(x0) are kept as returned and read when the solver asks: a strided
+    # vector and a Fortran-ordered matrix must read as their values.
+    def strided(p):
+        r = expfit(p)
+        out = np.empty(2 * r.size)
+        out[::2] = r
+        return out[::2]
+
+    def fortran_jac(p):
+        return np.asfortranarray(expfit_jac(p))
+
+    res = trustfit.least_squares(strided, X0_EXP, jac=fortran_jac)
+    ref = trustfit.least_squares(expfit, X0_EXP, jac=expfit_jac)
+    same_result(res, ref)
+
+
 def test_the_callers_x0_is_neither_kept_nor_changed():
     x0 = X0_EXP.copy()
     res = trustfit.least_squares(expfit, x0, jac=expfit_jac)
