@@ -290,6 +290,25 @@ fn x_array<'py>(
     }
 }
 
+/// `callable(x)` through CPython's `PyObject_CallFunctionObjArgs`, which passes `x` on
+/// the C stack (vectorcall) where `call1` builds and frees an argument tuple: the limited
+/// API of Python 3.9, which the abi3 module is built for, has no one-argument call.
+#[allow(unsafe_code)]
+fn call_one<'py>(
+    callable: &Bound<'py, PyAny>,
+    x: Bound<'py, PyAny>,
+) -> PyResult<Bound<'py, PyAny>> {
+    let end = std::ptr::null_mut::<pyo3::ffi::PyObject>();
+    // SAFETY: the GIL is held and both objects are alive for the call (the `Bound`s own
+    // references to them); the argument list ends with the NULL the variadic function
+    // reads up to. The result is a new reference or NULL with an exception set, which
+    // `from_owned_ptr_or_err` takes over or turns into that exception.
+    unsafe {
+        let ret = pyo3::ffi::PyObject_CallFunctionObjArgs(callable.as_ptr(), x.as_ptr(), end);
+        Bound::from_owned_ptr_or_err(callable.py(), ret)
+    }
+}
+
 /// `callable(x, *args, **kwargs)`; without extras a one-argument call (no tuple built).
 pub fn call_with<'py>(
     callable: &Bound<'py, PyAny>,
@@ -298,7 +317,7 @@ pub fn call_with<'py>(
     kwargs: Option<&Bound<'py, PyDict>>,
 ) -> PyResult<Bound<'py, PyAny>> {
     if args.is_empty() && kwargs.is_none() {
-        return callable.call1((x,));
+        return call_one(callable, x);
     }
     let mut items = Vec::with_capacity(1 + args.len());
     items.push(x);
