@@ -642,9 +642,10 @@ def least_squares(
     ----------
     fun : callable
         Function which computes the vector of residuals, with the signature
-        ``fun(x, *args, **kwargs)``. The argument ``x`` is an ndarray of shape (n,) (a
-        fresh copy on every call). It must return a 1-D array_like of shape (m,) or a
-        scalar.
+        ``fun(x, *args, **kwargs)``. The argument ``x`` is an ndarray of shape (n,), a
+        copy of its own on every call (changing it changes nothing; an ``x`` no one
+        kept may be refilled for the next call). It must return a 1-D array_like of
+        shape (m,) or a scalar.
     x0 : array_like with shape (n,) or float
         Initial guess on independent variables. With 'trf' it may be moved slightly
         inside the `bounds`.
