@@ -25,7 +25,7 @@ use pyo3::exceptions::PyValueError;
 use pyo3::intern;
 use pyo3::prelude::*;
 use pyo3::sync::PyOnceLock;
-use pyo3::types::{PyDict, PyTuple};
+use pyo3::types::{PyDict, PyString, PyTuple};
 use trustfit::{JacSpec, Report, SparsityPattern};
 
 use callback::{AtStart, IterationHook, PyProblem};
@@ -157,29 +157,31 @@ pub(crate) fn report_into<'py>(
     Ok(())
 }
 
-/// The keys [`report_into`] writes with `success`, in its order, all None: a result
-/// made from this dict starts with its table (see `quick_solve`). The keys are the
-/// interned strings `report_into` sets, so each lookup matches by identity.
+/// The fields [`report_into`] writes with `success`, in its order.
+const RESULT_FIELDS: [&str; 12] = [
+    "x",
+    "cost",
+    "fun",
+    "jac",
+    "grad",
+    "optimality",
+    "active_mask",
+    "nfev",
+    "njev",
+    "status",
+    "message",
+    "success",
+];
+
+/// [`RESULT_FIELDS`] as a dict, all None: a result made from it starts with its table
+/// (see `quick_solve`). The keys are interned, as the strings `report_into` sets (its
+/// `intern!`), so each lookup matches by identity.
 pub(crate) fn result_keys(py: Python<'_>) -> PyResult<&Bound<'_, PyDict>> {
     static KEYS: PyOnceLock<Py<PyDict>> = PyOnceLock::new();
     let keys = KEYS.get_or_try_init(py, || -> PyResult<Py<PyDict>> {
         let d = PyDict::new(py);
-        let names = [
-            intern!(py, "x"),
-            intern!(py, "cost"),
-            intern!(py, "fun"),
-            intern!(py, "jac"),
-            intern!(py, "grad"),
-            intern!(py, "optimality"),
-            intern!(py, "active_mask"),
-            intern!(py, "nfev"),
-            intern!(py, "njev"),
-            intern!(py, "status"),
-            intern!(py, "message"),
-            intern!(py, "success"),
-        ];
-        for key in names {
-            d.set_item(key, py.None())?;
+        for key in RESULT_FIELDS {
+            d.set_item(PyString::intern(py, key), py.None())?;
         }
         Ok(d.unbind())
     })?;
