@@ -56,20 +56,16 @@ fn broyden(n: usize, mode: &str, reps: usize) {
     let (x, pattern) = (p.x0(), p.sparsity());
     let mut values = vec![0.0; pattern.len()];
     let dirs: Vec<u32> = (0..n as u32).map(|j| j % 3).collect();
-    // As the solver seeds it: each entry's lane, the values written in CSR order into
-    // buffers kept across calls.
-    let lane: Vec<u8> = pattern.iter().map(|&(_, j)| (j % 3) as u8).collect();
-    let mut indptr = vec![0usize; n + 1];
-    for &(i, _) in &pattern {
-        indptr[i + 1] += 1;
-    }
-    for i in 0..n {
-        indptr[i + 1] += indptr[i];
-    }
+    // As the solver seeds it: each entry's code (row, lane), the values written in
+    // CSR order into buffers kept across calls.
+    let source: Vec<u32> = pattern
+        .iter()
+        .map(|&(i, j)| Seeding::entry(i, j % 3).unwrap())
+        .collect();
     let scratch = trustfit::DualScratch::default();
     let seeding = Seeding::new(&dirs, 3)
         .with_scratch(&scratch)
-        .into_csr(&indptr, &lane);
+        .into_entries(&source);
     let (mut f0, mut f1) = (vec![0.0; n], vec![0.0; n]);
     TestProblem::residuals(&p, &x, &mut f0);
     let mut xh = x.clone();

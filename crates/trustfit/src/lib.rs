@@ -54,7 +54,7 @@ mod workspace;
 pub use autodiff::dual::Dual;
 pub use autodiff::model::{Auto, AutoResiduals};
 pub use autodiff::real::Real;
-pub use autodiff::seeding::{Csr, DualScratch, Seeding};
+pub use autodiff::seeding::{DualScratch, Seeding};
 pub use batch::{BatchResult, FitOutcome, FitSummary, Starts, solve_batch};
 pub use error::{BestPoint, CallbackError, Error, ErrorKind};
 pub use fit::{

@@ -241,6 +241,51 @@ fn sparse_auto_jacobian_over_band_and_arrow_patterns() {
     }
 }
 
+/// One dual scratch lent to a run of passes whose seedings change in one respect at
+/// a time (point, directions, width, length, dual type, entry layout) gives each
+/// pass the values of a pass with fresh buffers: a pass that finds its dual point
+/// seeded as it would seed it writes only the values, and must notice any change.
+#[test]
+fn a_kept_dual_scratch_gives_every_pass_the_values_of_fresh_buffers() {
+    let rows: Vec<Vec<usize>> = (0..6).map(|i| vec![i, (i + 2) % 6]).collect();
+    let model = Auto(OnPattern(rows));
+    let scratch = trustfit::DualScratch::default();
+    let none = Seeding::NONE;
+    let x1: Vec<f64> = (0..6).map(|i| 0.3 * f64::from(i)).collect();
+    let x2: Vec<f64> = (0..6).map(|i| 1.0 - 0.2 * f64::from(i)).collect();
+    let source: Vec<u32> = (0..6)
+        .flat_map(|i| [Seeding::entry(i, 0).unwrap(), Seeding::entry(i, 1).unwrap()])
+        .collect();
+    let runs: [(&[f64], &[u32], usize, bool); 10] = [
+        (&x1, &[0, 1, 2, 3, 4, 5], 6, false),
+        (&x2, &[0, 1, 2, 3, 4, 5], 6, false),
+        (&x2, &[5, 4, 3, 2, 1, 0], 6, false),
+        (&x2, &[0, 1, 0, 1, none, 1], 2, false),
+        (&x2, &[0, 1, 0, 1, none, 1], 2, true),
+        (&x1, &[0, 1, 0, 1, none, 1], 1, false),
+        (&x1, &[0, 1, 0, 1, none], 2, false),
+        (&x1, &[0, 1, 0, 1, none, 1], 2, false),
+        // Widths 14 and 13 both run on 16-wide duals: only the width differs.
+        (&x1, &[13, 0, 1, 2, 3, 4], 14, false),
+        (&x1, &[13, 0, 1, 2, 3, 4], 13, false),
+    ];
+    for (x, dirs, width, coded) in runs {
+        let len = if coded { source.len() } else { 6 * width };
+        let (mut kept, mut fresh) = (vec![7.0; len], vec![7.0; len]);
+        let plain = Seeding::new(dirs, width);
+        let plain = if coded {
+            plain.into_entries(&source)
+        } else {
+            plain
+        };
+        model
+            .auto_derivatives(x, &plain.with_scratch(&scratch), &mut kept)
+            .unwrap();
+        model.auto_derivatives(x, &plain, &mut fresh).unwrap();
+        assert_eq!(kept, fresh, "dirs {dirs:?}, width {width}");
+    }
+}
+
 /// f = (√x₀ − 1, x₁): the derivative of √x₀ at x₀ = 0 is infinite.
 struct SqrtAtZero;
 

@@ -3,7 +3,7 @@
 
 use crate::autodiff::dual::Dual;
 use crate::autodiff::real::Real;
-use crate::autodiff::seeding::{Csr, DualScratch, ScratchWidth, Seeding};
+use crate::autodiff::seeding::{DualScratch, ScratchWidth, Seeding};
 use crate::error::CallbackError;
 use crate::problem::Residuals;
 
@@ -76,69 +76,79 @@ impl<M: AutoResiduals> Auto<M> {
     {
         check_output(self.0.num_residuals(), seeding, out.len())?;
         match seeding.scratch().and_then(DualScratch::lend) {
-            Some(mut buffers) => self.pass_in(x, seeding, out, Dual::<N>::buffer(&mut buffers)),
-            None => self.pass_in::<N>(x, seeding, out, &mut Vec::new()),
+            Some(mut buffers) => {
+                let (duals, seeded) = buffers.lend_width::<N>(seeding, x.len());
+                self.pass_in(x, seeding, out, duals, seeded)
+            }
+            None => self.pass_in::<N>(x, seeding, out, &mut Vec::new(), false),
         }
     }
 
     /// The pass in `duals`: the dual point, then the dual residuals, in one vector
     /// so a fresh pass allocates once. The residuals' part is not cleared (the model
-    /// writes every entry, as with `f64` residuals).
+    /// writes every entry, as with `f64` residuals). `seeded`: the point's
+    /// derivative parts are this seeding's already, only its values are written.
     fn pass_in<const N: usize>(
         &self,
         x: &[f64],
         seeding: &Seeding<'_>,
         out: &mut [f64],
         duals: &mut Vec<Dual<N>>,
+        seeded: bool,
     ) -> Result<(), CallbackError> {
         duals.resize(x.len() + self.0.num_residuals(), Dual::constant(0.0));
         let (xd, fd) = duals.split_at_mut(x.len());
-        seeding.seed_slice(x, xd);
+        if seeded {
+            for (d, &v) in xd.iter_mut().zip(x) {
+                d.re = v;
+            }
+        } else {
+            seeding.seed_slice(x, xd);
+        }
         self.0.residuals(xd, fd)?;
-        match seeding.csr() {
-            Some(csr) => scatter_derivatives(fd, seeding, csr, out),
+        match seeding.entries() {
+            Some(source) => gather_derivatives(fd, seeding.width(), source, out),
             None => copy_derivatives(fd, seeding.width(), out),
         }
         Ok(())
     }
 }
 
-/// The output holds `m × width` values, or one per entry of the CSR layout. Inlined:
+/// The output holds `m × width` values, or one per coded entry. Inlined:
 /// called across crates once per pass, where a call costs as much as a small model.
 #[inline]
 fn check_output(m: usize, seeding: &Seeding<'_>, len: usize) -> Result<(), CallbackError> {
-    let ok = match seeding.csr() {
-        Some(c) => c.indptr.len() == m + 1 && c.indptr[m] == len && c.lane.len() == len,
+    let ok = match seeding.entries() {
+        Some(source) => source.len() == len,
         None => len == m * seeding.width(),
     };
     match ok {
         true => Ok(()),
         false => Err(CallbackError::new(
-            "auto_derivatives: the output must hold m × width values (or the CSR pattern's)",
+            "auto_derivatives: the output must hold m × width values (or one per coded entry)",
         )),
     }
 }
 
-/// Each entry of the CSR layout whose lane is below the width from its row's
-/// derivative along that lane; the others are left as they are.
-fn scatter_derivatives<const N: usize>(
+/// Each output entry from the derivative its code names (see
+/// [`Seeding::into_entries`]); entries whose direction is not below the width, or
+/// whose residual does not exist, are left as they are.
+fn gather_derivatives<const N: usize>(
     fd: &[Dual<N>],
-    seeding: &Seeding<'_>,
-    csr: Csr<'_>,
+    width: usize,
+    source: &[u32],
     out: &mut [f64],
 ) {
-    let width = seeding.width().min(N);
-    for (fi, r) in fd.iter().zip(csr.indptr.windows(2)) {
-        let (Some(row), Some(lanes)) = (out.get_mut(r[0]..r[1]), csr.lane.get(r[0]..r[1])) else {
-            return;
-        };
-        for (o, &k) in row.iter_mut().zip(lanes) {
-            let k = usize::from(k);
-            if k < width
-                && let Some(&e) = fi.eps.get(k)
-            {
-                *o = e;
-            }
+    let width = width.min(N);
+    let mask = (1 << Seeding::DIRECTION_BITS) - 1;
+    for (o, &code) in out.iter_mut().zip(source) {
+        let k = (code & mask) as usize;
+        if k < width
+            && let Some(&e) = fd
+                .get((code >> Seeding::DIRECTION_BITS) as usize)
+                .and_then(|d| d.eps.get(k))
+        {
+            *o = e;
         }
     }
 }

@@ -23,19 +23,7 @@ pub struct Seeding<'a> {
     direction: &'a [u32],
     width: usize,
     scratch: Option<&'a DualScratch>,
-    csr: Option<Csr<'a>>,
-}
-
-/// The layout of a pass's output when set by [`Seeding::into_csr`]: the entries of a
-/// CSR pattern of J by rows, each with the direction of its column in this pass.
-#[derive(Debug, Clone, Copy)]
-pub struct Csr<'a> {
-    /// Row `i`'s entries are `indptr[i]..indptr[i + 1]`.
-    pub indptr: &'a [usize],
-    /// The direction of each entry's column; at or beyond the width: not seeded in
-    /// this pass (one byte per entry, where column indices and a lookup of their
-    /// directions read twelve).
-    pub lane: &'a [u8],
+    source: Option<&'a [u32]>,
 }
 
 impl<'a> Seeding<'a> {
@@ -58,15 +46,21 @@ impl<'a> Seeding<'a> {
             direction,
             width: width.min(Self::MAX_WIDTH),
             scratch: None,
-            csr: None,
+            source: None,
         }
     }
 
-    /// The same seeding with its output as the values of a CSR pattern of J: entry
-    /// `e` of row `i` gets row `i`'s derivative along direction `lane[e]` (that is
-    /// `∂fᵢ/∂xⱼ`, `j` its column, when `lane[e]` is `j`'s direction), and is left as it
-    /// is when `lane[e]` is not below the width. Sparse J by column groups is then
-    /// written in place, with no `m × w` array in between to fill and read again.
+    /// Bits of an output entry's source code (see [`into_entries`](Self::into_entries))
+    /// that hold the direction; the residual index is the rest.
+    pub const DIRECTION_BITS: u32 = 5;
+
+    /// The same seeding with an output of one value per entry of `source`: entry `e`
+    /// gets the derivative of residual `source[e] >> 5` along direction
+    /// `source[e] & 31` (code it with [`entry`](Self::entry)), and is left as it is
+    /// when that direction is not below the width or the residual does not exist.
+    /// Sparse J by column groups is then written in place — an entry's residual is its
+    /// row, its direction its column's — with no `m × w` array in between, and in one
+    /// flat loop where a walk by rows spent more on its rows than on 2 to 3 entries.
     ///
     /// ```
     /// use trustfit::{Auto, AutoResiduals, CallbackError, Real, Residuals, Seeding};
@@ -79,29 +73,49 @@ impl<'a> Seeding<'a> {
     ///         Ok(())
     ///     }
     /// }
-    /// // Diagonal J: both columns in one group (direction 0); values in CSR order.
-    /// let s = Seeding::new(&[0, 0], 1).into_csr(&[0, 1, 2], &[0, 0]);
+    /// // Diagonal J: both columns in one group (direction 0); its two entries.
+    /// let source = [Seeding::entry(0, 0).unwrap(), Seeding::entry(1, 0).unwrap()];
+    /// let s = Seeding::new(&[0, 0], 1).into_entries(&source);
     /// let mut values = [0.0; 2];
     /// Auto(Pair).auto_derivatives(&[1.0, 5.0], &s, &mut values).unwrap();
     /// assert_eq!(values, [3.0, 10.0]);
     /// ```
     #[inline]
-    pub fn into_csr(self, indptr: &'a [usize], lane: &'a [u8]) -> Self {
+    pub fn into_entries(self, source: &'a [u32]) -> Self {
         Self {
-            csr: Some(Csr { indptr, lane }),
+            source: Some(source),
             ..self
         }
     }
 
-    /// The CSR layout given by [`into_csr`](Self::into_csr), if any (else the output
-    /// is `m × width`, row-major).
+    /// The code of an output entry (see [`into_entries`](Self::into_entries)) from
+    /// residual `row` along `direction`: `None` past 2²⁷ − 1 rows; directions from
+    /// 31 up all mean "not in this pass".
     ///
     /// ```
-    /// assert!(trustfit::Seeding::new(&[0], 1).csr().is_none());
+    /// use trustfit::Seeding;
+    /// assert_eq!(Seeding::entry(2, 1), Some(2 * 32 + 1));
+    /// assert_eq!(Seeding::entry(2, 99), Seeding::entry(2, 31));
+    /// assert_eq!(Seeding::entry(1 << 27, 0), None);
     /// ```
     #[inline]
-    pub fn csr(&self) -> Option<Csr<'a>> {
-        self.csr
+    pub fn entry(row: usize, direction: usize) -> Option<u32> {
+        let row = u32::try_from(row)
+            .ok()
+            .filter(|&r| r < 1 << (32 - Self::DIRECTION_BITS))?;
+        let mask = (1 << Self::DIRECTION_BITS) - 1;
+        Some(row << Self::DIRECTION_BITS | direction.min(mask) as u32)
+    }
+
+    /// The output entries' codes given by [`into_entries`](Self::into_entries), if
+    /// any (else the output is `m × width`, row-major).
+    ///
+    /// ```
+    /// assert!(trustfit::Seeding::new(&[0], 1).entries().is_none());
+    /// ```
+    #[inline]
+    pub fn entries(&self) -> Option<&'a [u32]> {
+        self.source
     }
 
     /// The same seeding with buffers for the dual point and residuals that outlive the
@@ -239,6 +253,8 @@ macro_rules! dual_buffers {
         #[derive(Debug, Default)]
         pub(crate) struct Buffers {
             $($field: Vec<Dual<$n>>,)+
+            /// The seeding the dual point's derivatives were last written for.
+            seeded: SeedRecord,
         }
 
         impl Buffers {
@@ -269,8 +285,62 @@ impl DualScratch {
     }
 
     /// Bytes held (capacity), or `usize::MAX` while a pass holds the buffers.
+    /// (The seed record's copy of the directions is not counted: 4 bytes per
+    /// column beside at least 16 per dual.)
     pub(crate) fn bytes(&self) -> usize {
         self.0.try_borrow().map_or(usize::MAX, |b| b.bytes())
+    }
+}
+
+/// Which seeding the front of one dual buffer holds: its type's width `N`, the
+/// seeding's width, the point's length and a copy of the directions. A pass with
+/// the same ones (every Jacobian of a solve) writes only the values `x`: the
+/// derivative parts are as it would write them (the model reads the dual point,
+/// never writes it), and at n = 10⁵ writing them was a third of a sparse pass.
+#[derive(Debug, Default)]
+pub(crate) struct SeedRecord {
+    dual_width: usize,
+    width: usize,
+    len: usize,
+    direction: Vec<u32>,
+}
+
+impl SeedRecord {
+    /// Whether `N`-wide duals were last seeded as `seeding` for a point of `len`;
+    /// when not, records that they are about to be (the caller then seeds them).
+    pub(crate) fn still_seeded<const N: usize>(
+        &mut self,
+        seeding: &Seeding<'_>,
+        len: usize,
+    ) -> bool {
+        let same = self.dual_width == N
+            && self.width == seeding.width
+            && self.len == len
+            && self.direction == seeding.direction;
+        if !same {
+            self.dual_width = N;
+            self.width = seeding.width;
+            self.len = len;
+            self.direction.clear();
+            self.direction.extend_from_slice(seeding.direction);
+        }
+        same
+    }
+}
+
+impl Buffers {
+    /// The `N`-wide buffer and whether its front is seeded as `seeding` already
+    /// (see [`SeedRecord`]).
+    pub(crate) fn lend_width<const N: usize>(
+        &mut self,
+        seeding: &Seeding<'_>,
+        len: usize,
+    ) -> (&mut Vec<Dual<N>>, bool)
+    where
+        Dual<N>: ScratchWidth,
+    {
+        let seeded = self.seeded.still_seeded::<N>(seeding, len);
+        (Dual::<N>::buffer(self), seeded)
     }
 }
 

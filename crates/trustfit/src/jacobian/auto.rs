@@ -20,24 +20,32 @@ pub(crate) struct AutoGroups {
     group_of: Vec<u32>,
     /// Number of groups (directions over all passes).
     pub count: usize,
-    /// The group of each entry's column (CSR order) when one pass seeds them all,
-    /// else empty (filled per pass).
-    lane: Vec<u8>,
+    /// Each entry's code (its row and its column's group, see
+    /// [`Seeding::into_entries`]) in CSR order when one pass seeds them all, else
+    /// empty (filled per pass).
+    source: Vec<u32>,
 }
 
 impl AutoGroups {
     /// `j mod b` for a band (see [`band_width`]), else largest-first; with one
-    /// pass, each entry's lane once for all.
+    /// pass, each entry's code once for all.
     ///
     /// # Errors
-    /// [`Error::InvalidOption`] for patterns beyond 32-bit indices.
+    /// [`Error::InvalidOption`] for patterns beyond 32-bit indices, or of 2²⁷ rows
+    /// or more (entry codes hold a row in 27 bits).
     pub fn new(pattern: &SparsityPattern) -> Result<Self, Error> {
+        if Seeding::entry(pattern.nrows(), 0).is_none() {
+            return Err(Error::option(
+                "jac_sparsity",
+                "has 2²⁷ or more rows; automatic sparse Jacobians index rows in 27 bits \
+                 (use jac='2-point' or an analytic Jacobian).",
+            ));
+        }
         let mut groups = Self::grouped(pattern)?;
         if groups.count <= Seeding::MAX_WIDTH {
-            // Every group is below 16: an entry's lane is its column's group.
-            let g = &groups.group_of;
-            let lane = |&j: &usize| g.get(j).map_or(u8::MAX, |&d| d as u8);
-            groups.lane = pattern.indices().iter().map(lane).collect();
+            let mut source = Vec::with_capacity(pattern.indices().len());
+            entry_codes(pattern, &groups.group_of, 0, &mut source);
+            groups.source = source;
         }
         Ok(groups)
     }
@@ -54,7 +62,7 @@ impl AutoGroups {
             return Ok(Self {
                 group_of,
                 count: b,
-                lane: Vec::new(),
+                source: Vec::new(),
             });
         }
         let columns = pattern.columns().ok_or_else(|| {
@@ -67,21 +75,25 @@ impl AutoGroups {
         Ok(Self {
             group_of: g.group_of.iter().map(|&k| k as u32).collect(),
             count: g.count,
-            lane: Vec::new(),
+            source: Vec::new(),
         })
     }
 }
 
-/// The direction of column `j` in the pass seeding groups `g0..g0 + 16`, or
-/// `u8::MAX` outside them.
-fn lane_of(group_of: &[u32], j: usize, g0: usize) -> u8 {
-    let d = group_of
-        .get(j)
-        .map_or(u32::MAX, |&g| g.wrapping_sub(g0 as u32));
-    u8::try_from(d)
-        .ok()
-        .filter(|&d| usize::from(d) < Seeding::MAX_WIDTH)
-        .unwrap_or(u8::MAX)
+/// Appends each entry's code (CSR order) for the pass seeding groups `g0..g0 + 16`
+/// along directions `0..16`: its row, and its column's direction in the pass (none
+/// outside those groups). Rows are below 2²⁷ (checked by [`AutoGroups::new`]).
+fn entry_codes(pattern: &SparsityPattern, group_of: &[u32], g0: usize, source: &mut Vec<u32>) {
+    let indices = pattern.indices();
+    for (row, r) in pattern.indptr().windows(2).enumerate() {
+        let columns = indices.get(r[0]..r[1]).unwrap_or_default();
+        source.extend(columns.iter().map(|&j| {
+            let d = group_of
+                .get(j)
+                .map_or(u32::MAX, |&g| g.wrapping_sub(g0 as u32));
+            Seeding::entry(row, d as usize).unwrap_or(u32::MAX)
+        }));
+    }
 }
 
 /// `b` when the longest row has `b` entries and every row lies within `b`
@@ -111,8 +123,8 @@ pub(crate) struct AutoJacobian {
     dirs: Vec<u32>,
     /// `m × w` derivatives of one pass (dense J beyond 16 columns).
     out: Vec<f64>,
-    /// Direction of each entry in the current pass (sparse J beyond 16 groups).
-    lane: Vec<u8>,
+    /// Each entry's code in the current pass (sparse J beyond 16 groups).
+    source: Vec<u32>,
     /// The dual point and residuals of every pass.
     scratch: DualScratch,
     /// Column groups when J is sparse.
@@ -142,7 +154,7 @@ impl AutoJacobian {
         Self {
             dirs: Vec::new(),
             out: Vec::new(),
-            lane: Vec::new(),
+            source: Vec::new(),
             scratch,
             groups,
         }
@@ -204,21 +216,19 @@ impl AutoJacobian {
         for g0 in (0..groups.count).step_by(Seeding::MAX_WIDTH) {
             let w = Seeding::MAX_WIDTH.min(groups.count - g0);
             // Group g0 + d along direction d; the others (wrapped past w) unseeded.
-            let (dirs, lane) = if groups.count <= Seeding::MAX_WIDTH {
-                (&groups.group_of, &groups.lane)
+            let (dirs, source) = if groups.count <= Seeding::MAX_WIDTH {
+                (&groups.group_of, &groups.source)
             } else {
                 self.dirs.clear();
                 let shift = |g: u32| g.wrapping_sub(g0 as u32);
                 self.dirs.extend(groups.group_of.iter().map(|&g| shift(g)));
-                self.lane.clear();
-                let g = &groups.group_of;
-                let lane = pattern.indices().iter().map(|&j| lane_of(g, j, g0));
-                self.lane.extend(lane);
-                (&self.dirs, &self.lane)
+                self.source.clear();
+                entry_codes(pattern, &groups.group_of, g0, &mut self.source);
+                (&self.dirs, &self.source)
             };
             let seeding = Seeding::new(dirs, w)
                 .with_scratch(&self.scratch)
-                .into_csr(pattern.indptr(), lane);
+                .into_entries(source);
             eval_auto(problem, x, &seeding, values)?;
         }
         Ok(())
