@@ -185,7 +185,7 @@ impl Solver {
             Storage::Sparse {
                 pattern,
                 differenced: true,
-            } if plan.jac_spec == JacSpec::Auto => Some(AutoGroups::new(pattern)?),
+            } if plan.jac_spec == JacSpec::Auto => Some(AutoGroups::for_pattern(pattern)?),
             _ => None,
         };
         let jac_groups = match &auto_groups {

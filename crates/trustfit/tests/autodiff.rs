@@ -204,7 +204,8 @@ impl AutoResiduals for OnPattern {
 /// bit: a band of 19 columns (19 groups j mod 19, two passes of 16 and 3 directions)
 /// and an arrow (column 0 in every row: no band, largest-first finds 2 groups); and
 /// with every seventh row empty (rows then not delimited by their last entries), a
-/// band of 19 and a tridiagonal (3 groups, one pass).
+/// band of 19 and a tridiagonal (3 groups, one pass). Patterns of one shape in turn,
+/// each solved twice: groups kept for a pattern serve its clones only.
 #[test]
 fn sparse_auto_jacobian_over_band_and_arrow_patterns() {
     let n = 60;
@@ -238,6 +239,10 @@ fn sparse_auto_jacobian_over_band_and_arrow_patterns() {
         assert_eq!(r.jac_groups, Some(groups));
         let sparse = r.jac_sparse.as_ref().unwrap().to_dense();
         assert_eq!(sparse, auto_jacobian(&model, &r.x));
+        // Again with the same pattern (its groups kept from the solve before).
+        let again = least_squares(&Auto(&model), &vec![0.1; n], &o).unwrap();
+        assert_eq!((again.x, again.jac_groups), (r.x, r.jac_groups));
+        assert_eq!(again.jac_sparse.unwrap().to_dense(), sparse);
     }
 }
 

@@ -3,6 +3,8 @@
 //! sparsity pattern), or automatic derivatives (`jacobian::auto`), always checked for
 //! finite values.
 
+use std::sync::Arc;
+
 use crate::error::Error;
 use crate::jacobian::auto::{AutoGroups, AutoJacobian};
 use crate::jacobian::finite_diff::{FdParams, FdWorkspace, dense_jacobian};
@@ -38,7 +40,7 @@ impl JacobianEvaluator {
     pub fn new(
         plan: &Plan,
         sparse_fd: Option<SparseFd>,
-        auto_groups: Option<AutoGroups>,
+        auto_groups: Option<Arc<AutoGroups>>,
         pool: Option<rayon::ThreadPool>,
     ) -> Self {
         let fd = if !plan.jac_spec.is_differenced() {

@@ -232,6 +232,20 @@ impl SparsityPattern {
     pub(crate) fn columns(&self) -> Option<Columns> {
         Columns::new(self)
     }
+
+    /// Whether `other` is a clone of this pattern (the same shared arrays): then they
+    /// are equal without comparing them, for as long as both are held.
+    pub(crate) fn is_clone_of(&self, other: &Self) -> bool {
+        (self.nrows, self.ncols) == (other.nrows, other.ncols)
+            && Arc::ptr_eq(&self.indptr, &other.indptr)
+            && Arc::ptr_eq(&self.indices, &other.indices)
+    }
+
+    /// Bytes of the shared arrays.
+    pub(crate) fn bytes(&self) -> usize {
+        let word = std::mem::size_of::<usize>();
+        word * (self.indptr.len() + self.indices.len()) + 4 * self.indices32.len()
+    }
 }
 
 /// A pattern by columns, with 32-bit indices: the rows of column `j` are
