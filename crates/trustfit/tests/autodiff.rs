@@ -247,35 +247,48 @@ fn sparse_auto_jacobian_over_band_and_arrow_patterns() {
 }
 
 /// One dual scratch lent to a run of passes whose seedings change in one respect at
-/// a time (point, directions, width, length, dual type, entry layout) gives each
-/// pass the values of a pass with fresh buffers: a pass that finds its dual point
-/// seeded as it would seed it writes only the values, and must notice any change.
+/// a time (point, directions, width, length, dual type, entry layout, a short pass in
+/// between) gives each pass the values of a pass with fresh buffers: a pass that finds
+/// its dual point seeded as it would seed it writes only the values (from 256
+/// columns), and must notice any change.
 #[test]
 fn a_kept_dual_scratch_gives_every_pass_the_values_of_fresh_buffers() {
-    let rows: Vec<Vec<usize>> = (0..6).map(|i| vec![i, (i + 2) % 6]).collect();
-    let model = Auto(OnPattern(rows));
+    let on_pattern = |n: usize| Auto(OnPattern((0..n).map(|i| vec![i, (i + 2) % n]).collect()));
+    let (big, small) = (on_pattern(300), on_pattern(6));
     let scratch = trustfit::DualScratch::default();
+    let point = |n: usize, a: f64| (0..n).map(|i| a + 0.01 * i as f64).collect::<Vec<f64>>();
+    let (x1, x2, x_small) = (point(300, 0.1), point(300, -0.7), point(6, 0.4));
+    let cycle = |base: &[u32], n: usize| base.iter().copied().cycle().take(n).collect::<Vec<_>>();
     let none = Seeding::NONE;
-    let x1: Vec<f64> = (0..6).map(|i| 0.3 * f64::from(i)).collect();
-    let x2: Vec<f64> = (0..6).map(|i| 1.0 - 0.2 * f64::from(i)).collect();
-    let source: Vec<u32> = (0..6)
+    let a = cycle(&[0, 1, 2, 3, 4, 5], 300);
+    let b = cycle(&[5, 4, 3, 2, 1, 0], 300);
+    let c = cycle(&[0, 1, 0, 1, none, 1], 300);
+    let d = cycle(&[13, 0, 1, 2, 3, 4], 300);
+    let flipped = [1, 0, 1, 0, 1, 0];
+    let source: Vec<u32> = (0..300)
         .flat_map(|i| [Seeding::entry(i, 0).unwrap(), Seeding::entry(i, 1).unwrap()])
         .collect();
-    let runs: [(&[f64], &[u32], usize, bool); 10] = [
-        (&x1, &[0, 1, 2, 3, 4, 5], 6, false),
-        (&x2, &[0, 1, 2, 3, 4, 5], 6, false),
-        (&x2, &[5, 4, 3, 2, 1, 0], 6, false),
-        (&x2, &[0, 1, 0, 1, none, 1], 2, false),
-        (&x2, &[0, 1, 0, 1, none, 1], 2, true),
-        (&x1, &[0, 1, 0, 1, none, 1], 1, false),
-        (&x1, &[0, 1, 0, 1, none], 2, false),
-        (&x1, &[0, 1, 0, 1, none, 1], 2, false),
+    // (model, point, directions, width, coded entries)
+    type Run<'a> = (&'a Auto<OnPattern>, &'a [f64], &'a [u32], usize, bool);
+    let runs: [Run; 12] = [
+        (&big, &x1, &a, 6, false),
+        (&big, &x2, &a, 6, false),
+        (&big, &x2, &b, 6, false),
+        (&big, &x2, &c, 2, false),
+        (&big, &x2, &c, 2, true),
+        (&big, &x1, &c, 1, false),
+        (&big, &x1, &c[..299], 2, false),
+        (&big, &x1, &c, 2, false),
+        // A short pass (seeded whole) over the front of the same buffer.
+        (&small, &x_small, &flipped, 2, false),
+        (&big, &x1, &c, 2, false),
         // Widths 14 and 13 both run on 16-wide duals: only the width differs.
-        (&x1, &[13, 0, 1, 2, 3, 4], 14, false),
-        (&x1, &[13, 0, 1, 2, 3, 4], 13, false),
+        (&big, &x1, &d, 14, false),
+        (&big, &x1, &d, 13, false),
     ];
-    for (x, dirs, width, coded) in runs {
-        let len = if coded { source.len() } else { 6 * width };
+    for (model, x, dirs, width, coded) in runs {
+        let m = x.len();
+        let len = if coded { source.len() } else { m * width };
         let (mut kept, mut fresh) = (vec![7.0; len], vec![7.0; len]);
         let plain = Seeding::new(dirs, width);
         let plain = if coded {
@@ -287,7 +300,12 @@ fn a_kept_dual_scratch_gives_every_pass_the_values_of_fresh_buffers() {
             .auto_derivatives(x, &plain.with_scratch(&scratch), &mut kept)
             .unwrap();
         model.auto_derivatives(x, &plain, &mut fresh).unwrap();
-        assert_eq!(kept, fresh, "dirs {dirs:?}, width {width}");
+        assert_eq!(
+            kept,
+            fresh,
+            "m {m}, width {width}, {} directions",
+            dirs.len()
+        );
     }
 }
 

@@ -306,6 +306,15 @@ pub(crate) struct SeedRecord {
 }
 
 impl SeedRecord {
+    /// Points shorter than this are seeded whole: comparing their directions costs
+    /// about what writing their derivative parts saves (NIST and MINPACK sizes).
+    const MIN_LEN: usize = 256;
+
+    /// Records no seeding (the buffers' front is about to be overwritten).
+    fn forget(&mut self) {
+        self.dual_width = 0;
+    }
+
     /// Whether `N`-wide duals were last seeded as `seeding` for a point of `len`;
     /// when not, records that they are about to be (the caller then seeds them).
     pub(crate) fn still_seeded<const N: usize>(
@@ -339,7 +348,12 @@ impl Buffers {
     where
         Dual<N>: ScratchWidth,
     {
-        let seeded = self.seeded.still_seeded::<N>(seeding, len);
+        let seeded = if len < SeedRecord::MIN_LEN {
+            self.seeded.forget();
+            false
+        } else {
+            self.seeded.still_seeded::<N>(seeding, len)
+        };
         (Dual::<N>::buffer(self), seeded)
     }
 }
