@@ -52,6 +52,12 @@ impl<'a> Seeding<'a> {
 
     /// Bits of an output entry's source code (see [`into_entries`](Self::into_entries))
     /// that hold the direction; the residual index is the rest.
+    ///
+    /// ```
+    /// use trustfit::Seeding;
+    /// let code = Seeding::entry(7, 3).unwrap();
+    /// assert_eq!((code >> Seeding::DIRECTION_BITS, code & 31), (7, 3));
+    /// ```
     pub const DIRECTION_BITS: u32 = 5;
 
     /// The same seeding with an output of one value per entry of `source`: entry `e`
