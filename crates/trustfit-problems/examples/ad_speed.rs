@@ -2,10 +2,12 @@
 //! alternately so a busy machine slows both alike (speed is checked here, never in
 //! tests).
 //!
-//! - `ad_speed sparse N ROUNDS`: whole trf solves (cholesky) of Broyden tridiagonal
-//!   with its sparse analytic J and with `JacSpec::Auto` over `jac_sparsity`; min and
-//!   median per solve and of the Jacobian phase, their ratios, and the quartiles of
-//!   the per-round ratio (the two sides timed back to back).
+//! - `ad_speed sparse N ROUNDS [cholesky|lsmr]`: whole trf solves of Broyden
+//!   tridiagonal with its sparse analytic J and with `JacSpec::Auto` over
+//!   `jac_sparsity`; min and median per solve and of the Jacobian phase, their
+//!   ratios, and the quartiles of the per-round ratio (the two sides timed back to
+//!   back). `cholesky` (the default here: the fastest solve, so the one where the
+//!   Jacobian weighs most) or `lsmr` (the default `tr_solver` of a sparse J).
 //! - `ad_speed dense ROUNDS`: one Jacobian at x0 of every NIST start-1 model and
 //!   MINPACK case (n ≤ 11) by the analytic code, by forward mode (dual buffers kept,
 //!   as the solver keeps them), and by forward differences; per case the least time
@@ -41,11 +43,11 @@ fn min(v: &[f64]) -> f64 {
 }
 
 /// Whole solves, analytic then auto in each round: (total s, jacobian s) per solve.
-fn sparse(n: usize, rounds: usize) {
+fn sparse(n: usize, rounds: usize, tr_solver: TrSolver) {
     let analytic = SparseAdapter::new(BroydenTridiagonal::new(n)).unwrap();
     let p = *analytic.problem();
     let base = Options {
-        tr_solver: Some(TrSolver::Cholesky),
+        tr_solver: Some(tr_solver),
         ..Default::default()
     };
     let exact = Options {
@@ -62,6 +64,7 @@ fn sparse(n: usize, rounds: usize) {
     let mut kept_auto = trustfit::Solver::new(&Auto(p), &x0, &auto).unwrap();
     let mut kept = [vec![], vec![]];
     let mut t = [vec![], vec![], vec![], vec![]];
+    let mut nfev = [0, 0];
     for _ in 0..rounds {
         for (k, run) in [0, 1].into_iter().enumerate() {
             let t0 = Instant::now();
@@ -72,7 +75,7 @@ fn sparse(n: usize, rounds: usize) {
             };
             t[2 * k].push(t0.elapsed().as_secs_f64());
             t[2 * k + 1].push(r.timing.map_or(f64::NAN, |t| t.jacobian.as_secs_f64()));
-            assert_eq!(r.nfev, 5);
+            nfev[k] = r.nfev;
             let t0 = Instant::now();
             let s = if run == 0 {
                 kept_exact.solve(&analytic, &x0).unwrap().nfev
@@ -80,8 +83,9 @@ fn sparse(n: usize, rounds: usize) {
                 kept_auto.solve(&Auto(p), &x0).unwrap().nfev
             };
             kept[k].push(t0.elapsed().as_secs_f64());
-            assert_eq!(s, 5);
+            assert_eq!(s, nfev[k]);
         }
+        assert_eq!(nfev[0], nfev[1], "auto and analytic take the same path");
     }
     let [q1, q2, q3] = pair_ratios(&t[0], &t[2]);
     println!(
@@ -100,7 +104,10 @@ fn sparse(n: usize, rounds: usize) {
     let ms = |v: &mut Vec<f64>| (min(v) * 1e3, median(v) * 1e3);
     let [a, aj, b, bj] = &mut t;
     let (a, aj, b, bj) = (ms(a), ms(aj), ms(b), ms(bj));
-    println!("broyden n={n} rounds={rounds} (ms: min, median)");
+    println!(
+        "broyden n={n} rounds={rounds} tr_solver={tr_solver:?} nfev {} (ms: min, median)",
+        nfev[0]
+    );
     println!(
         "  analytic solve {:7.2} {:7.2}  jacobian {:6.2} {:6.2}",
         a.0, a.1, aj.0, aj.1
@@ -220,11 +227,19 @@ fn dense(rounds: usize, only: &str) {
 fn main() {
     let args: Vec<String> = std::env::args().collect();
     match args.get(1).map(String::as_str) {
-        Some("sparse") => sparse(args[2].parse().unwrap(), args[3].parse().unwrap()),
+        Some("sparse") => sparse(
+            args[2].parse().unwrap(),
+            args[3].parse().unwrap(),
+            match args.get(4).map_or("cholesky", String::as_str) {
+                "cholesky" => TrSolver::Cholesky,
+                "lsmr" => TrSolver::Lsmr,
+                other => panic!("tr_solver {other:?}: cholesky or lsmr"),
+            },
+        ),
         Some("dense") => dense(
             args[2].parse().unwrap(),
             args.get(3).map_or("", String::as_str),
         ),
-        _ => panic!("usage: ad_speed sparse N ROUNDS | dense ROUNDS [NAME-PART]"),
+        _ => panic!("usage: ad_speed sparse N ROUNDS [cholesky|lsmr] | dense ROUNDS [NAME-PART]"),
     }
 }
