@@ -338,6 +338,50 @@ fn non_finite_auto_jacobian_fails_as_a_non_finite_analytic_one() {
     assert_eq!(a.to_string(), b.to_string());
 }
 
+/// `f₀ = √x₀` falls to its bound `x₀ = 0` in one dogbox step, where `√`'s derivative
+/// is infinite: the Jacobian there fails mid-solve.
+struct SqrtToItsBound;
+
+impl AutoResiduals for SqrtToItsBound {
+    fn num_residuals(&self) -> usize {
+        2
+    }
+    fn residuals<T: Real>(&self, x: &[T], f: &mut [T]) -> Result<(), CallbackError> {
+        f[0] = x[0].sqrt();
+        f[1] = x[1] - 1.0;
+        Ok(())
+    }
+}
+
+/// Mid-solve, an infinite derivative fails an automatic Jacobian as it fails the
+/// hand-written one: the same error and message, the same best point kept.
+#[test]
+fn non_finite_auto_jacobian_mid_solve_keeps_the_best_point_as_an_analytic_one() {
+    let analytic = trustfit::from_fn(2, |x: &[f64], f: &mut [f64]| {
+        f[0] = x[0].sqrt();
+        f[1] = x[1] - 1.0;
+    })
+    .with_jacobian(|x: &[f64], j: &mut [f64]| {
+        j.copy_from_slice(&[0.5 / x[0].sqrt(), 0.0, 0.0, 1.0]);
+    });
+    let o = |jac| Options {
+        method: trustfit::Method::Dogbox,
+        bounds: trustfit::Bounds::new(vec![0.0, f64::NEG_INFINITY], vec![f64::INFINITY; 2]),
+        ..opts(jac)
+    };
+    let x0 = [1.0, 3.0];
+    let a = least_squares(&Auto(SqrtToItsBound), &x0, &o(JacSpec::Auto)).unwrap_err();
+    let b = least_squares(&analytic, &x0, &o(JacSpec::Analytic)).unwrap_err();
+    assert!(matches!(a, Error::NonFinite { .. }), "{a:?}");
+    assert_eq!(a.to_string(), b.to_string());
+    let (pa, pb) = (
+        a.best().expect("a best point"),
+        b.best().expect("a best point"),
+    );
+    assert_eq!(pa.x[0], 0.0, "the step reached the bound: {pa:?}");
+    assert_eq!((&pa.x, pa.cost, pa.nfev), (&pb.x, pb.cost, pb.nfev));
+}
+
 #[test]
 fn auto_needs_generic_residuals_and_parses_as_auto() {
     let p = trustfit::from_fn(1, |x: &[f64], f: &mut [f64]| f[0] = x[0]);
