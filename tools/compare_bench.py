@@ -8,7 +8,9 @@ CANDIDATE = ``trustfit bench`` (same suite, method and analytic Jacobian).
 Rows are joined on (suite, problem, start); rows without a problem (the
 ``{"suite": "env"}`` line of run_all.sh) are skipped.
 
-Printed per suite: number of cases on each side and joined; errors;
+Printed per suite: number of cases on each side and joined; errors; the cases
+with the same status and nfev on both sides (the others listed: e.g. `--jac
+analytic` against `--jac auto`, issue 16's acceptance 1);
 MINPACK: cases reaching the global minimum (the row's ``class`` field, or
 ``problems_minpack.classify_ssq(2 * cost, known_ssq)`` when absent); NIST:
 cases with worst-parameter LRE >= 4 (the row's ``lre_params`` /
@@ -215,6 +217,15 @@ def compare(a: Dict[Key, dict], b: Dict[Key, dict], la: str, lb: str, args) -> N
             line += (f"; total njev: baseline {sum(a[k]['njev'] for k in both)}, "
                      f"candidate {sum(b[k]['njev'] for k in both)}")
         print(line)
+        same = [k for k in both if (a[k].get("status"), a[k].get("nfev"))
+                == (b[k].get("status"), b[k].get("nfev"))]
+        print(f"same status and nfev: {len(same)} of {len(both)}"
+              + (f" ({100 * len(same) / len(both):.1f} %)" if both else ""))
+        for k in both:
+            if k not in same:
+                print(f"  {k[1]}/{k[2]}: status {a[k].get('status')} -> {b[k].get('status')}, "
+                      f"nfev {a[k].get('nfev')} -> {b[k].get('nfev')}, "
+                      f"cost {a[k]['cost']!r} -> {b[k]['cost']!r}")
         ratios = [a[k]["time_s"] / b[k]["time_s"] for k in both
                   if a[k].get("time_s") and b[k].get("time_s")]
         if ratios:
