@@ -140,9 +140,8 @@ fn gather_derivatives<const N: usize>(
     out: &mut [f64],
 ) {
     let width = width.min(N);
-    let mask = (1 << Seeding::DIRECTION_BITS) - 1;
     for (o, &code) in out.iter_mut().zip(source) {
-        let k = (code & mask) as usize;
+        let k = (code & Seeding::DIRECTION_MASK) as usize;
         if k < width
             && let Some(&e) = fd
                 .get((code >> Seeding::DIRECTION_BITS) as usize)

@@ -60,6 +60,9 @@ impl<'a> Seeding<'a> {
     /// ```
     pub const DIRECTION_BITS: u32 = 5;
 
+    /// The direction's bits of a code: `code & DIRECTION_MASK`.
+    pub(crate) const DIRECTION_MASK: u32 = (1 << Self::DIRECTION_BITS) - 1;
+
     /// The same seeding with an output of one value per entry of `source`: entry `e`
     /// gets the derivative of residual `source[e] >> 5` along direction
     /// `source[e] & 31` (code it with [`entry`](Self::entry)), and is left as it is
@@ -109,8 +112,8 @@ impl<'a> Seeding<'a> {
         let row = u32::try_from(row)
             .ok()
             .filter(|&r| r < 1 << (32 - Self::DIRECTION_BITS))?;
-        let mask = (1 << Self::DIRECTION_BITS) - 1;
-        Some(row << Self::DIRECTION_BITS | direction.min(mask) as u32)
+        let direction = direction.min(Self::DIRECTION_MASK as usize) as u32;
+        Some(row << Self::DIRECTION_BITS | direction)
     }
 
     /// The output entries' codes given by [`into_entries`](Self::into_entries), if
